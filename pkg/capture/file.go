@@ -1,0 +1,58 @@
+package capture
+
+import (
+	"errors"
+	"io"
+)
+
+// Handler receives each TCP or UDP packet of a file. The Frame and its
+// slices are valid only during the call.
+type Handler func(*Frame)
+
+// ReadFile decodes every record of one capture file, calling h for each TCP
+// or UDP packet. Records before any damage are always delivered; the damage
+// itself is reported in Summary.Err and as the returned error.
+func ReadFile(path string, dec *Decoder, h Handler) (*Summary, error) {
+	r, err := Open(path)
+	if err != nil {
+		return &Summary{Path: path, Err: err}, err
+	}
+	defer r.Close()
+	return Read(r, dec, h)
+}
+
+// Read is ReadFile over an already opened Reader.
+func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
+	s := &Summary{Path: r.Path(), Format: r.Format(), Compressed: r.Compressed(), Other: make(map[Kind]uint64)}
+	lastLink := ^uint16(0)
+	for {
+		data, ci, link, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return s, nil
+			}
+			s.Err = err
+			return s, err
+		}
+		if uint16(link) != lastLink {
+			s.noteLinkType(link)
+			lastLink = uint16(link)
+		}
+		s.Packets++
+		s.Bytes += uint64(ci.Length)
+		ts := ci.Timestamp.UnixNano()
+		if s.First == 0 || ts < s.First {
+			s.First = ts
+		}
+		if ts > s.Last {
+			s.Last = ts
+		}
+		ok, kind := dec.Decode(data, ci, link)
+		if !ok {
+			s.Other[kind]++
+			continue
+		}
+		s.Streamed++
+		h(&dec.Frame)
+	}
+}

@@ -1,0 +1,248 @@
+// Package capture reads packet capture files (pcap, pcapng, either gzip'd)
+// and decodes their link, network and transport headers into Frames.
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Format names the container format of a capture file.
+type Format string
+
+const (
+	FormatPcap   Format = "pcap"
+	FormatPcapNs Format = "pcap-ns"
+	FormatPcapNG Format = "pcapng"
+)
+
+// ReadError is a failure to read a capture file, located by byte offset.
+// For a gzip'd file the offset counts uncompressed bytes.
+type ReadError struct {
+	Path       string
+	Offset     int64
+	Compressed bool
+	Err        error
+}
+
+func (e *ReadError) Error() string {
+	where := "offset"
+	if e.Compressed {
+		where = "uncompressed offset"
+	}
+	return fmt.Sprintf("%s: %s %d: %v", e.Path, where, e.Offset, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// readBufferSize is large enough that pcapgo's own bufio.NewReader returns
+// our reader unchanged, which is what lets us compute record offsets.
+const readBufferSize = 256 << 10
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type packetReader interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// Reader yields the records of one capture file in file order.
+type Reader struct {
+	path       string
+	file       *os.File
+	gz         *gzip.Reader
+	counted    countingReader
+	buffered   *bufio.Reader
+	format     Format
+	compressed bool
+
+	packets  packetReader
+	ng       *pcapgo.NgReader
+	linkType layers.LinkType
+	// ifaceLinks caches pcapng interface link types by interface index.
+	ifaceLinks []layers.LinkType
+	recordAt   int64
+	failed     error
+}
+
+// Open opens a capture file, detecting its format from its first bytes
+// rather than its name.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open capture: %w", err)
+	}
+	r, err := newReader(path, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.file = f
+	return r, nil
+}
+
+// NewReader reads a capture from src; path is used only in errors.
+func NewReader(path string, src io.Reader) (*Reader, error) {
+	return newReader(path, src)
+}
+
+func newReader(path string, src io.Reader) (*Reader, error) {
+	r := &Reader{path: path}
+	raw := bufio.NewReaderSize(src, readBufferSize)
+	head, err := raw.Peek(2)
+	if err != nil {
+		return nil, r.errorAt(0, fmt.Errorf("reading file header: %w", eofIsUnexpected(err)))
+	}
+	var body io.Reader = raw
+	if head[0] == 0x1f && head[1] == 0x8b {
+		gz, err := gzip.NewReader(raw)
+		if err != nil {
+			return nil, r.errorAt(0, fmt.Errorf("gzip header: %w", err))
+		}
+		r.gz, r.compressed, body = gz, true, gz
+	}
+	var header [24]byte
+	n, err := io.ReadFull(body, header[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, r.errorAt(0, fmt.Errorf("reading file header: %w", eofIsUnexpected(err)))
+	}
+	if n < 4 {
+		return nil, r.errorAt(0, fmt.Errorf("reading magic number: %w", io.ErrUnexpectedEOF))
+	}
+	switch m := binary.LittleEndian.Uint32(header[:4]); m {
+	case 0xa1b2c3d4, 0xd4c3b2a1:
+		r.format = FormatPcap
+	case 0xa1b23c4d, 0x4d3cb2a1:
+		r.format = FormatPcapNs
+	case 0x0a0d0d0a:
+		r.format = FormatPcapNG
+	default:
+		return nil, r.errorAt(0, fmt.Errorf("not a pcap or pcapng file (magic %08x)", m))
+	}
+	if r.format != FormatPcapNG && n == len(header) {
+		acceptAnyMinorVersion(&header)
+	}
+	r.counted.r = io.MultiReader(bytes.NewReader(header[:n]), body)
+	r.buffered = bufio.NewReaderSize(&r.counted, readBufferSize)
+	if r.format == FormatPcapNG {
+		// Interface indexes restart in each pcapng section.
+		opts := pcapgo.NgReaderOptions{SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { r.ifaceLinks = r.ifaceLinks[:0] }}
+		ng, err := pcapgo.NewNgReader(r.buffered, opts)
+		if err != nil {
+			return nil, r.errorAt(0, fmt.Errorf("pcapng section header: %w", err))
+		}
+		r.ng, r.packets, r.linkType = ng, ng, ng.LinkType()
+	} else {
+		pr, err := pcapgo.NewReader(r.buffered)
+		if err != nil {
+			return nil, r.errorAt(0, fmt.Errorf("pcap file header: %w", err))
+		}
+		r.packets, r.linkType = pr, pr.LinkType()
+	}
+	r.recordAt = r.offset()
+	return r, nil
+}
+
+// acceptAnyMinorVersion rewrites a pcap 2.x header to 2.4: pcapgo takes
+// only 2.4, while libpcap reads every 2.x file the same way, and fuzzers and
+// old writers produce other minor versions.
+func acceptAnyMinorVersion(h *[24]byte) {
+	order := binary.ByteOrder(binary.LittleEndian)
+	if h[0] != 0xd4 && h[0] != 0x4d {
+		order = binary.BigEndian
+	}
+	if order.Uint16(h[4:6]) == 2 {
+		order.PutUint16(h[6:8], 4)
+	}
+}
+
+func eofIsUnexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func (r *Reader) offset() int64 { return r.counted.n - int64(r.buffered.Buffered()) }
+
+func (r *Reader) errorAt(off int64, err error) error {
+	return &ReadError{Path: r.path, Offset: off, Compressed: r.compressed, Err: err}
+}
+
+// Format reports the detected container format.
+func (r *Reader) Format() Format { return r.format }
+
+// Compressed reports whether the file was gzip'd.
+func (r *Reader) Compressed() bool { return r.compressed }
+
+// Path is the file name given to Open.
+func (r *Reader) Path() string { return r.path }
+
+// Next returns the next packet record. The data is valid until the next call.
+// At the clean end of the file it returns io.EOF; on damage it returns a
+// *ReadError locating the record that could not be read, and keeps returning it.
+func (r *Reader) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if r.failed != nil {
+		return nil, gopacket.CaptureInfo{}, 0, r.failed
+	}
+	r.recordAt = r.offset()
+	data, ci, err := r.packets.ZeroCopyReadPacketData()
+	if err != nil {
+		if err == io.EOF {
+			r.failed = io.EOF
+		} else {
+			r.failed = r.errorAt(r.recordAt, fmt.Errorf("reading packet record: %w", err))
+		}
+		return nil, ci, 0, r.failed
+	}
+	return data, ci, r.linkTypeOf(ci.InterfaceIndex), nil
+}
+
+func (r *Reader) linkTypeOf(iface int) layers.LinkType {
+	if r.ng == nil {
+		return r.linkType
+	}
+	if iface < len(r.ifaceLinks) {
+		return r.ifaceLinks[iface]
+	}
+	for i := len(r.ifaceLinks); i < r.ng.NInterfaces(); i++ {
+		in, err := r.ng.Interface(i)
+		if err != nil {
+			break
+		}
+		r.ifaceLinks = append(r.ifaceLinks, in.LinkType)
+	}
+	if iface < len(r.ifaceLinks) {
+		return r.ifaceLinks[iface]
+	}
+	return r.linkType
+}
+
+// Close releases the file.
+func (r *Reader) Close() error {
+	if r.gz != nil {
+		r.gz.Close()
+	}
+	if r.file != nil {
+		return r.file.Close()
+	}
+	return nil
+}

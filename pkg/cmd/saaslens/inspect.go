@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/extract/dns"
+	"github.com/saaslens/saaslens/pkg/extract/tls"
+	"github.com/saaslens/saaslens/pkg/flow"
+)
+
+func inspect(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	separate := fs.Bool("separate", false, "treat each file as its own capture instead of parts of one rotated capture")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "saaslens inspect: no capture files given")
+		return 2
+	}
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	defer out.Flush()
+	var p printer = &textPrinter{w: out}
+	if *asJSON {
+		p = &jsonPrinter{enc: json.NewEncoder(out)}
+	}
+	dec := capture.NewDecoder()
+	tracker := flow.NewTracker(flow.DefaultConfig(), p)
+	var summaries []*capture.Summary
+	failed := false
+	for i, path := range fs.Args() {
+		sum, err := capture.ReadFile(path, dec, tracker.Handle)
+		if err != nil {
+			failed = true
+		}
+		summaries = append(summaries, sum)
+		if *separate || i == fs.NArg()-1 {
+			tracker.Flush()
+		} else {
+			tracker.Checkpoint()
+		}
+	}
+	for _, s := range summaries {
+		p.File(s)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+type printer interface {
+	flow.Sink
+	File(*capture.Summary)
+}
+
+func formatTime(ns int64) string {
+	if ns == 0 {
+		return ""
+	}
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+func millis(ns int64) float64 { return float64(ns) / 1e6 }
+
+func transport(s *flow.Stream) string {
+	if s.QUICVersion != 0 {
+		return "quic"
+	}
+	if s.Proto == 6 {
+		return "tcp"
+	}
+	return "udp"
+}
+
+func hostPort(a fmt.Stringer, port uint16) string {
+	return net.JoinHostPort(a.String(), fmt.Sprint(port))
+}
+
+func mac(m [6]byte, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return net.HardwareAddr(m[:]).String()
+}
+
+func flagString(f uint8) string {
+	const names = "FSRPAUEC"
+	var b strings.Builder
+	for i := 0; i < 8; i++ {
+		if f&(1<<i) != 0 {
+			b.WriteByte(names[i])
+		}
+	}
+	return b.String()
+}
+
+type textPrinter struct{ w io.Writer }
+
+func (p *textPrinter) Stream(s *flow.Stream) {
+	name := "-"
+	if s.ServerName != "" {
+		name = s.ServerName + " (" + s.NameSource.String() + ")"
+	}
+	alpn := s.ALPN
+	if alpn == "" {
+		alpn = "-"
+	}
+	rtt := "-"
+	if r := s.RTT(); r != 0 {
+		rtt = fmt.Sprintf("%.3fms", millis(r))
+	}
+	fmt.Fprintf(p.w, "%s %-4s %s -> %s %s alpn=%s pkts=%d/%d bytes=%d/%d rtt=%s end=%s\n",
+		formatTime(s.First), transport(s), hostPort(s.Client, s.ClientPort), hostPort(s.Server, s.ServerPort),
+		name, alpn, s.Packets[0], s.Packets[1], s.Bytes[0], s.Bytes[1], rtt, s.End)
+}
+
+func (p *textPrinter) Hello(*flow.Hello)       {}
+func (p *textPrinter) DNS(*flow.DNSResponse)   {}
+func (p *textPrinter) Sighting(*flow.Sighting) {}
+
+func (p *textPrinter) DHCP(d *flow.DHCP) {
+	fmt.Fprintf(p.w, "%s dhcp %s %s host=%q vendor=%q ip=%s\n", formatTime(d.Time), d.TypeName(),
+		mac(d.ClientMAC, true), d.HostName, d.VendorClass, firstValid(d.YourIP, d.RequestedIP, d.ClientIP))
+}
+
+func (p *textPrinter) File(s *capture.Summary) {
+	links := make([]string, len(s.LinkTypes))
+	for i, l := range s.LinkTypes {
+		links[i] = capture.LinkTypeName(l)
+	}
+	fmt.Fprintf(p.w, "# %s: %s%s [%s] %d packets, %d bytes, %d TCP/UDP", s.Path, s.Format,
+		map[bool]string{true: "+gzip"}[s.Compressed], strings.Join(links, ","), s.Packets, s.Bytes, s.Streamed)
+	if names := s.OtherNames(); len(names) > 0 {
+		counts := s.OtherByName()
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %d", n, counts[n])
+		}
+		fmt.Fprintf(p.w, "; other: %s", strings.Join(parts, ", "))
+	}
+	if s.Err != nil {
+		fmt.Fprintf(p.w, "; error: %v", s.Err)
+	}
+	fmt.Fprintln(p.w)
+}
+
+func firstValid(addrs ...interface {
+	IsValid() bool
+	String() string
+}) string {
+	for _, a := range addrs {
+		if a.IsValid() {
+			return a.String()
+		}
+	}
+	return "-"
+}
+
+// jsonPrinter writes the records documented in the README, one per line.
+type jsonPrinter struct{ enc *json.Encoder }
+
+type jsonStream struct {
+	Record          string  `json:"record"`
+	ID              int64   `json:"id"`
+	Transport       string  `json:"transport"`
+	First           string  `json:"first"`
+	Last            string  `json:"last"`
+	Client          string  `json:"client"`
+	ClientPort      uint16  `json:"client_port"`
+	Server          string  `json:"server"`
+	ServerPort      uint16  `json:"server_port"`
+	ClientMAC       string  `json:"client_mac,omitempty"`
+	ServerName      string  `json:"server_name,omitempty"`
+	NameSource      string  `json:"name_source,omitempty"`
+	ALPN            string  `json:"alpn,omitempty"`
+	TLSVersion      string  `json:"tls_version,omitempty"`
+	ECH             bool    `json:"ech,omitempty"`
+	QUICVersion     string  `json:"quic_version,omitempty"`
+	PacketsToServer uint64  `json:"packets_to_server"`
+	PacketsToClient uint64  `json:"packets_to_client"`
+	BytesToServer   uint64  `json:"bytes_to_server"`
+	BytesToClient   uint64  `json:"bytes_to_client"`
+	PayloadToServer uint64  `json:"payload_to_server"`
+	PayloadToClient uint64  `json:"payload_to_client"`
+	FlagsToServer   string  `json:"tcp_flags_to_server,omitempty"`
+	FlagsToClient   string  `json:"tcp_flags_to_client,omitempty"`
+	ServerRTTms     float64 `json:"server_rtt_ms,omitempty"`
+	ClientRTTms     float64 `json:"client_rtt_ms,omitempty"`
+	RTTms           float64 `json:"rtt_ms,omitempty"`
+	TLSHandshakeMs  float64 `json:"tls_handshake_ms,omitempty"`
+	End             string  `json:"end"`
+}
+
+func (p *jsonPrinter) Stream(s *flow.Stream) {
+	rec := jsonStream{
+		Record: "stream", ID: s.ID, Transport: transport(s),
+		First: formatTime(s.First), Last: formatTime(s.Last),
+		Client: s.Client.String(), ClientPort: s.ClientPort, Server: s.Server.String(), ServerPort: s.ServerPort,
+		ClientMAC: mac(s.ClientMAC, s.HasClientMAC), ServerName: s.ServerName, NameSource: s.NameSource.String(),
+		ALPN: s.ALPN, TLSVersion: tls.VersionName(s.TLSVersion), ECH: s.ECH,
+		PacketsToServer: s.Packets[0], PacketsToClient: s.Packets[1],
+		BytesToServer: s.Bytes[0], BytesToClient: s.Bytes[1],
+		PayloadToServer: s.PayloadBytes[0], PayloadToClient: s.PayloadBytes[1],
+		FlagsToServer: flagString(s.TCPFlags[0]), FlagsToClient: flagString(s.TCPFlags[1]),
+		ServerRTTms: millis(s.ServerRTT), ClientRTTms: millis(s.ClientRTT), RTTms: millis(s.RTT()),
+		TLSHandshakeMs: millis(s.TLSHandshake), End: s.End.String(),
+	}
+	if s.QUICVersion != 0 {
+		rec.QUICVersion = fmt.Sprintf("0x%08x", s.QUICVersion)
+	}
+	p.enc.Encode(rec)
+}
+
+func (p *jsonPrinter) Hello(*flow.Hello) {}
+
+type jsonAnswer struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	TTL  uint32 `json:"ttl"`
+	Data string `json:"data"`
+}
+
+func (p *jsonPrinter) DNS(d *flow.DNSResponse) {
+	answers := make([]jsonAnswer, 0, len(d.Answers))
+	for _, a := range d.Answers {
+		ja := jsonAnswer{Name: a.Name, TTL: a.TTL, Type: "CNAME", Data: a.Target}
+		if a.Type == dns.TypePTR {
+			ja.Type = "PTR"
+		}
+		if a.Addr.IsValid() {
+			ja.Type, ja.Data = "A", a.Addr.String()
+			if a.Addr.Is6() {
+				ja.Type = "AAAA"
+			}
+		}
+		answers = append(answers, ja)
+	}
+	p.enc.Encode(struct {
+		Record   string       `json:"record"`
+		StreamID int64        `json:"stream_id"`
+		Time     string       `json:"time"`
+		Client   string       `json:"client"`
+		Server   string       `json:"server"`
+		Query    string       `json:"query"`
+		QType    uint16       `json:"qtype"`
+		RCode    uint8        `json:"rcode"`
+		CNAMEs   []string     `json:"cnames,omitempty"`
+		Answers  []jsonAnswer `json:"answers"`
+	}{"dns", d.StreamID, formatTime(d.Time), d.Client.String(), d.Server.String(), d.QName, d.QType, d.RCode, d.CNAMEChain(), answers})
+}
+
+func (p *jsonPrinter) DHCP(d *flow.DHCP) {
+	p.enc.Encode(struct {
+		Record      string `json:"record"`
+		Time        string `json:"time"`
+		Type        string `json:"type"`
+		ClientMAC   string `json:"client_mac"`
+		ClientIP    string `json:"client_ip,omitempty"`
+		YourIP      string `json:"assigned_ip,omitempty"`
+		RequestedIP string `json:"requested_ip,omitempty"`
+		HostName    string `json:"host_name,omitempty"`
+		VendorClass string `json:"vendor_class,omitempty"`
+	}{"dhcp", formatTime(d.Time), d.TypeName(), mac(d.ClientMAC, true), addrOrEmpty(d.ClientIP), addrOrEmpty(d.YourIP),
+		addrOrEmpty(d.RequestedIP), d.HostName, d.VendorClass})
+}
+
+func addrOrEmpty(a interface {
+	IsValid() bool
+	String() string
+}) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
+func (p *jsonPrinter) Sighting(sg *flow.Sighting) {
+	p.enc.Encode(struct {
+		Record  string `json:"record"`
+		MAC     string `json:"mac"`
+		IP      string `json:"ip"`
+		First   string `json:"first"`
+		Last    string `json:"last"`
+		Packets uint64 `json:"packets"`
+	}{"device", mac(sg.MAC, true), sg.IP.String(), formatTime(sg.First), formatTime(sg.Last), sg.Packets})
+}
+
+func (p *jsonPrinter) File(s *capture.Summary) {
+	links := make([]string, len(s.LinkTypes))
+	for i, l := range s.LinkTypes {
+		links[i] = capture.LinkTypeName(l)
+	}
+	errText := ""
+	if s.Err != nil {
+		errText = s.Err.Error()
+	}
+	p.enc.Encode(struct {
+		Record     string            `json:"record"`
+		Path       string            `json:"path"`
+		Format     string            `json:"format"`
+		Compressed bool              `json:"compressed"`
+		LinkTypes  []string          `json:"link_types"`
+		Packets    uint64            `json:"packets"`
+		Bytes      uint64            `json:"bytes"`
+		Streamed   uint64            `json:"tcp_udp_packets"`
+		First      string            `json:"first,omitempty"`
+		Last       string            `json:"last,omitempty"`
+		Other      map[string]uint64 `json:"other"`
+		Error      string            `json:"error,omitempty"`
+	}{"file", s.Path, string(s.Format), s.Compressed, links, s.Packets, s.Bytes, s.Streamed,
+		formatTime(s.First), formatTime(s.Last), s.OtherByName(), errText})
+}

@@ -1,0 +1,35 @@
+// Command saaslens reads packet captures and reports which services were
+// used, by whom and how well they responded.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `usage: saaslens <command> [flags] ...
+
+commands:
+  inspect [--json] [--separate] FILE...   print the streams found in capture files
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "inspect":
+		return inspect(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "saaslens: unknown command %q\n%s", args[0], usage)
+	return 2
+}

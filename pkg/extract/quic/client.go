@@ -1,0 +1,99 @@
+package quic
+
+import (
+	"errors"
+
+	"github.com/saaslens/saaslens/pkg/extract/tls"
+	"github.com/saaslens/saaslens/pkg/reassembly"
+)
+
+// MaxCrypto bounds the CRYPTO stream kept per connection; a ClientHello is
+// a few kB even with post-quantum key shares.
+const MaxCrypto = 32 << 10
+
+// Client follows the Initial packets a client sends on one connection until
+// its ClientHello is complete. The ClientHello may span several CRYPTO
+// frames, in any order, over several Initial packets.
+type Client struct {
+	// Version is the QUIC version of the client's first Initial packet.
+	Version uint32
+	// Opened counts the Initial packets decrypted.
+	Opened  int
+	keys    *Keys
+	largest int64
+	crypto  *reassembly.Prefix
+	scratch []byte
+}
+
+// NewClient returns a Client waiting for the connection's first Initial.
+func NewClient() *Client { return &Client{largest: -1} }
+
+// AddDatagram reads the coalesced packets of one client UDP datagram. It
+// returns the ClientHello once complete, tls.ErrNeedMore while more packets
+// are needed, or another error when the datagram cannot be used.
+func (c *Client) AddDatagram(d []byte) (*tls.ClientHello, error) {
+	var firstErr error
+	for len(d) > 0 && IsLongHeader(d) {
+		h, err := ParseHeader(d)
+		if err != nil || h.PacketLen == 0 {
+			firstErr = errors.Join(firstErr, err)
+			break
+		}
+		if h.Initial {
+			if err := c.openInitial(d[:h.PacketLen], h); err != nil {
+				firstErr = errors.Join(firstErr, err)
+			}
+		}
+		d = d[h.PacketLen:]
+	}
+	if c.crypto == nil || c.crypto.Len() == 0 {
+		if firstErr == nil {
+			firstErr = ErrNotInitial
+		}
+		return nil, firstErr
+	}
+	hello, err := tls.ParseClientHello(c.crypto.Bytes())
+	if err == tls.ErrNeedMore && c.crypto.Full() {
+		return nil, errors.New("quic: ClientHello larger than the CRYPTO bound")
+	}
+	return hello, err
+}
+
+// openInitial decrypts one Initial packet; pkt is left unchanged, as
+// decryption works on a copy.
+func (c *Client) openInitial(pkt []byte, h Header) error {
+	candidates := []*Keys{c.keys}
+	if c.keys == nil {
+		keys, err := ClientInitialKeys(h.Version, h.DCID)
+		if err != nil {
+			return err
+		}
+		candidates = keys
+	}
+	var payload []byte
+	var pn int64
+	var err error
+	for _, k := range candidates {
+		c.scratch = append(c.scratch[:0], pkt...)
+		if payload, pn, err = k.Open(c.scratch, h, c.largest); err == nil {
+			c.keys = k
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if c.crypto == nil {
+		c.Version = h.Version
+		c.crypto = reassembly.NewPrefix(MaxCrypto)
+	}
+	c.Opened++
+	if pn > c.largest {
+		c.largest = pn
+	}
+	return CryptoFrames(payload, func(off uint64, data []byte) {
+		if off < MaxCrypto {
+			c.crypto.Add(int(off), data)
+		}
+	})
+}

@@ -1,0 +1,354 @@
+// Package quic reads the client's Initial packets of a QUIC connection:
+// it derives the Initial keys from the Destination Connection ID (RFC 9001
+// section 5.2, RFC 9369 for version 2), removes header protection,
+// decrypts, and collects the CRYPTO frames that carry the TLS ClientHello.
+package quic
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Version numbers with known Initial salts.
+const (
+	Version1 uint32 = 0x00000001
+	Version2 uint32 = 0x6b3343cf
+)
+
+var (
+	// ErrNotInitial means the packet is not a QUIC Initial packet.
+	ErrNotInitial = errors.New("quic: not an Initial packet")
+	errShort      = errors.New("quic: packet truncated")
+)
+
+var (
+	saltV1        = []byte{0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17, 0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a}
+	saltV2        = []byte{0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93, 0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9}
+	saltDraft29   = []byte{0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99}
+	saltDraft23   = []byte{0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02}
+	saltDraft22   = []byte{0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a, 0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a}
+	saltGoogleT50 = []byte{0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4c, 0x43, 0xa2, 0x36, 0x7c, 0x60, 0x48, 0x83, 0x10}
+	saltGoogleT51 = []byte{0x7a, 0x4e, 0xde, 0xf4, 0xe7, 0xcc, 0xee, 0x5f, 0xa4, 0x50, 0x6c, 0x19, 0x12, 0x4f, 0xc8, 0xcc, 0xda, 0x6e, 0x03, 0x3d}
+)
+
+// schedules returns the Initial key schedules to try for a version: its own for v1,
+// v2 and the drafts and Facebook (mvfst) and Google (T05x) variants that
+// interop captures and older clients still carry. Any other version gets
+// them all, v1 first: clients that probe version negotiation with a
+// reserved version (0x?a?a?a?a) protect that Initial with the keys of the
+// version they really speak. The AEAD tag rules out a wrong guess.
+func schedules(v uint32) []keySchedule {
+	switch {
+	case v == Version1, v == 0xff000021, v == 0xff000022, v == 0xfaceb00e, v == 0xfaceb011, v == 0xfaceb012, v == 0xfaceb013:
+		return []keySchedule{scheduleV1}
+	case isV2(v):
+		return []keySchedule{scheduleV2}
+	case v >= 0xff00001d && v <= 0xff000020, v == 0xfaceb002:
+		return []keySchedule{{saltDraft29, "quic "}}
+	case v >= 0xff000017 && v <= 0xff00001c:
+		return []keySchedule{{saltDraft23, "quic "}}
+	case v == 0xff000016, v == 0xfaceb001:
+		return []keySchedule{{saltDraft22, "quic "}}
+	case v == 0x54303530:
+		return []keySchedule{{saltGoogleT50, "quic "}}
+	case v == 0x54303531:
+		return []keySchedule{{saltGoogleT51, "quic "}}
+	}
+	return []keySchedule{scheduleV1, {saltDraft29, "quic "}, {saltDraft23, "quic "}, scheduleV2, {saltDraft22, "quic "}}
+}
+
+// keySchedule is a salt with the label prefix its version uses.
+type keySchedule struct {
+	salt        []byte
+	labelPrefix string
+}
+
+var (
+	scheduleV1 = keySchedule{saltV1, "quic "}
+	scheduleV2 = keySchedule{saltV2, "quicv2 "}
+)
+
+func isV2(v uint32) bool { return v == Version2 || v == 0x709a50c4 }
+
+// IsLongHeader reports whether a datagram starts with a long-header packet.
+func IsLongHeader(b []byte) bool { return len(b) >= 5 && b[0]&0xc0 == 0xc0 }
+
+// Header is the unprotected part of a long-header packet.
+type Header struct {
+	Version uint32
+	// Initial is true for an Initial packet (whose type bits differ in v2).
+	Initial    bool
+	DCID, SCID []byte
+	// PNOffset is where the protected packet number starts; PacketLen is
+	// this packet's full length, so the next coalesced one starts there.
+	PNOffset, PacketLen int
+}
+
+// ParseHeader reads the long header at the start of b.
+func ParseHeader(b []byte) (Header, error) {
+	var h Header
+	if !IsLongHeader(b) {
+		return h, ErrNotInitial
+	}
+	h.Version = binary.BigEndian.Uint32(b[1:5])
+	if h.Version == 0 { // version negotiation
+		return h, ErrNotInitial
+	}
+	typ := (b[0] >> 4) & 0x3
+	if isV2(h.Version) {
+		h.Initial = typ == 1
+	} else {
+		h.Initial = typ == 0
+	}
+	off := 5
+	var ok bool
+	if h.DCID, off, ok = connID(b, off); !ok {
+		return h, errShort
+	}
+	if h.SCID, off, ok = connID(b, off); !ok {
+		return h, errShort
+	}
+	if h.Initial {
+		tokenLen, n := varint(b[off:])
+		if n == 0 || tokenLen > uint64(len(b)-off-n) {
+			return h, errShort
+		}
+		off += n + int(tokenLen)
+	} else if typ == 3 && !isV2(h.Version) || typ == 0 && isV2(h.Version) {
+		// Retry packets have no length field and fill the datagram.
+		h.PNOffset, h.PacketLen = off, len(b)
+		return h, nil
+	}
+	length, n := varint(b[off:])
+	if n == 0 {
+		return h, errShort
+	}
+	off += n
+	if length > uint64(len(b)-off) {
+		return h, errShort
+	}
+	h.PNOffset, h.PacketLen = off, off+int(length)
+	return h, nil
+}
+
+func connID(b []byte, off int) ([]byte, int, bool) {
+	if off >= len(b) {
+		return nil, off, false
+	}
+	n := int(b[off])
+	if n > 20 || off+1+n > len(b) {
+		return nil, off, false
+	}
+	return b[off+1 : off+1+n], off + 1 + n, true
+}
+
+// varint decodes a QUIC variable-length integer, returning its size (0 when
+// b is too short).
+func varint(b []byte) (uint64, int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	n := 1 << (b[0] >> 6)
+	if len(b) < n {
+		return 0, 0
+	}
+	v := uint64(b[0] & 0x3f)
+	for _, c := range b[1:n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, n
+}
+
+// Keys protect the Initial packets of one direction of a connection.
+type Keys struct {
+	aead cipher.AEAD
+	iv   [12]byte
+	hp   cipher.Block
+}
+
+// ClientInitialKeys derives the candidate keys of the client's Initial
+// packets from the Destination Connection ID of its first Initial packet:
+// one set for a known version, several for an unknown one.
+func ClientInitialKeys(version uint32, dcid []byte) ([]*Keys, error) {
+	var keys []*Keys
+	for _, ks := range schedules(version) {
+		k, err := initialKeys(ks, dcid)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func initialKeys(ks keySchedule, dcid []byte) (*Keys, error) {
+	initial, err := hkdf.Extract(sha256.New, dcid, ks.salt)
+	if err != nil {
+		return nil, err
+	}
+	client, err := expandLabel(initial, "client in", 32)
+	if err != nil {
+		return nil, err
+	}
+	prefix := ks.labelPrefix
+	key, err := expandLabel(client, prefix+"key", 16)
+	if err != nil {
+		return nil, err
+	}
+	iv, err := expandLabel(client, prefix+"iv", 12)
+	if err != nil {
+		return nil, err
+	}
+	hpKey, err := expandLabel(client, prefix+"hp", 16)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	hp, err := aes.NewCipher(hpKey)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keys{aead: aead, hp: hp}
+	copy(k.iv[:], iv)
+	return k, nil
+}
+
+// expandLabel is HKDF-Expand-Label of TLS 1.3 (RFC 8446 section 7.1) with
+// an empty context.
+func expandLabel(secret []byte, label string, length int) ([]byte, error) {
+	full := "tls13 " + label
+	info := make([]byte, 0, 4+len(full))
+	info = append(info, byte(length>>8), byte(length), byte(len(full)))
+	info = append(info, full...)
+	info = append(info, 0)
+	return hkdf.Expand(sha256.New, secret, string(info), length)
+}
+
+// Open removes header protection from and decrypts the packet at the start
+// of pkt, whose header h was parsed from it. pkt is modified in place.
+// largest is the largest packet number opened so far in this direction (-1
+// for none). It returns the plaintext payload, which aliases pkt.
+func (k *Keys) Open(pkt []byte, h Header, largest int64) ([]byte, int64, error) {
+	if h.PacketLen > len(pkt) || h.PNOffset+4+16 > h.PacketLen {
+		return nil, 0, errShort
+	}
+	var mask [16]byte
+	k.hp.Encrypt(mask[:], pkt[h.PNOffset+4:h.PNOffset+20])
+	pkt[0] ^= mask[0] & 0x0f
+	pnLen := int(pkt[0]&0x03) + 1
+	var truncated uint64
+	for i := 0; i < pnLen; i++ {
+		pkt[h.PNOffset+i] ^= mask[1+i]
+		truncated = truncated<<8 | uint64(pkt[h.PNOffset+i])
+	}
+	pn := decodePacketNumber(largest, truncated, pnLen*8)
+	var nonce [12]byte
+	nonce = k.iv
+	for i := 0; i < 8; i++ {
+		nonce[11-i] ^= byte(uint64(pn) >> (8 * i))
+	}
+	hdrEnd := h.PNOffset + pnLen
+	plain, err := k.aead.Open(pkt[hdrEnd:hdrEnd], nonce[:], pkt[hdrEnd:h.PacketLen], pkt[:hdrEnd])
+	if err != nil {
+		return nil, pn, fmt.Errorf("quic: decrypting Initial packet %d: %w", pn, err)
+	}
+	return plain, pn, nil
+}
+
+// decodePacketNumber expands a truncated packet number (RFC 9000 A.3).
+func decodePacketNumber(largest int64, truncated uint64, bits int) int64 {
+	expected := largest + 1
+	win := int64(1) << bits
+	hwin := win / 2
+	mask := win - 1
+	candidate := (expected &^ mask) | int64(truncated)
+	switch {
+	case candidate <= expected-hwin && candidate < (1<<62)-win:
+		return candidate + win
+	case candidate > expected+hwin && candidate >= win:
+		return candidate - win
+	}
+	return candidate
+}
+
+// CryptoFrames calls fn for each CRYPTO frame in a decrypted Initial
+// payload. Frames that may not appear in Initial packets end the walk with
+// an error.
+func CryptoFrames(payload []byte, fn func(offset uint64, data []byte)) error {
+	for off := 0; off < len(payload); {
+		typ, n := varint(payload[off:])
+		if n == 0 {
+			return errShort
+		}
+		off += n
+		switch typ {
+		case 0x00, 0x01: // PADDING, PING
+		case 0x02, 0x03: // ACK
+			m, err := skipACK(payload[off:], typ == 0x03)
+			if err != nil {
+				return err
+			}
+			off += m
+		case 0x06: // CRYPTO
+			cryptoOff, n1 := varint(payload[off:])
+			length, n2 := varint(payload[off+n1:])
+			if n1 == 0 || n2 == 0 {
+				return errShort
+			}
+			off += n1 + n2
+			if length > uint64(len(payload)-off) {
+				return errShort
+			}
+			fn(cryptoOff, payload[off:off+int(length)])
+			off += int(length)
+		case 0x1c: // CONNECTION_CLOSE ends what is worth reading
+			return nil
+		default:
+			return fmt.Errorf("quic: frame type 0x%x in Initial packet", typ)
+		}
+	}
+	return nil
+}
+
+func skipACK(b []byte, ecn bool) (int, error) {
+	off := 0
+	fields := 4 // largest, delay, range count, first range
+	var ranges uint64
+	for i := 0; i < fields; i++ {
+		v, n := varint(b[off:])
+		if n == 0 {
+			return 0, errShort
+		}
+		if i == 2 {
+			ranges = v
+		}
+		off += n
+	}
+	extra := 2 * ranges
+	if ecn {
+		extra += 3
+	}
+	if extra > uint64(len(b)) {
+		return 0, errShort
+	}
+	for i := uint64(0); i < extra; i++ {
+		_, n := varint(b[off:])
+		if n == 0 {
+			return 0, errShort
+		}
+		off += n
+	}
+	return off, nil
+}

@@ -1,0 +1,422 @@
+package flow
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/fnv"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/extract/quic"
+	"github.com/saaslens/saaslens/pkg/reassembly"
+)
+
+// Config bounds the Tracker's memory and sets its timeouts.
+type Config struct {
+	// TCPIdle and UDPIdle end streams that saw no packet for that long.
+	TCPIdle, UDPIdle time.Duration
+	// ClosedLinger keeps a stream closed by FIN or RST for late packets.
+	ClosedLinger time.Duration
+	// PrefixLimit bounds the client bytes reassembled per TCP stream to
+	// find a ClientHello or an HTTP request.
+	PrefixLimit int
+	// MaxQUICInitials is how many client datagrams are tried for a QUIC
+	// ClientHello before giving up on a UDP stream.
+	MaxQUICInitials int
+	// MaxDNSNames bounds the address-to-name table built from DNS answers.
+	MaxDNSNames int
+	// DNSNameMinLife keeps a DNS answer usable at least this long, since
+	// connections outlive the TTLs of the lookups that started them.
+	DNSNameMinLife time.Duration
+}
+
+// DefaultConfig has the timeouts of common flow meters (Zeek's TCP and UDP
+// inactivity timeouts) and bounds fit for a busy office link.
+func DefaultConfig() Config {
+	return Config{
+		TCPIdle:         5 * time.Minute,
+		UDPIdle:         time.Minute,
+		ClosedLinger:    5 * time.Second,
+		PrefixLimit:     32 << 10,
+		MaxQUICInitials: 8,
+		MaxDNSNames:     1 << 20,
+		DNSNameMinLife:  time.Hour,
+	}
+}
+
+// sweepEvery is how much capture time passes between timeout sweeps.
+const sweepEvery = int64(10 * time.Second)
+
+// key identifies a stream regardless of direction: endpoint A is the one
+// that sorts first.
+type key struct {
+	addrA, addrB [16]byte
+	portA, portB uint16
+	proto        uint8
+}
+
+type stream struct {
+	Stream
+	// clientIsA orients the key: whether endpoint A is the client.
+	clientIsA bool
+	finSeen   [2]bool
+
+	synTime, synAckTime int64
+	helloTime           int64
+	serverReplied       bool
+
+	// Client byte stream reassembly for TLS/HTTP, until decided.
+	clientBase    uint32
+	clientBaseSet bool
+	clientPrefix  *reassembly.Prefix
+	// Server byte stream for DNS over TCP.
+	serverBase    uint32
+	serverBaseSet bool
+	serverPrefix  *reassembly.Prefix
+	serverParsed  int
+
+	quic        *quic.Client
+	quicTries   int
+	quicGaveUp  bool
+	inspectDone bool
+}
+
+type sightingKey struct {
+	mac [6]byte
+	ip  [16]byte
+}
+
+type dnsKey struct{ client, addr [16]byte }
+
+type dnsName struct {
+	name    string
+	expires int64
+}
+
+// Tracker follows streams across packets and across the files of a
+// rotated capture: keep one Tracker for a run of consecutive files.
+type Tracker struct {
+	cfg        Config
+	sink       Sink
+	packetSink PacketSink
+	streams    map[key]*stream
+
+	now, nextSweep  int64
+	packetsSinceSwp int
+	expired         []*stream
+
+	sightings map[sightingKey]*Sighting
+	dnsByPair map[dnsKey]dnsName
+	dnsByAddr map[[16]byte]dnsName
+
+	hello  Hello
+	dnsRec DNSResponse
+	dhcp   DHCP
+	packet Packet
+}
+
+// NewTracker returns a Tracker delivering records to sink.
+func NewTracker(cfg Config, sink Sink) *Tracker {
+	t := &Tracker{
+		cfg:       cfg,
+		sink:      sink,
+		streams:   make(map[key]*stream),
+		sightings: make(map[sightingKey]*Sighting),
+		dnsByPair: make(map[dnsKey]dnsName),
+		dnsByAddr: make(map[[16]byte]dnsName),
+	}
+	t.packetSink, _ = sink.(PacketSink)
+	return t
+}
+
+// Active is the number of streams held in memory.
+func (t *Tracker) Active() int { return len(t.streams) }
+
+// Handle is a capture.Handler: it accounts one TCP or UDP packet.
+func (t *Tracker) Handle(f *capture.Frame) {
+	if f.Time > t.now {
+		t.now = f.Time
+	}
+	t.packetsSinceSwp++
+	if t.now >= t.nextSweep && t.packetsSinceSwp >= len(t.streams) {
+		t.sweep()
+	}
+
+	src, dst := f.Src.As16(), f.Dst.As16()
+	k := key{proto: uint8(f.Proto)}
+	srcIsA := compareEndpoints(src, f.SrcPort, dst, f.DstPort) <= 0
+	if srcIsA {
+		k.addrA, k.portA, k.addrB, k.portB = src, f.SrcPort, dst, f.DstPort
+	} else {
+		k.addrA, k.portA, k.addrB, k.portB = dst, f.DstPort, src, f.SrcPort
+	}
+	s := t.streams[k]
+	if s != nil && f.Proto == layers.IPProtocolTCP && f.TCPFlags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN && s.isClosed() {
+		t.end(s, k, EndReuse)
+		s = nil
+	}
+	if s == nil {
+		s = t.open(k, f, srcIsA)
+	}
+	dir := ToServer
+	if srcIsA != s.clientIsA {
+		dir = ToClient
+	}
+	s.account(f, dir)
+	if t.packetSink != nil {
+		t.packet = Packet{StreamID: s.ID, Time: f.Time, Src: f.Src, Dst: f.Dst, Proto: f.Proto,
+			SrcPort: f.SrcPort, DstPort: f.DstPort, Length: f.IPLen, Direction: dir}
+		t.packetSink.Packet(&t.packet)
+	}
+	if dir == ToServer && f.HasMAC {
+		t.sight(f, s)
+	}
+	if f.Proto == layers.IPProtocolTCP {
+		t.tcp(s, f, dir)
+	} else {
+		t.udp(s, f, dir)
+	}
+}
+
+func compareEndpoints(a [16]byte, pa uint16, b [16]byte, pb uint16) int {
+	if c := bytes.Compare(a[:], b[:]); c != 0 {
+		return c
+	}
+	return int(pa) - int(pb)
+}
+
+func (t *Tracker) open(k key, f *capture.Frame, srcIsA bool) *stream {
+	clientIsSrc := clientIsSource(f)
+	s := &stream{clientIsA: clientIsSrc == srcIsA}
+	s.Proto = f.Proto
+	if clientIsSrc {
+		s.Client, s.ClientPort, s.Server, s.ServerPort = f.Src, f.SrcPort, f.Dst, f.DstPort
+	} else {
+		s.Client, s.ClientPort, s.Server, s.ServerPort = f.Dst, f.DstPort, f.Src, f.SrcPort
+	}
+	s.First = f.Time
+	s.ID = streamID(&s.Stream)
+	if name, ok := t.lookupName(s.Client, s.Server); ok {
+		s.ServerName, s.NameSource = name, SourceDNS
+	}
+	t.streams[k] = s
+	return s
+}
+
+// streamID hashes the oriented 5-tuple and start time into 63 bits, so it
+// fits SQLite's signed INTEGER.
+func streamID(s *Stream) int64 {
+	h := fnv.New64a()
+	var b [16 + 16 + 2 + 2 + 1 + 8]byte
+	c, sv := s.Client.As16(), s.Server.As16()
+	copy(b[0:], c[:])
+	copy(b[16:], sv[:])
+	binary.BigEndian.PutUint16(b[32:], s.ClientPort)
+	binary.BigEndian.PutUint16(b[34:], s.ServerPort)
+	b[36] = uint8(s.Proto)
+	binary.BigEndian.PutUint64(b[37:], uint64(s.First))
+	h.Write(b[:])
+	return int64(h.Sum64() &^ (1 << 63))
+}
+
+// clientIsSource decides, from a stream's first packet, whether its sender
+// is the client: a SYN says so, a SYN/ACK says the opposite, otherwise the
+// port that looks more like a service marks the server.
+func clientIsSource(f *capture.Frame) bool {
+	if f.Proto == layers.IPProtocolTCP && f.TCPFlags&capture.FlagSYN != 0 {
+		return f.TCPFlags&capture.FlagACK == 0
+	}
+	sr, dr := portRank(f.SrcPort), portRank(f.DstPort)
+	if sr != dr {
+		return dr > sr
+	}
+	return true
+}
+
+// wellKnownServices are ports that are servers even above 1024.
+var wellKnownServices = map[uint16]bool{
+	53: true, 67: true, 80: true, 123: true, 443: true, 853: true, 1194: true, 1433: true,
+	1521: true, 1883: true, 3306: true, 3389: true, 3478: true, 4433: true, 5060: true,
+	5061: true, 5222: true, 5223: true, 5228: true, 5349: true, 5432: true, 5938: true,
+	6379: true, 8080: true, 8443: true, 8883: true, 9000: true, 19302: true,
+}
+
+func portRank(p uint16) int {
+	switch {
+	case wellKnownServices[p]:
+		return 3
+	case p < 1024:
+		return 2
+	case p < 32768:
+		return 1
+	}
+	return 0
+}
+
+func (s *stream) isClosed() bool {
+	return s.End == EndRST || (s.finSeen[0] && s.finSeen[1])
+}
+
+func (s *stream) account(f *capture.Frame, dir int) {
+	if f.Time > s.Last {
+		s.Last = f.Time
+	}
+	if f.Time < s.First { // merged captures can be slightly out of order
+		s.First = f.Time
+	}
+	s.Packets[dir]++
+	s.Bytes[dir] += uint64(f.IPLen)
+	s.PayloadBytes[dir] += uint64(f.PayloadLen)
+	if f.Proto != layers.IPProtocolTCP {
+		return
+	}
+	s.TCPFlags[dir] |= f.TCPFlags
+	if f.TCPFlags&capture.FlagFIN != 0 {
+		s.finSeen[dir] = true
+		if s.finSeen[0] && s.finSeen[1] && s.End != EndRST {
+			s.End = EndFIN
+		}
+	}
+	if f.TCPFlags&capture.FlagRST != 0 {
+		s.End = EndRST
+	}
+	syn, ack := f.TCPFlags&capture.FlagSYN != 0, f.TCPFlags&capture.FlagACK != 0
+	switch {
+	case dir == ToServer && syn && !ack && s.synAckTime == 0:
+		s.synTime = f.Time // the last SYN before the answer measures the path
+	case dir == ToClient && syn && ack && s.synTime != 0 && s.synAckTime == 0:
+		s.synAckTime = f.Time
+		s.ServerRTT = f.Time - s.synTime
+	case dir == ToServer && !syn && ack && s.synAckTime != 0 && s.ClientRTT == 0:
+		s.ClientRTT = f.Time - s.synAckTime
+	}
+}
+
+func (t *Tracker) sight(f *capture.Frame, s *stream) {
+	if !s.HasClientMAC {
+		s.ClientMAC, s.HasClientMAC = f.SrcMAC, true
+	}
+	if !isLocal(f.Src) {
+		return
+	}
+	k := sightingKey{mac: f.SrcMAC, ip: f.Src.As16()}
+	sg := t.sightings[k]
+	if sg == nil {
+		sg = &Sighting{MAC: f.SrcMAC, IP: f.Src, First: f.Time}
+		t.sightings[k] = sg
+	}
+	if f.Time > sg.Last {
+		sg.Last = f.Time
+	}
+	if f.Time < sg.First {
+		sg.First = f.Time
+	}
+	sg.Packets++
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// isLocal tells whether an address belongs to a local network, whose
+// frames carry the device's own MAC rather than a router's.
+func isLocal(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsPrivate() || a.IsLinkLocalUnicast() || cgnat.Contains(a)
+}
+
+// sweep ends the streams whose timeouts have passed.
+func (t *Tracker) sweep() {
+	t.nextSweep = t.now + sweepEvery
+	t.packetsSinceSwp = 0
+	t.expired = t.expired[:0]
+	for _, s := range t.streams {
+		if reason, ok := t.timedOut(s); ok {
+			if s.End == EndOpen {
+				s.End = reason
+			}
+			t.expired = append(t.expired, s)
+		}
+	}
+	t.emitSorted(t.expired)
+	for _, s := range t.expired {
+		delete(t.streams, s.key())
+	}
+	t.expireNames()
+}
+
+func (t *Tracker) timedOut(s *stream) (EndReason, bool) {
+	idle := t.now - s.Last
+	if s.isClosed() {
+		return s.End, idle >= int64(t.cfg.ClosedLinger)
+	}
+	limit := t.cfg.UDPIdle
+	if s.Proto == layers.IPProtocolTCP {
+		limit = t.cfg.TCPIdle
+	}
+	return EndIdle, idle >= int64(limit)
+}
+
+func (s *stream) key() key {
+	c, sv := s.Client.As16(), s.Server.As16()
+	k := key{proto: uint8(s.Proto)}
+	if s.clientIsA {
+		k.addrA, k.portA, k.addrB, k.portB = c, s.ClientPort, sv, s.ServerPort
+	} else {
+		k.addrA, k.portA, k.addrB, k.portB = sv, s.ServerPort, c, s.ClientPort
+	}
+	return k
+}
+
+// emitSorted hands streams to the sink in start order, so that output does
+// not depend on map iteration order.
+func (t *Tracker) emitSorted(list []*stream) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].First != list[j].First {
+			return list[i].First < list[j].First
+		}
+		return list[i].ID < list[j].ID
+	})
+	for _, s := range list {
+		t.sink.Stream(&s.Stream)
+	}
+}
+
+func (t *Tracker) end(s *stream, k key, reason EndReason) {
+	if s.End == EndOpen || reason == EndReuse && !s.isClosed() {
+		s.End = reason
+	}
+	t.sink.Stream(&s.Stream)
+	delete(t.streams, k)
+}
+
+// Checkpoint delivers the device sightings gathered since the last one;
+// call it at the end of each file so each file's records stand alone.
+func (t *Tracker) Checkpoint() {
+	list := make([]*Sighting, 0, len(t.sightings))
+	for _, sg := range t.sightings {
+		list = append(list, sg)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].First != list[j].First {
+			return list[i].First < list[j].First
+		}
+		return bytes.Compare(list[i].MAC[:], list[j].MAC[:]) < 0
+	})
+	for _, sg := range list {
+		t.sink.Sighting(sg)
+	}
+	clear(t.sightings)
+}
+
+// Flush ends every stream still open, as at the end of the input.
+func (t *Tracker) Flush() {
+	t.expired = t.expired[:0]
+	for _, s := range t.streams {
+		t.expired = append(t.expired, s)
+	}
+	t.emitSorted(t.expired)
+	clear(t.streams)
+	t.Checkpoint()
+}
