@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"io"
+	"time"
 )
 
 // Handler receives each TCP or UDP packet of a file. The Frame and its
@@ -25,6 +26,7 @@ func ReadFile(path string, dec *Decoder, h Handler) (*Summary, error) {
 func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
 	s := &Summary{Path: r.Path(), Format: r.Format(), Compressed: r.Compressed(), Other: make(map[Kind]uint64)}
 	lastLink := ^uint16(0)
+	var lastTime time.Time
 	for {
 		data, ci, link, err := r.Next()
 		if err != nil {
@@ -40,14 +42,21 @@ func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
 		}
 		s.Packets++
 		s.Bytes += uint64(ci.Length)
-		ts := ci.Timestamp.UnixNano()
-		if s.First == 0 || ts < s.First {
-			s.First = ts
+		if ci.Timestamp.IsZero() { // a pcapng Simple Packet Block has no time
+			ci.Timestamp = lastTime
 		}
-		if ts > s.Last {
-			s.Last = ts
+		lastTime = ci.Timestamp
+		if !lastTime.IsZero() {
+			ts := ci.Timestamp.UnixNano()
+			if s.First == 0 || ts < s.First {
+				s.First = ts
+			}
+			s.Last = max(s.Last, ts)
 		}
 		ok, kind := dec.Decode(data, ci, link)
+		if ok && lastTime.IsZero() { // streams need times
+			ok, kind = false, kindUntimed
+		}
 		if !ok {
 			s.Other[kind]++
 			continue

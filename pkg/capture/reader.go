@@ -144,7 +144,7 @@ func newReader(path string, src io.Reader) (*Reader, error) {
 	r.buffered = bufio.NewReaderSize(&r.counted, readBufferSize)
 	if r.format == FormatPcapNG {
 		// Interface indexes restart in each pcapng section.
-		opts := pcapgo.NgReaderOptions{SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { r.ifaceLinks = r.ifaceLinks[:0] }}
+		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { r.ifaceLinks = r.ifaceLinks[:0] }}
 		ng, err := pcapgo.NewNgReader(r.buffered, opts)
 		if err != nil {
 			return nil, r.errorAt(0, fmt.Errorf("pcapng section header: %w", err))

@@ -19,7 +19,10 @@ const (
 	ClassFragment                   // IP fragments, by IP version
 	ClassLinkType                   // a link type this reader does not decode
 	ClassMalformed                  // headers that did not decode, by layer
+	ClassUntimed                    // TCP/UDP in pcapng Simple Packet Blocks before any timestamp
 )
+
+var kindUntimed = Kind{Class: ClassUntimed}
 
 // Kind identifies one kind of packet in a Summary; a compact key so that
 // counting costs no allocation.
@@ -89,6 +92,8 @@ func (k Kind) String() string {
 		return fmt.Sprintf("unsupported-linktype-%d", k.Code)
 	case ClassMalformed:
 		return "malformed-" + gopacket.LayerType(k.Code).String()
+	case ClassUntimed:
+		return "untimed"
 	}
 	return "unknown"
 }

@@ -352,3 +352,40 @@ func skipACK(b []byte, ecn bool) (int, error) {
 	}
 	return off, nil
 }
+
+// Seal protects a long-header packet, the inverse of Open, for tests and
+// generated fixtures. header holds the packet up to its Length field
+// (included, sized for the result) and pn is written in pnLen bytes.
+func (k *Keys) Seal(header []byte, pn uint64, pnLen int, payload []byte) []byte {
+	pkt := append([]byte(nil), header...)
+	pkt[0] = pkt[0]&^0x03 | byte(pnLen-1)
+	pnOffset := len(pkt)
+	for i := pnLen - 1; i >= 0; i-- {
+		pkt = append(pkt, byte(pn>>(8*i)))
+	}
+	nonce := k.iv
+	for i := 0; i < 8; i++ {
+		nonce[11-i] ^= byte(pn >> (8 * i))
+	}
+	pkt = k.aead.Seal(pkt, nonce[:], payload, pkt)
+	var mask [16]byte
+	k.hp.Encrypt(mask[:], pkt[pnOffset+4:pnOffset+20])
+	pkt[0] ^= mask[0] & 0x0f
+	for i := 0; i < pnLen; i++ {
+		pkt[pnOffset+i] ^= mask[1+i]
+	}
+	return pkt
+}
+
+// AppendVarint appends a QUIC variable-length integer.
+func AppendVarint(b []byte, v uint64) []byte {
+	switch {
+	case v < 1<<6:
+		return append(b, byte(v))
+	case v < 1<<14:
+		return append(b, byte(v>>8)|0x40, byte(v))
+	case v < 1<<30:
+		return append(b, byte(v>>24)|0x80, byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(b, byte(v>>56)|0xc0, byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
