@@ -141,7 +141,9 @@ func (t *Tracker) Handle(f *capture.Frame) {
 		t.now = f.Time
 	}
 	t.packetsSinceSwp++
-	if t.now >= t.nextSweep && t.packetsSinceSwp >= len(t.streams) {
+	// A sweep visits every stream; waiting for packets to number an eighth
+	// of them keeps its cost per packet bounded.
+	if t.now >= t.nextSweep && t.packetsSinceSwp*8 >= len(t.streams) {
 		t.sweep()
 	}
 

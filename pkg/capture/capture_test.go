@@ -1,0 +1,193 @@
+package capture_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
+)
+
+func testdata(name string) string { return filepath.Join("..", "..", "testdata", name) }
+
+func readAll(t *testing.T, path string) (*capture.Summary, []capture.Frame, error) {
+	t.Helper()
+	var frames []capture.Frame
+	s, err := capture.ReadFile(path, capture.NewDecoder(), func(f *capture.Frame) {
+		c := *f
+		c.Payload = append([]byte(nil), f.Payload...)
+		frames = append(frames, c)
+	})
+	return s, frames, err
+}
+
+// Every public capture reads to its end with the packet count capinfos
+// gives, whatever its format or link type; only the fuzzer's file fails,
+// and then with the file and offset named.
+func TestSharedCapturesRead(t *testing.T) {
+	for _, c := range sharedtest.Captures(t) {
+		t.Run(c.File, func(t *testing.T) {
+			s, _, err := readAll(t, c.Path)
+			if c.File == "fuzz-2021-10-13.pcap" {
+				// Its first record claims 524501 bytes in a 239-byte file.
+				var re *capture.ReadError
+				if !errors.As(err, &re) || re.Offset != 24 || re.Path != c.Path {
+					t.Fatalf("want a ReadError at offset 24 naming the file, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int(s.Packets) != c.Packets {
+				t.Errorf("read %d packets, capinfos counts %d", s.Packets, c.Packets)
+			}
+			var malformed uint64
+			for k, n := range s.Other {
+				if k.Class == capture.ClassMalformed || k.Class == capture.ClassLinkType {
+					malformed += n
+				}
+			}
+			if malformed > 0 {
+				t.Errorf("%d packets not decoded: %v", malformed, s.OtherByName())
+			}
+		})
+	}
+}
+
+func TestTruncatedFileKeepsRecordsBeforeTheDamage(t *testing.T) {
+	path := testdata("truncated.pcap")
+	s, frames, err := readAll(t, path)
+	var re *capture.ReadError
+	if !errors.As(err, &re) {
+		t.Fatalf("want a ReadError, got %v", err)
+	}
+	if re.Offset != fixture.TruncatedRecordOffset || re.Path != path {
+		t.Errorf("error at %s offset %d, want %s offset %d", re.Path, re.Offset, path, fixture.TruncatedRecordOffset)
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "offset 252") {
+		t.Errorf("message %q should name the file and offset", err)
+	}
+	if s.Packets != 3 || len(frames) != 3 || s.Err == nil {
+		t.Errorf("got %d packets (%d frames), want the 3 whole ones", s.Packets, len(frames))
+	}
+}
+
+func TestFormatFromMagicNotName(t *testing.T) {
+	raw, err := os.ReadFile(testdata("lan.pcap.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(t.TempDir(), "capture.pcapng") // wrong name on purpose
+	if err := os.WriteFile(renamed, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := readAll(t, renamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Format != capture.FormatPcap || !s.Compressed || s.Packets != 9 {
+		t.Errorf("got %s compressed=%v packets=%d, want gzip'd pcap with 9 packets", s.Format, s.Compressed, s.Packets)
+	}
+	want := map[string]uint64{"ARP": 1, "STP": 1, "ICMP": 1}
+	for name, n := range want {
+		if s.OtherByName()[name] != n {
+			t.Errorf("%s counted %d, want %d (all: %v)", name, s.OtherByName()[name], n, s.OtherByName())
+		}
+	}
+}
+
+func TestNotACaptureNamesFileAndOffset(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.pcap")
+	os.WriteFile(path, []byte("this is not a capture file"), 0o644)
+	_, err := capture.ReadFile(path, capture.NewDecoder(), func(*capture.Frame) {})
+	var re *capture.ReadError
+	if !errors.As(err, &re) || re.Offset != 0 || !strings.Contains(err.Error(), "notes.pcap") {
+		t.Fatalf("want a ReadError at offset 0 naming the file, got %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	if _, err := capture.ReadFile(empty, capture.NewDecoder(), func(*capture.Frame) {}); err == nil {
+		t.Error("an empty file should be an error")
+	}
+}
+
+func TestPcapngInterfacesWithDifferentLinkTypesAndResolutions(t *testing.T) {
+	s, frames, err := readAll(t, testdata("two-linktypes.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.LinkTypes) != 2 || s.LinkTypes[0] != layers.LinkTypeEthernet || s.LinkTypes[1] != layers.LinkTypeRaw {
+		t.Errorf("link types %v, want Ethernet then Raw", s.LinkTypes)
+	}
+	if s.Packets != 9 || len(frames) != 8 || s.OtherByName()["ARP"] != 1 {
+		t.Errorf("packets %d, frames %d, other %v; want 9, 8 and the ARP in the simple packet block", s.Packets, len(frames), s.OtherByName())
+	}
+	// The raw interface counts nanoseconds: its first packet is 5ms+123ns in.
+	var rawFirst int64
+	for _, f := range frames {
+		if f.LinkType == layers.LinkTypeRaw {
+			rawFirst = f.Time
+			break
+		}
+	}
+	if got := rawFirst - s.First; got != 5_000_123 {
+		t.Errorf("raw interface starts %dns after the first packet, want 5000123", got)
+	}
+}
+
+func TestLinkLayers(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		frames int
+		v6     bool
+		mac    bool
+	}{
+		{"vlan-qinq.pcap", 7, false, true},
+		{"sll2-dns.pcap", 5, false, true},
+		{"ipv6-ext.pcap", 12, true, true},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			_, frames, err := readAll(t, testdata(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(frames) != tc.frames {
+				t.Fatalf("%d TCP/UDP frames, want %d", len(frames), tc.frames)
+			}
+			for _, f := range frames {
+				if f.Src.Is6() && !f.Src.Is4In6() != tc.v6 || f.HasMAC != tc.mac {
+					t.Errorf("frame %v→%v v6=%v mac=%v", f.Src, f.Dst, f.Src.Is6(), f.HasMAC)
+				}
+			}
+		})
+	}
+}
+
+// The common path, an Ethernet/IPv4/TCP packet, decodes without allocating.
+func TestDecodeDoesNotAllocate(t *testing.T) {
+	r, err := capture.Open(testdata("segmented-clienthello.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, ci, link, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := capture.NewDecoder()
+	dec.Decode(data, ci, link) // first use builds the parser for the link type
+	allocs := testing.AllocsPerRun(1000, func() {
+		if ok, _ := dec.Decode(data, ci, link); !ok {
+			t.Fatal("not decoded")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Decode allocates %.1f times per packet", allocs)
+	}
+}

@@ -1,0 +1,91 @@
+package flow_test
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/saaslens/saaslens/pkg/sharedtest"
+)
+
+// extraNames are names we find that tshark 4.0 does not, each checked by
+// hand; the README's agreement table lists them.
+var extraNames = map[string]map[string]string{
+	"1kxun.pcap": {"http:[FF02::C]:1900": "SSDP M-SEARCH to the IPv6 multicast group; tshark dissects SSDP only to 239.255.255.250"},
+}
+
+// knownGaps are names tshark finds that we do not, with the reason.
+var knownGaps = map[string]map[string]string{
+	"ipv6-fragmented-dns.pcap": {
+		"dns:txtpadding_323.n1.netalyzr.icsi.berkeley.edu":  "response in IPv6 fragments: no IP reassembly yet",
+		"dns:txtpadding_3230.n1.netalyzr.icsi.berkeley.edu": "response in IPv6 fragments: no IP reassembly yet",
+	},
+	"dns-edns-ecs.pcap": {
+		"dns:fg2.weberlab.de": "response in IPv4 fragments: no IP reassembly yet",
+		"dns:ripe.net":        "response in IPv4 fragments: no IP reassembly yet",
+		"dns:weberdns.de":     "response in IPv4 fragments: no IP reassembly yet",
+		"dns:weberlab.de":     "response in IPv4 fragments: no IP reassembly yet",
+	},
+}
+
+// For every public capture, the TLS and QUIC server names, DNS names and
+// HTTP hosts we extract include everything tshark finds, and whatever else
+// we find is explained.
+func TestSharedCapturesAgreeWithTshark(t *testing.T) {
+	for _, c := range sharedtest.Captures(t) {
+		t.Run(c.File, func(t *testing.T) {
+			var col collector
+			trackTolerant(&col, c.Path) // damaged files are covered in pkg/capture
+			got := map[string]bool{}
+			for _, h := range col.hellos {
+				if h.ServerName == "" {
+					continue
+				}
+				if h.QUIC {
+					got["quic:"+h.ServerName] = true
+				} else {
+					got["tls:"+h.ServerName] = true
+				}
+			}
+			for _, s := range col.streams {
+				if s.NameSource.String() == "http" {
+					got["http:"+s.ServerName] = true
+				}
+			}
+			for _, d := range col.dns {
+				if len(d.Answers) > 0 {
+					got["dns:"+d.QName] = true
+				}
+			}
+			want := map[string]bool{}
+			for kind, names := range map[string][]string{"tls": c.TLSNames, "quic": c.QUICNames, "dns": c.DNSNames, "http": c.HTTPHosts} {
+				for _, n := range names {
+					want[kind+":"+n] = true
+				}
+			}
+			var missing, extra []string
+			for n := range want {
+				if !got[n] && knownGaps[c.File][n] == "" {
+					missing = append(missing, n)
+				}
+			}
+			for n := range got {
+				if !want[n] && extraNames[c.File][n] == "" {
+					extra = append(extra, n)
+				}
+			}
+			for n := range knownGaps[c.File] {
+				if got[n] {
+					t.Errorf("%s is listed as a gap but is now found: update knownGaps", n)
+				}
+			}
+			sort.Strings(missing)
+			sort.Strings(extra)
+			if len(missing) > 0 {
+				t.Errorf("tshark finds but we do not: %v", missing)
+			}
+			if len(extra) > 0 {
+				t.Errorf("found but not in tshark's list nor explained: %v", extra)
+			}
+		})
+	}
+}

@@ -1,0 +1,72 @@
+// Package sharedtest gives tests access to the public captures in
+// ../shared/testdata/pcap and their MANIFEST.tsv ground truth (per tshark).
+package sharedtest
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Capture is one MANIFEST.tsv row.
+type Capture struct {
+	File, Path, Format, LinkType string
+	Packets                      int
+	TLSNames, QUICNames          []string
+	DNSNames, HTTPHosts          []string
+	Notes                        string
+}
+
+// Dir is where the shared captures live, relative to the repository.
+func Dir() string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(here), "..", "..", "..", "shared", "testdata", "pcap")
+}
+
+// Captures reads the manifest, skipping the test when the shared folder
+// is absent.
+func Captures(t testing.TB) []Capture {
+	t.Helper()
+	dir := Dir()
+	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
+	if os.IsNotExist(err) {
+		t.Skipf("shared captures not found at %s: clone the project with ../shared beside it", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comma, r.LazyQuotes, r.FieldsPerRecord = '\t', true, -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("MANIFEST.tsv: %v", err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	list := func(row []string, name string) []string {
+		v := row[col[name]]
+		if v == "-" || v == "" {
+			return nil
+		}
+		return strings.Split(v, "|")
+	}
+	var out []Capture
+	for _, row := range rows[1:] {
+		n, _ := strconv.Atoi(row[col["packets"]])
+		out = append(out, Capture{
+			File: row[col["file"]], Path: filepath.Join(dir, row[col["file"]]),
+			Format: row[col["file_format"]], LinkType: row[col["link_type"]], Packets: n,
+			TLSNames: list(row, "tls_sni"), QUICNames: list(row, "quic_sni"),
+			DNSNames: list(row, "dns_names"), HTTPHosts: list(row, "http_hosts"),
+			Notes: row[col["notes"]],
+		})
+	}
+	return out
+}
