@@ -21,10 +21,11 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	separate := fs.Bool("separate", false, "treat each file as its own capture instead of parts of one rotated capture")
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		fmt.Fprintln(stderr, "saaslens inspect: no capture files given")
 		return 2
 	}
@@ -38,13 +39,13 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	tracker := flow.NewTracker(flow.DefaultConfig(), p)
 	var summaries []*capture.Summary
 	failed := false
-	for i, path := range fs.Args() {
+	for i, path := range files {
 		sum, err := capture.ReadFile(path, dec, tracker.Handle)
 		if err != nil {
 			failed = true
 		}
 		summaries = append(summaries, sum)
-		if *separate || i == fs.NArg()-1 {
+		if *separate || i == len(files)-1 {
 			tracker.Flush()
 		} else {
 			tracker.Checkpoint()
@@ -57,6 +58,22 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseInterleaved accepts flags before, between and after file names, as
+// users type them.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return files, nil
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 type printer interface {

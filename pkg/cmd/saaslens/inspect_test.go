@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func testdata(name string) string { return filepath.Join("..", "..", "..", "testdata", name) }
+
+func TestInspectJSON(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"inspect", testdata("rotated-0.pcap"), "--json", testdata("rotated-1.pcap"), testdata("lan.pcap.gz")}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	records := map[string][]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		records[m["record"].(string)] = append(records[m["record"].(string)], m)
+	}
+	var rotated map[string]any
+	for _, s := range records["stream"] {
+		if s["server_name"] == "rotated.example.com" {
+			rotated = s
+		}
+	}
+	if rotated == nil || rotated["packets_to_server"] != 8.0 || rotated["name_source"] != "sni" ||
+		rotated["transport"] != "tcp" || rotated["end"] != "fin" || rotated["rtt_ms"] != 33.0 || rotated["client_mac"] != "02:00:00:00:00:02" {
+		t.Errorf("rotated stream: %v", rotated)
+	}
+	// Sightings are per file: 10.0.0.2 in each rotated file, then 10.0.0.23.
+	if len(records["file"]) != 3 || len(records["dhcp"]) != 2 || len(records["device"]) != 3 {
+		t.Errorf("files %d, dhcp %d, devices %d", len(records["file"]), len(records["dhcp"]), len(records["device"]))
+	}
+	lan := records["file"][2]
+	if lan["compressed"] != true || lan["other"].(map[string]any)["STP"] != 1.0 {
+		t.Errorf("lan summary %v", lan)
+	}
+}
+
+func TestInspectReportsDamageAndExitsNonZero(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"inspect", testdata("truncated.pcap")}, &out, &errOut); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(out.String(), "truncated.pcap: offset 252") {
+		t.Errorf("summary should name file and offset:\n%s", out.String())
+	}
+}
