@@ -35,6 +35,7 @@ type Decoder struct {
 
 	parsers map[layers.LinkType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
+	frags   fragments
 
 	// Frame holds the last TCP/UDP packet decoded.
 	Frame Frame
@@ -159,40 +160,25 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		return false, lastLink
 	}
 	if transport == gopacket.LayerTypeZero {
-		return false, d.ipKind(ipLayer, err)
+		kind := d.ipKind(ipLayer, err)
+		if kind.Class == ClassFragment && d.reassemble(ipLayer, ci, link) {
+			return true, Kind{}
+		}
+		return false, kind
 	}
 	if err != nil && !d.transportUsable(transport) {
 		return false, Kind{Class: ClassMalformed, Code: uint16(transport)}
 	}
 
-	f.Time = ci.Timestamp.UnixNano()
-	f.LinkType = link
-	f.WireLen, f.CaptureLen = ci.Length, ci.CaptureLength
 	var ipStart int
 	if ipLayer == layers.LayerTypeIPv4 {
-		f.Src = netip.AddrFrom4([4]byte(d.ip4.SrcIP.To4()))
-		f.Dst = netip.AddrFrom4([4]byte(d.ip4.DstIP.To4()))
 		f.IPLen = int(d.ip4.Length)
 		ipStart = offsetIn(data, d.ip4.Contents)
 	} else {
-		f.Src = netip.AddrFrom16([16]byte(d.ip6.SrcIP.To16()))
-		f.Dst = netip.AddrFrom16([16]byte(d.ip6.DstIP.To16()))
 		f.IPLen = 40 + int(d.ip6.Length)
 		ipStart = offsetIn(data, d.ip6.Contents)
 	}
-	var header []byte
-	if transport == layers.LayerTypeTCP {
-		f.Proto = layers.IPProtocolTCP
-		f.SrcPort, f.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
-		f.TCPFlags = tcpFlags(&d.tcp)
-		f.Seq, f.Ack = d.tcp.Seq, d.tcp.Ack
-		f.Payload, header = d.tcp.Payload, d.tcp.Contents
-	} else {
-		f.Proto = layers.IPProtocolUDP
-		f.SrcPort, f.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
-		f.TCPFlags, f.Seq, f.Ack = 0, 0, 0
-		f.Payload, header = d.udp.Payload, d.udp.Contents
-	}
+	header := d.fillFrame(ci, link, ipLayer, transport)
 	payloadStart := offsetIn(data, header) + len(header)
 	if f.IPLen < payloadStart-ipStart { // TCP segmentation offload writes 0
 		f.IPLen = len(data) - ipStart
@@ -202,6 +188,35 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		f.PayloadLen = len(f.Payload)
 	}
 	return true, Kind{}
+}
+
+// fillFrame sets the Frame fields that come straight from the decoded
+// layers and returns the transport header.
+func (d *Decoder) fillFrame(ci gopacket.CaptureInfo, link layers.LinkType, ipLayer, transport gopacket.LayerType) []byte {
+	f := &d.Frame
+	f.Time = ci.Timestamp.UnixNano()
+	f.LinkType = link
+	f.WireLen, f.CaptureLen = ci.Length, ci.CaptureLength
+	if ipLayer == layers.LayerTypeIPv4 {
+		f.Src = netip.AddrFrom4([4]byte(d.ip4.SrcIP.To4()))
+		f.Dst = netip.AddrFrom4([4]byte(d.ip4.DstIP.To4()))
+	} else {
+		f.Src = netip.AddrFrom16([16]byte(d.ip6.SrcIP.To16()))
+		f.Dst = netip.AddrFrom16([16]byte(d.ip6.DstIP.To16()))
+	}
+	if transport == layers.LayerTypeTCP {
+		f.Proto = layers.IPProtocolTCP
+		f.SrcPort, f.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
+		f.TCPFlags = tcpFlags(&d.tcp)
+		f.Seq, f.Ack = d.tcp.Seq, d.tcp.Ack
+		f.Payload = d.tcp.Payload
+		return d.tcp.Contents
+	}
+	f.Proto = layers.IPProtocolUDP
+	f.SrcPort, f.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
+	f.TCPFlags, f.Seq, f.Ack = 0, 0, 0
+	f.Payload = d.udp.Payload
+	return d.udp.Contents
 }
 
 // offsetIn locates sub within data; both must share data's backing array.

@@ -13,20 +13,6 @@ var extraNames = map[string]map[string]string{
 	"1kxun.pcap": {"http:[FF02::C]:1900": "SSDP M-SEARCH to the IPv6 multicast group; tshark dissects SSDP only to 239.255.255.250"},
 }
 
-// knownGaps are names tshark finds that we do not, with the reason.
-var knownGaps = map[string]map[string]string{
-	"ipv6-fragmented-dns.pcap": {
-		"dns:txtpadding_323.n1.netalyzr.icsi.berkeley.edu":  "response in IPv6 fragments: no IP reassembly yet",
-		"dns:txtpadding_3230.n1.netalyzr.icsi.berkeley.edu": "response in IPv6 fragments: no IP reassembly yet",
-	},
-	"dns-edns-ecs.pcap": {
-		"dns:fg2.weberlab.de": "response in IPv4 fragments: no IP reassembly yet",
-		"dns:ripe.net":        "response in IPv4 fragments: no IP reassembly yet",
-		"dns:weberdns.de":     "response in IPv4 fragments: no IP reassembly yet",
-		"dns:weberlab.de":     "response in IPv4 fragments: no IP reassembly yet",
-	},
-}
-
 // For every public capture, the TLS and QUIC server names, DNS names and
 // HTTP hosts we extract include everything tshark finds, and whatever else
 // we find is explained.
@@ -52,7 +38,7 @@ func TestSharedCapturesAgreeWithTshark(t *testing.T) {
 				}
 			}
 			for _, d := range col.dns {
-				if len(d.Answers) > 0 {
+				if d.AnswerCount > 0 { // as tshark's dns.count.answers
 					got["dns:"+d.QName] = true
 				}
 			}
@@ -64,18 +50,13 @@ func TestSharedCapturesAgreeWithTshark(t *testing.T) {
 			}
 			var missing, extra []string
 			for n := range want {
-				if !got[n] && knownGaps[c.File][n] == "" {
+				if !got[n] {
 					missing = append(missing, n)
 				}
 			}
 			for n := range got {
 				if !want[n] && extraNames[c.File][n] == "" {
 					extra = append(extra, n)
-				}
-			}
-			for n := range knownGaps[c.File] {
-				if got[n] {
-					t.Errorf("%s is listed as a gap but is now found: update knownGaps", n)
 				}
 			}
 			sort.Strings(missing)

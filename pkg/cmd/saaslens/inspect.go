@@ -264,17 +264,18 @@ func (p *jsonPrinter) DNS(d *flow.DNSResponse) {
 		answers = append(answers, ja)
 	}
 	p.enc.Encode(struct {
-		Record   string       `json:"record"`
-		StreamID int64        `json:"stream_id"`
-		Time     string       `json:"time"`
-		Client   string       `json:"client"`
-		Server   string       `json:"server"`
-		Query    string       `json:"query"`
-		QType    uint16       `json:"qtype"`
-		RCode    uint8        `json:"rcode"`
-		CNAMEs   []string     `json:"cnames,omitempty"`
-		Answers  []jsonAnswer `json:"answers"`
-	}{"dns", d.StreamID, formatTime(d.Time), d.Client.String(), d.Server.String(), d.QName, d.QType, d.RCode, d.CNAMEChain(), answers})
+		Record      string       `json:"record"`
+		StreamID    int64        `json:"stream_id"`
+		AnswerCount int          `json:"answer_count"`
+		Time        string       `json:"time"`
+		Client      string       `json:"client"`
+		Server      string       `json:"server"`
+		Query       string       `json:"query"`
+		QType       uint16       `json:"qtype"`
+		RCode       uint8        `json:"rcode"`
+		CNAMEs      []string     `json:"cnames,omitempty"`
+		Answers     []jsonAnswer `json:"answers"`
+	}{"dns", d.StreamID, d.AnswerCount, formatTime(d.Time), d.Client.String(), d.Server.String(), d.QName, d.QType, d.RCode, d.CNAMEChain(), answers})
 }
 
 func (p *jsonPrinter) DHCP(d *flow.DHCP) {

@@ -37,9 +37,12 @@ type Message struct {
 	Response bool
 	RCode    uint8
 	// QName and QType are from the first question.
-	QName   string
-	QType   uint16
-	Answers []Answer
+	QName string
+	QType uint16
+	// AnswerCount is the answer section's size from the header, records of
+	// every type; Answers keeps those that name addresses or names.
+	AnswerCount int
+	Answers     []Answer
 }
 
 // CNAMEChain follows the CNAME records from the question name, returning
@@ -92,6 +95,7 @@ func Parse(msg []byte) (*Message, error) {
 	}
 	qd := int(binary.BigEndian.Uint16(msg[4:6]))
 	an := int(binary.BigEndian.Uint16(msg[6:8]))
+	m.AnswerCount = an
 	off := 12
 	for i := 0; i < qd; i++ {
 		name, n, err := readName(msg, off)
