@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -147,8 +148,12 @@ func (p *textPrinter) DNS(*flow.DNSResponse)   {}
 func (p *textPrinter) Sighting(*flow.Sighting) {}
 
 func (p *textPrinter) DHCP(d *flow.DHCP) {
+	ip := firstValid(d.YourIP, d.RequestedIP, d.ClientIP)
+	if ip == "" {
+		ip = "-"
+	}
 	fmt.Fprintf(p.w, "%s dhcp %s %s host=%q vendor=%q ip=%s\n", formatTime(d.Time), d.TypeName(),
-		mac(d.ClientMAC, true), d.HostName, d.VendorClass, firstValid(d.YourIP, d.RequestedIP, d.ClientIP))
+		mac(d.ClientMAC, true), d.HostName, d.VendorClass, ip)
 }
 
 func (p *textPrinter) File(s *capture.Summary) {
@@ -172,16 +177,14 @@ func (p *textPrinter) File(s *capture.Summary) {
 	fmt.Fprintln(p.w)
 }
 
-func firstValid(addrs ...interface {
-	IsValid() bool
-	String() string
-}) string {
+// firstValid renders the first valid address, or "" when none is.
+func firstValid(addrs ...netip.Addr) string {
 	for _, a := range addrs {
 		if a.IsValid() {
 			return a.String()
 		}
 	}
-	return "-"
+	return ""
 }
 
 // jsonPrinter writes the records documented in the README, one per line.
@@ -289,18 +292,8 @@ func (p *jsonPrinter) DHCP(d *flow.DHCP) {
 		RequestedIP string `json:"requested_ip,omitempty"`
 		HostName    string `json:"host_name,omitempty"`
 		VendorClass string `json:"vendor_class,omitempty"`
-	}{"dhcp", formatTime(d.Time), d.TypeName(), mac(d.ClientMAC, true), addrOrEmpty(d.ClientIP), addrOrEmpty(d.YourIP),
-		addrOrEmpty(d.RequestedIP), d.HostName, d.VendorClass})
-}
-
-func addrOrEmpty(a interface {
-	IsValid() bool
-	String() string
-}) string {
-	if a.IsValid() {
-		return a.String()
-	}
-	return ""
+	}{"dhcp", formatTime(d.Time), d.TypeName(), mac(d.ClientMAC, true), firstValid(d.ClientIP), firstValid(d.YourIP),
+		firstValid(d.RequestedIP), d.HostName, d.VendorClass})
 }
 
 func (p *jsonPrinter) Sighting(sg *flow.Sighting) {
