@@ -374,12 +374,7 @@ func (s *stream) key() key {
 // emitSorted hands streams to the sink in start order, so that output does
 // not depend on map iteration order.
 func (t *Tracker) emitSorted(list []*stream) {
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].First != list[j].First {
-			return list[i].First < list[j].First
-		}
-		return list[i].ID < list[j].ID
-	})
+	sortByStart(list)
 	for _, s := range list {
 		t.sink.Stream(&s.Stream)
 	}
@@ -391,6 +386,15 @@ func (t *Tracker) end(s *stream, k key, reason EndReason) {
 	}
 	t.sink.Stream(&s.Stream)
 	delete(t.streams, k)
+}
+
+func sortByStart(list []*stream) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].First != list[j].First {
+			return list[i].First < list[j].First
+		}
+		return list[i].ID < list[j].ID
+	})
 }
 
 // Checkpoint delivers the device sightings gathered since the last one;

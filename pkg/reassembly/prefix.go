@@ -3,6 +3,8 @@
 // client sends over TCP, or the CRYPTO stream of QUIC Initial packets.
 package reassembly
 
+import "fmt"
+
 // maxGaps bounds the out-of-order ranges kept; a stream scattered wider
 // than this is not worth following for a handshake.
 const maxGaps = 16
@@ -97,3 +99,36 @@ func (p *Prefix) Overflow() bool { return p.overflow }
 
 // Full reports whether the prefix holds all Limit bytes.
 func (p *Prefix) Full() bool { return p.Len() >= p.limit }
+
+// PrefixState is a Prefix in a form encoding/gob can save, so that a
+// half-seen handshake survives a restart between two capture files.
+type PrefixState struct {
+	Limit    int
+	Data     []byte
+	Spans    [][2]int
+	Overflow bool
+}
+
+// State copies p's contents out.
+func (p *Prefix) State() *PrefixState {
+	st := &PrefixState{Limit: p.limit, Data: append([]byte(nil), p.buf...), Overflow: p.overflow}
+	for _, s := range p.spans {
+		st.Spans = append(st.Spans, [2]int{s.start, s.end})
+	}
+	return st
+}
+
+// Restore rebuilds a Prefix from its State, rejecting states no Prefix
+// could have produced.
+func Restore(st *PrefixState) (*Prefix, error) {
+	p := &Prefix{limit: st.Limit, buf: append([]byte(nil), st.Data...), overflow: st.Overflow}
+	last := -1
+	for _, s := range st.Spans {
+		if s[0] <= last || s[1] <= s[0] || s[1] > len(p.buf) || s[1] > p.limit {
+			return nil, fmt.Errorf("reassembly: invalid span [%d,%d) in saved state", s[0], s[1])
+		}
+		p.spans = append(p.spans, span{s[0], s[1]})
+		last = s[1]
+	}
+	return p, nil
+}

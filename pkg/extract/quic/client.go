@@ -2,6 +2,7 @@ package quic
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/saaslens/saaslens/pkg/extract/tls"
 	"github.com/saaslens/saaslens/pkg/reassembly"
@@ -96,4 +97,55 @@ func (c *Client) openInitial(pkt []byte, h Header) error {
 			c.crypto.Add(int(off), data)
 		}
 	})
+}
+
+// ClientState is a Client in a form encoding/gob can save: the keys are
+// kept as the inputs that derive them.
+type ClientState struct {
+	Version   uint32
+	Opened    int
+	Largest   int64
+	HasKeys   bool
+	KeyInputs struct {
+		Version   uint32
+		DCID      []byte
+		Candidate int
+	}
+	Crypto *reassembly.PrefixState
+}
+
+// State copies c's progress out.
+func (c *Client) State() *ClientState {
+	st := &ClientState{Version: c.Version, Opened: c.Opened, Largest: c.largest}
+	if c.keys != nil {
+		st.HasKeys = true
+		st.KeyInputs.Version, st.KeyInputs.DCID, st.KeyInputs.Candidate = c.keys.version, c.keys.dcid, c.keys.candidate
+	}
+	if c.crypto != nil {
+		st.Crypto = c.crypto.State()
+	}
+	return st
+}
+
+// RestoreClient rebuilds a Client from its State.
+func RestoreClient(st *ClientState) (*Client, error) {
+	c := &Client{Version: st.Version, Opened: st.Opened, largest: st.Largest}
+	if st.HasKeys {
+		keys, err := ClientInitialKeys(st.KeyInputs.Version, st.KeyInputs.DCID)
+		if err != nil {
+			return nil, fmt.Errorf("quic: deriving saved keys: %w", err)
+		}
+		if st.KeyInputs.Candidate < 0 || st.KeyInputs.Candidate >= len(keys) {
+			return nil, fmt.Errorf("quic: saved key candidate %d of %d", st.KeyInputs.Candidate, len(keys))
+		}
+		c.keys = keys[st.KeyInputs.Candidate]
+	}
+	if st.Crypto != nil {
+		p, err := reassembly.Restore(st.Crypto)
+		if err != nil {
+			return nil, err
+		}
+		c.crypto = p
+	}
+	return c, nil
 }

@@ -5,6 +5,7 @@
 package quic
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -169,6 +170,11 @@ type Keys struct {
 	aead cipher.AEAD
 	iv   [12]byte
 	hp   cipher.Block
+	// version, dcid and candidate say how the keys were derived, so that a
+	// saved Client can derive them again.
+	version   uint32
+	dcid      []byte
+	candidate int
 }
 
 // ClientInitialKeys derives the candidate keys of the client's Initial
@@ -176,11 +182,12 @@ type Keys struct {
 // one set for a known version, several for an unknown one.
 func ClientInitialKeys(version uint32, dcid []byte) ([]*Keys, error) {
 	var keys []*Keys
-	for _, ks := range schedules(version) {
+	for i, ks := range schedules(version) {
 		k, err := initialKeys(ks, dcid)
 		if err != nil {
 			return nil, err
 		}
+		k.version, k.dcid, k.candidate = version, bytes.Clone(dcid), i
 		keys = append(keys, k)
 	}
 	return keys, nil
