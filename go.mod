@@ -2,7 +2,10 @@ module github.com/saaslens/saaslens
 
 go 1.26.8
 
-require github.com/gopacket/gopacket v1.7.7
+require (
+	github.com/gopacket/gopacket v1.7.7
+	modernc.org/sqlite v1.62.0
+)
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
@@ -15,5 +18,4 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )

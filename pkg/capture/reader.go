@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -45,6 +46,10 @@ func (e *ReadError) Error() string {
 
 func (e *ReadError) Unwrap() error { return e.Err }
 
+// ErrNotCapture is the error (inside a ReadError) for a file that is not a
+// capture at all, as opposed to a damaged one.
+var ErrNotCapture = errors.New("not a pcap or pcapng file")
+
 // readBufferSize is large enough that pcapgo's own bufio.NewReader returns
 // our reader unchanged, which is what lets us compute record offsets.
 const readBufferSize = 256 << 10
@@ -52,11 +57,16 @@ const readBufferSize = 256 << 10
 type countingReader struct {
 	r io.Reader
 	n int64
+	// hash, when set, sees every uncompressed byte read.
+	hash hash.Hash
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.hash != nil {
+		c.hash.Write(p[:n])
+	}
 	return n, err
 }
 
@@ -86,11 +96,18 @@ type Reader struct {
 // Open opens a capture file, detecting its format from its first bytes
 // rather than its name.
 func Open(path string) (*Reader, error) {
+	return OpenHashed(path, nil)
+}
+
+// OpenHashed is Open, also feeding h every byte of the capture as
+// uncompressed: a gzip'd file and its original hash the same. Call Drain
+// after the last record so that h sees bytes past damage too.
+func OpenHashed(path string, h hash.Hash) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture: %w", err)
 	}
-	r, err := newReader(path, f)
+	r, err := newReader(path, f, h)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -101,11 +118,12 @@ func Open(path string) (*Reader, error) {
 
 // NewReader reads a capture from src; path is used only in errors.
 func NewReader(path string, src io.Reader) (*Reader, error) {
-	return newReader(path, src)
+	return newReader(path, src, nil)
 }
 
-func newReader(path string, src io.Reader) (*Reader, error) {
+func newReader(path string, src io.Reader, h hash.Hash) (*Reader, error) {
 	r := &Reader{path: path}
+	r.counted.hash = h
 	raw := bufio.NewReaderSize(src, readBufferSize)
 	head, err := raw.Peek(2)
 	if err != nil {
@@ -135,7 +153,7 @@ func newReader(path string, src io.Reader) (*Reader, error) {
 	case 0x0a0d0d0a:
 		r.format = FormatPcapNG
 	default:
-		return nil, r.errorAt(0, fmt.Errorf("not a pcap or pcapng file (magic %08x)", m))
+		return nil, r.errorAt(0, fmt.Errorf("%w (magic %08x)", ErrNotCapture, m))
 	}
 	if r.format != FormatPcapNG && n == len(header) {
 		acceptAnyMinorVersion(&header)
@@ -234,6 +252,26 @@ func (r *Reader) linkTypeOf(iface int) layers.LinkType {
 		return r.ifaceLinks[iface]
 	}
 	return r.linkType
+}
+
+// Offset is how far reading has got, in uncompressed bytes.
+func (r *Reader) Offset() int64 { return r.offset() }
+
+// Abort makes the next call to Next return err: how a Handler stops a
+// read early.
+func (r *Reader) Abort(err error) {
+	if r.failed == nil {
+		r.failed = err
+	}
+}
+
+// Drain reads the rest of the file without decoding it, so that the hash
+// given to OpenHashed covers the whole content even after damage.
+func (r *Reader) Drain() error {
+	if _, err := io.Copy(io.Discard, &r.counted); err != nil {
+		return fmt.Errorf("%s: reading to the end: %w", r.path, err)
+	}
+	return nil
 }
 
 // Close releases the file.

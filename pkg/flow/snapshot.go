@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"sort"
 
 	"github.com/saaslens/saaslens/pkg/extract/quic"
 	"github.com/saaslens/saaslens/pkg/reassembly"
@@ -82,6 +83,22 @@ func (t *Tracker) Snapshot() ([]byte, error) {
 	}
 	for a, e := range t.dnsByAddr {
 		st.DNSByAddr = append(st.DNSByAddr, savedName{Addr: a, Name: e.name, Expires: e.expires})
+	}
+	// Sorted, so that the same state always saves to the same bytes.
+	sort.Slice(st.Sightings, func(i, j int) bool {
+		a, b := &st.Sightings[i], &st.Sightings[j]
+		if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
+			return c < 0
+		}
+		return a.IP.Less(b.IP)
+	})
+	for _, names := range [][]savedName{st.DNSByPair, st.DNSByAddr} {
+		sort.Slice(names, func(i, j int) bool {
+			if c := bytes.Compare(names[i].Client[:], names[j].Client[:]); c != 0 {
+				return c < 0
+			}
+			return bytes.Compare(names[i].Addr[:], names[j].Addr[:]) < 0
+		})
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(&st); err != nil {

@@ -12,6 +12,10 @@ const usage = `usage: saaslens <command> [flags] ...
 
 commands:
   inspect [--json] [--separate] FILE...   print the streams found in capture files
+  ingest [--db FILE] [flags] PATH...      store capture files and directories (recursive) in SQLite
+  watch [--db FILE] [flags] DIR...        ingest new files on an interval, as rotations write them
+
+run "saaslens <command> -h" for a command's flags
 `
 
 func main() {
@@ -26,6 +30,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "inspect":
 		return inspect(args[1:], stdout, stderr)
+	case "ingest":
+		return ingestCommand(args[1:], stdout, stderr)
+	case "watch":
+		return watchCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

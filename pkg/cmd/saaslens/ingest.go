@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/ingest"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+type ingestFlags struct {
+	db         *string
+	noPackets  *bool
+	settle     *time.Duration
+	retainDays *int
+	interval   *time.Duration
+}
+
+func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *ingestFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &ingestFlags{
+		db:         fs.String("db", "saaslens.db", "SQLite database to create or update"),
+		noPackets:  fs.Bool("no-packets", false, "leave out the per-packet rows of the packets table (streams keep every count)"),
+		settle:     fs.Duration("settle", 10*time.Second, "how long a file must go unmodified before it is read"),
+		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details older than this many days (daily totals stay); 0 keeps everything"),
+	}
+	if watch {
+		f.interval = fs.Duration("interval", time.Minute, "time between scans")
+	}
+	return fs, f
+}
+
+func ingestCommand(args []string, stdout, stderr io.Writer) int {
+	fs, f := newIngestFlags("ingest", stderr, false)
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(paths) == 0 && *f.retainDays == 0 {
+		fmt.Fprintln(stderr, "saaslens ingest: no files or directories given")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, in, err := openIngester(f, stderr, true)
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens ingest:", err)
+		return 1
+	}
+	defer db.Close()
+	var rep *ingest.Report
+	if len(paths) > 0 {
+		rep, err = in.Run(ctx, paths)
+		clearProgress(stderr)
+		printReport(stdout, rep)
+		if err != nil {
+			fmt.Fprintln(stderr, "saaslens ingest:", err)
+			return 1
+		}
+	}
+	if err := retain(ctx, db, *f.retainDays, stdout); err != nil {
+		fmt.Fprintln(stderr, "saaslens ingest:", err)
+		return 1
+	}
+	if rep != nil {
+		printFindings(stdout, db)
+		if rep.Count("unreadable") > 0 {
+			return 1
+		}
+	}
+	return 0
+}
+
+func watchCommand(args []string, stdout, stderr io.Writer) int {
+	fs, f := newIngestFlags("watch", stderr, true)
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "saaslens watch: no directories given")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, in, err := openIngester(f, stderr, false)
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens watch:", err)
+		return 1
+	}
+	defer db.Close()
+	for {
+		rep, err := in.Run(ctx, paths)
+		clearProgress(stderr)
+		if rep != nil && (len(rep.Files) > 0 || len(rep.Growing) > 0) {
+			fmt.Fprintf(stdout, "%s  %d files read, %d packets, %d left growing\n",
+				time.Now().Format(time.RFC3339), len(rep.Files), rep.Packets, len(rep.Growing))
+			for _, r := range rep.Files {
+				if r.Status != "ok" {
+					fmt.Fprintf(stdout, "  %s: %s %s%s\n", r.Path, r.Status, r.Error, r.Duplicate)
+				}
+			}
+		}
+		if err == nil {
+			err = retain(ctx, db, *f.retainDays, stdout)
+		}
+		if errors.Is(err, context.Canceled) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "saaslens watch:", err)
+			return 1
+		}
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(*f.interval):
+		}
+	}
+}
+
+func openIngester(f *ingestFlags, stderr io.Writer, wait bool) (*store.DB, *ingest.Ingester, error) {
+	db, err := store.Open(*f.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := ingest.Options{
+		PacketRows:   !*f.noPackets,
+		Settle:       *f.settle,
+		WaitToSettle: wait,
+		Log:          slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if isTerminal(stderr) {
+		opts.Progress = func(p ingest.Progress) { showProgress(stderr, p) }
+	}
+	return db, ingest.New(db, opts), nil
+}
+
+func retain(ctx context.Context, db *store.DB, days int, stdout io.Writer) error {
+	if days <= 0 {
+		return nil
+	}
+	cutoff := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+	pruned, err := db.Prune(ctx, cutoff.UnixNano())
+	if err != nil {
+		return err
+	}
+	total := int64(0)
+	for _, n := range pruned {
+		total += n
+	}
+	if total > 0 {
+		fmt.Fprintf(stdout, "retention: deleted %d rows older than %s (%d packets, %d streams); daily totals kept\n",
+			total, cutoff.UTC().Format(time.DateOnly), pruned["packets"], pruned["streams"])
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+func showProgress(w io.Writer, p ingest.Progress) {
+	rate := 0.0
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.Bytes) / s / 1e6
+	}
+	fmt.Fprintf(w, "\r\033[K[%d/%d] %s  %d packets  %.0f MB/s", p.FileIndex, p.Files, filepath.Base(p.File), p.Packets, rate)
+}
+
+func clearProgress(w io.Writer) {
+	if isTerminal(w) {
+		fmt.Fprint(w, "\r\033[K")
+	}
+}
+
+func printReport(w io.Writer, r *ingest.Report) {
+	if r == nil {
+		return
+	}
+	for _, f := range r.Files {
+		switch f.Status {
+		case "ok":
+		case "duplicate":
+			fmt.Fprintf(w, "%s: same content as %s, skipped\n", f.Path, f.Duplicate)
+		default:
+			fmt.Fprintf(w, "%s: %s: %s\n", f.Path, f.Status, f.Error)
+		}
+	}
+	for _, g := range r.Growing {
+		fmt.Fprintf(w, "%s: still being written, left for a later run\n", g)
+	}
+	rate := 0.0
+	if s := r.Elapsed.Seconds(); s > 0 {
+		rate = float64(r.Packets) / s
+	}
+	fmt.Fprintf(w, "ingested %d files (%d damaged, %d unreadable, %d duplicates), %d packets in %s (%.0f packets/s); %d already known, %d not captures\n",
+		r.Count("ok")+r.Count("damaged"), r.Count("damaged"), r.Count("unreadable"), r.Count("duplicate"),
+		r.Packets, r.Elapsed.Round(time.Millisecond), rate, r.Known, r.Skipped)
+}
+
+// printFindings shows what the database now knows: the services used most
+// and the devices seen.
+func printFindings(w io.Writer, db *store.DB) {
+	rows, err := db.SQL().Query(`SELECT CASE server_name WHEN '' THEN '(unnamed)' ELSE server_name END,
+		count(*), count(DISTINCT client), sum(bytes_up + bytes_down),
+		avg(nullif(tls_handshake_ns, 0)) / 1e6
+		FROM streams GROUP BY 1 ORDER BY 4 DESC LIMIT 15`)
+	if err != nil {
+		fmt.Fprintln(w, "summary:", err)
+		return
+	}
+	defer rows.Close()
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSERVER NAME\tSTREAMS\tCLIENTS\tBYTES\tTLS HANDSHAKE ms")
+	for rows.Next() {
+		var name string
+		var streams, clients, bytes int64
+		var hs *float64
+		if err := rows.Scan(&name, &streams, &clients, &bytes, &hs); err != nil {
+			fmt.Fprintln(w, "summary:", err)
+			return
+		}
+		handshake := ""
+		if hs != nil {
+			handshake = fmt.Sprintf("%.1f", *hs)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", name, streams, clients, bytes, handshake)
+	}
+	tw.Flush()
+	var devices, named, captures int64
+	db.SQL().QueryRow(`SELECT count(*), count(nullif(hostname, '')) FROM devices`).Scan(&devices, &named)
+	db.SQL().QueryRow(`SELECT count(*) FROM captures`).Scan(&captures)
+	fmt.Fprintf(w, "\n%d devices (%d with DHCP host names), %d capture files in %s\n", devices, named, captures, db.Path())
+}

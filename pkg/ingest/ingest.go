@@ -1,0 +1,430 @@
+// Package ingest keeps a SaaSLens database current with capture files:
+// it finds new files under directories, waits for files still being
+// written, reads rotations in capture-time order with streams continuing
+// from one file to the next, and commits each file in one transaction.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+// Logger is what ingest logs through: the Grafana SDK's logger in the
+// plugin, slog on the command line.
+type Logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// Options tune an Ingester.
+type Options struct {
+	// PacketRows stores one packets row per TCP/UDP packet. Without it,
+	// streams still carry every count dashboards use.
+	PacketRows bool
+	// Settle is how long a file must go unmodified before it is read, so
+	// that the file a rotating tcpdump is writing is left alone.
+	Settle time.Duration
+	// WaitToSettle makes a run wait out the settle time of recently
+	// modified files instead of leaving them for the next run.
+	WaitToSettle bool
+	// Progress, when set, is called every progressEvery packets and after
+	// each file.
+	Progress func(Progress)
+	Log      Logger
+}
+
+// Progress reports a run's advance.
+type Progress struct {
+	File         string
+	FileIndex    int // 1-based
+	Files        int // files to read in this run
+	FilePackets  uint64
+	Packets      uint64 // packets read in this run so far
+	Bytes        int64  // uncompressed capture bytes read in this run so far
+	Elapsed      time.Duration
+	FileFinished bool
+}
+
+const progressEvery = 1 << 16
+
+// continueSlack is how far a file may start before the end of its
+// series' previous file and still continue its streams: rotations overlap
+// a little when packets are written out of order.
+const continueSlack = int64(2 * time.Minute)
+
+// FileResult is what happened to one file.
+type FileResult struct {
+	Path    string
+	Status  string // ok, damaged, unreadable, duplicate
+	Packets uint64
+	Error   string
+	// Duplicate names the earlier path of the same content.
+	Duplicate string
+}
+
+// Report sums up a run.
+type Report struct {
+	Files []FileResult
+	// Known files were ingested before under the same path, size and time.
+	Known int
+	// Growing files were modified within the settle time and left for later.
+	Growing []string
+	// Skipped files are not captures (found in a directory and not pcap/pcapng).
+	Skipped int
+	Packets uint64
+	Bytes   int64
+	Elapsed time.Duration
+}
+
+// Count returns how many files ended with status.
+func (r *Report) Count(status string) int {
+	n := 0
+	for _, f := range r.Files {
+		if f.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// Ingester reads capture files into a database. It keeps each series'
+// stream tracker between runs, so a watch loop does not reload it.
+type Ingester struct {
+	db      *store.DB
+	opts    Options
+	log     Logger
+	dec     *capture.Decoder
+	series  map[string]*series
+	started time.Time
+	report  *Report
+}
+
+// series is one directory's rotation: its files continue each other's
+// streams.
+type series struct {
+	tracker *flow.Tracker
+	sink    *fileSink
+}
+
+// New returns an Ingester writing into db.
+func New(db *store.DB, opts Options) *Ingester {
+	log := opts.Log
+	if log == nil {
+		log = discardLogger{}
+	}
+	return &Ingester{db: db, opts: opts, log: log, dec: capture.NewDecoder(), series: map[string]*series{}}
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Info(string, ...any) {}
+func (discardLogger) Warn(string, ...any) {}
+
+// Run ingests the capture files at paths (files, or directories searched
+// recursively) that are not in the database yet. A damaged file is read up
+// to the damage and recorded as such; the run stops early only when the
+// database itself fails or ctx ends.
+func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
+	in.started = time.Now()
+	in.report = &Report{}
+	defer func() { in.report.Elapsed = time.Since(in.started) }()
+	all, err := in.walk(paths)
+	if err != nil {
+		return in.report, err
+	}
+	var fresh []candidate
+	for _, c := range all {
+		known, err := in.db.KnownPath(ctx, c.path, c.size, c.mtime)
+		if err != nil {
+			return in.report, err
+		}
+		if known {
+			in.report.Known++
+			continue
+		}
+		fresh = append(fresh, c)
+	}
+	ready, growing, err := in.settled(ctx, fresh, in.opts.WaitToSettle)
+	if err != nil {
+		return in.report, err
+	}
+	for _, c := range growing {
+		in.report.Growing = append(in.report.Growing, c.path)
+	}
+	todo := ready[:0]
+	for _, c := range ready {
+		sniff(&c)
+		if notACapture(&c) {
+			in.report.Skipped++
+			continue
+		}
+		todo = append(todo, c)
+	}
+	captureOrder(todo)
+	for i := range todo {
+		if err := ctx.Err(); err != nil {
+			return in.report, err
+		}
+		res, err := in.file(ctx, &todo[i], i+1, len(todo))
+		if err != nil {
+			return in.report, err
+		}
+		in.report.Files = append(in.report.Files, res)
+	}
+	return in.report, nil
+}
+
+// testHookPacket, when set by tests, runs after every packet.
+var testHookPacket func(path string, n uint64)
+
+// file ingests one file in one transaction.
+func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (FileResult, error) {
+	res := FileResult{Path: c.path}
+	if c.openErr != nil {
+		return in.unreadable(ctx, c)
+	}
+	if dup, err := in.renamedCopy(ctx, c); err != nil || dup != nil {
+		if dup != nil {
+			res.Status, res.Duplicate = "duplicate", dup.Path
+		}
+		return res, err
+	}
+	seriesName := filepath.Dir(c.path)
+	sr, continued, err := in.seriesFor(ctx, seriesName, c.first)
+	if err != nil {
+		return res, err
+	}
+	standalone := sr == nil
+	if standalone {
+		in.log.Warn("file starts before what its directory already ingested; reading it on its own",
+			"path", c.path, "series", seriesName)
+		sr = in.newSeries()
+	}
+	w, err := in.db.BeginFile(ctx, store.CaptureFile{Path: c.path, Size: c.size, MTime: c.mtime, Series: seriesName,
+		First: c.first, Continued: continued, PacketRows: in.opts.PacketRows})
+	if err != nil {
+		return res, err
+	}
+	// From here on the in-memory tracker runs ahead of the database; it
+	// is trusted again only if the file commits.
+	if !standalone {
+		delete(in.series, seriesName)
+	}
+	sr.sink.w = w
+	defer func() { sr.sink.w = nil }()
+
+	h := sha256.New()
+	r, err := capture.OpenHashed(c.path, h)
+	if err != nil {
+		w.Rollback()
+		c.openErr = err
+		return in.unreadable(ctx, c)
+	}
+	defer r.Close()
+	var n uint64
+	fileStart := time.Now()
+	sum, readErr := capture.Read(r, in.dec, func(f *capture.Frame) {
+		sr.tracker.Handle(f)
+		n++
+		if testHookPacket != nil {
+			testHookPacket(c.path, n)
+		}
+		if n%progressEvery == 0 {
+			if ctx.Err() != nil {
+				r.Abort(ctx.Err())
+			}
+			in.progress(c.path, index, total, n, r.Offset(), false)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		w.Rollback()
+		return res, err
+	}
+	if readErr != nil {
+		in.log.Warn("capture damaged; keeping the packets before the damage", "path", c.path, "error", readErr)
+	}
+	if err := r.Drain(); err != nil {
+		// The content cannot be read to its end (damaged compression):
+		// the raw bytes identify it instead.
+		if h, err = rawHash(c.path); err != nil {
+			w.Rollback()
+			return res, err
+		}
+	}
+	sr.tracker.Checkpoint()
+	result := store.CaptureResult{SHA256: hex.EncodeToString(h.Sum(nil)), Summary: sum, ReadErr: readErr}
+	if standalone {
+		sr.tracker.Flush()
+	} else {
+		sr.tracker.OpenStreams(w.StreamProgress)
+		if result.SeriesState, err = sr.tracker.Snapshot(); err != nil {
+			w.Rollback()
+			return res, err
+		}
+		result.SeriesNow = sr.tracker.Now()
+	}
+	result.Elapsed = time.Since(fileStart)
+	var dup *store.DuplicateError
+	if err := w.Commit(result); errors.As(err, &dup) {
+		if err := in.db.AddPath(ctx, c.path, c.size, c.mtime, dup.Of.ID); err != nil {
+			return res, err
+		}
+		in.log.Info("same content already ingested; skipped", "path", c.path, "earlier", dup.Of.Path)
+		res.Status, res.Duplicate = "duplicate", dup.Of.Path
+		return res, nil
+	} else if err != nil {
+		return res, err
+	}
+	if !standalone {
+		in.series[seriesName] = sr
+	}
+	in.report.Packets += sum.Packets
+	in.report.Bytes += r.Offset()
+	res.Status, res.Packets = "ok", sum.Packets
+	if readErr != nil {
+		res.Status, res.Error = "damaged", readErr.Error()
+	}
+	in.progress(c.path, index, total, 0, 0, true)
+	return res, nil
+}
+
+// renamedCopy recognises, before reading it in full, a file that was
+// renamed or moved (same size and modification time as a known capture)
+// and has the same content. Copies with a new modification time are caught
+// by their hash after reading instead.
+func (in *Ingester) renamedCopy(ctx context.Context, c *candidate) (*store.Capture, error) {
+	same, err := in.db.CapturesLike(ctx, c.size, c.mtime)
+	if err != nil || len(same) == 0 {
+		return nil, err
+	}
+	h := sha256.New()
+	r, err := capture.OpenHashed(c.path, h)
+	if err != nil {
+		return nil, nil
+	}
+	defer r.Close()
+	if err := r.Drain(); err != nil {
+		return nil, nil
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	for _, dup := range same {
+		if dup.SHA256 == sum {
+			in.log.Info("same content already ingested; skipped", "path", c.path, "earlier", dup.Path)
+			return &dup, in.db.AddPath(ctx, c.path, c.size, c.mtime, dup.ID)
+		}
+	}
+	return nil, nil
+}
+
+// unreadable records a capture whose header cannot be read, so that the
+// error is visible in the ledger and the file is not retried.
+func (in *Ingester) unreadable(ctx context.Context, c *candidate) (FileResult, error) {
+	res := FileResult{Path: c.path, Status: "unreadable", Error: c.openErr.Error()}
+	h, err := rawHash(c.path)
+	if err != nil {
+		return res, err
+	}
+	sha := "raw:" + hex.EncodeToString(h.Sum(nil))
+	w, err := in.db.BeginFile(ctx, store.CaptureFile{Path: c.path, Size: c.size, MTime: c.mtime, Series: filepath.Dir(c.path)})
+	if err != nil {
+		return res, err
+	}
+	var dup *store.DuplicateError
+	err = w.Commit(store.CaptureResult{SHA256: sha, Summary: &capture.Summary{Path: c.path}, ReadErr: c.openErr})
+	if errors.As(err, &dup) {
+		res.Status, res.Duplicate = "duplicate", dup.Of.Path
+		return res, in.db.AddPath(ctx, c.path, c.size, c.mtime, dup.Of.ID)
+	}
+	if err == nil {
+		in.log.Warn("not a readable capture", "path", c.path, "error", c.openErr)
+	}
+	return res, err
+}
+
+func rawHash(path string) (hash.Hash, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("ingest: hashing %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// seriesFor returns the tracker that continues the series with a file
+// starting at first, and whether it carries streams over. It returns nil
+// for a file that starts well before what the series has already seen:
+// mixing it in would cut the streams of both.
+func (in *Ingester) seriesFor(ctx context.Context, name string, first int64) (*series, bool, error) {
+	sr := in.series[name]
+	if sr == nil {
+		now, state, err := in.db.SeriesState(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return in.newSeries(), false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if first != 0 && first < now-continueSlack {
+			return nil, false, nil
+		}
+		sr = in.newSeries()
+		if err := sr.tracker.Restore(state); err != nil {
+			return nil, false, fmt.Errorf("ingest: series %s: %w", name, err)
+		}
+		return sr, true, nil
+	}
+	if first != 0 && sr.tracker.Now() != 0 && first < sr.tracker.Now()-continueSlack {
+		return nil, false, nil
+	}
+	return sr, sr.tracker.Now() != 0, nil
+}
+
+func (in *Ingester) newSeries() *series {
+	sink := &fileSink{}
+	var s flow.Sink = sink
+	if in.opts.PacketRows {
+		s = packetSink{sink}
+	}
+	return &series{tracker: flow.NewTracker(flow.DefaultConfig(), s), sink: sink}
+}
+
+func (in *Ingester) progress(path string, index, total int, filePackets uint64, fileBytes int64, finished bool) {
+	if in.opts.Progress == nil {
+		return
+	}
+	in.opts.Progress(Progress{File: path, FileIndex: index, Files: total, FilePackets: filePackets,
+		Packets: in.report.Packets + filePackets, Bytes: in.report.Bytes + fileBytes,
+		Elapsed: time.Since(in.started), FileFinished: finished})
+}
+
+// fileSink forwards a series tracker's records to the current file's
+// writer: the tracker outlives each file's transaction.
+type fileSink struct{ w *store.FileWriter }
+
+func (s *fileSink) Stream(x *flow.Stream)     { s.w.Stream(x) }
+func (s *fileSink) Hello(x *flow.Hello)       { s.w.Hello(x) }
+func (s *fileSink) DNS(x *flow.DNSResponse)   { s.w.DNS(x) }
+func (s *fileSink) DHCP(x *flow.DHCP)         { s.w.DHCP(x) }
+func (s *fileSink) Sighting(x *flow.Sighting) { s.w.Sighting(x) }
+
+// packetSink adds per-packet rows; a separate type because the tracker
+// skips building packet records for sinks that do not take them.
+type packetSink struct{ *fileSink }
+
+func (s packetSink) Packet(p *flow.Packet) { s.w.Packet(p) }

@@ -1,0 +1,154 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/capture"
+)
+
+// candidate is a file that may need ingesting.
+type candidate struct {
+	path     string
+	size     int64
+	mtime    int64
+	explicit bool // named on the command line rather than found in a directory
+	// first is the time of the first packet, which orders the files of a
+	// rotation; zero when no packet could be read.
+	first   int64
+	openErr error
+}
+
+// walk lists the regular files under paths, in path order. Hidden files
+// and directories are left out, and so are the database and its WAL files
+// when they live among the captures.
+func (in *Ingester) walk(paths []string) ([]candidate, error) {
+	var out []candidate
+	seen := map[string]bool{}
+	add := func(path string, info fs.FileInfo, explicit bool) {
+		if seen[path] || strings.HasPrefix(path, in.db.Path()) {
+			return
+		}
+		seen[path] = true
+		out = append(out, candidate{path: path, size: info.Size(), mtime: info.ModTime().UnixNano(), explicit: explicit})
+	}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		info, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		if !info.IsDir() {
+			add(abs, info, true)
+			continue
+		}
+		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				in.log.Warn("skipping unreadable directory entry", "path", path, "error", err)
+				return nil
+			}
+			if path != abs && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return nil // removed while walking
+			}
+			add(path, info, false)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ingest: walking %s: %w", abs, err)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+// settled splits candidates into those unchanged for the settle time and
+// those still being written. With wait, it waits out the settle time of
+// recently changed files once and keeps those that did not change.
+func (in *Ingester) settled(ctx context.Context, list []candidate, wait bool) (ready, growing []candidate, err error) {
+	now := time.Now().UnixNano()
+	settle := int64(in.opts.Settle)
+	var fresh []candidate
+	latest := int64(0)
+	for _, c := range list {
+		if now-c.mtime >= settle {
+			ready = append(ready, c)
+		} else {
+			fresh = append(fresh, c)
+			latest = max(latest, c.mtime)
+		}
+	}
+	if len(fresh) == 0 || !wait {
+		return ready, fresh, nil
+	}
+	pause := time.Duration(latest + settle - now)
+	in.log.Info("waiting for recently changed files to settle", "files", len(fresh), "wait", pause.Round(time.Millisecond))
+	select {
+	case <-time.After(pause):
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	for _, c := range fresh {
+		info, err := os.Stat(c.path)
+		if err != nil {
+			continue
+		}
+		if info.Size() == c.size && info.ModTime().UnixNano() == c.mtime {
+			ready = append(ready, c)
+		} else {
+			growing = append(growing, c)
+		}
+	}
+	return ready, growing, nil
+}
+
+// sniff reads a file's header and first record: whether it is a capture
+// at all, and when it starts.
+func sniff(c *candidate) {
+	r, err := capture.Open(c.path)
+	if err != nil {
+		c.openErr = err
+		return
+	}
+	defer r.Close()
+	_, ci, _, err := r.Next()
+	if err == nil && !ci.Timestamp.IsZero() {
+		c.first = ci.Timestamp.UnixNano()
+	}
+}
+
+// notACapture tells files to pass over silently: found in a directory and
+// not captures at all (a README, a checksum list) or empty.
+func notACapture(c *candidate) bool {
+	return !c.explicit && (c.size == 0 || errors.Is(c.openErr, capture.ErrNotCapture))
+}
+
+// captureOrder sorts by first packet time, so that a rotation is read in
+// order whatever its files are called.
+func captureOrder(list []candidate) {
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].first != list[j].first {
+			return list[i].first < list[j].first
+		}
+		return list[i].path < list[j].path
+	})
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// KnownPath tells whether a file with this path, size and modification time
+// was already ingested (or recognised as a copy), so a rescan can skip it
+// without reading it.
+func (s *DB) KnownPath(ctx context.Context, path string, size, mtime int64) (bool, error) {
+	var n int
+	err := s.sql.QueryRowContext(ctx, `SELECT count(*) FROM capture_paths WHERE path=? AND size=? AND mtime=?`,
+		path, size, mtime).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: looking up %s: %w", path, err)
+	}
+	return n > 0, nil
+}
+
+// Capture is a row of the captures ledger.
+type Capture struct {
+	ID     int64
+	Path   string
+	Status string
+	SHA256 string
+}
+
+// CapturesLike lists the captures with this size and modification time:
+// the candidates a renamed file may be a copy of.
+func (s *DB) CapturesLike(ctx context.Context, size, mtime int64) ([]Capture, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT id, path, status, sha256 FROM captures WHERE size=? AND mtime=?`, size, mtime)
+	if err != nil {
+		return nil, fmt.Errorf("store: looking up captures: %w", err)
+	}
+	defer rows.Close()
+	var out []Capture
+	for rows.Next() {
+		var c Capture
+		if err := rows.Scan(&c.ID, &c.Path, &c.Status, &c.SHA256); err != nil {
+			return nil, fmt.Errorf("store: looking up captures: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CaptureByHash finds the capture with this content, or ErrNotFound.
+func (s *DB) CaptureByHash(ctx context.Context, sha256 string) (Capture, error) {
+	var c Capture
+	err := s.sql.QueryRowContext(ctx, `SELECT id, path, status, sha256 FROM captures WHERE sha256=?`, sha256).Scan(&c.ID, &c.Path, &c.Status, &c.SHA256)
+	if err == sql.ErrNoRows {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: looking up content %s: %w", sha256, err)
+	}
+	return c, nil
+}
+
+// AddPath records that path holds the content of an ingested capture.
+func (s *DB) AddPath(ctx context.Context, path string, size, mtime, captureID int64) error {
+	_, err := s.sql.ExecContext(ctx, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
+		ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`,
+		path, size, mtime, captureID)
+	if err != nil {
+		return fmt.Errorf("store: recording path %s: %w", path, err)
+	}
+	return nil
+}
+
+// SeriesState returns what the series' tracker carried out of its last
+// file, or ErrNotFound for a series never ingested.
+func (s *DB) SeriesState(ctx context.Context, series string) (now int64, state []byte, err error) {
+	err = s.sql.QueryRowContext(ctx, `SELECT now, tracker FROM ingest_state WHERE series=?`, series).Scan(&now, &state)
+	if err == sql.ErrNoRows {
+		return 0, nil, ErrNotFound
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("store: reading state of %s: %w", series, err)
+	}
+	return now, state, nil
+}

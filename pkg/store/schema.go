@@ -1,0 +1,203 @@
+package store
+
+// migrations build the schema step by step; PRAGMA user_version counts the
+// steps applied. Append new steps, never edit a released one: databases in
+// the field have already run it.
+//
+// Conventions, for whoever queries these tables: times are INTEGER Unix
+// nanoseconds (UTC), durations INTEGER nanoseconds with an _ns suffix,
+// addresses TEXT as Go and tshark print them, MACs lower-case colon hex.
+var migrations = []string{
+	// 1: the tutorial's packets and tls tables, streams, DNS, DHCP, devices,
+	// the capture ledger, daily aggregates and the saved tracker state.
+	`
+CREATE TABLE captures (
+	id          INTEGER PRIMARY KEY,
+	path        TEXT NOT NULL,           -- where it was first found
+	size        INTEGER NOT NULL,        -- bytes on disk
+	mtime       INTEGER NOT NULL,
+	sha256      TEXT NOT NULL UNIQUE,    -- of the file's bytes as stored (gzip'd or not)
+	format      TEXT NOT NULL,           -- pcap, pcap-ns, pcapng
+	compressed  INTEGER NOT NULL,
+	link_types  TEXT NOT NULL,           -- comma-separated
+	packets     INTEGER NOT NULL,        -- records read
+	bytes       INTEGER NOT NULL,        -- original lengths of those records
+	ip_packets  INTEGER NOT NULL,        -- TCP and UDP packets, the ones in streams
+	other       TEXT NOT NULL,           -- JSON object: packets that are not TCP/UDP, by kind (ARP, STP, ICMP, ...)
+	first       INTEGER,                 -- first and last packet times
+	last        INTEGER,
+	status      TEXT NOT NULL,           -- ok, damaged (read up to the damage), unreadable
+	error       TEXT,                    -- names the file and byte offset
+	series      TEXT NOT NULL,           -- the directory whose files continue each other's streams
+	continued   INTEGER NOT NULL,        -- 1 when streams carried over from the series' previous file
+	packet_rows INTEGER NOT NULL,        -- 1 when its packets have rows in packets
+	ingested_at INTEGER NOT NULL,
+	ingest_ns   INTEGER NOT NULL
+);
+CREATE INDEX captures_first ON captures(first);
+CREATE INDEX captures_size ON captures(size, mtime);
+
+-- Every path a capture was seen under, so that a rescan skips known files
+-- without reading them and a renamed copy is recognised.
+CREATE TABLE capture_paths (
+	path       TEXT PRIMARY KEY,
+	size       INTEGER NOT NULL,
+	mtime      INTEGER NOT NULL,
+	capture_id INTEGER NOT NULL REFERENCES captures(id)
+);
+
+CREATE TABLE packets (
+	stream_id INTEGER NOT NULL,
+	time      INTEGER NOT NULL,
+	src       TEXT NOT NULL,
+	dst       TEXT NOT NULL,
+	proto     INTEGER NOT NULL,  -- IP protocol number: 6 TCP, 17 UDP
+	sport     INTEGER NOT NULL,
+	dport     INTEGER NOT NULL,
+	length    INTEGER NOT NULL,  -- IP length
+	direction INTEGER NOT NULL   -- 0 client to server, 1 server to client
+);
+CREATE INDEX packets_time ON packets(time);
+
+CREATE TABLE tls (
+	stream_id    INTEGER NOT NULL,
+	time         INTEGER NOT NULL,
+	src          TEXT NOT NULL,     -- the client
+	dst          TEXT NOT NULL,
+	sport        INTEGER NOT NULL,
+	dport        INTEGER NOT NULL,
+	server_name  TEXT NOT NULL,     -- SNI, '' when the client sent none
+	alpn         TEXT NOT NULL,     -- offered protocols, comma-separated
+	version      TEXT NOT NULL,     -- highest offered: TLS 1.3, TLS 1.2, ...
+	transport    TEXT NOT NULL,     -- tcp or quic
+	quic_version INTEGER,
+	ech          INTEGER NOT NULL,  -- 1 when Encrypted Client Hello was offered
+	capture_id   INTEGER NOT NULL
+);
+CREATE INDEX tls_time ON tls(time);
+CREATE INDEX tls_stream ON tls(stream_id);
+
+CREATE TABLE streams (
+	id               INTEGER PRIMARY KEY,  -- packets.stream_id, tls.stream_id
+	proto            INTEGER NOT NULL,
+	client           TEXT NOT NULL,
+	client_port      INTEGER NOT NULL,
+	server           TEXT NOT NULL,
+	server_port      INTEGER NOT NULL,
+	client_mac       TEXT,
+	first            INTEGER NOT NULL,
+	last             INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,     -- up: client to server
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,     -- IP lengths
+	bytes_down       INTEGER NOT NULL,
+	payload_up       INTEGER NOT NULL,     -- TCP/UDP payload
+	payload_down     INTEGER NOT NULL,
+	tcp_flags_up     INTEGER NOT NULL,     -- union of the flags seen
+	tcp_flags_down   INTEGER NOT NULL,
+	server_rtt_ns    INTEGER,              -- SYN to SYN/ACK
+	client_rtt_ns    INTEGER,              -- SYN/ACK to ACK
+	tls_handshake_ns INTEGER,              -- ClientHello to ServerHello (QUIC: first Initial each way)
+	server_name      TEXT NOT NULL,
+	name_source      TEXT NOT NULL,        -- sni, quic, http, dns or ''
+	alpn             TEXT NOT NULL,
+	tls_version      TEXT NOT NULL,
+	ech              INTEGER NOT NULL,
+	quic_version     INTEGER,
+	end_reason       TEXT NOT NULL,        -- open (still going), fin, rst, idle, reuse
+	capture_id       INTEGER NOT NULL      -- the file that last updated it
+);
+CREATE INDEX streams_first ON streams(first);
+CREATE INDEX streams_last ON streams(last);
+CREATE INDEX streams_server_name ON streams(server_name, first);
+CREATE INDEX streams_client ON streams(client, first);
+
+-- One row per answer record of a DNS response (one row with empty answer
+-- fields for a response without any).
+CREATE TABLE dns (
+	time       INTEGER NOT NULL,
+	stream_id  INTEGER NOT NULL,
+	client     TEXT NOT NULL,
+	resolver   TEXT NOT NULL,
+	query      TEXT NOT NULL,
+	query_type INTEGER NOT NULL,
+	rcode      INTEGER NOT NULL,
+	name       TEXT NOT NULL,      -- the record's owner name
+	type       INTEGER NOT NULL,   -- 1 A, 28 AAAA, 5 CNAME, 12 PTR; 0 for no answer
+	ttl        INTEGER NOT NULL,
+	answer     TEXT NOT NULL,      -- address for A/AAAA, target name for CNAME/PTR
+	capture_id INTEGER NOT NULL
+);
+CREATE INDEX dns_time ON dns(time);
+CREATE INDEX dns_answer ON dns(answer);
+
+CREATE TABLE dhcp (
+	time         INTEGER NOT NULL,
+	stream_id    INTEGER NOT NULL,
+	message_type TEXT NOT NULL,    -- DISCOVER, REQUEST, ACK, ...
+	xid          INTEGER NOT NULL,
+	mac          TEXT NOT NULL,    -- the client hardware address
+	client_ip    TEXT,
+	your_ip      TEXT,
+	requested_ip TEXT,
+	hostname     TEXT NOT NULL,
+	vendor_class TEXT NOT NULL,
+	capture_id   INTEGER NOT NULL
+);
+CREATE INDEX dhcp_time ON dhcp(time);
+
+-- A device is a MAC address seen sending from a local address or in DHCP.
+CREATE TABLE devices (
+	mac           TEXT PRIMARY KEY,
+	hostname      TEXT NOT NULL,   -- latest DHCP host name
+	vendor_class  TEXT NOT NULL,   -- latest DHCP vendor class (e.g. MSFT 5.0, android-dhcp-14)
+	first         INTEGER NOT NULL,
+	last          INTEGER NOT NULL,
+	packets       INTEGER NOT NULL,
+	hostname_time INTEGER NOT NULL -- when the host name was last given
+);
+
+-- Which addresses a device used, over time: one row per stretch of use,
+-- a new one after an hour without the address.
+CREATE TABLE device_addresses (
+	mac     TEXT NOT NULL,
+	ip      TEXT NOT NULL,
+	first   INTEGER NOT NULL,
+	last    INTEGER NOT NULL,
+	packets INTEGER NOT NULL
+);
+CREATE INDEX device_addresses_ip ON device_addresses(ip, first);
+CREATE INDEX device_addresses_mac ON device_addresses(mac, last);
+
+-- Daily totals of streams by client and service; kept when retention
+-- drops old streams, so long-range panels still have data.
+CREATE TABLE usage_daily (
+	day              INTEGER NOT NULL,  -- UTC midnight of the streams' first packet
+	client           TEXT NOT NULL,
+	client_mac       TEXT NOT NULL,
+	server_name      TEXT NOT NULL,
+	proto            INTEGER NOT NULL,
+	server_port      INTEGER NOT NULL,
+	streams          INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,
+	bytes_down       INTEGER NOT NULL,
+	duration_ns      INTEGER NOT NULL,
+	rtt_sum_ns       INTEGER NOT NULL,
+	rtt_count        INTEGER NOT NULL,
+	handshake_sum_ns INTEGER NOT NULL,
+	handshake_count  INTEGER NOT NULL,
+	PRIMARY KEY (day, client, client_mac, server_name, proto, server_port)
+) WITHOUT ROWID;
+CREATE INDEX usage_daily_server_name ON usage_daily(server_name, day);
+
+-- What a series' stream tracker carries into its next file.
+CREATE TABLE ingest_state (
+	series     TEXT PRIMARY KEY,
+	now        INTEGER NOT NULL,  -- latest packet time seen
+	capture_id INTEGER NOT NULL,
+	tracker    BLOB NOT NULL
+);
+`,
+}

@@ -1,0 +1,143 @@
+// Package store keeps what the flow tracker finds in an SQLite database:
+// the schema and its migrations, a writer that commits one capture file per
+// transaction, the capture ledger and retention. The database is the
+// product's interface: Grafana, Python and SQL browsers read it directly.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
+)
+
+// DB is an open SaaSLens database.
+type DB struct {
+	sql  *sql.DB
+	path string
+}
+
+// busyTimeoutMS is how long a connection waits for another one's lock
+// before failing. WAL lets readers run beside the writer, but two writers
+// (a retention run beside an ingest) or a checkpoint still take turns.
+const busyTimeoutMS = 30000
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	q.Add("_pragma", "foreign_keys(0)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		// NORMAL in WAL mode loses no committed transaction on a process
+		// crash, only possibly the last ones on power loss, and saves an
+		// fsync per commit.
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_txlock", "immediate")
+	}
+	q.Add("_pragma", "cache_size(-65536)") // 64 MiB of page cache
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens or creates the database at path for writing and brings its
+// schema up to date.
+func Open(path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and a single
+	// connection keeps prepared statements and the page cache warm.
+	db.SetMaxOpenConns(1)
+	s := &DB{sql: db, path: abs}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenReader opens an existing database for queries only. Readers see the
+// last committed file while an ingest is writing the next one.
+func OpenReader(path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &DB{sql: db, path: abs}
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if version == 0 {
+		db.Close()
+		return nil, fmt.Errorf("store: %s is not a SaaSLens database (run ingest first)", path)
+	}
+	if version > len(migrations) {
+		db.Close()
+		return nil, fmt.Errorf("store: %s has schema version %d, newer than this program's %d", path, version, len(migrations))
+	}
+	return s, nil
+}
+
+// SQL is the underlying handle, for queries.
+func (s *DB) SQL() *sql.DB { return s.sql }
+
+// Path is the database file's absolute path.
+func (s *DB) Path() string { return s.path }
+
+// Close closes the database.
+func (s *DB) Close() error { return s.sql.Close() }
+
+// SchemaVersion is the number of migrations applied.
+func (s *DB) SchemaVersion() (int, error) {
+	var v int
+	err := s.sql.QueryRow("PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	var version int
+	if err := s.sql.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this program's %d", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := s.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		// PRAGMA takes no parameters; v is an int.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// ErrNotFound is returned by lookups that find nothing.
+var ErrNotFound = errors.New("store: not found")

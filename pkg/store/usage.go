@@ -1,0 +1,120 @@
+package store
+
+import (
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/flow"
+)
+
+// usageKey is a usage_daily row's key.
+type usageKey struct {
+	day                           int64
+	client, clientMAC, serverName string
+	proto, serverPort             int64
+}
+
+// usage is one stream's contribution to usage_daily.
+type usage struct {
+	key                                        usageKey
+	first, last                                int64
+	packetsUp, packetsDown, bytesUp, bytesDown int64
+	rtt, handshake                             int64
+}
+
+func (u *usage) setLatencies(rtt, handshake int64) { u.rtt, u.handshake = rtt, handshake }
+
+// usageDelta accumulates the changes to one usage_daily row within a file.
+type usageDelta struct {
+	streams, packetsUp, packetsDown, bytesUp, bytesDown, duration int64
+	rttSum, rttCount, handshakeSum, handshakeCount                int64
+}
+
+func dayOf(t int64) int64 {
+	const day = int64(24 * time.Hour)
+	d := t / day * day
+	if t < 0 && d != t {
+		d -= day
+	}
+	return d
+}
+
+func usageOf(s *flow.Stream, names addrNames) *usage {
+	mac := ""
+	if s.HasClientMAC {
+		mac = macString(s.ClientMAC)
+	}
+	return &usage{
+		key: usageKey{day: dayOf(s.First), client: names.of(s.Client), clientMAC: mac, serverName: s.ServerName,
+			proto: int64(s.Proto), serverPort: int64(s.ServerPort)},
+		first: s.First, last: s.Last,
+		packetsUp: int64(s.Packets[0]), packetsDown: int64(s.Packets[1]),
+		bytesUp: int64(s.Bytes[0]), bytesDown: int64(s.Bytes[1]),
+		rtt: s.RTT(), handshake: s.TLSHandshake,
+	}
+}
+
+// account adds (sign +1) or takes back (sign -1) a stream's contribution.
+// A stream written again, when it grew or ended in a later file, is taken
+// back as first written and added as it is now, so each stream counts once.
+func (w *FileWriter) account(u *usage, sign int64) {
+	if u == nil {
+		return
+	}
+	d := w.usage[u.key]
+	if d == nil {
+		d = &usageDelta{}
+		w.usage[u.key] = d
+	}
+	d.streams += sign
+	d.packetsUp += sign * u.packetsUp
+	d.packetsDown += sign * u.packetsDown
+	d.bytesUp += sign * u.bytesUp
+	d.bytesDown += sign * u.bytesDown
+	d.duration += sign * (u.last - u.first)
+	if u.rtt > 0 {
+		d.rttSum += sign * u.rtt
+		d.rttCount += sign
+	}
+	if u.handshake > 0 {
+		d.handshakeSum += sign * u.handshake
+		d.handshakeCount += sign
+	}
+}
+
+func (w *FileWriter) flushUsage() error {
+	st, err := w.tx.PrepareContext(w.ctx, `INSERT INTO usage_daily(day, client, client_mac, server_name, proto, server_port,
+		streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
+		packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
+		bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
+		rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
+		handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var emptied []usageKey
+	for k, d := range w.usage {
+		if *d == (usageDelta{}) {
+			continue
+		}
+		if _, err := st.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort,
+			d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
+			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount); err != nil {
+			return err
+		}
+		if d.streams < 0 {
+			emptied = append(emptied, k)
+		}
+	}
+	// A row whose streams all moved to another key (a stream named only by
+	// a later file) is left with zeros; drop it.
+	for _, k := range emptied {
+		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
+			AND proto=? AND server_port=? AND streams=0`, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort); err != nil {
+			return err
+		}
+	}
+	return nil
+}

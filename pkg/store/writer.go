@@ -1,0 +1,584 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/extract/dns"
+	"github.com/saaslens/saaslens/pkg/extract/tls"
+	"github.com/saaslens/saaslens/pkg/flow"
+)
+
+// CaptureFile names a file about to be ingested.
+type CaptureFile struct {
+	Path   string
+	Size   int64
+	MTime  int64
+	Series string
+	// First is the time of the file's first packet, Unix nanoseconds.
+	First int64
+	// Continued tells whether the file carries on the streams of its
+	// series' previous file.
+	Continued bool
+	// PacketRows asks for one packets row per TCP/UDP packet.
+	PacketRows bool
+}
+
+// CaptureResult is what reading the file gave.
+type CaptureResult struct {
+	SHA256  string
+	Summary *capture.Summary
+	// ReadErr is the damage that ended reading early, if any.
+	ReadErr error
+	// Series state to keep for the next file; nil keeps none (a file read
+	// on its own).
+	SeriesNow   int64
+	SeriesState []byte
+	Elapsed     time.Duration
+}
+
+// Batching rows through a second goroutine lets SQLite's work overlap
+// decoding: the two are about equally expensive per packet.
+const (
+	batchPackets  = 2048
+	rowsPerInsert = 64
+)
+
+type streamWrite struct {
+	flow.Stream
+	progress bool
+}
+
+type helloRow struct {
+	flow.Hello
+	alpn string
+}
+
+type batch struct {
+	packets   []flow.Packet
+	streams   []streamWrite
+	hellos    []helloRow
+	dns       []flow.DNSResponse
+	dhcp      []flow.DHCP
+	sightings []flow.Sighting
+}
+
+func (b *batch) reset() {
+	b.packets, b.streams, b.hellos = b.packets[:0], b.streams[:0], b.hellos[:0]
+	b.dns, b.dhcp, b.sightings = b.dns[:0], b.dhcp[:0], b.sightings[:0]
+}
+
+func (b *batch) size() int {
+	return len(b.packets) + 8*(len(b.streams)+len(b.hellos)+len(b.dns)+len(b.dhcp)+len(b.sightings))
+}
+
+// FileWriter writes one capture file's records in one transaction. It is a
+// flow.Sink (and PacketSink when packet rows are wanted). Nothing it writes
+// is visible to readers until Commit; Rollback, or a crash, leaves the
+// database as it was.
+type FileWriter struct {
+	db        *DB
+	ctx       context.Context
+	tx        *sql.Tx
+	file      CaptureFile
+	captureID int64
+	started   time.Time
+
+	cur     *batch
+	full    chan *batch
+	free    chan *batch
+	done    chan error
+	closed  bool
+	written int // packets handed to the writer goroutine
+
+	// owned by the writer goroutine
+	st        statements
+	names     addrNames
+	args      []any
+	usage     map[usageKey]*usageDelta
+	lastError error
+}
+
+type statements struct {
+	packetsMany, packetsOne, tls, streamUpsert, streamPrev, dns, dhcp *sql.Stmt
+	device, deviceName, addrLast, addrExtend, addrInsert              *sql.Stmt
+}
+
+// BeginFile starts the transaction of one capture file.
+func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
+	}
+	w := &FileWriter{db: s, ctx: ctx, tx: tx, file: f, started: time.Now(),
+		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
+		usage: make(map[usageKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]string)}}
+	// The row is completed at Commit; inserting it now gives the id that
+	// the file's rows refer to.
+	res, err := tx.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, sha256, format, compressed, link_types,
+		packets, bytes, ip_packets, other, status, series, continued, packet_rows, ingested_at, ingest_ns)
+		VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, 0)`,
+		f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.PacketRows)
+	if err == nil {
+		w.captureID, err = res.LastInsertId()
+	}
+	if err == nil {
+		err = w.prepare()
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
+	}
+	for range 3 {
+		w.free <- &batch{packets: make([]flow.Packet, 0, batchPackets)}
+	}
+	w.cur = <-w.free
+	go w.drain()
+	return w, nil
+}
+
+func (w *FileWriter) prepare() error {
+	type prep struct {
+		dst **sql.Stmt
+		sql string
+	}
+	packetRow := "(?,?,?,?,?,?,?,?,?)"
+	list := []prep{
+		{&w.st.packetsMany, "INSERT INTO packets VALUES " + strings.TrimSuffix(strings.Repeat(packetRow+",", rowsPerInsert), ",")},
+		{&w.st.packetsOne, "INSERT INTO packets VALUES " + packetRow},
+		{&w.st.tls, `INSERT INTO tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
+			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
+			client, coalesce(client_mac, ''), server_name, proto, server_port FROM streams WHERE id = ?`},
+		{&w.st.streamUpsert, `INSERT INTO streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
+			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
+			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
+			end_reason, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
+			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
+			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
+			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
+			server_rtt_ns=excluded.server_rtt_ns, client_rtt_ns=excluded.client_rtt_ns,
+			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
+			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
+			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
+			capture_id=excluded.capture_id`},
+		{&w.st.dns, `INSERT INTO dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.st.dhcp, `INSERT INTO dhcp(time, stream_id, message_type, xid, mac, client_ip, your_ip, requested_ip, hostname, vendor_class, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.st.device, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
+			VALUES (?, '', '', ?, ?, ?, 0)
+			ON CONFLICT(mac) DO UPDATE SET first=min(first, excluded.first), last=max(last, excluded.last),
+			packets=packets+excluded.packets`},
+		{&w.st.deviceName, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
+			VALUES (?1, ?2, ?3, ?4, ?4, 0, ?4)
+			ON CONFLICT(mac) DO UPDATE SET first=min(first, excluded.first), last=max(last, excluded.last),
+			hostname=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.hostname != '' THEN excluded.hostname ELSE hostname END,
+			vendor_class=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.vendor_class != '' THEN excluded.vendor_class ELSE vendor_class END,
+			hostname_time=max(hostname_time, excluded.hostname_time)`},
+		{&w.st.addrLast, `SELECT rowid, last FROM device_addresses WHERE mac = ? AND ip = ? ORDER BY last DESC LIMIT 1`},
+		{&w.st.addrExtend, `UPDATE device_addresses SET first=min(first, ?), last=max(last, ?), packets=packets+? WHERE rowid = ?`},
+		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
+	}
+	for _, p := range list {
+		st, err := w.tx.PrepareContext(w.ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", strings.Fields(p.sql)[0:3], err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+// ID is the captures row of this file.
+func (w *FileWriter) ID() int64 { return w.captureID }
+
+func (w *FileWriter) flushBatch() {
+	w.full <- w.cur
+	w.cur = <-w.free
+}
+
+func (w *FileWriter) maybeFlush() {
+	if w.cur.size() >= batchPackets {
+		w.flushBatch()
+	}
+}
+
+// Packet implements flow.PacketSink.
+func (w *FileWriter) Packet(p *flow.Packet) {
+	w.cur.packets = append(w.cur.packets, *p)
+	w.written++
+	if len(w.cur.packets) >= batchPackets {
+		w.flushBatch()
+	}
+}
+
+// Stream implements flow.Sink: the stream has ended.
+func (w *FileWriter) Stream(s *flow.Stream) {
+	w.cur.streams = append(w.cur.streams, streamWrite{Stream: *s})
+	w.maybeFlush()
+}
+
+// StreamProgress records a stream still open at the end of the file, so
+// that readers see it before it ends.
+func (w *FileWriter) StreamProgress(s *flow.Stream) {
+	w.cur.streams = append(w.cur.streams, streamWrite{Stream: *s, progress: true})
+	w.maybeFlush()
+}
+
+// Hello implements flow.Sink.
+func (w *FileWriter) Hello(h *flow.Hello) {
+	w.cur.hellos = append(w.cur.hellos, helloRow{Hello: *h, alpn: strings.Join(h.ALPN, ",")})
+	w.maybeFlush()
+}
+
+// DNS implements flow.Sink.
+func (w *FileWriter) DNS(d *flow.DNSResponse) {
+	c := *d
+	c.Answers = append([]dns.Answer(nil), d.Answers...)
+	w.cur.dns = append(w.cur.dns, c)
+	w.maybeFlush()
+}
+
+// DHCP implements flow.Sink.
+func (w *FileWriter) DHCP(d *flow.DHCP) {
+	w.cur.dhcp = append(w.cur.dhcp, *d)
+	w.maybeFlush()
+}
+
+// Sighting implements flow.Sink.
+func (w *FileWriter) Sighting(s *flow.Sighting) {
+	w.cur.sightings = append(w.cur.sightings, *s)
+	w.maybeFlush()
+}
+
+// drain runs in its own goroutine, writing batches in order.
+func (w *FileWriter) drain() {
+	for b := range w.full {
+		if w.lastError == nil {
+			w.lastError = w.writeBatch(b)
+		}
+		b.reset()
+		w.free <- b
+	}
+	w.done <- w.lastError
+}
+
+// finish hands over the last batch and waits for the writer goroutine.
+func (w *FileWriter) finish() error {
+	if w.closed {
+		return w.lastError
+	}
+	w.closed = true
+	w.full <- w.cur
+	close(w.full)
+	return <-w.done
+}
+
+// DuplicateError is Commit's refusal of a file whose content is already
+// in the database under another path; the file's transaction is rolled back.
+type DuplicateError struct{ Of Capture }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("store: same content as %s, already ingested", e.Of.Path)
+}
+
+// Commit completes the captures row, saves the series state and commits,
+// unless the content turns out to be a copy of an ingested capture
+// (*DuplicateError).
+func (w *FileWriter) Commit(r CaptureResult) error {
+	if err := w.finish(); err != nil {
+		w.tx.Rollback()
+		return fmt.Errorf("store: writing %s: %w", w.file.Path, err)
+	}
+	var dup Capture
+	err := w.tx.QueryRowContext(w.ctx, `SELECT id, path, status, sha256 FROM captures WHERE sha256=?`, r.SHA256).
+		Scan(&dup.ID, &dup.Path, &dup.Status, &dup.SHA256)
+	if err == nil {
+		w.tx.Rollback()
+		return &DuplicateError{Of: dup}
+	}
+	if err != sql.ErrNoRows {
+		w.tx.Rollback()
+		return fmt.Errorf("store: committing %s: %w", w.file.Path, err)
+	}
+	if err := w.commit(r); err != nil {
+		w.tx.Rollback()
+		return fmt.Errorf("store: committing %s: %w", w.file.Path, err)
+	}
+	return nil
+}
+
+func (w *FileWriter) commit(r CaptureResult) error {
+	if err := w.flushUsage(); err != nil {
+		return err
+	}
+	sum := r.Summary
+	other, err := json.Marshal(sum.OtherByName())
+	if err != nil {
+		return err
+	}
+	status, errText := "ok", sql.NullString{}
+	if r.ReadErr != nil {
+		status, errText = "damaged", sql.NullString{String: r.ReadErr.Error(), Valid: true}
+		if sum.Packets == 0 {
+			status = "unreadable"
+		}
+	}
+	var first, last sql.NullInt64
+	if sum.First != 0 {
+		first, last = sql.NullInt64{Int64: sum.First, Valid: true}, sql.NullInt64{Int64: sum.Last, Valid: true}
+	}
+	links := make([]string, len(sum.LinkTypes))
+	for i, l := range sum.LinkTypes {
+		links[i] = capture.LinkTypeName(l)
+	}
+	elapsed := r.Elapsed
+	if elapsed == 0 {
+		elapsed = time.Since(w.started)
+	}
+	_, err = w.tx.ExecContext(w.ctx, `UPDATE captures SET sha256=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
+		ip_packets=?, other=?, first=?, last=?, status=?, error=?, ingested_at=?, ingest_ns=? WHERE id=?`,
+		r.SHA256, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
+		sum.Streamed, string(other), first, last, status, errText, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
+	if err != nil {
+		return fmt.Errorf("captures row: %w", err)
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
+		ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`,
+		w.file.Path, w.file.Size, w.file.MTime, w.captureID); err != nil {
+		return fmt.Errorf("capture_paths row: %w", err)
+	}
+	if r.SeriesState != nil {
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
+			ON CONFLICT(series) DO UPDATE SET now=excluded.now, capture_id=excluded.capture_id, tracker=excluded.tracker`,
+			w.file.Series, r.SeriesNow, w.captureID, r.SeriesState); err != nil {
+			return fmt.Errorf("series state: %w", err)
+		}
+	}
+	return w.tx.Commit()
+}
+
+// Rollback abandons the file: nothing it wrote remains.
+func (w *FileWriter) Rollback() {
+	w.finish()
+	w.tx.Rollback()
+}
+
+func (w *FileWriter) writeBatch(b *batch) error {
+	if err := w.writePackets(b.packets); err != nil {
+		return fmt.Errorf("packets: %w", err)
+	}
+	for i := range b.streams {
+		if err := w.writeStream(&b.streams[i]); err != nil {
+			return fmt.Errorf("stream %d: %w", b.streams[i].ID, err)
+		}
+	}
+	for i := range b.hellos {
+		if err := w.writeHello(&b.hellos[i]); err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+	}
+	for i := range b.dns {
+		if err := w.writeDNS(&b.dns[i]); err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+	}
+	for i := range b.dhcp {
+		if err := w.writeDHCP(&b.dhcp[i]); err != nil {
+			return fmt.Errorf("dhcp: %w", err)
+		}
+	}
+	for i := range b.sightings {
+		if err := w.writeSighting(&b.sightings[i]); err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *FileWriter) writePackets(ps []flow.Packet) error {
+	for len(ps) >= rowsPerInsert {
+		w.args = w.args[:0]
+		for i := range ps[:rowsPerInsert] {
+			w.args = w.appendPacket(w.args, &ps[i])
+		}
+		if _, err := w.st.packetsMany.ExecContext(w.ctx, w.args...); err != nil {
+			return err
+		}
+		ps = ps[rowsPerInsert:]
+	}
+	for i := range ps {
+		w.args = w.appendPacket(w.args[:0], &ps[i])
+		if _, err := w.st.packetsOne.ExecContext(w.ctx, w.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *FileWriter) appendPacket(args []any, p *flow.Packet) []any {
+	return append(args, p.StreamID, p.Time, w.names.of(p.Src), w.names.of(p.Dst), int64(p.Proto),
+		int64(p.SrcPort), int64(p.DstPort), int64(p.Length), int64(p.Direction))
+}
+
+func (w *FileWriter) writeStream(s *streamWrite) error {
+	end := s.End.String()
+	if s.progress {
+		end = flow.EndOpen.String()
+	}
+	prev, err := w.previous(s)
+	if err != nil {
+		return err
+	}
+	w.account(prev, -1)
+	w.account(usageOf(&s.Stream, w.names), +1)
+	var mac sql.NullString
+	if s.HasClientMAC {
+		mac = sql.NullString{String: macString(s.ClientMAC), Valid: true}
+	}
+	_, err = w.st.streamUpsert.ExecContext(w.ctx, s.ID, int64(s.Proto), w.names.of(s.Client), int64(s.ClientPort),
+		w.names.of(s.Server), int64(s.ServerPort), mac, s.First, s.Last,
+		int64(s.Packets[0]), int64(s.Packets[1]), int64(s.Bytes[0]), int64(s.Bytes[1]),
+		int64(s.PayloadBytes[0]), int64(s.PayloadBytes[1]), int64(s.TCPFlags[0]), int64(s.TCPFlags[1]),
+		nullIfZero(s.ServerRTT), nullIfZero(s.ClientRTT), nullIfZero(s.TLSHandshake),
+		s.ServerName, s.NameSource.String(), s.ALPN, tls.VersionName(s.TLSVersion), s.ECH,
+		nullIfZero(int64(s.QUICVersion)), end, w.captureID)
+	return err
+}
+
+// previous returns what an earlier file already wrote of this stream, so
+// that the daily totals take only the difference. Only a stream that
+// started before this file can have been written before.
+func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
+	if !w.file.Continued || s.First >= w.file.First {
+		return nil, nil
+	}
+	var u usage
+	var rtt, handshake int64
+	err := w.st.streamPrev.QueryRowContext(w.ctx, s.ID).Scan(&u.first, &u.packetsUp, &u.packetsDown, &u.bytesUp,
+		&u.bytesDown, &u.last, &rtt, &handshake, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.key.day = dayOf(u.first)
+	u.setLatencies(rtt, handshake)
+	return &u, nil
+}
+
+func (w *FileWriter) writeHello(h *helloRow) error {
+	transport := "tcp"
+	var quicVersion sql.NullInt64
+	if h.QUIC {
+		transport = "quic"
+		quicVersion = sql.NullInt64{Int64: int64(h.QUICVersion), Valid: true}
+	}
+	version := h.LegacyVersion
+	for _, v := range h.Versions {
+		if v > version && v&0x0f0f != 0x0a0a { // GREASE values are not versions
+			version = v
+		}
+	}
+	_, err := w.st.tls.ExecContext(w.ctx, h.StreamID, h.Time, w.names.of(h.Client), w.names.of(h.Server),
+		int64(h.ClientPort), int64(h.ServerPort), h.ServerName, h.alpn, tls.VersionName(version), transport,
+		quicVersion, h.ECH, w.captureID)
+	return err
+}
+
+func (w *FileWriter) writeDNS(d *flow.DNSResponse) error {
+	client, resolver := w.names.of(d.Client), w.names.of(d.Server)
+	if len(d.Answers) == 0 {
+		_, err := w.st.dns.ExecContext(w.ctx, d.Time, d.StreamID, client, resolver, d.QName, int64(d.QType),
+			int64(d.RCode), "", 0, 0, "", w.captureID)
+		return err
+	}
+	for _, a := range d.Answers {
+		answer := a.Target
+		if a.Addr.IsValid() {
+			answer = a.Addr.String()
+		}
+		if _, err := w.st.dns.ExecContext(w.ctx, d.Time, d.StreamID, client, resolver, d.QName, int64(d.QType),
+			int64(d.RCode), a.Name, int64(a.Type), int64(a.TTL), answer, w.captureID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *FileWriter) writeDHCP(d *flow.DHCP) error {
+	mac := macString(d.ClientMAC)
+	_, err := w.st.dhcp.ExecContext(w.ctx, d.Time, d.StreamID, d.TypeName(), int64(d.XID), mac,
+		nullAddr(d.ClientIP), nullAddr(d.YourIP), nullAddr(d.RequestedIP), d.HostName, d.VendorClass, w.captureID)
+	if err != nil {
+		return err
+	}
+	// Replies name the client too, but what a device calls itself is in
+	// its own messages.
+	if d.Op != 1 {
+		return nil
+	}
+	_, err = w.st.deviceName.ExecContext(w.ctx, mac, d.HostName, d.VendorClass, d.Time)
+	return err
+}
+
+// addressGap is how long an address may go unseen before its next use
+// counts as a new stretch in device_addresses.
+const addressGap = int64(time.Hour)
+
+func (w *FileWriter) writeSighting(s *flow.Sighting) error {
+	mac, ip := macString(s.MAC), w.names.of(s.IP)
+	if _, err := w.st.device.ExecContext(w.ctx, mac, s.First, s.Last, int64(s.Packets)); err != nil {
+		return err
+	}
+	var rowid, last int64
+	err := w.st.addrLast.QueryRowContext(w.ctx, mac, ip).Scan(&rowid, &last)
+	switch {
+	case err == sql.ErrNoRows || err == nil && s.First > last+addressGap:
+		_, err = w.st.addrInsert.ExecContext(w.ctx, mac, ip, s.First, s.Last, int64(s.Packets))
+	case err == nil:
+		_, err = w.st.addrExtend.ExecContext(w.ctx, s.First, s.Last, int64(s.Packets), rowid)
+	}
+	return err
+}
+
+func nullIfZero(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v != 0} }
+
+func nullAddr(a netip.Addr) sql.NullString {
+	if !a.IsValid() || a.IsUnspecified() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: a.String(), Valid: true}
+}
+
+// addrNames caches the text form of addresses: a capture repeats the same
+// few thousand addresses millions of times.
+type addrNames struct{ m map[netip.Addr]string }
+
+const maxAddrNames = 1 << 16
+
+func (n addrNames) of(a netip.Addr) string {
+	if s, ok := n.m[a]; ok {
+		return s
+	}
+	if len(n.m) >= maxAddrNames {
+		clear(n.m)
+	}
+	s := a.String()
+	n.m[a] = s
+	return s
+}
+
+func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
