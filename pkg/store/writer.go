@@ -22,11 +22,12 @@ type CaptureFile struct {
 	Size   int64
 	MTime  int64
 	Series string
-	// First is the time of the file's first packet, Unix nanoseconds.
-	First int64
 	// Continued tells whether the file carries on the streams of its
 	// series' previous file.
 	Continued bool
+	// Carried are the streams open when the previous file ended: the only
+	// ones that may already have a row.
+	Carried map[int64]bool
 	// PacketRows asks for one packets row per TCP/UDP packet.
 	PacketRows bool
 }
@@ -458,10 +459,9 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 }
 
 // previous returns what an earlier file already wrote of this stream, so
-// that the daily totals take only the difference. Only a stream that
-// started before this file can have been written before.
+// that the daily totals take only the difference.
 func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
-	if !w.file.Continued || s.First >= w.file.First {
+	if !w.file.Carried[s.ID] {
 		return nil, nil
 	}
 	var u usage
