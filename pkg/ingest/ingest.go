@@ -375,26 +375,26 @@ func rawHash(path string) (hash.Hash, error) {
 func (in *Ingester) seriesFor(ctx context.Context, name string, first int64) (*series, bool, error) {
 	sr := in.series[name]
 	if sr == nil {
-		now, state, err := in.db.SeriesState(ctx, name)
+		_, state, err := in.db.SeriesState(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return in.newSeries(), false, nil
 		}
 		if err != nil {
 			return nil, false, err
 		}
-		if first != 0 && first < now-continueSlack {
-			return nil, false, nil
-		}
 		sr = in.newSeries()
 		if err := sr.tracker.Restore(state); err != nil {
 			return nil, false, fmt.Errorf("ingest: series %s: %w", name, err)
 		}
-		return sr, true, nil
+		in.series[name] = sr
 	}
-	if first != 0 && sr.tracker.Now() != 0 && first < sr.tracker.Now()-continueSlack {
+	now := sr.tracker.Now()
+	if first != 0 && now != 0 && first < now-continueSlack {
 		return nil, false, nil
 	}
-	return sr, sr.tracker.Now() != 0, nil
+	// After a longer pause the tracker still ends the old streams, at the
+	// right times, but none can carry on into this file.
+	return sr, now != 0 && first <= now+int64(flow.DefaultConfig().TCPIdle), nil
 }
 
 func (in *Ingester) newSeries() *series {
