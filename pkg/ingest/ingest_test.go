@@ -88,7 +88,7 @@ var withPackets = Options{PacketRows: true}
 // dumpTables are compared between databases; captures leaves out when
 // and how fast the file was ingested.
 var dumpTables = []string{
-	"SELECT id, path, size, mtime, sha256, format, compressed, link_types, packets, bytes, ip_packets, other, first, last, status, error, series, continued, packet_rows FROM captures",
+	"SELECT id, path, size, mtime, content_hash, format, compressed, link_types, packets, bytes, ip_packets, other, first, last, status, error, series, continued, packet_rows FROM captures",
 	"SELECT * FROM capture_paths", "SELECT * FROM packets", "SELECT * FROM tls", "SELECT * FROM streams",
 	"SELECT * FROM dns", "SELECT * FROM dhcp", "SELECT * FROM devices", "SELECT * FROM device_addresses",
 	"SELECT * FROM usage_daily", "SELECT series, now, capture_id, hex(tracker) FROM ingest_state",

@@ -21,16 +21,16 @@ func (s *DB) KnownPath(ctx context.Context, path string, size, mtime int64) (boo
 
 // Capture is a row of the captures ledger.
 type Capture struct {
-	ID     int64
-	Path   string
-	Status string
-	SHA256 string
+	ID          int64
+	Path        string
+	Status      string
+	ContentHash string
 }
 
 // CapturesLike lists the captures with this size and modification time:
 // the candidates a renamed file may be a copy of.
 func (s *DB) CapturesLike(ctx context.Context, size, mtime int64) ([]Capture, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT id, path, status, sha256 FROM captures WHERE size=? AND mtime=?`, size, mtime)
+	rows, err := s.sql.QueryContext(ctx, `SELECT id, path, status, content_hash FROM captures WHERE size=? AND mtime=?`, size, mtime)
 	if err != nil {
 		return nil, fmt.Errorf("store: looking up captures: %w", err)
 	}
@@ -38,25 +38,12 @@ func (s *DB) CapturesLike(ctx context.Context, size, mtime int64) ([]Capture, er
 	var out []Capture
 	for rows.Next() {
 		var c Capture
-		if err := rows.Scan(&c.ID, &c.Path, &c.Status, &c.SHA256); err != nil {
+		if err := rows.Scan(&c.ID, &c.Path, &c.Status, &c.ContentHash); err != nil {
 			return nil, fmt.Errorf("store: looking up captures: %w", err)
 		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// CaptureByHash finds the capture with this content, or ErrNotFound.
-func (s *DB) CaptureByHash(ctx context.Context, sha256 string) (Capture, error) {
-	var c Capture
-	err := s.sql.QueryRowContext(ctx, `SELECT id, path, status, sha256 FROM captures WHERE sha256=?`, sha256).Scan(&c.ID, &c.Path, &c.Status, &c.SHA256)
-	if err == sql.ErrNoRows {
-		return c, ErrNotFound
-	}
-	if err != nil {
-		return c, fmt.Errorf("store: looking up content %s: %w", sha256, err)
-	}
-	return c, nil
 }
 
 // AddPath records that path holds the content of an ingested capture.

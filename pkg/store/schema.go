@@ -16,7 +16,7 @@ CREATE TABLE captures (
 	path        TEXT NOT NULL,           -- where it was first found
 	size        INTEGER NOT NULL,        -- bytes on disk
 	mtime       INTEGER NOT NULL,
-	sha256      TEXT NOT NULL UNIQUE,    -- of the file's bytes as stored (gzip'd or not)
+	content_hash TEXT NOT NULL UNIQUE,    -- xxh3-128 of the capture as uncompressed: a .gz and its original match
 	format      TEXT NOT NULL,           -- pcap, pcap-ns, pcapng
 	compressed  INTEGER NOT NULL,
 	link_types  TEXT NOT NULL,           -- comma-separated
@@ -167,7 +167,7 @@ CREATE TABLE device_addresses (
 	packets INTEGER NOT NULL
 );
 CREATE INDEX device_addresses_ip ON device_addresses(ip, first);
-CREATE INDEX device_addresses_mac ON device_addresses(mac, last);
+CREATE INDEX device_addresses_mac ON device_addresses(mac, ip, last);
 
 -- Daily totals of streams by client and service; kept when retention
 -- drops old streams, so long-range panels still have data.

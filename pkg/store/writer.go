@@ -34,8 +34,8 @@ type CaptureFile struct {
 
 // CaptureResult is what reading the file gave.
 type CaptureResult struct {
-	SHA256  string
-	Summary *capture.Summary
+	ContentHash string
+	Summary     *capture.Summary
 	// ReadErr is the damage that ended reading early, if any.
 	ReadErr error
 	// Series state to keep for the next file; nil keeps none (a file read
@@ -49,7 +49,7 @@ type CaptureResult struct {
 // decoding: the two are about equally expensive per packet.
 const (
 	batchPackets  = 2048
-	rowsPerInsert = 64
+	rowsPerInsert = 256
 )
 
 type streamWrite struct {
@@ -123,7 +123,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 		usage: make(map[usageKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]string)}}
 	// The row is completed at Commit; inserting it now gives the id that
 	// the file's rows refer to.
-	res, err := tx.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, sha256, format, compressed, link_types,
+	res, err := tx.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
 		packets, bytes, ip_packets, other, status, series, continued, packet_rows, ingested_at, ingest_ns)
 		VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, 0)`,
 		f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.PacketRows)
@@ -303,8 +303,8 @@ func (w *FileWriter) Commit(r CaptureResult) error {
 		return fmt.Errorf("store: writing %s: %w", w.file.Path, err)
 	}
 	var dup Capture
-	err := w.tx.QueryRowContext(w.ctx, `SELECT id, path, status, sha256 FROM captures WHERE sha256=?`, r.SHA256).
-		Scan(&dup.ID, &dup.Path, &dup.Status, &dup.SHA256)
+	err := w.tx.QueryRowContext(w.ctx, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`, r.ContentHash).
+		Scan(&dup.ID, &dup.Path, &dup.Status, &dup.ContentHash)
 	if err == nil {
 		w.tx.Rollback()
 		return &DuplicateError{Of: dup}
@@ -348,9 +348,9 @@ func (w *FileWriter) commit(r CaptureResult) error {
 	if elapsed == 0 {
 		elapsed = time.Since(w.started)
 	}
-	_, err = w.tx.ExecContext(w.ctx, `UPDATE captures SET sha256=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
+	_, err = w.tx.ExecContext(w.ctx, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
 		ip_packets=?, other=?, first=?, last=?, status=?, error=?, ingested_at=?, ingest_ns=? WHERE id=?`,
-		r.SHA256, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
+		r.ContentHash, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
 		sum.Streamed, string(other), first, last, status, errText, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
 	if err != nil {
 		return fmt.Errorf("captures row: %w", err)

@@ -1,0 +1,109 @@
+package ingest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+var (
+	benchOnce    sync.Once
+	benchPath    string
+	benchPackets int
+)
+
+// benchCapture writes the synthetic capture once per run: 500k packets
+// (about 480 MB) unless SAASLENS_BENCH_PACKETS says otherwise; set
+// SAASLENS_BENCH_PCAP to keep it at a path.
+func benchCapture(b *testing.B) (string, int) {
+	benchOnce.Do(func() {
+		n := 500_000
+		if v, err := strconv.Atoi(os.Getenv("SAASLENS_BENCH_PACKETS")); err == nil {
+			n = v
+		}
+		benchPath = os.Getenv("SAASLENS_BENCH_PCAP")
+		if benchPath == "" {
+			dir, err := os.MkdirTemp("", "saaslens-bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchPath = filepath.Join(dir, "synthetic.pcap")
+		}
+		if info, err := os.Stat(benchPath); err == nil && info.Size() > 0 && os.Getenv("SAASLENS_BENCH_PCAP") != "" {
+			benchPackets = n // reuse a kept capture
+			return
+		}
+		f, err := os.Create(benchPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if benchPackets, err = fixture.WriteSynthetic(f, n); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return benchPath, benchPackets
+}
+
+// BenchmarkIngest measures capture file to committed rows, with and
+// without per-packet rows, into a new database each time.
+func BenchmarkIngest(b *testing.B) {
+	path, packets := benchCapture(b)
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, rows := range []bool{true, false} {
+		name := "packet-rows"
+		if !rows {
+			name = "streams-only"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(info.Size())
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := b.TempDir()
+				db, err := store.Open(filepath.Join(dir, "bench.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				rep, err := New(db, Options{PacketRows: rows}).Run(context.Background(), []string{path})
+				if err != nil || rep.Count("ok") != 1 {
+					b.Fatalf("%v %+v", err, rep)
+				}
+				b.StopTimer()
+				db.Close()
+				b.StartTimer()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			if hwm := peakRSS(); hwm > 0 {
+				b.ReportMetric(hwm, "peak-RSS-MB")
+			}
+		})
+	}
+}
+
+// peakRSS is the process's high-water resident set (Linux), in MB.
+func peakRSS() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
