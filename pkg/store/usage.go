@@ -82,7 +82,7 @@ func (w *FileWriter) account(u *usage, sign int64) {
 }
 
 func (w *FileWriter) flushUsage() error {
-	st, err := w.tx.PrepareContext(w.ctx, `INSERT INTO usage_daily(day, client, client_mac, server_name, proto, server_port,
+	st, err := w.conn.PrepareContext(w.ctx, `INSERT INTO usage_daily(day, client, client_mac, server_name, proto, server_port,
 		streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
@@ -111,7 +111,7 @@ func (w *FileWriter) flushUsage() error {
 	// A row whose streams all moved to another key (a stream named only by
 	// a later file) is left with zeros; drop it.
 	for _, k := range emptied {
-		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
+		if _, err := w.conn.ExecContext(w.ctx, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort); err != nil {
 			return err
 		}

@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/capture"
@@ -85,9 +87,12 @@ func (b *batch) size() int {
 // is visible to readers until Commit; Rollback, or a crash, leaves the
 // database as it was.
 type FileWriter struct {
-	db        *DB
-	ctx       context.Context
-	tx        *sql.Tx
+	db  *DB
+	ctx context.Context
+	// conn holds the file's transaction. A Conn with BEGIN and COMMIT of
+	// our own, rather than a Tx, because only a Conn lets the packet rows
+	// go to the driver directly (see writePackets).
+	conn      *sql.Conn
 	file      CaptureFile
 	captureID int64
 	started   time.Time
@@ -105,25 +110,43 @@ type FileWriter struct {
 	args      []any
 	usage     map[usageKey]*usageDelta
 	lastError error
+
+	prepared       []*sql.Stmt
+	rawPackets     driver.Stmt
+	rawPacketsExec driver.StmtExecContext
+	packetArgs     []driver.NamedValue
 }
 
+const (
+	packetColumns = 9
+	packetRow     = "(?,?,?,?,?,?,?,?,?)"
+)
+
+var packetsMany = "INSERT INTO packets VALUES " + strings.TrimSuffix(strings.Repeat(packetRow+",", rowsPerInsert), ",")
+
 type statements struct {
-	packetsMany, packetsOne, tls, streamUpsert, streamPrev, dns, dhcp *sql.Stmt
-	device, deviceName, addrLast, addrExtend, addrInsert              *sql.Stmt
+	packetsOne, tls, streamUpsert, streamPrev, dns, dhcp *sql.Stmt
+	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
 }
 
 // BeginFile starts the transaction of one capture file.
 func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) {
-	tx, err := s.sql.BeginTx(ctx, nil)
+	conn, err := s.sql.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
-	w := &FileWriter{db: s, ctx: ctx, tx: tx, file: f, started: time.Now(),
+	// IMMEDIATE takes the write lock now, so a second writer waits here
+	// (busy_timeout) rather than failing at its first insert.
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
+	}
+	w := &FileWriter{db: s, ctx: ctx, conn: conn, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]string)}}
+		usage: make(map[usageKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
 	// The row is completed at Commit; inserting it now gives the id that
 	// the file's rows refer to.
-	res, err := tx.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
+	res, err := conn.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
 		packets, bytes, ip_packets, other, status, series, continued, packet_rows, ingested_at, ingest_ns)
 		VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, 0)`,
 		f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.PacketRows)
@@ -134,7 +157,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 		err = w.prepare()
 	}
 	if err != nil {
-		tx.Rollback()
+		w.rollback()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
 	for range 3 {
@@ -150,9 +173,7 @@ func (w *FileWriter) prepare() error {
 		dst **sql.Stmt
 		sql string
 	}
-	packetRow := "(?,?,?,?,?,?,?,?,?)"
 	list := []prep{
-		{&w.st.packetsMany, "INSERT INTO packets VALUES " + strings.TrimSuffix(strings.Repeat(packetRow+",", rowsPerInsert), ",")},
 		{&w.st.packetsOne, "INSERT INTO packets VALUES " + packetRow},
 		{&w.st.tls, `INSERT INTO tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
@@ -192,13 +213,34 @@ func (w *FileWriter) prepare() error {
 		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
 	}
 	for _, p := range list {
-		st, err := w.tx.PrepareContext(w.ctx, p.sql)
+		st, err := w.conn.PrepareContext(w.ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("preparing %q: %w", strings.Fields(p.sql)[0:3], err)
 		}
 		*p.dst = st
+		w.prepared = append(w.prepared, st)
 	}
-	return nil
+	return w.conn.Raw(func(dc any) error {
+		prep, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare", dc)
+		}
+		st, err := prep.PrepareContext(w.ctx, packetsMany)
+		if err != nil {
+			return fmt.Errorf("preparing packet rows: %w", err)
+		}
+		exec, ok := st.(driver.StmtExecContext)
+		if !ok {
+			st.Close()
+			return fmt.Errorf("driver statement %T cannot execute with a context", st)
+		}
+		w.rawPackets, w.rawPacketsExec = st, exec
+		w.packetArgs = make([]driver.NamedValue, rowsPerInsert*packetColumns)
+		for i := range w.packetArgs {
+			w.packetArgs[i].Ordinal = i + 1
+		}
+		return nil
+	})
 }
 
 // ID is the captures row of this file.
@@ -299,22 +341,22 @@ func (e *DuplicateError) Error() string {
 // (*DuplicateError).
 func (w *FileWriter) Commit(r CaptureResult) error {
 	if err := w.finish(); err != nil {
-		w.tx.Rollback()
+		w.rollback()
 		return fmt.Errorf("store: writing %s: %w", w.file.Path, err)
 	}
 	var dup Capture
-	err := w.tx.QueryRowContext(w.ctx, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`, r.ContentHash).
+	err := w.conn.QueryRowContext(w.ctx, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`, r.ContentHash).
 		Scan(&dup.ID, &dup.Path, &dup.Status, &dup.ContentHash)
 	if err == nil {
-		w.tx.Rollback()
+		w.rollback()
 		return &DuplicateError{Of: dup}
 	}
 	if err != sql.ErrNoRows {
-		w.tx.Rollback()
+		w.rollback()
 		return fmt.Errorf("store: committing %s: %w", w.file.Path, err)
 	}
 	if err := w.commit(r); err != nil {
-		w.tx.Rollback()
+		w.rollback()
 		return fmt.Errorf("store: committing %s: %w", w.file.Path, err)
 	}
 	return nil
@@ -348,32 +390,54 @@ func (w *FileWriter) commit(r CaptureResult) error {
 	if elapsed == 0 {
 		elapsed = time.Since(w.started)
 	}
-	_, err = w.tx.ExecContext(w.ctx, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
+	_, err = w.conn.ExecContext(w.ctx, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
 		ip_packets=?, other=?, first=?, last=?, status=?, error=?, ingested_at=?, ingest_ns=? WHERE id=?`,
 		r.ContentHash, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
 		sum.Streamed, string(other), first, last, status, errText, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
 	if err != nil {
 		return fmt.Errorf("captures row: %w", err)
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
+	if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
 		ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`,
 		w.file.Path, w.file.Size, w.file.MTime, w.captureID); err != nil {
 		return fmt.Errorf("capture_paths row: %w", err)
 	}
 	if r.SeriesState != nil {
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
+		if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
 			ON CONFLICT(series) DO UPDATE SET now=excluded.now, capture_id=excluded.capture_id, tracker=excluded.tracker`,
 			w.file.Series, r.SeriesNow, w.captureID, r.SeriesState); err != nil {
 			return fmt.Errorf("series state: %w", err)
 		}
 	}
-	return w.tx.Commit()
+	w.closeStatements()
+	if _, err := w.conn.ExecContext(w.ctx, "COMMIT"); err != nil {
+		return err
+	}
+	return w.conn.Close()
 }
 
 // Rollback abandons the file: nothing it wrote remains.
 func (w *FileWriter) Rollback() {
 	w.finish()
-	w.tx.Rollback()
+	w.rollback()
+}
+
+func (w *FileWriter) rollback() {
+	w.closeStatements()
+	// Not w.ctx: a cancelled run must still roll back.
+	w.conn.ExecContext(context.Background(), "ROLLBACK")
+	w.conn.Close()
+}
+
+func (w *FileWriter) closeStatements() {
+	for _, st := range w.prepared {
+		st.Close()
+	}
+	w.prepared = nil
+	if w.rawPackets != nil {
+		w.conn.Raw(func(any) error { return w.rawPackets.Close() })
+		w.rawPackets, w.rawPacketsExec = nil, nil
+	}
 }
 
 func (w *FileWriter) writeBatch(b *batch) error {
@@ -408,16 +472,26 @@ func (w *FileWriter) writeBatch(b *batch) error {
 	return nil
 }
 
+// writePackets hands full rows of packets to the driver itself:
+// database/sql would copy every argument into a new slice per statement,
+// most of an ingest's garbage.
 func (w *FileWriter) writePackets(ps []flow.Packet) error {
-	for len(ps) >= rowsPerInsert {
-		w.args = w.args[:0]
-		for i := range ps[:rowsPerInsert] {
-			w.args = w.appendPacket(w.args, &ps[i])
-		}
-		if _, err := w.st.packetsMany.ExecContext(w.ctx, w.args...); err != nil {
+	if len(ps) >= rowsPerInsert {
+		err := w.conn.Raw(func(any) error {
+			for len(ps) >= rowsPerInsert {
+				for i := range ps[:rowsPerInsert] {
+					w.setPacket(w.packetArgs[i*packetColumns:], &ps[i])
+				}
+				if _, err := w.rawPacketsExec.ExecContext(w.ctx, w.packetArgs); err != nil {
+					return err
+				}
+				ps = ps[rowsPerInsert:]
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		ps = ps[rowsPerInsert:]
 	}
 	for i := range ps {
 		w.args = w.appendPacket(w.args[:0], &ps[i])
@@ -428,9 +502,40 @@ func (w *FileWriter) writePackets(ps []flow.Packet) error {
 	return nil
 }
 
+// appendPacket uses boxed values made once: turning an int64 or a string
+// into an interface allocates, and at a few million rows that garbage
+// costs more than the inserts' bookkeeping.
 func (w *FileWriter) appendPacket(args []any, p *flow.Packet) []any {
-	return append(args, p.StreamID, p.Time, w.names.of(p.Src), w.names.of(p.Dst), int64(p.Proto),
-		int64(p.SrcPort), int64(p.DstPort), int64(p.Length), int64(p.Direction))
+	return append(args, p.StreamID, p.Time, w.names.boxed(p.Src), w.names.boxed(p.Dst), boxedSmall(int(p.Proto)),
+		boxedSmall(int(p.SrcPort)), boxedSmall(int(p.DstPort)), boxedSmall(p.Length), boxedSmall(p.Direction))
+}
+
+func (w *FileWriter) setPacket(row []driver.NamedValue, p *flow.Packet) {
+	row[0].Value, row[1].Value = p.StreamID, p.Time
+	row[2].Value, row[3].Value = w.names.boxed(p.Src), w.names.boxed(p.Dst)
+	row[4].Value, row[5].Value = boxedSmall(int(p.Proto)), boxedSmall(int(p.SrcPort))
+	row[6].Value, row[7].Value = boxedSmall(int(p.DstPort)), boxedSmall(p.Length)
+	row[8].Value = boxedSmall(p.Direction)
+}
+
+var (
+	smallOnce sync.Once
+	small     []any
+)
+
+// boxedSmall returns v as an interface holding an int64, without
+// allocating for values that fit 16 bits (ports, lengths, protocols).
+func boxedSmall(v int) any {
+	smallOnce.Do(func() {
+		small = make([]any, 1<<16)
+		for i := range small {
+			small[i] = int64(i)
+		}
+	})
+	if v >= 0 && v < len(small) {
+		return small[v]
+	}
+	return int64(v)
 }
 
 func (w *FileWriter) writeStream(s *streamWrite) error {
@@ -565,11 +670,16 @@ func nullAddr(a netip.Addr) sql.NullString {
 
 // addrNames caches the text form of addresses: a capture repeats the same
 // few thousand addresses millions of times.
-type addrNames struct{ m map[netip.Addr]string }
+type addrNames struct{ m map[netip.Addr]addrName }
+
+type addrName struct {
+	text  string
+	boxed any
+}
 
 const maxAddrNames = 1 << 16
 
-func (n addrNames) of(a netip.Addr) string {
+func (n addrNames) lookup(a netip.Addr) addrName {
 	if s, ok := n.m[a]; ok {
 		return s
 	}
@@ -577,8 +687,13 @@ func (n addrNames) of(a netip.Addr) string {
 		clear(n.m)
 	}
 	s := a.String()
-	n.m[a] = s
-	return s
+	name := addrName{text: s, boxed: s}
+	n.m[a] = name
+	return name
 }
+
+func (n addrNames) of(a netip.Addr) string { return n.lookup(a).text }
+
+func (n addrNames) boxed(a netip.Addr) any { return n.lookup(a).boxed }
 
 func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
