@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+func TestIngestCommandThenAgain(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	args := []string{"ingest", "--db", db, "--settle", "0", testdata("rotated-0.pcap"), testdata("rotated-1.pcap"), testdata("lan.pcap.gz")}
+	var out, errOut bytes.Buffer
+	if code := run(args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"ingested 3 files (0 damaged", "rotated.example.com", "lan.example.com", "3 capture files"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run(args, &out, &errOut); code != 0 || !strings.Contains(out.String(), "ingested 0 files") || !strings.Contains(out.String(), "3 already known") {
+		t.Errorf("second run (exit %d):\n%s", code, out.String())
+	}
+	// The file is an ordinary SQLite database with the tutorial's tables.
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var packets int
+	if err := conn.QueryRow(`SELECT count(*) FROM packets JOIN tls ON packets.stream_id = tls.stream_id WHERE tls.server_name = 'rotated.example.com'`).Scan(&packets); err != nil || packets == 0 {
+		t.Errorf("join by stream: %d packets, %v", packets, err)
+	}
+}
+
+func TestIngestCommandDamagedFileIsReportedNotFatal(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"ingest", "--db", filepath.Join(t.TempDir(), "s.db"), "--settle", "0", testdata("truncated.pcap")}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "truncated.pcap: damaged:") || !strings.Contains(out.String(), "offset 252") {
+		t.Errorf("exit %d:\n%s", code, out.String())
+	}
+}
+
+func TestIngestCommandNeedsPaths(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"ingest", "--db", filepath.Join(t.TempDir(), "s.db")}, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpenMigratesOnceAndReopens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	for range 2 {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := db.SchemaVersion()
+		if err != nil || v != len(migrations) {
+			t.Fatalf("schema version %d (%v), want %d", v, err, len(migrations))
+		}
+		var mode string
+		db.SQL().QueryRow("PRAGMA journal_mode").Scan(&mode)
+		if mode != "wal" {
+			t.Errorf("journal mode %q, want wal", mode)
+		}
+		db.Close()
+	}
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SQL().Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1))
+	db.Close()
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("opened a newer schema: %v", err)
+	}
+	if _, err := OpenReader(path); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("reader opened a newer schema: %v", err)
+	}
+}
+
+func TestReaderIsReadOnlyAndNeedsADatabase(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenReader(filepath.Join(dir, "missing.db")); err == nil {
+		t.Error("reader opened a database that does not exist")
+	}
+	path := filepath.Join(dir, "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.SQL().Exec("DELETE FROM captures"); err == nil {
+		t.Error("a reader could write")
+	}
+}
+
+func TestRollbackLeavesNothing(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w, err := db.BeginFile(context.Background(), CaptureFile{Path: "/x.pcap", Series: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Rollback()
+	var n int
+	db.SQL().QueryRow("SELECT count(*) FROM captures").Scan(&n)
+	if n != 0 {
+		t.Errorf("%d captures after a rollback", n)
+	}
+	// The connection went back to the pool in a usable state.
+	if _, err := db.KnownPath(context.Background(), "/x.pcap", 0, 0); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestDayOf(t *testing.T) {
+	const day = int64(86400e9)
+	for _, c := range []struct{ in, want int64 }{{0, 0}, {day - 1, 0}, {day, day}, {-1, -day}, {3*day + 5, 3 * day}} {
+		if got := dayOf(c.in); got != c.want {
+			t.Errorf("dayOf(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
