@@ -83,6 +83,14 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 }
 
 func watchCommand(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return watch(ctx, args, stdout, stderr)
+}
+
+// watch scans until ctx ends; an interrupt lets the file being read roll
+// back and the process exit cleanly.
+func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, f := newIngestFlags("watch", stderr, true)
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -92,8 +100,6 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "saaslens watch: no directories given")
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	db, in, err := openIngester(f, stderr, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "saaslens watch:", err)

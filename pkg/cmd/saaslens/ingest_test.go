@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -50,5 +53,54 @@ func TestIngestCommandNeedsPaths(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"ingest", "--db", filepath.Join(t.TempDir(), "s.db")}, &out, &errOut); code != 2 {
 		t.Errorf("exit %d, want 2", code)
+	}
+}
+
+// watch picks up a file that appears after it started, once the file has
+// settled, and stops cleanly when its context ends.
+func TestWatchPicksUpNewFiles(t *testing.T) {
+	dir, db := t.TempDir(), filepath.Join(t.TempDir(), "s.db")
+	copyFixture := func(name string) {
+		b, err := os.ReadFile(testdata(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFixture("rotated-0.pcap")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- watch(ctx, []string{"--db", db, "--interval", "20ms", "--settle", "100ms", dir}, &out, &errOut)
+	}()
+	captures := func() int {
+		conn, err := sql.Open("sqlite", db)
+		if err != nil {
+			return 0
+		}
+		defer conn.Close()
+		var n int
+		conn.QueryRow("SELECT count(*) FROM captures").Scan(&n)
+		return n
+	}
+	waitFor := func(n int) {
+		deadline := time.Now().Add(20 * time.Second)
+		for captures() < n {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("watch stored %d captures, want %d\n%s%s", captures(), n, out.String(), errOut.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor(1)
+	copyFixture("rotated-1.pcap")
+	waitFor(2)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("watch exited %d: %s", code, errOut.String())
 	}
 }
