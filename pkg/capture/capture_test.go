@@ -191,3 +191,34 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 		t.Errorf("Decode allocates %.1f times per packet", allocs)
 	}
 }
+
+// SkipTo lands on the record an earlier read stopped before.
+func TestSkipToRecordBoundary(t *testing.T) {
+	path := testdata("rotated-0.pcap")
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Next()
+	r.Next()
+	at := r.Offset()
+	_, third, _, _ := r.Next()
+	r.Close()
+
+	r, err = capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.SkipTo(at); err != nil {
+		t.Fatal(err)
+	}
+	if _, ci, _, err := r.Next(); err != nil || !ci.Timestamp.Equal(third.Timestamp) {
+		t.Errorf("after SkipTo(%d): %v, %v; want the third record at %v", at, ci.Timestamp, err, third.Timestamp)
+	}
+	r2, _ := capture.Open(path)
+	defer r2.Close()
+	if err := r2.SkipTo(at + 1); err == nil {
+		t.Error("SkipTo inside a record succeeded")
+	}
+}

@@ -254,6 +254,27 @@ func (r *Reader) linkTypeOf(iface int) layers.LinkType {
 	return r.linkType
 }
 
+// Consumed is the offset just past the last record read whole: where a
+// later read of the same file, grown since, picks up.
+func (r *Reader) Consumed() int64 { return r.recordAt }
+
+// SkipTo passes over, undecoded, the records before offset (a record
+// boundary that Consumed reported on an earlier read).
+func (r *Reader) SkipTo(offset int64) error {
+	if offset == 0 { // from the start
+		return nil
+	}
+	for r.offset() < offset {
+		if _, _, _, err := r.Next(); err != nil {
+			return err
+		}
+	}
+	if r.offset() != offset {
+		return r.errorAt(r.offset(), fmt.Errorf("no record starts at offset %d", offset))
+	}
+	return nil
+}
+
 // Offset is how far reading has got, in uncompressed bytes.
 func (r *Reader) Offset() int64 { return r.offset() }
 

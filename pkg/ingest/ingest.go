@@ -154,6 +154,9 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 			in.report.Known++
 			continue
 		}
+		if c.from, err = in.grownFrom(ctx, &c); err != nil {
+			return in.report, err
+		}
 		fresh = append(fresh, c)
 	}
 	ready, growing, err := in.settled(ctx, fresh, in.opts.WaitToSettle)
@@ -186,6 +189,38 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 	return in.report, nil
 }
 
+// grownFrom tells, for a file stored before under the same path and
+// grown since, where the new records start: a capture file that a writer
+// was still filling (quiet links can leave tcpdump's buffer unflushed for
+// longer than the settle time). Its old part is recognised by its hash;
+// gzip'd files are not appended to in place, and are not checked.
+func (in *Ingester) grownFrom(ctx context.Context, c *candidate) (int64, error) {
+	prev, err := in.db.LastFromPath(ctx, c.path)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if prev.Compressed || prev.ReadTo == 0 || c.size <= prev.Size {
+		return 0, nil
+	}
+	f, err := os.Open(c.path)
+	if err != nil {
+		return 0, nil // gone since the walk
+	}
+	defer f.Close()
+	h := xxh3.New128()
+	if _, err := io.CopyN(h, f, prev.Size); err != nil {
+		return 0, nil
+	}
+	if contentHash(h) != prev.ContentHash {
+		return 0, nil // new content under an old name
+	}
+	in.log.Info("file grew since it was stored; reading its new records", "path", c.path, "from", prev.ReadTo)
+	return prev.ReadTo, nil
+}
+
 // testHookPacket, when set by tests, runs after every packet.
 var testHookPacket func(path string, n uint64)
 
@@ -215,7 +250,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	carried := map[int64]bool{}
 	sr.tracker.OpenStreams(func(s *flow.Stream) { carried[s.ID] = true })
 	w, err := in.db.BeginFile(ctx, store.CaptureFile{Path: c.path, Size: c.size, MTime: c.mtime, Series: seriesName,
-		Continued: continued, Carried: carried, PacketRows: in.opts.PacketRows})
+		Continued: continued, Carried: carried, PacketRows: in.opts.PacketRows, ReadFrom: c.from})
 	if err != nil {
 		return res, err
 	}
@@ -235,6 +270,10 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 		return in.unreadable(ctx, c)
 	}
 	defer r.Close()
+	if err := r.SkipTo(c.from); err != nil {
+		w.Rollback()
+		return res, fmt.Errorf("ingest: %w", err)
+	}
 	var n uint64
 	fileStart := time.Now()
 	sum, readErr := capture.Read(r, in.dec, func(f *capture.Frame) {
@@ -266,7 +305,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 		}
 	}
 	sr.tracker.Checkpoint()
-	result := store.CaptureResult{ContentHash: contentHash(h), Summary: sum, ReadErr: readErr}
+	result := store.CaptureResult{ContentHash: contentHash(h), Summary: sum, ReadErr: readErr, ReadTo: r.Consumed()}
 	if standalone {
 		sr.tracker.Flush()
 	} else {

@@ -24,6 +24,9 @@ type candidate struct {
 	// rotation; zero when no packet could be read.
 	first   int64
 	openErr error
+	// from is where reading starts when the file grew after an earlier
+	// run read it: past the records that run stored.
+	from int64
 }
 
 // walk lists the regular files under paths, in path order. Hidden files
@@ -130,6 +133,10 @@ func sniff(c *candidate) {
 		return
 	}
 	defer r.Close()
+	if err := r.SkipTo(c.from); err != nil {
+		c.openErr = err
+		return
+	}
 	_, ci, _, err := r.Next()
 	if err == nil && !ci.Timestamp.IsZero() {
 		c.first = ci.Timestamp.UnixNano()

@@ -69,3 +69,26 @@ func (s *DB) SeriesState(ctx context.Context, series string) (now int64, state [
 	}
 	return now, state, nil
 }
+
+// PathCapture is what was last stored from a path.
+type PathCapture struct {
+	Capture
+	Size, MTime int64
+	Compressed  bool
+	ReadTo      int64
+}
+
+// LastFromPath returns the capture last stored from path, or ErrNotFound.
+func (s *DB) LastFromPath(ctx context.Context, path string) (PathCapture, error) {
+	var c PathCapture
+	err := s.sql.QueryRowContext(ctx, `SELECT c.id, c.path, c.status, c.content_hash, p.size, p.mtime, c.compressed, c.read_to
+		FROM capture_paths p JOIN captures c ON c.id = p.capture_id WHERE p.path = ?`, path).
+		Scan(&c.ID, &c.Path, &c.Status, &c.ContentHash, &c.Size, &c.MTime, &c.Compressed, &c.ReadTo)
+	if err == sql.ErrNoRows {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: looking up %s: %w", path, err)
+	}
+	return c, nil
+}

@@ -30,6 +30,8 @@ CREATE TABLE captures (
 	error       TEXT,                    -- names the file and byte offset
 	series      TEXT NOT NULL,           -- the directory whose files continue each other's streams
 	continued   INTEGER NOT NULL,        -- 1 when streams carried over from the series' previous file
+	read_from   INTEGER NOT NULL,        -- uncompressed offset reading started at: 0, or where an earlier, shorter version of the file ended
+	read_to     INTEGER NOT NULL,        -- uncompressed offset just past the last whole record read
 	packet_rows INTEGER NOT NULL,        -- 1 when its packets have rows in packets
 	ingested_at INTEGER NOT NULL,
 	ingest_ns   INTEGER NOT NULL

@@ -32,6 +32,9 @@ type CaptureFile struct {
 	Carried map[int64]bool
 	// PacketRows asks for one packets row per TCP/UDP packet.
 	PacketRows bool
+	// ReadFrom is where reading starts: past the records an earlier,
+	// shorter version of the same file gave.
+	ReadFrom int64
 }
 
 // CaptureResult is what reading the file gave.
@@ -40,6 +43,8 @@ type CaptureResult struct {
 	Summary     *capture.Summary
 	// ReadErr is the damage that ended reading early, if any.
 	ReadErr error
+	// ReadTo is the offset just past the last whole record read.
+	ReadTo int64
 	// Series state to keep for the next file; nil keeps none (a file read
 	// on its own).
 	SeriesNow   int64
@@ -147,9 +152,9 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	// The row is completed at Commit; inserting it now gives the id that
 	// the file's rows refer to.
 	res, err := conn.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
-		packets, bytes, ip_packets, other, status, series, continued, packet_rows, ingested_at, ingest_ns)
-		VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, 0)`,
-		f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.PacketRows)
+		packets, bytes, ip_packets, other, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
+		VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, ?, 0, 0)`,
+		f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
 	}
@@ -391,9 +396,9 @@ func (w *FileWriter) commit(r CaptureResult) error {
 		elapsed = time.Since(w.started)
 	}
 	_, err = w.conn.ExecContext(w.ctx, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
-		ip_packets=?, other=?, first=?, last=?, status=?, error=?, ingested_at=?, ingest_ns=? WHERE id=?`,
+		ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=? WHERE id=?`,
 		r.ContentHash, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
-		sum.Streamed, string(other), first, last, status, errText, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
+		sum.Streamed, string(other), first, last, status, errText, r.ReadTo, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
 	if err != nil {
 		return fmt.Errorf("captures row: %w", err)
 	}
