@@ -2,8 +2,6 @@ package flow_test
 
 import (
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/saaslens/saaslens/pkg/capture"
@@ -14,40 +12,10 @@ import (
 // benchPackets makes a capture of about 1.9 GB, past any cache.
 const benchPackets = 2_000_000
 
-var (
-	syntheticOnce    sync.Once
-	syntheticPath    string
-	syntheticPackets int
-)
-
-// syntheticCapture writes the benchmark capture once per run; set
-// SAASLENS_BENCH_PCAP to keep it at a path (e.g. to run tshark on it too).
-func syntheticCapture(b *testing.B) (string, int) {
-	syntheticOnce.Do(func() {
-		syntheticPath = os.Getenv("SAASLENS_BENCH_PCAP")
-		if syntheticPath == "" {
-			dir, err := os.MkdirTemp("", "saaslens-bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			syntheticPath = filepath.Join(dir, "synthetic.pcap")
-		}
-		f, err := os.Create(syntheticPath)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		if syntheticPackets, err = fixture.WriteSynthetic(f, benchPackets); err != nil {
-			b.Fatal(err)
-		}
-	})
-	return syntheticPath, syntheticPackets
-}
-
 // BenchmarkDecodeExtract reads the synthetic capture end to end: file
 // reading, link to transport decoding, stream tracking and extraction.
 func BenchmarkDecodeExtract(b *testing.B) {
-	path, packets := syntheticCapture(b)
+	path, packets := fixture.BenchCapture(b, benchPackets)
 	info, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)

@@ -6,56 +6,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
-var (
-	benchOnce    sync.Once
-	benchPath    string
-	benchPackets int
-)
-
-// benchCapture writes the synthetic capture once per run: 500k packets
-// (about 480 MB) unless SAASLENS_BENCH_PACKETS says otherwise; set
-// SAASLENS_BENCH_PCAP to keep it at a path.
-func benchCapture(b *testing.B) (string, int) {
-	benchOnce.Do(func() {
-		n := 500_000
-		if v, err := strconv.Atoi(os.Getenv("SAASLENS_BENCH_PACKETS")); err == nil {
-			n = v
-		}
-		benchPath = os.Getenv("SAASLENS_BENCH_PCAP")
-		if benchPath == "" {
-			dir, err := os.MkdirTemp("", "saaslens-bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchPath = filepath.Join(dir, "synthetic.pcap")
-		}
-		if info, err := os.Stat(benchPath); err == nil && info.Size() > 0 && os.Getenv("SAASLENS_BENCH_PCAP") != "" {
-			benchPackets = n // reuse a kept capture
-			return
-		}
-		f, err := os.Create(benchPath)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		if benchPackets, err = fixture.WriteSynthetic(f, n); err != nil {
-			b.Fatal(err)
-		}
-	})
-	return benchPath, benchPackets
-}
-
 // BenchmarkIngest measures capture file to committed rows, with and
 // without per-packet rows, into a new database each time.
 func BenchmarkIngest(b *testing.B) {
-	path, packets := benchCapture(b)
+	// 500k packets, about 480 MB.
+	path, packets := fixture.BenchCapture(b, 500_000)
 	info, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
@@ -47,20 +48,15 @@ func dsn(path string, readOnly bool) string {
 // Open opens or creates the database at path for writing and brings its
 // schema up to date.
 func Open(path string) (*DB, error) {
-	abs, err := filepath.Abs(path)
+	s, err := openSQL(path, false)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	db, err := sql.Open("sqlite", dsn(abs, false))
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, err
 	}
 	// One connection: SQLite has one writer anyway, and a single
 	// connection keeps prepared statements and the page cache warm.
-	db.SetMaxOpenConns(1)
-	s := &DB{sql: db, path: abs}
+	s.sql.SetMaxOpenConns(1)
 	if err := s.migrate(context.Background()); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return s, nil
@@ -69,29 +65,40 @@ func Open(path string) (*DB, error) {
 // OpenReader opens an existing database for queries only. Readers see the
 // last committed file while an ingest is writing the next one.
 func OpenReader(path string) (*DB, error) {
+	// SQLite would create a missing file; a reader must not.
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s, err := openSQL(path, true)
+	if err != nil {
+		return nil, err
+	}
+	version, err := s.SchemaVersion()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("store: open %s: %w", path, err)
+	case version == 0:
+		err = fmt.Errorf("store: %s is not a SaaSLens database (run ingest first)", path)
+	case version > len(migrations):
+		err = fmt.Errorf("store: %s has schema version %d, newer than this program's %d", path, version, len(migrations))
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQL(path string, readOnly bool) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db, err := sql.Open("sqlite", dsn(abs, true))
+	db, err := sql.Open("sqlite", dsn(abs, readOnly))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &DB{sql: db, path: abs}
-	var version int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	if version == 0 {
-		db.Close()
-		return nil, fmt.Errorf("store: %s is not a SaaSLens database (run ingest first)", path)
-	}
-	if version > len(migrations) {
-		db.Close()
-		return nil, fmt.Errorf("store: %s has schema version %d, newer than this program's %d", path, version, len(migrations))
-	}
-	return s, nil
+	return &DB{sql: db, path: abs}, nil
 }
 
 // SQL is the underlying handle, for queries.
