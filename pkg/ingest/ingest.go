@@ -419,7 +419,7 @@ func rawHash(path string) (hash.Hash, error) {
 func (in *Ingester) seriesFor(ctx context.Context, name string, first int64) (*series, bool, error) {
 	sr := in.series[name]
 	if sr == nil {
-		_, state, err := in.db.SeriesState(ctx, name)
+		state, err := in.db.SeriesState(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return in.newSeries(), false, nil
 		}

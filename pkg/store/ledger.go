@@ -59,15 +59,16 @@ func (s *DB) AddPath(ctx context.Context, path string, size, mtime, captureID in
 
 // SeriesState returns what the series' tracker carried out of its last
 // file, or ErrNotFound for a series never ingested.
-func (s *DB) SeriesState(ctx context.Context, series string) (now int64, state []byte, err error) {
-	err = s.sql.QueryRowContext(ctx, `SELECT now, tracker FROM ingest_state WHERE series=?`, series).Scan(&now, &state)
+func (s *DB) SeriesState(ctx context.Context, series string) ([]byte, error) {
+	var state []byte
+	err := s.sql.QueryRowContext(ctx, `SELECT tracker FROM ingest_state WHERE series=?`, series).Scan(&state)
 	if err == sql.ErrNoRows {
-		return 0, nil, ErrNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("store: reading state of %s: %w", series, err)
+		return nil, fmt.Errorf("store: reading state of %s: %w", series, err)
 	}
-	return now, state, nil
+	return state, nil
 }
 
 // PathCapture is what was last stored from a path.

@@ -102,12 +102,11 @@ type FileWriter struct {
 	captureID int64
 	started   time.Time
 
-	cur     *batch
-	full    chan *batch
-	free    chan *batch
-	done    chan error
-	closed  bool
-	written int // packets handed to the writer goroutine
+	cur    *batch
+	full   chan *batch
+	free   chan *batch
+	done   chan error
+	closed bool
 
 	// owned by the writer goroutine
 	st        statements
@@ -248,9 +247,6 @@ func (w *FileWriter) prepare() error {
 	})
 }
 
-// ID is the captures row of this file.
-func (w *FileWriter) ID() int64 { return w.captureID }
-
 func (w *FileWriter) flushBatch() {
 	w.full <- w.cur
 	w.cur = <-w.free
@@ -265,7 +261,6 @@ func (w *FileWriter) maybeFlush() {
 // Packet implements flow.PacketSink.
 func (w *FileWriter) Packet(p *flow.Packet) {
 	w.cur.packets = append(w.cur.packets, *p)
-	w.written++
 	if len(w.cur.packets) >= batchPackets {
 		w.flushBatch()
 	}
