@@ -154,9 +154,6 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 			in.report.Known++
 			continue
 		}
-		if c.from, err = in.grownFrom(ctx, &c); err != nil {
-			return in.report, err
-		}
 		fresh = append(fresh, c)
 	}
 	ready, growing, err := in.settled(ctx, fresh, in.opts.WaitToSettle)
@@ -168,6 +165,9 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 	}
 	todo := ready[:0]
 	for _, c := range ready {
+		if c.from, err = in.grownFrom(ctx, &c); err != nil {
+			return in.report, err
+		}
 		sniff(&c)
 		if notACapture(&c) {
 			in.report.Skipped++
