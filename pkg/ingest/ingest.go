@@ -47,14 +47,12 @@ type Options struct {
 
 // Progress reports a run's advance.
 type Progress struct {
-	File         string
-	FileIndex    int // 1-based
-	Files        int // files to read in this run
-	FilePackets  uint64
-	Packets      uint64 // packets read in this run so far
-	Bytes        int64  // uncompressed capture bytes read in this run so far
-	Elapsed      time.Duration
-	FileFinished bool
+	File      string
+	FileIndex int    // 1-based
+	Files     int    // files to read in this run
+	Packets   uint64 // packets read in this run so far
+	Bytes     int64  // uncompressed capture bytes read in this run so far
+	Elapsed   time.Duration
 }
 
 const progressEvery = 1 << 16
@@ -286,7 +284,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 			if ctx.Err() != nil {
 				r.Abort(ctx.Err())
 			}
-			in.progress(c.path, index, total, n, r.Offset(), false)
+			in.progress(c.path, index, total, n, r.Offset())
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -337,7 +335,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	if readErr != nil {
 		res.Status, res.Error = "damaged", readErr.Error()
 	}
-	in.progress(c.path, index, total, 0, 0, true)
+	in.progress(c.path, index, total, 0, 0)
 	return res, nil
 }
 
@@ -450,13 +448,12 @@ func (in *Ingester) newSeries() *series {
 	return &series{tracker: flow.NewTracker(flow.DefaultConfig(), s), sink: sink}
 }
 
-func (in *Ingester) progress(path string, index, total int, filePackets uint64, fileBytes int64, finished bool) {
+func (in *Ingester) progress(path string, index, total int, filePackets uint64, fileBytes int64) {
 	if in.opts.Progress == nil {
 		return
 	}
-	in.opts.Progress(Progress{File: path, FileIndex: index, Files: total, FilePackets: filePackets,
-		Packets: in.report.Packets + filePackets, Bytes: in.report.Bytes + fileBytes,
-		Elapsed: time.Since(in.started), FileFinished: finished})
+	in.opts.Progress(Progress{File: path, FileIndex: index, Files: total, Packets: in.report.Packets + filePackets,
+		Bytes: in.report.Bytes + fileBytes, Elapsed: time.Since(in.started)})
 }
 
 // fileSink forwards a series tracker's records to the current file's

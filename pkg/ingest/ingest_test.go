@@ -155,9 +155,11 @@ func TestReingestIsANoOp(t *testing.T) {
 	}
 	// A copy under a new name and time, and a renamed file, are the same
 	// content: both are recognised, neither adds rows.
-	writeFile(t, filepath.Join(dir, "copies", "copy.pcap"), fixtureFile(t, "lan.pcap.gz")[:0])
 	data, _ := os.ReadFile(filepath.Join(dir, "caps", "capture-1.pcap"))
 	copyPath := filepath.Join(dir, "copies", "copy.pcap")
+	if err := os.MkdirAll(filepath.Dir(copyPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(copyPath, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -111,14 +111,15 @@ type FileWriter struct {
 	// owned by the writer goroutine
 	st        statements
 	names     addrNames
-	args      []any
 	usage     map[usageKey]*usageDelta
 	lastError error
 
-	prepared       []*sql.Stmt
-	rawPackets     driver.Stmt
-	rawPacketsExec driver.StmtExecContext
-	packetArgs     []driver.NamedValue
+	prepared []*sql.Stmt
+	// Packet rows go through driver statements: many rows per INSERT,
+	// and one row for a batch's remainder.
+	rawStmts                []driver.Stmt
+	packetsMany, packetsOne driver.StmtExecContext
+	packetArgs              []driver.NamedValue
 }
 
 const (
@@ -126,10 +127,13 @@ const (
 	packetRow     = "(?,?,?,?,?,?,?,?,?)"
 )
 
-var packetsMany = "INSERT INTO packets VALUES " + strings.TrimSuffix(strings.Repeat(packetRow+",", rowsPerInsert), ",")
+var (
+	insertPacketsMany = "INSERT INTO packets VALUES " + strings.TrimSuffix(strings.Repeat(packetRow+",", rowsPerInsert), ",")
+	insertPacketsOne  = "INSERT INTO packets VALUES " + packetRow
+)
 
 type statements struct {
-	packetsOne, tls, streamUpsert, streamPrev, dns, dhcp *sql.Stmt
+	tls, streamUpsert, streamPrev, dns, dhcp             *sql.Stmt
 	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
 }
 
@@ -178,7 +182,6 @@ func (w *FileWriter) prepare() error {
 		sql string
 	}
 	list := []prep{
-		{&w.st.packetsOne, "INSERT INTO packets VALUES " + packetRow},
 		{&w.st.tls, `INSERT INTO tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
@@ -229,16 +232,21 @@ func (w *FileWriter) prepare() error {
 		if !ok {
 			return fmt.Errorf("driver connection %T cannot prepare", dc)
 		}
-		st, err := prep.PrepareContext(w.ctx, packetsMany)
-		if err != nil {
-			return fmt.Errorf("preparing packet rows: %w", err)
+		for _, p := range []struct {
+			dst *driver.StmtExecContext
+			sql string
+		}{{&w.packetsMany, insertPacketsMany}, {&w.packetsOne, insertPacketsOne}} {
+			st, err := prep.PrepareContext(w.ctx, p.sql)
+			if err != nil {
+				return fmt.Errorf("preparing packet rows: %w", err)
+			}
+			w.rawStmts = append(w.rawStmts, st)
+			exec, ok := st.(driver.StmtExecContext)
+			if !ok {
+				return fmt.Errorf("driver statement %T cannot execute with a context", st)
+			}
+			*p.dst = exec
 		}
-		exec, ok := st.(driver.StmtExecContext)
-		if !ok {
-			st.Close()
-			return fmt.Errorf("driver statement %T cannot execute with a context", st)
-		}
-		w.rawPackets, w.rawPacketsExec = st, exec
 		w.packetArgs = make([]driver.NamedValue, rowsPerInsert*packetColumns)
 		for i := range w.packetArgs {
 			w.packetArgs[i].Ordinal = i + 1
@@ -434,9 +442,14 @@ func (w *FileWriter) closeStatements() {
 		st.Close()
 	}
 	w.prepared = nil
-	if w.rawPackets != nil {
-		w.conn.Raw(func(any) error { return w.rawPackets.Close() })
-		w.rawPackets, w.rawPacketsExec = nil, nil
+	if len(w.rawStmts) > 0 {
+		w.conn.Raw(func(any) error {
+			for _, st := range w.rawStmts {
+				st.Close()
+			}
+			return nil
+		})
+		w.rawStmts, w.packetsMany, w.packetsOne = nil, nil, nil
 	}
 }
 
@@ -472,44 +485,36 @@ func (w *FileWriter) writeBatch(b *batch) error {
 	return nil
 }
 
-// writePackets hands full rows of packets to the driver itself:
-// database/sql would copy every argument into a new slice per statement,
-// most of an ingest's garbage.
+// writePackets hands packet rows to the driver itself: database/sql would
+// copy every argument into a new slice per statement, most of an
+// ingest's garbage.
 func (w *FileWriter) writePackets(ps []flow.Packet) error {
-	if len(ps) >= rowsPerInsert {
-		err := w.conn.Raw(func(any) error {
-			for len(ps) >= rowsPerInsert {
-				for i := range ps[:rowsPerInsert] {
-					w.setPacket(w.packetArgs[i*packetColumns:], &ps[i])
-				}
-				if _, err := w.rawPacketsExec.ExecContext(w.ctx, w.packetArgs); err != nil {
-					return err
-				}
-				ps = ps[rowsPerInsert:]
+	if len(ps) == 0 {
+		return nil
+	}
+	return w.conn.Raw(func(any) error {
+		for len(ps) >= rowsPerInsert {
+			for i := range ps[:rowsPerInsert] {
+				w.setPacket(w.packetArgs[i*packetColumns:], &ps[i])
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if _, err := w.packetsMany.ExecContext(w.ctx, w.packetArgs); err != nil {
+				return err
+			}
+			ps = ps[rowsPerInsert:]
 		}
-	}
-	for i := range ps {
-		w.args = w.appendPacket(w.args[:0], &ps[i])
-		if _, err := w.st.packetsOne.ExecContext(w.ctx, w.args...); err != nil {
-			return err
+		for i := range ps {
+			w.setPacket(w.packetArgs, &ps[i])
+			if _, err := w.packetsOne.ExecContext(w.ctx, w.packetArgs[:packetColumns]); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// appendPacket uses boxed values made once: turning an int64 or a string
-// into an interface allocates, and at a few million rows that garbage
-// costs more than the inserts' bookkeeping.
-func (w *FileWriter) appendPacket(args []any, p *flow.Packet) []any {
-	return append(args, p.StreamID, p.Time, w.names.boxed(p.Src), w.names.boxed(p.Dst), boxedSmall(int(p.Proto)),
-		boxedSmall(int(p.SrcPort)), boxedSmall(int(p.DstPort)), boxedSmall(p.Length), boxedSmall(p.Direction))
-}
-
+// setPacket uses boxed values made once: turning an int64 or a string into
+// an interface allocates, and at a few million rows that garbage costs
+// more than the inserts' bookkeeping.
 func (w *FileWriter) setPacket(row []driver.NamedValue, p *flow.Packet) {
 	row[0].Value, row[1].Value = p.StreamID, p.Time
 	row[2].Value, row[3].Value = w.names.boxed(p.Src), w.names.boxed(p.Dst)
