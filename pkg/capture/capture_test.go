@@ -1,9 +1,13 @@
 package capture_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -220,5 +224,79 @@ func TestSkipToRecordBoundary(t *testing.T) {
 	defer r2.Close()
 	if err := r2.SkipTo(at + 1); err == nil {
 		t.Error("SkipTo inside a record succeeded")
+	}
+}
+
+// bombHeaders are capture files whose first packet record claims
+// 0xFFFFFFF0 bytes, at the offset given.
+func bombHeaders() map[string]struct {
+	head   []byte
+	offset int64
+} {
+	le := binary.LittleEndian
+	pcap := le.AppendUint32(nil, 0xa1b2c3d4)
+	pcap = le.AppendUint16(pcap, 2)
+	pcap = le.AppendUint16(pcap, 4)
+	pcap = le.AppendUint32(pcap, 0)
+	pcap = le.AppendUint32(pcap, 0)
+	pcap = le.AppendUint32(pcap, 0xffffffff) // snap length: "any"
+	pcap = le.AppendUint32(pcap, 1)
+	for _, v := range []uint32{1, 0, 0xfffffff0, 0xfffffff0} {
+		pcap = le.AppendUint32(pcap, v)
+	}
+	var ng []byte
+	for _, v := range []uint32{0x0a0d0d0a, 28, 0x1a2b3c4d, 1, 0xffffffff, 0xffffffff, 28} { // section header
+		ng = le.AppendUint32(ng, v)
+	}
+	for _, v := range []uint32{1, 20, 1, 0, 20} { // interface: Ethernet, no snap length
+		ng = le.AppendUint32(ng, v)
+	}
+	for _, v := range []uint32{6, 0xfffffffc, 0, 0, 1, 0xfffffff0, 0xfffffff0} { // enhanced packet
+		ng = le.AppendUint32(ng, v)
+	}
+	return map[string]struct {
+		head   []byte
+		offset int64
+	}{"pcap": {pcap, 24}, "pcapng": {ng, 48}}
+}
+
+// A record claiming 4 GiB over a gzip'd stream of zeros is damage at its
+// offset, read in bounded memory: pcapgo alone grows its buffer with every
+// byte that follows, gigabytes for a file of a few megabytes.
+func TestOversizedRecordIsDamageInBoundedMemory(t *testing.T) {
+	const zerosMiB = 64
+	var mib bytes.Buffer
+	zw := gzip.NewWriter(&mib)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	for name, bomb := range bombHeaders() {
+		t.Run(name, func(t *testing.T) {
+			var file bytes.Buffer
+			zw := gzip.NewWriter(&file)
+			zw.Write(bomb.head)
+			zw.Close()
+			for range zerosMiB { // gzip members concatenate into one stream
+				file.Write(mib.Bytes())
+			}
+			path := filepath.Join(t.TempDir(), "bomb."+name+".gz")
+			if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			s, err := capture.ReadFile(path, capture.NewDecoder(), func(*capture.Frame) {})
+			runtime.ReadMemStats(&after)
+			var re *capture.ReadError
+			if !errors.As(err, &re) || re.Offset != bomb.offset || re.Path != path || !re.Compressed {
+				t.Fatalf("want a ReadError at uncompressed offset %d naming the file, got %v", bomb.offset, err)
+			}
+			if s.Packets != 0 {
+				t.Errorf("read %d packets, want none", s.Packets)
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+				t.Errorf("reading allocated %d MiB for a record over %d MiB of zeros; want under 8", got>>20, zerosMiB)
+			}
+		})
 	}
 }

@@ -89,8 +89,11 @@ type Reader struct {
 	linkType layers.LinkType
 	// ifaceLinks caches pcapng interface link types by interface index.
 	ifaceLinks []layers.LinkType
-	recordAt   int64
-	failed     error
+	// order is the byte order of pcap record headers, or of the current
+	// pcapng section's blocks.
+	order    binary.ByteOrder
+	recordAt int64
+	failed   error
 }
 
 // Open opens a capture file, detecting its format from its first bytes
@@ -145,13 +148,23 @@ func newReader(path string, src io.Reader, h hash.Hash) (*Reader, error) {
 	if n < 4 {
 		return nil, r.errorAt(0, fmt.Errorf("reading magic number: %w", io.ErrUnexpectedEOF))
 	}
+	r.order = binary.LittleEndian
 	switch m := binary.LittleEndian.Uint32(header[:4]); m {
-	case 0xa1b2c3d4, 0xd4c3b2a1:
+	case 0xa1b2c3d4, 0xa1b23c4d:
 		r.format = FormatPcap
-	case 0xa1b23c4d, 0x4d3cb2a1:
-		r.format = FormatPcapNs
+		if m == 0xa1b23c4d {
+			r.format = FormatPcapNs
+		}
+	case 0xd4c3b2a1, 0x4d3cb2a1:
+		r.format, r.order = FormatPcap, binary.BigEndian
+		if m == 0x4d3cb2a1 {
+			r.format = FormatPcapNs
+		}
 	case 0x0a0d0d0a:
 		r.format = FormatPcapNG
+		if n >= 12 && binary.BigEndian.Uint32(header[8:12]) == pcapngByteOrderMagic {
+			r.order = binary.BigEndian
+		}
 	default:
 		return nil, r.errorAt(0, fmt.Errorf("%w (magic %08x)", ErrNotCapture, m))
 	}
@@ -222,6 +235,10 @@ func (r *Reader) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 		return nil, gopacket.CaptureInfo{}, 0, r.failed
 	}
 	r.recordAt = r.offset()
+	if err := r.checkRecordLength(); err != nil {
+		r.failed = err
+		return nil, gopacket.CaptureInfo{}, 0, err
+	}
 	data, ci, err := r.packets.ZeroCopyReadPacketData()
 	if err != nil {
 		if err == io.EOF {
@@ -232,6 +249,79 @@ func (r *Reader) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 		return nil, ci, 0, r.failed
 	}
 	return data, ci, r.linkTypeOf(ci.InterfaceIndex), nil
+}
+
+// MaxRecordLength is the longest packet record taken: libpcap's and
+// Wireshark's largest snap length, more than any link that carries IP
+// gives. pcapgo takes a record of any length the file claims and grows its
+// buffer with the bytes that follow, so a small gzip'd file claiming 4 GiB
+// would take that much memory; a longer record is damage instead.
+const MaxRecordLength = 262144
+
+const (
+	pcapngByteOrderMagic = 0x1a2b3c4d
+	pcapngSectionHeader  = 0x0a0d0d0a
+	pcapngPacket         = 2 // obsolete Packet Block
+	pcapngSimplePacket   = 3
+	pcapngEnhancedPacket = 6
+	// pcapngLookahead bounds how many blocks are looked through for the
+	// next packet: pcapgo reads past non-packet blocks in the same call.
+	pcapngLookahead = 64
+)
+
+// checkRecordLength looks at the next record's header, still unread in
+// the buffer, and refuses a claimed length over MaxRecordLength before
+// pcapgo allocates for it. A short header is left to pcapgo to report.
+func (r *Reader) checkRecordLength() error {
+	if r.ng == nil {
+		h, _ := r.buffered.Peek(16)
+		if len(h) == 16 {
+			if n := r.order.Uint32(h[8:12]); n > MaxRecordLength {
+				return r.errorAt(r.recordAt, fmt.Errorf("record claims %d bytes, more than the longest packet any link carries (%d)", n, MaxRecordLength))
+			}
+		}
+		return nil
+	}
+	off := 0
+	for range pcapngLookahead {
+		h, _ := r.buffered.Peek(off + 24)
+		if len(h) < off+24 {
+			return nil
+		}
+		b := h[off:]
+		typ := r.order.Uint32(b[0:4])
+		if typ == pcapngSectionHeader { // a new section may switch byte order
+			switch {
+			case binary.LittleEndian.Uint32(b[8:12]) == pcapngByteOrderMagic:
+				r.order = binary.LittleEndian
+			case binary.BigEndian.Uint32(b[8:12]) == pcapngByteOrderMagic:
+				r.order = binary.BigEndian
+			default:
+				return nil
+			}
+		}
+		claimed, isPacket := uint32(0), true
+		switch typ {
+		case pcapngEnhancedPacket, pcapngPacket:
+			claimed = r.order.Uint32(b[20:24])
+		case pcapngSimplePacket:
+			claimed = r.order.Uint32(b[8:12])
+		default:
+			isPacket = false
+		}
+		if claimed > MaxRecordLength {
+			return r.errorAt(r.recordAt+int64(off), fmt.Errorf("pcapng block claims a %d-byte packet, more than the longest any link carries (%d)", claimed, MaxRecordLength))
+		}
+		if isPacket {
+			return nil
+		}
+		length := int(r.order.Uint32(b[4:8]))
+		if length < 12 || length%4 != 0 || off+length+24 > readBufferSize {
+			return nil // damage pcapgo reports, or a block too long to look past
+		}
+		off += length
+	}
+	return nil
 }
 
 func (r *Reader) linkTypeOf(iface int) layers.LinkType {
