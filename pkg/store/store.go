@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
 )
@@ -118,32 +119,62 @@ func (s *DB) SchemaVersion() (int, error) {
 }
 
 func (s *DB) migrate(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeoutMS * time.Millisecond)
+	for {
+		done, err := s.migrateStep(ctx)
+		// A connection switching a new file to WAL while another does the
+		// same is refused at once, without the busy timeout's wait.
+		if isBusy(err) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteBusy
+}
+
+const sqliteBusy = 5
+
+// migrateStep applies the next migration, if any. The version is read
+// inside the write transaction (BEGIN IMMEDIATE, see dsn): two processes
+// opening a new database together must not both apply the same step.
+func (s *DB) migrateStep(ctx context.Context) (done bool, err error) {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrating: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
 	var version int
-	if err := s.sql.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("reading schema version: %w", err)
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, fmt.Errorf("reading schema version: %w", err)
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this program's %d", version, len(migrations))
+		return false, fmt.Errorf("schema version %d is newer than this program's %d", version, len(migrations))
 	}
-	for v := version; v < len(migrations); v++ {
-		tx, err := s.sql.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		// PRAGMA takes no parameters; v is an int.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
+	if version == len(migrations) {
+		return true, tx.Commit()
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	// PRAGMA takes no parameters; version is an int.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	return false, nil
 }
 
 // ErrNotFound is returned by lookups that find nothing.

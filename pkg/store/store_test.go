@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -92,6 +93,34 @@ func TestDayOf(t *testing.T) {
 	for _, c := range []struct{ in, want int64 }{{0, 0}, {day - 1, 0}, {day, day}, {-1, -day}, {3*day + 5, 3 * day}} {
 		if got := dayOf(c.in); got != c.want {
 			t.Errorf("dayOf(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+// Two ingests started together on a new database (each its own
+// connection, as two processes have) both open it; neither applies a
+// migration the other already has.
+func TestConcurrentOpensOfANewDatabase(t *testing.T) {
+	for round := range 5 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("race%d.db", round))
+		errs := make(chan error, 4)
+		var start sync.WaitGroup
+		start.Add(1)
+		for range cap(errs) {
+			go func() {
+				start.Wait()
+				db, err := Open(path)
+				if err == nil {
+					err = db.Close()
+				}
+				errs <- err
+			}()
+		}
+		start.Done()
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
 		}
 	}
 }
