@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
+	"time"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -298,5 +300,27 @@ func TestOversizedRecordIsDamageInBoundedMemory(t *testing.T) {
 				t.Errorf("reading allocated %d MiB for a record over %d MiB of zeros; want under 8", got>>20, zerosMiB)
 			}
 		})
+	}
+}
+
+// A FIFO (or a pipe named as /dev/stdin) is refused at once with a clear
+// error; opening it for reading would wait for a writer forever.
+func TestOpenRefusesAFIFOWithoutBlocking(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.pcap")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := capture.Open(path)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, capture.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+			t.Errorf("got %v, want ErrNotRegular naming the path", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("opening a FIFO blocked")
 	}
 }

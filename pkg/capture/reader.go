@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -106,7 +107,7 @@ func Open(path string) (*Reader, error) {
 // uncompressed: a gzip'd file and its original hash the same. Call Drain
 // after the last record so that h sees bytes past damage too.
 func OpenHashed(path string, h hash.Hash) (*Reader, error) {
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture: %w", err)
 	}
@@ -117,6 +118,30 @@ func OpenHashed(path string, h hash.Hash) (*Reader, error) {
 	}
 	r.file = f
 	return r, nil
+}
+
+// ErrNotRegular is the error for a path that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenFile opens path for reading if it is a regular file. A FIFO would
+// block the open until some writer came, and a pipe or device can be read
+// only once, while a capture is sniffed, hashed and read again.
+func OpenFile(path string) (*os.File, error) {
+	// Non-blocking, so that opening a FIFO returns at once; it changes
+	// nothing for a regular file.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w (%s); save the capture to a file and name that", path, ErrNotRegular, info.Mode().Type())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // NewReader reads a capture from src; path is used only in errors.

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -64,8 +64,12 @@ const continueSlack = int64(2 * time.Minute)
 
 // FileResult is what happened to one file.
 type FileResult struct {
-	Path    string
-	Status  string // ok, damaged, unreadable, duplicate
+	Path string
+	// ok, damaged, unreadable, duplicate, or vanished (deleted between the
+	// scan and its turn). An unreadable file whose bytes could not be read
+	// at all (permissions, not a regular file) is not recorded, so that a
+	// later run tries it again.
+	Status  string
 	Packets uint64
 	Error   string
 	// Duplicate names the earlier path of the same content.
@@ -203,9 +207,9 @@ func (in *Ingester) grownFrom(ctx context.Context, c *candidate) (int64, error) 
 	if prev.Compressed || prev.ReadTo == 0 || c.size <= prev.Size {
 		return 0, nil
 	}
-	f, err := os.Open(c.path)
+	f, err := capture.OpenFile(c.path)
 	if err != nil {
-		return 0, nil // gone since the walk
+		return 0, nil // gone since the walk: reading it will say so
 	}
 	defer f.Close()
 	h := xxh3.New128()
@@ -270,7 +274,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	defer r.Close()
 	if err := r.SkipTo(c.from); err != nil {
 		w.Rollback()
-		return res, fmt.Errorf("ingest: %w", err)
+		return in.passOver(c.path, err), nil
 	}
 	var n uint64
 	fileStart := time.Now()
@@ -299,7 +303,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 		// the raw bytes identify it instead.
 		if h, err = rawHash(c.path); err != nil {
 			w.Rollback()
-			return res, err
+			return in.passOver(c.path, err), nil
 		}
 	}
 	sr.tracker.Checkpoint()
@@ -373,7 +377,7 @@ func (in *Ingester) unreadable(ctx context.Context, c *candidate) (FileResult, e
 	res := FileResult{Path: c.path, Status: "unreadable", Error: c.openErr.Error()}
 	h, err := rawHash(c.path)
 	if err != nil {
-		return res, err
+		return in.passOver(c.path, err), nil
 	}
 	sha := "raw-" + contentHash(h)
 	w, err := in.db.BeginFile(ctx, store.CaptureFile{Path: c.path, Size: c.size, MTime: c.mtime, Series: filepath.Dir(c.path)})
@@ -392,13 +396,27 @@ func (in *Ingester) unreadable(ctx context.Context, c *candidate) (FileResult, e
 	return res, err
 }
 
+// passOver reports a file that cannot be read at all (no permission,
+// deleted since the scan, not a regular file) and leaves it out of the
+// ledger, so that a later run tries it again; the run goes on.
+func (in *Ingester) passOver(path string, err error) FileResult {
+	res := FileResult{Path: path, Status: "unreadable", Error: err.Error()}
+	if errors.Is(err, fs.ErrNotExist) {
+		res.Status = "vanished"
+		in.log.Info("file removed before it could be read", "path", path)
+		return res
+	}
+	in.log.Warn("cannot read file; will try again next run", "path", path, "error", err)
+	return res
+}
+
 // contentHash names a capture's content. xxh3-128 rather than SHA-256:
 // it is what tells copies apart, not a defence against forged files, and
 // SHA-256 alone took half the time of an ingest without packet rows.
 func contentHash(h hash.Hash) string { return "xxh3-128:" + hex.EncodeToString(h.Sum(nil)) }
 
 func rawHash(path string) (hash.Hash, error) {
-	f, err := os.Open(path)
+	f, err := capture.OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

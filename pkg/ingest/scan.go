@@ -31,7 +31,8 @@ type candidate struct {
 
 // walk lists the regular files under paths, in path order. Hidden files
 // and directories are left out, and so are the database and its WAL files
-// when they live among the captures.
+// when they live among the captures. A path that cannot be read is
+// reported in the run's results and passed over.
 func (in *Ingester) walk(paths []string) ([]candidate, error) {
 	var out []candidate
 	seen := map[string]bool{}
@@ -49,7 +50,8 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 		}
 		info, err := os.Stat(abs)
 		if err != nil {
-			return nil, fmt.Errorf("ingest: %w", err)
+			in.report.Files = append(in.report.Files, in.passOver(abs, err))
+			continue
 		}
 		if !info.IsDir() {
 			add(abs, info, true)
@@ -57,7 +59,7 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 		}
 		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				in.log.Warn("skipping unreadable directory entry", "path", path, "error", err)
+				in.report.Files = append(in.report.Files, in.passOver(path, err))
 				return nil
 			}
 			if path != abs && strings.HasPrefix(d.Name(), ".") {
@@ -66,12 +68,26 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 				}
 				return nil
 			}
-			if !d.Type().IsRegular() {
+			var info fs.FileInfo
+			switch {
+			case d.Type().IsRegular():
+				info, err = d.Info()
+			case d.Type()&fs.ModeSymlink != 0:
+				// A link to a capture is followed; a link to a
+				// directory is not, as it could lead in a loop.
+				if info, err = os.Stat(path); err == nil && info.IsDir() {
+					in.log.Warn("not following a link to a directory", "path", path)
+					return nil
+				}
+			default:
+				return nil // directories, FIFOs, sockets
+			}
+			if err != nil {
+				in.report.Files = append(in.report.Files, in.passOver(path, err))
 				return nil
 			}
-			info, err := d.Info()
-			if err != nil {
-				return nil // removed while walking
+			if !info.Mode().IsRegular() {
+				return nil
 			}
 			add(path, info, false)
 			return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +44,10 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 	fs, f := newIngestFlags("ingest", stderr, false)
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
+		return 2
+	}
+	if err := f.check(); err != nil {
+		fmt.Fprintln(stderr, "saaslens ingest:", err)
 		return 2
 	}
 	if len(paths) == 0 && *f.retainDays == 0 {
@@ -96,6 +99,10 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
+	if err := f.check(); err != nil {
+		fmt.Fprintln(stderr, "saaslens watch:", err)
+		return 2
+	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "saaslens watch: no directories given")
 		return 2
@@ -121,12 +128,14 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			err = retain(ctx, db, *f.retainDays, stdout)
 		}
-		if errors.Is(err, context.Canceled) {
+		if ctx.Err() != nil {
 			return 0
 		}
+		// Files never stop the loop (they are reported above); the
+		// database failing (a full disk, a lock held too long) may
+		// pass, so the next scan tries again.
 		if err != nil {
-			fmt.Fprintln(stderr, "saaslens watch:", err)
-			return 1
+			fmt.Fprintln(stderr, "saaslens watch:", err, "(trying again in", f.interval.String()+")")
 		}
 		select {
 		case <-ctx.Done():
@@ -134,6 +143,19 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case <-time.After(*f.interval):
 		}
 	}
+}
+
+// check refuses flag values that would make no sense or spin a core.
+func (f *ingestFlags) check() error {
+	switch {
+	case *f.settle < 0:
+		return fmt.Errorf("--settle %s: must be 0 or more", f.settle)
+	case *f.retainDays < 0:
+		return fmt.Errorf("--retain-days %d: must be 0 (keep everything) or more", *f.retainDays)
+	case f.interval != nil && *f.interval <= 0:
+		return fmt.Errorf("--interval %s: must be more than 0 (run saaslens ingest for a single pass)", f.interval)
+	}
+	return nil
 }
 
 func openIngester(f *ingestFlags, stderr io.Writer, wait bool) (*store.DB, *ingest.Ingester, error) {

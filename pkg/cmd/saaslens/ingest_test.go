@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,5 +104,93 @@ func TestWatchPicksUpNewFiles(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("watch exited %d: %s", code, errOut.String())
+	}
+}
+
+// watch outlives a capture directory that is missing when it starts (a
+// mount not up yet, a ring buffer's directory recreated) and stores its
+// files once it appears.
+func TestWatchOutlivesAMissingDirectory(t *testing.T) {
+	dir, db := filepath.Join(t.TempDir(), "later"), filepath.Join(t.TempDir(), "s.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var errOut syncBuffer
+	go func() {
+		done <- watch(ctx, []string{"--db", db, "--interval", "20ms", "--settle", "0", dir}, io.Discard, &errOut)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case code := <-done:
+		t.Fatalf("watch exited %d over a missing directory", code)
+	default:
+	}
+	b, err := os.ReadFile(testdata("rotated-0.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.pcap"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := sql.Open("sqlite", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = conn.QueryRow("SELECT count(*) FROM captures").Scan(&n)
+		conn.Close()
+		if err == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watch never stored the file: %d captures, %v", n, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("watch exited %d: %s", code, errOut.String())
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Flag values that make no sense are refused before anything runs:
+// --interval 0 would spin a core.
+func TestWatchAndIngestRefuseBadFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	for _, args := range [][]string{
+		{"watch", "--db", db, "--interval", "0", "."},
+		{"watch", "--db", db, "--interval", "-1s", "."},
+		{"ingest", "--db", db, "--settle", "-1s", "."},
+		{"ingest", "--db", db, "--retain-days", "-3", "."},
+	} {
+		var errOut bytes.Buffer
+		if code := run(args, io.Discard, &errOut); code != 2 || !strings.Contains(errOut.String(), "must be") {
+			t.Errorf("%v: exit %d, %q", args, code, errOut.String())
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a refused command created the database")
 	}
 }
