@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/saaslens/saaslens/pkg/capture"
