@@ -21,6 +21,7 @@ pkg/extract/quic FuzzClientAddDatagram
 pkg/extract/dns FuzzParse
 pkg/extract/dhcp FuzzParse
 pkg/extract/http FuzzParseRequest
+pkg/extract/wiretext FuzzText
 TARGETS
 
 go test -count=1 ./...

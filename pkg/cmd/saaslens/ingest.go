@@ -47,7 +47,7 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintln(stderr, "saaslens ingest:", err)
+		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
 		return 2
 	}
 	if len(paths) == 0 && *f.retainDays == 0 {
@@ -58,7 +58,7 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	db, in, err := openIngester(f, stderr, true)
 	if err != nil {
-		fmt.Fprintln(stderr, "saaslens ingest:", err)
+		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
 		return 1
 	}
 	defer db.Close()
@@ -68,12 +68,12 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 		clearProgress(stderr)
 		printReport(stdout, rep)
 		if err != nil {
-			fmt.Fprintln(stderr, "saaslens ingest:", err)
+			fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
 			return 1
 		}
 	}
 	if err := retain(ctx, db, *f.retainDays, stdout); err != nil {
-		fmt.Fprintln(stderr, "saaslens ingest:", err)
+		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
 		return 1
 	}
 	if rep != nil {
@@ -100,7 +100,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintln(stderr, "saaslens watch:", err)
+		fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()))
 		return 2
 	}
 	if len(paths) == 0 {
@@ -109,7 +109,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	db, in, err := openIngester(f, stderr, false)
 	if err != nil {
-		fmt.Fprintln(stderr, "saaslens watch:", err)
+		fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()))
 		return 1
 	}
 	defer db.Close()
@@ -121,7 +121,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				time.Now().Format(time.RFC3339), len(rep.Files), rep.Packets, len(rep.Growing))
 			for _, r := range rep.Files {
 				if r.Status != "ok" {
-					fmt.Fprintf(stdout, "  %s: %s %s%s\n", r.Path, r.Status, r.Error, r.Duplicate)
+					fmt.Fprintf(stdout, "  %s: %s %s%s\n", shown(r.Path), r.Status, shown(r.Error), shown(r.Duplicate))
 				}
 			}
 		}
@@ -135,7 +135,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// database failing (a full disk, a lock held too long) may
 		// pass, so the next scan tries again.
 		if err != nil {
-			fmt.Fprintln(stderr, "saaslens watch:", err, "(trying again in", f.interval.String()+")")
+			fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()), "(trying again in", f.interval.String()+")")
 		}
 		select {
 		case <-ctx.Done():
@@ -226,13 +226,13 @@ func printReport(w io.Writer, r *ingest.Report) {
 		switch f.Status {
 		case "ok":
 		case "duplicate":
-			fmt.Fprintf(w, "%s: same content as %s, skipped\n", f.Path, f.Duplicate)
+			fmt.Fprintf(w, "%s: same content as %s, skipped\n", shown(f.Path), shown(f.Duplicate))
 		default:
-			fmt.Fprintf(w, "%s: %s: %s\n", f.Path, f.Status, f.Error)
+			fmt.Fprintf(w, "%s: %s: %s\n", shown(f.Path), f.Status, shown(f.Error))
 		}
 	}
 	for _, g := range r.Growing {
-		fmt.Fprintf(w, "%s: still being written, left for a later run\n", g)
+		fmt.Fprintf(w, "%s: still being written, left for a later run\n", shown(g))
 	}
 	rate := 0.0
 	if s := r.Elapsed.Seconds(); s > 0 {

@@ -161,7 +161,7 @@ func (p *textPrinter) File(s *capture.Summary) {
 	for i, l := range s.LinkTypes {
 		links[i] = capture.LinkTypeName(l)
 	}
-	fmt.Fprintf(p.w, "# %s: %s%s [%s] %d packets, %d bytes, %d TCP/UDP", s.Path, s.Format,
+	fmt.Fprintf(p.w, "# %s: %s%s [%s] %d packets, %d bytes, %d TCP/UDP", shown(s.Path), s.Format,
 		map[bool]string{true: "+gzip"}[s.Compressed], strings.Join(links, ","), s.Packets, s.Bytes, s.Streamed)
 	if names := s.OtherNames(); len(names) > 0 {
 		counts := s.OtherByName()
@@ -172,7 +172,7 @@ func (p *textPrinter) File(s *capture.Summary) {
 		fmt.Fprintf(p.w, "; other: %s", strings.Join(parts, ", "))
 	}
 	if s.Err != nil {
-		fmt.Fprintf(p.w, "; error: %v", s.Err)
+		fmt.Fprintf(p.w, "; error: %s", shown(s.Err.Error()))
 	}
 	fmt.Fprintln(p.w)
 }

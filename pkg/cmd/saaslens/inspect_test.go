@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,39 @@ func TestInspectReportsDamageAndExitsNonZero(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "truncated.pcap: offset 252") {
 		t.Errorf("summary should name file and offset:\n%s", out.String())
+	}
+}
+
+// A file name holding a newline and an escape sequence is printed
+// escaped: it must not fake a line of output or drive the terminal.
+func TestInspectEscapesHostileFileNames(t *testing.T) {
+	b, err := os.ReadFile(testdata("truncated.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x\n# fake.pcap: ok\x1b[2J.pcap")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	run([]string{"inspect", path}, &out, &errOut)
+	text := out.String()
+	if strings.ContainsAny(text, "\x1b") || strings.Contains(text, "\n# fake.pcap") {
+		t.Errorf("raw file name reached the output:\n%q", text)
+	}
+	if !strings.Contains(text, `x\n# fake.pcap: ok\x1b[2J.pcap`) {
+		t.Errorf("escaped name missing:\n%q", text)
+	}
+}
+
+func TestShown(t *testing.T) {
+	for in, want := range map[string]string{
+		"/caps/東京-1.pcap":     "/caps/東京-1.pcap",
+		"a\nb\x1b[0m\x00c":    `a\nb\x1b[0m\x00c`,
+		"bad\xffutf8\u202e.x": `bad\xffutf8\u202e.x`,
+	} {
+		if got := shown(in); got != want {
+			t.Errorf("shown(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

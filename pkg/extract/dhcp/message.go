@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/saaslens/saaslens/pkg/extract/wiretext"
 )
 
 // Message types (option 53).
@@ -93,9 +95,9 @@ func Parse(b []byte) (*Message, error) {
 				m.RequestedIP = addr4(val)
 			}
 		case 12:
-			m.HostName = printable(val)
+			m.HostName = wiretext.Text(val)
 		case 60:
-			m.VendorClass = printable(val)
+			m.VendorClass = wiretext.Text(val)
 		}
 		i += 2 + len(val)
 	}
@@ -108,14 +110,4 @@ func addr4(b []byte) netip.Addr {
 		return netip.Addr{}
 	}
 	return a
-}
-
-func printable(b []byte) string {
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c >= 0x20 && c < 0x7f {
-			out = append(out, c)
-		}
-	}
-	return string(out)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/saaslens/saaslens/pkg/extract/wiretext"
 )
 
 // Record types of interest.
@@ -177,8 +179,8 @@ func readName(msg []byte, off int) (string, int, error) {
 				return "", 0, errors.New("name longer than 255 bytes")
 			}
 			for _, b := range msg[off+1 : off+1+c] {
-				if b == '.' || b < 0x21 || b > 0x7e {
-					b = '?' // keep names printable and unambiguous
+				if b == '.' || !wiretext.IsTokenByte(b) {
+					b = wiretext.Replacement // keep names printable and unambiguous
 				}
 				buf[n] = b
 				n++

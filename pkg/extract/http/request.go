@@ -5,6 +5,8 @@ package http
 import (
 	"bytes"
 	"errors"
+
+	"github.com/saaslens/saaslens/pkg/extract/wiretext"
 )
 
 // ErrNeedMore means the request line and headers are not complete yet.
@@ -57,7 +59,7 @@ func ParseRequest(b []byte) (*Request, error) {
 	}
 	req := &Request{Method: string(parts[0])}
 	if req.Method == "CONNECT" {
-		req.Host = printable(parts[1])
+		req.Host = wiretext.Token(parts[1])
 	}
 	rest := b[lineEnd+1:]
 	for {
@@ -72,22 +74,8 @@ func ParseRequest(b []byte) (*Request, error) {
 		}
 		colon := bytes.IndexByte(h, ':')
 		if colon > 0 && bytes.EqualFold(h[:colon], []byte("host")) {
-			req.Host = printable(bytes.TrimSpace(h[colon+1:]))
+			req.Host = wiretext.Token(bytes.TrimSpace(h[colon+1:]))
 			return req, nil
 		}
 	}
-}
-
-// printable keeps a header value safe to store and show.
-func printable(b []byte) string {
-	if len(b) > 255 {
-		b = b[:255]
-	}
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c > 0x20 && c < 0x7f {
-			out = append(out, c)
-		}
-	}
-	return string(out)
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/saaslens/saaslens/pkg/extract/wiretext"
 )
 
 // ErrNeedMore means the bytes so far are a valid beginning of a ClientHello
@@ -198,7 +200,7 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 			for !list.empty() && list.err == nil {
 				proto := list.bytes(int(list.u8()))
 				if list.err == nil {
-					h.ALPN = append(h.ALPN, string(proto))
+					h.ALPN = append(h.ALPN, wiretext.Token(proto))
 				}
 			}
 		case extSupportedVersions:
@@ -239,7 +241,7 @@ func validHostName(b []byte) bool {
 		return false
 	}
 	for _, c := range b {
-		if c <= 0x20 || c >= 0x7f {
+		if !wiretext.IsTokenByte(c) {
 			return false
 		}
 	}

@@ -2,6 +2,7 @@ package tls
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +70,24 @@ func TestParseClientHello(t *testing.T) {
 	}
 	if got, _ := ParseClientHelloRecords(records(hello(sniExt("bad\x00name")), 1<<14)); got == nil || got.ServerName != "" {
 		t.Errorf("a name with a NUL byte must be dropped: %+v", got)
+	}
+}
+
+// ALPN protocol ids are bytes chosen by the client: an escape sequence or
+// invalid UTF-8 must not reach a terminal or a TEXT column.
+func TestHostileALPNIsSanitised(t *testing.T) {
+	var list []byte
+	for _, p := range []string{"h2", "\x1b[2J\x00", "\xff\xfe"} {
+		list = append(list, byte(len(p)))
+		list = append(list, p...)
+	}
+	body := append([]byte{byte(len(list) >> 8), byte(len(list))}, list...)
+	h, err := ParseClientHelloRecords(records(hello(sniExt("a.example"), ext(16, body)), 1<<14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"h2", "?[2J?", "??"}
+	if strings.Join(h.ALPN, "|") != strings.Join(want, "|") {
+		t.Errorf("ALPN %q, want %q", h.ALPN, want)
 	}
 }

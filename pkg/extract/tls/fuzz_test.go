@@ -2,6 +2,8 @@ package tls
 
 import (
 	"testing"
+
+	"github.com/saaslens/saaslens/pkg/extract/wiretext"
 )
 
 func FuzzParseClientHelloRecords(f *testing.F) {
@@ -15,6 +17,13 @@ func FuzzParseClientHelloRecords(f *testing.F) {
 		}
 		if h != nil && h.ServerName != "" && !validHostName([]byte(h.ServerName)) {
 			t.Fatalf("unsafe server name %q", h.ServerName)
+		}
+		if h != nil {
+			for _, p := range h.ALPN {
+				if p != wiretext.Token([]byte(p)) {
+					t.Fatalf("unsafe ALPN protocol %q", p)
+				}
+			}
 		}
 		IsServerHello(b)
 	})
