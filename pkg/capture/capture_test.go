@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/saaslens/saaslens/pkg/capture"
 	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/sharedtest"
@@ -322,5 +323,55 @@ func TestOpenRefusesAFIFOWithoutBlocking(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("opening a FIFO blocked")
+	}
+}
+
+// A pcapng timestamp of 2^64-1 microseconds cannot be a time: the record
+// is counted as untimed instead of dating a stream to 1969.
+func TestUnrepresentableTimeIsUntimed(t *testing.T) {
+	src, err := os.Open(testdata("rotated-0.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	pr, err := pcapgo.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ci, err := pr.ReadPacketData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	var b []byte
+	for _, v := range []uint32{0x0a0d0d0a, 28, 0x1a2b3c4d, 1, 0xffffffff, 0xffffffff, 28, 1, 20, 1, 0, 20} {
+		b = le.AppendUint32(b, v)
+	}
+	epb := func(hi, lo uint32) {
+		pad := (4 - len(data)%4) % 4
+		n := uint32(32 + len(data) + pad)
+		for _, v := range []uint32{6, n, 0, hi, lo, uint32(len(data)), uint32(len(data))} {
+			b = le.AppendUint32(b, v)
+		}
+		b = append(b, data...)
+		b = append(b, make([]byte, pad)...)
+		b = le.AppendUint32(b, n)
+	}
+	us := uint64(ci.Timestamp.UnixMicro())
+	epb(uint32(us>>32), uint32(us))
+	epb(0xffffffff, 0xffffffff)
+	path := filepath.Join(t.TempDir(), "late.pcapng")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, frames, err := readAll(t, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Packets != 2 || len(frames) != 1 || s.OtherByName()["untimed"] != 1 {
+		t.Errorf("%d packets, %d streamed, other %v; want 2, 1, one untimed", s.Packets, len(frames), s.OtherByName())
+	}
+	if s.First != ci.Timestamp.UnixNano() || s.Last != s.First {
+		t.Errorf("time span %d..%d, want the good record's %d", s.First, s.Last, ci.Timestamp.UnixNano())
 	}
 }

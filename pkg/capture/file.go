@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"io"
+	"math"
 	"time"
 )
 
@@ -44,6 +45,8 @@ func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
 		s.Bytes += uint64(ci.Length)
 		if ci.Timestamp.IsZero() { // a pcapng Simple Packet Block has no time
 			ci.Timestamp = lastTime
+		} else if !representable(ci.Timestamp) {
+			ci.Timestamp = time.Time{} // counted as untimed below
 		}
 		lastTime = ci.Timestamp
 		if !lastTime.IsZero() {
@@ -64,4 +67,13 @@ func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
 		s.Streamed++
 		h(&dec.Frame)
 	}
+}
+
+// representable tells whether a record's time can be stored: times are
+// Unix nanoseconds in an int64, and capture formats count from 1970. A
+// pcapng timestamp of 2^64-1 units wraps to a negative time in pcapgo;
+// keeping it would date a stream to 1969.
+func representable(t time.Time) bool {
+	sec := t.Unix()
+	return sec >= 0 && sec < math.MaxInt64/int64(time.Second)
 }
