@@ -1,12 +1,21 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // runWithin fails the test instead of hanging when a run blocks (a FIFO
@@ -98,5 +107,128 @@ func TestFileWithoutPermission(t *testing.T) {
 	}
 	if n := count(t, db.SQL(), "SELECT count(*) FROM captures WHERE path = ?", locked); n != 0 {
 		t.Error("an unreadable file was recorded, so it would never be retried")
+	}
+}
+
+// recode rewrites a pcap as the variants of it that real directories
+// hold beside the original: its pcapng conversion, a copy truncated to a
+// 60-byte snap length (editcap -s 60) and a copy cut after half its
+// records (editcap -c).
+func recode(t *testing.T, pcap []byte) map[string][]byte {
+	t.Helper()
+	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct {
+		ci   gopacket.CaptureInfo
+		data []byte
+	}
+	var recs []record
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, record{ci, data})
+	}
+	write := func(keep int, snap int) []byte {
+		var b bytes.Buffer
+		w := pcapgo.NewWriter(&b)
+		if err := w.WriteFileHeader(uint32(snap), r.LinkType()); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs[:keep] {
+			ci, data := rec.ci, rec.data
+			if len(data) > snap {
+				data = data[:snap]
+				ci.CaptureLength = snap
+			}
+			if err := w.WritePacket(ci, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Bytes()
+	}
+	var ng bytes.Buffer
+	nw, err := pcapgo.NewNgWriter(&ng, r.LinkType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if err := nw.WritePacket(rec.ci, rec.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{"pcapng": ng.Bytes(), "snap60": write(len(recs), 60), "cut": write(len(recs)/2, 65535)}
+}
+
+// The same traffic in several files counts once: whatever order the
+// variants of a capture arrive in, the database ends as the original
+// alone makes it, in every table that counts traffic (devices excepted:
+// see the README), and usage_daily equals the sums over streams.
+func TestTrafficSeenAgainCountsOnce(t *testing.T) {
+	synthetic, err := fixture.Rotation(3000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	originals := map[string][]byte{"synthetic.pcap": synthetic[0], "segmented.pcap": fixtureFile(t, "segmented-clienthello.pcap"),
+		"sll2-dns.pcap": fixtureFile(t, "sll2-dns.pcap")}
+	lan, err := gzip.NewReader(bytes.NewReader(fixtureFile(t, "lan.pcap.gz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if originals["lan.pcap"], err = io.ReadAll(lan); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, b := range originals {
+		writeFile(t, filepath.Join(dir, "original", name), b)
+		for variant, vb := range recode(t, b) {
+			writeFile(t, filepath.Join(dir, variant, name), vb)
+		}
+	}
+	tables := []string{
+		`SELECT id, proto, client, client_port, server, server_port, client_mac, first, last, packets_up, packets_down, bytes_up, bytes_down,
+			payload_up, payload_down, tcp_flags_up, tcp_flags_down, server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source,
+			alpn, tls_version, ech, quic_version, end_reason FROM streams`,
+		"SELECT * FROM usage_daily", "SELECT * FROM packets",
+		"SELECT stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech FROM tls",
+		"SELECT time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer FROM dns",
+		"SELECT time, stream_id, message_type, xid, mac, client_ip, your_ip, requested_ip, hostname, vendor_class FROM dhcp",
+	}
+	snapshot := func(db *store.DB) string {
+		var out strings.Builder
+		for _, q := range tables {
+			out.WriteString(dumpQuery(t, db.SQL(), q))
+		}
+		return out.String()
+	}
+	ref := openDB(t, filepath.Join(t.TempDir(), "ref.db"))
+	run(t, ref, withPackets, filepath.Join(dir, "original"))
+	want := snapshot(ref)
+	if count(t, ref.SQL(), "SELECT count(*) FROM tls") == 0 || count(t, ref.SQL(), "SELECT count(*) FROM dns") == 0 ||
+		count(t, ref.SQL(), "SELECT count(*) FROM dhcp") == 0 {
+		t.Fatal("the originals should give tls, dns and dhcp rows")
+	}
+	for _, order := range [][]string{
+		{"snap60", "cut", "pcapng", "original"},
+		{"original", "pcapng", "snap60", "cut"},
+		{"cut", "original", "snap60"},
+	} {
+		db := openDB(t, filepath.Join(t.TempDir(), "db"))
+		for _, variant := range order {
+			run(t, db, withPackets, filepath.Join(dir, variant))
+		}
+		if got := snapshot(db); got != want {
+			t.Errorf("after %v: %s", order, firstDifference(got, want))
+		}
+		checkUsage(t, db.SQL())
 	}
 }

@@ -19,6 +19,8 @@ type usage struct {
 	first, last                                int64
 	packetsUp, packetsDown, bytesUp, bytesDown int64
 	rtt, handshake                             int64
+	// ownSeries marks a stored row written by the file's own series.
+	ownSeries bool
 }
 
 func (u *usage) setLatencies(rtt, handshake int64) { u.rtt, u.handshake = rtt, handshake }

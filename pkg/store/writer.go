@@ -100,7 +100,10 @@ type FileWriter struct {
 	conn      *sql.Conn
 	file      CaptureFile
 	captureID int64
-	started   time.Time
+	// packetsBase is the highest packets rowid before this file: rows past
+	// it are this file's.
+	packetsBase int64
+	started     time.Time
 
 	cur    *batch
 	full   chan *batch
@@ -133,8 +136,8 @@ var (
 )
 
 type statements struct {
-	tls, streamUpsert, streamPrev, dns, dhcp             *sql.Stmt
-	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
+	tls, streamUpsert, streamPrev, derivedRows, dns, dhcp *sql.Stmt
+	device, deviceName, addrLast, addrExtend, addrInsert  *sql.Stmt
 }
 
 // BeginFile starts the transaction of one capture file.
@@ -161,6 +164,9 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
 	}
+	if err == nil && f.PacketRows {
+		err = conn.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM packets`).Scan(&w.packetsBase)
+	}
 	if err == nil {
 		err = w.prepare()
 	}
@@ -186,7 +192,12 @@ func (w *FileWriter) prepare() error {
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
 			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
-			client, coalesce(client_mac, ''), server_name, proto, server_port FROM streams WHERE id = ?`},
+			client, coalesce(client_mac, ''), server_name, proto, server_port,
+			(SELECT series FROM captures WHERE captures.id = streams.capture_id) FROM streams WHERE id = ?`},
+		{&w.st.derivedRows, `SELECT coalesce(sum(capture_id = ?2), 0), coalesce(sum(capture_id != ?2), 0) FROM (
+			SELECT capture_id FROM tls WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
+			UNION ALL SELECT capture_id FROM dns WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
+			UNION ALL SELECT capture_id FROM dhcp WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4)`},
 		{&w.st.streamUpsert, `INSERT INTO streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
 			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
 			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
@@ -457,11 +468,6 @@ func (w *FileWriter) writeBatch(b *batch) error {
 	if err := w.writePackets(b.packets); err != nil {
 		return fmt.Errorf("packets: %w", err)
 	}
-	for i := range b.streams {
-		if err := w.writeStream(&b.streams[i]); err != nil {
-			return fmt.Errorf("stream %d: %w", b.streams[i].ID, err)
-		}
-	}
 	for i := range b.hellos {
 		if err := w.writeHello(&b.hellos[i]); err != nil {
 			return fmt.Errorf("tls: %w", err)
@@ -480,6 +486,13 @@ func (w *FileWriter) writeBatch(b *batch) error {
 	for i := range b.sightings {
 		if err := w.writeSighting(&b.sightings[i]); err != nil {
 			return fmt.Errorf("device: %w", err)
+		}
+	}
+	// Streams last: a stream seen again settles which observation's rows
+	// stay (seenAgain), so its hello and DNS rows must be written first.
+	for i := range b.streams {
+		if err := w.writeStream(&b.streams[i]); err != nil {
+			return fmt.Errorf("stream %d: %w", b.streams[i].ID, err)
 		}
 	}
 	return nil
@@ -552,6 +565,11 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 	if err != nil {
 		return err
 	}
+	if prev != nil && !prev.ownSeries {
+		if keep, err := w.seenAgain(s, prev); err != nil || !keep {
+			return err
+		}
+	}
 	w.account(prev, -1)
 	w.account(usageOf(&s.Stream, w.names), +1)
 	var mac sql.NullString
@@ -569,15 +587,15 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 }
 
 // previous returns what an earlier file already wrote of this stream, so
-// that the daily totals take only the difference.
+// that the daily totals take only the difference: the stream's own
+// earlier part when it carried over from the series' previous file, or
+// the same traffic stored from another file (see seenAgain).
 func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
-	if !w.file.Carried[s.ID] {
-		return nil, nil
-	}
 	var u usage
 	var rtt, handshake int64
+	var series sql.NullString
 	err := w.st.streamPrev.QueryRowContext(w.ctx, s.ID).Scan(&u.first, &u.packetsUp, &u.packetsDown, &u.bytesUp,
-		&u.bytesDown, &u.last, &rtt, &handshake, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort)
+		&u.bytesDown, &u.last, &rtt, &handshake, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort, &series)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -585,8 +603,57 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 		return nil, err
 	}
 	u.key.day = dayOf(u.first)
+	// The stream carried on from the series' previous file only if the
+	// stored row is the series' own: a copy elsewhere may have won it.
+	u.ownSeries = w.file.Carried[s.ID] && series.String == w.file.Series
 	u.setLatencies(rtt, handshake)
 	return &u, nil
+}
+
+// seenAgain settles a stream already stored from another file: the same
+// traffic in a second encoding (a pcap and its pcapng conversion), a copy
+// cut short or truncated to a snap length, overlapping rotations. The same
+// id means the same 5-tuple and first packet time, so it is one stream,
+// counted once: the more complete observation stays (more packets; then
+// more tls, dns and dhcp rows, which a truncated copy lacks; then a server
+// name), with its own rows, and the other's rows go. keep tells whether
+// this file's observation is the one that stays; on a tie the stored one
+// does.
+func (w *FileWriter) seenAgain(s *streamWrite, stored *usage) (keep bool, err error) {
+	first, last := s.First, max(s.Last, stored.last)
+	var mine, theirs int64
+	err = w.st.derivedRows.QueryRowContext(w.ctx, s.ID, w.captureID, first, last).Scan(&mine, &theirs)
+	if err != nil {
+		return false, fmt.Errorf("rows of stream seen again: %w", err)
+	}
+	newPackets, oldPackets := int64(s.Packets[0]+s.Packets[1]), stored.packetsUp+stored.packetsDown
+	switch {
+	case newPackets != oldPackets:
+		keep = newPackets > oldPackets
+	case mine != theirs:
+		keep = mine > theirs
+	default:
+		keep = stored.key.serverName == "" && s.ServerName != ""
+	}
+	// Rows written by this file have capture_id (and packets rows a rowid
+	// past packetsBase) of this file; the stored observation's, of others.
+	mineOp, packetsOp := "=", ">"
+	if keep {
+		mineOp, packetsOp = "!=", "<="
+	}
+	for _, table := range []string{"tls", "dns", "dhcp"} {
+		q := fmt.Sprintf(`DELETE FROM %s WHERE stream_id = ? AND capture_id %s ? AND time BETWEEN ? AND ?`, table, mineOp)
+		if _, err := w.conn.ExecContext(w.ctx, q, s.ID, w.captureID, first, last); err != nil {
+			return false, fmt.Errorf("dropping %s rows of stream seen again: %w", table, err)
+		}
+	}
+	if w.file.PacketRows {
+		q := fmt.Sprintf(`DELETE FROM packets WHERE time BETWEEN ? AND ? AND stream_id = ? AND rowid %s ?`, packetsOp)
+		if _, err := w.conn.ExecContext(w.ctx, q, first, last, s.ID, w.packetsBase); err != nil {
+			return false, fmt.Errorf("dropping packet rows of stream seen again: %w", err)
+		}
+	}
+	return keep, nil
 }
 
 func (w *FileWriter) writeHello(h *helloRow) error {
