@@ -38,7 +38,7 @@ func (t *Tracker) tcp(s *stream, f *capture.Frame, dir int) {
 	if s.helloTime != 0 && !s.serverReplied {
 		s.serverReplied = true
 		if tls.IsServerHello(f.Payload) {
-			s.TLSHandshake = f.Time - s.helloTime
+			s.TLSHandshake = max(f.Time-s.helloTime, 0) // 0: not measured
 		}
 	}
 	if s.ServerPort == 53 {
@@ -149,7 +149,7 @@ func (t *Tracker) udp(s *stream, f *capture.Frame, dir int) {
 	if dir == ToClient {
 		if s.helloTime != 0 && !s.serverReplied && quic.IsLongHeader(f.Payload) {
 			s.serverReplied = true
-			s.TLSHandshake = f.Time - s.helloTime
+			s.TLSHandshake = max(f.Time-s.helloTime, 0) // 0: not measured
 		}
 		return
 	}

@@ -285,14 +285,17 @@ func (s *stream) account(f *capture.Frame, dir int) {
 	if f.TCPFlags&capture.FlagRST != 0 {
 		s.End = EndRST
 	}
+	// A time that steps back (packets written out of order, a clock
+	// set back between rotated files) measures nothing: only positive
+	// intervals are kept.
 	syn, ack := f.TCPFlags&capture.FlagSYN != 0, f.TCPFlags&capture.FlagACK != 0
 	switch {
 	case dir == ToServer && syn && !ack && s.synAckTime == 0:
 		s.synTime = f.Time // the last SYN before the answer measures the path
-	case dir == ToClient && syn && ack && s.synTime != 0 && s.synAckTime == 0:
+	case dir == ToClient && syn && ack && s.synTime != 0 && s.synAckTime == 0 && f.Time > s.synTime:
 		s.synAckTime = f.Time
 		s.ServerRTT = f.Time - s.synTime
-	case dir == ToServer && !syn && ack && s.synAckTime != 0 && s.ClientRTT == 0:
+	case dir == ToServer && !syn && ack && s.synAckTime != 0 && s.ClientRTT == 0 && f.Time > s.synAckTime:
 		s.ClientRTT = f.Time - s.synAckTime
 	}
 }

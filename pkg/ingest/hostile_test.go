@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -230,5 +232,83 @@ func TestTrafficSeenAgainCountsOnce(t *testing.T) {
 			t.Errorf("after %v: %s", order, firstDifference(got, want))
 		}
 		checkUsage(t, db.SQL())
+	}
+}
+
+// A capture split into short files (editcap -c 20) whose boundaries step
+// back in time, as real captures do by a few milliseconds, gives the same
+// streams as the capture read whole: the split's names order its files,
+// where sorting by first packet time would swap them.
+func TestSplitCaptureEqualsWhole(t *testing.T) {
+	var whole bytes.Buffer
+	if _, err := fixture.WriteSynthetic(&whole, 1200); err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapgo.NewReader(&whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct {
+		ci   gopacket.CaptureInfo
+		data []byte
+	}
+	var recs []record
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, record{ci, data})
+	}
+	const per = 20
+	for i := per; i < len(recs); i += per {
+		recs[i].ci.Timestamp = recs[i-per].ci.Timestamp.Add(-3 * time.Millisecond)
+	}
+	write := func(path string, rs []record) {
+		var b bytes.Buffer
+		w := pcapgo.NewWriter(&b)
+		if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range rs {
+			if err := w.WritePacket(rec.ci, rec.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writeFile(t, path, b.Bytes())
+	}
+	dir := t.TempDir()
+	write(filepath.Join(dir, "whole", "capture.pcap"), recs)
+	for i := 0; i*per < len(recs); i++ {
+		write(filepath.Join(dir, "split", fmt.Sprintf("capture_%05d_20260302090000.pcap", i)), recs[i*per:min(len(recs), (i+1)*per)])
+	}
+	tables := []string{
+		"SELECT id, proto, client, client_port, server, server_port, first, last, packets_up, packets_down, bytes_up, bytes_down, server_name FROM streams",
+		"SELECT * FROM usage_daily", "SELECT * FROM packets",
+		"SELECT stream_id, time, src, dst, sport, dport, server_name FROM tls",
+	}
+	dumpOf := func(sub string) string {
+		db := openDB(t, filepath.Join(t.TempDir(), "db"))
+		run(t, db, withPackets, filepath.Join(dir, sub))
+		var out strings.Builder
+		for _, q := range tables {
+			out.WriteString(dumpQuery(t, db.SQL(), q))
+		}
+		return out.String()
+	}
+	if got, want := dumpOf("split"), dumpOf("whole"); got != want {
+		t.Error(firstDifference(got, want))
+	}
+}
+
+func TestNaturalOrder(t *testing.T) {
+	names := []string{"cap.pcap10", "cap.pcap", "cap.pcap2", "cap.pcap1", "b_00010_x", "b_00009_x", "b_9_x"}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	want := []string{"b_9_x", "b_00009_x", "b_00010_x", "cap.pcap", "cap.pcap1", "cap.pcap2", "cap.pcap10"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", names, want)
 	}
 }

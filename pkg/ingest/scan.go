@@ -165,13 +165,92 @@ func notACapture(c *candidate) bool {
 	return !c.explicit && (c.size == 0 || errors.Is(c.openErr, capture.ErrNotCapture))
 }
 
-// captureOrder sorts by first packet time, so that a rotation is read in
-// order whatever its files are called.
+// captureOrder puts each directory's files in the order they were
+// written, and the directories by their first file's time. Within a
+// directory the names of rotation schemes (tcpdump -C's cap, cap1, cap2;
+// -G's and dumpcap's numbered, dated names; editcap's splits) give the
+// order when they agree with the first packets' times up to nameOrderSlack:
+// real captures step back a few milliseconds at file boundaries, and
+// sorting short files by time alone would then swap them. Names that
+// disagree more (a wrapped ring buffer, names unrelated to time) leave the
+// order to time alone.
 func captureOrder(list []candidate) {
-	sort.SliceStable(list, func(i, j int) bool {
-		if list[i].first != list[j].first {
-			return list[i].first < list[j].first
+	byDir := map[string][]candidate{}
+	for _, c := range list {
+		dir := filepath.Dir(c.path)
+		byDir[dir] = append(byDir[dir], c)
+	}
+	groups := make([][]candidate, 0, len(byDir))
+	for _, files := range byDir {
+		seriesOrder(files)
+		groups = append(groups, files)
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		a, b := groups[i][0], groups[j][0]
+		if a.first != b.first {
+			return a.first < b.first
 		}
-		return list[i].path < list[j].path
+		return a.path < b.path
 	})
+	list = list[:0]
+	for _, g := range groups {
+		list = append(list, g...)
+	}
+}
+
+// nameOrderSlack is how far a file's first packet may precede the
+// previous file's first packet and the names still be trusted.
+const nameOrderSlack = int64(time.Second)
+
+func seriesOrder(files []candidate) {
+	sort.SliceStable(files, func(i, j int) bool { return naturalLess(files[i].path, files[j].path) })
+	agree := true
+	for i := 1; i < len(files) && agree; i++ {
+		prev, cur := files[i-1].first, files[i].first
+		agree = prev == 0 || cur == 0 || cur >= prev-nameOrderSlack
+	}
+	if agree {
+		return
+	}
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].first != files[j].first {
+			return files[i].first < files[j].first
+		}
+		return naturalLess(files[i].path, files[j].path)
+	})
+}
+
+// naturalLess compares names with runs of digits as numbers, so that
+// tcpdump's cap9 comes before cap10.
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digitPrefix(a), digitPrefix(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			if da != db { // same number, fewer leading zeros first
+				return da < db
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitPrefix(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
