@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"strings"
@@ -239,8 +240,13 @@ func (t *Tracker) learnNames(client netip.Addr, now int64, m *dns.Message) {
 		}
 		entry := dnsName{name: m.QName, expires: now + life}
 		addr := a.Addr.As16()
-		t.dnsByPair[dnsKey{client: c, addr: addr}] = entry
+		pair := dnsKey{client: c, addr: addr}
+		entry.persisted = t.dnsByPair[pair].persisted
+		t.dnsByPair[pair] = entry
+		t.changedPairs[pair] = struct{}{}
+		entry.persisted = t.dnsByAddr[addr].persisted
 		t.dnsByAddr[addr] = entry
+		t.changedAddrs[addr] = struct{}{}
 	}
 	if len(t.dnsByPair) > t.cfg.MaxDNSNames {
 		t.expireNames()
@@ -267,11 +273,19 @@ func (t *Tracker) expireNames() {
 	for k, e := range t.dnsByPair {
 		if e.expires < t.now || len(t.dnsByPair) > t.cfg.MaxDNSNames {
 			delete(t.dnsByPair, k)
+			delete(t.changedPairs, k)
+			if e.persisted {
+				t.deleted = append(t.deleted, StateItem{Kind: ItemNameByPair, Key: pairItemKey(k)})
+			}
 		}
 	}
 	for k, e := range t.dnsByAddr {
 		if e.expires < t.now || len(t.dnsByAddr) > t.cfg.MaxDNSNames {
 			delete(t.dnsByAddr, k)
+			delete(t.changedAddrs, k)
+			if e.persisted {
+				t.deleted = append(t.deleted, StateItem{Kind: ItemNameByAddr, Key: bytes.Clone(k[:])})
+			}
 		}
 	}
 }

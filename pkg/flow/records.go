@@ -37,15 +37,16 @@ const (
 type EndReason uint8
 
 const (
-	EndOpen  EndReason = iota // still open when the input ended
-	EndFIN                    // both sides closed with FIN
-	EndRST                    // reset
-	EndIdle                   // idle timeout
-	EndReuse                  // a new connection reused the 5-tuple
+	EndOpen    EndReason = iota // still open when the input ended
+	EndFIN                      // both sides closed with FIN
+	EndRST                      // reset
+	EndIdle                     // idle timeout
+	EndReuse                    // a new connection reused the 5-tuple
+	EndEvicted                  // ended early: more streams were open than the tracker holds
 )
 
 func (e EndReason) String() string {
-	return [...]string{"open", "fin", "rst", "idle", "reuse"}[e]
+	return [...]string{"open", "fin", "rst", "idle", "reuse", "evicted"}[e]
 }
 
 // Stream is one bidirectional conversation, oriented client to server.

@@ -2,7 +2,9 @@ package flow
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -20,10 +22,12 @@ type savedTracker struct {
 	Version           int
 	Now, NextSweep    int64
 	PacketsSinceSweep int
-	Streams           []savedStream
 	Sightings         []Sighting
-	DNSByPair         []savedName
-	DNSByAddr         []savedName
+	// Streams and names are StateItems now; a header saved before holds
+	// them here, and Restore still reads them.
+	Streams   []savedStream
+	DNSByPair []savedName
+	DNSByAddr []savedName
 }
 
 type savedStream struct {
@@ -51,38 +55,42 @@ type savedName struct {
 	Expires      int64
 }
 
-// Snapshot saves everything the Tracker carries from one file to the next
-// (open streams, half-seen handshakes, the DNS name table), so that a run
-// stopped between two files can resume exactly where it stopped.
-func (t *Tracker) Snapshot() ([]byte, error) {
+// ItemKind tells what a StateItem holds.
+type ItemKind uint8
+
+const (
+	ItemStream     ItemKind = 1 // an open stream; key: its ID, 8 bytes big-endian
+	ItemNameByPair ItemKind = 2 // a DNS name by client and address; key: both, 32 bytes
+	ItemNameByAddr ItemKind = 3 // a DNS name by address; key: 16 bytes
+)
+
+// StateItem is one open stream or DNS name of a Tracker's saved state.
+type StateItem struct {
+	Kind  ItemKind
+	Key   []byte
+	Value []byte
+}
+
+// Delta is what a Tracker carries from one file to the next, as changes
+// to what the previous Delta saved: a small header, the items (open
+// streams, DNS names) changed since, and those gone since. A store keeps
+// the items keyed by kind and key; writing a Delta costs what changed in
+// the file, not what is open, so a run of many small files or a flood of
+// half-open streams stays cheap per file.
+type Delta struct {
+	Header  []byte
+	Changed []StateItem
+	Deleted []StateItem // Value nil
+}
+
+// Delta saves what changed since the last Delta, or since the Tracker was
+// made or restored, and starts the next one. Together with every earlier
+// Delta it restores the Tracker exactly where it stands (Restore), so a
+// run stopped between two files resumes as if never stopped.
+func (t *Tracker) Delta() (*Delta, error) {
 	st := savedTracker{Version: snapshotVersion, Now: t.now, NextSweep: t.nextSweep, PacketsSinceSweep: t.packetsSinceSwp}
-	for _, s := range t.sortedStreams() {
-		ss := savedStream{
-			Stream: s.Stream, ClientIsA: s.clientIsA, FinSeen: s.finSeen,
-			SynTime: s.synTime, SynAckTime: s.synAckTime, HelloTime: s.helloTime, ServerReplied: s.serverReplied,
-			ClientBase: s.clientBase, ClientBaseSet: s.clientBaseSet,
-			ServerBase: s.serverBase, ServerBaseSet: s.serverBaseSet, ServerParsed: s.serverParsed,
-			QUICTries: s.quicTries, QUICGaveUp: s.quicGaveUp, InspectDone: s.inspectDone,
-		}
-		if s.clientPrefix != nil {
-			ss.ClientPrefix = s.clientPrefix.State()
-		}
-		if s.serverPrefix != nil {
-			ss.ServerPrefix = s.serverPrefix.State()
-		}
-		if s.quic != nil {
-			ss.QUIC = s.quic.State()
-		}
-		st.Streams = append(st.Streams, ss)
-	}
 	for _, sg := range t.sightings {
 		st.Sightings = append(st.Sightings, *sg)
-	}
-	for k, e := range t.dnsByPair {
-		st.DNSByPair = append(st.DNSByPair, savedName{Client: k.client, Addr: k.addr, Name: e.name, Expires: e.expires})
-	}
-	for a, e := range t.dnsByAddr {
-		st.DNSByAddr = append(st.DNSByAddr, savedName{Addr: a, Name: e.name, Expires: e.expires})
 	}
 	// Sorted, so that the same state always saves to the same bytes.
 	sort.Slice(st.Sightings, func(i, j int) bool {
@@ -92,77 +100,207 @@ func (t *Tracker) Snapshot() ([]byte, error) {
 		}
 		return a.IP.Less(b.IP)
 	})
-	for _, names := range [][]savedName{st.DNSByPair, st.DNSByAddr} {
-		sort.Slice(names, func(i, j int) bool {
-			if c := bytes.Compare(names[i].Client[:], names[j].Client[:]); c != 0 {
-				return c < 0
-			}
-			return bytes.Compare(names[i].Addr[:], names[j].Addr[:]) < 0
-		})
-	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
+	var header bytes.Buffer
+	if err := gob.NewEncoder(&header).Encode(&st); err != nil {
 		return nil, fmt.Errorf("flow: saving tracker state: %w", err)
 	}
-	return buf.Bytes(), nil
+	d := &Delta{Header: header.Bytes(), Deleted: t.deleted}
+	t.deleted = nil
+	for _, s := range t.changedOpenStreams() {
+		s.changed = false
+		value, err := json.Marshal(saveStream(s))
+		if err != nil {
+			return nil, fmt.Errorf("flow: saving stream %d: %w", s.ID, err)
+		}
+		s.persisted = true
+		d.Changed = append(d.Changed, StateItem{Kind: ItemStream, Key: streamItemKey(s.ID), Value: value})
+	}
+	for k := range t.changedPairs {
+		if e, ok := t.dnsByPair[k]; ok {
+			e.persisted = true
+			t.dnsByPair[k] = e
+			d.Changed = append(d.Changed, StateItem{Kind: ItemNameByPair, Key: pairItemKey(k), Value: nameValue(e)})
+		}
+	}
+	clear(t.changedPairs)
+	for k := range t.changedAddrs {
+		if e, ok := t.dnsByAddr[k]; ok {
+			e.persisted = true
+			t.dnsByAddr[k] = e
+			d.Changed = append(d.Changed, StateItem{Kind: ItemNameByAddr, Key: bytes.Clone(k[:]), Value: nameValue(e)})
+		}
+	}
+	clear(t.changedAddrs)
+	sortItems(d.Changed)
+	sortItems(d.Deleted)
+	return d, nil
 }
 
-// Restore replaces the Tracker's state with a Snapshot.
-func (t *Tracker) Restore(data []byte) error {
+// sortItems orders items by kind and key, so that the same changes always
+// save in the same order.
+func sortItems(items []StateItem) {
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Kind != items[j].Kind {
+			return items[i].Kind < items[j].Kind
+		}
+		return bytes.Compare(items[i].Key, items[j].Key) < 0
+	})
+}
+
+func streamItemKey(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+
+func pairItemKey(k dnsKey) []byte { return append(bytes.Clone(k.client[:]), k.addr[:]...) }
+
+func nameValue(e dnsName) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, uint64(e.expires)), e.name...)
+}
+
+func saveStream(s *stream) *savedStream {
+	ss := &savedStream{
+		Stream: s.Stream, ClientIsA: s.clientIsA, FinSeen: s.finSeen,
+		SynTime: s.synTime, SynAckTime: s.synAckTime, HelloTime: s.helloTime, ServerReplied: s.serverReplied,
+		ClientBase: s.clientBase, ClientBaseSet: s.clientBaseSet,
+		ServerBase: s.serverBase, ServerBaseSet: s.serverBaseSet, ServerParsed: s.serverParsed,
+		QUICTries: s.quicTries, QUICGaveUp: s.quicGaveUp, InspectDone: s.inspectDone,
+	}
+	if s.clientPrefix != nil {
+		ss.ClientPrefix = s.clientPrefix.State()
+	}
+	if s.serverPrefix != nil {
+		ss.ServerPrefix = s.serverPrefix.State()
+	}
+	if s.quic != nil {
+		ss.QUIC = s.quic.State()
+	}
+	return ss
+}
+
+func restoreStream(ss *savedStream) (*stream, error) {
+	s := &stream{
+		Stream: ss.Stream, clientIsA: ss.ClientIsA, finSeen: ss.FinSeen,
+		synTime: ss.SynTime, synAckTime: ss.SynAckTime, helloTime: ss.HelloTime, serverReplied: ss.ServerReplied,
+		clientBase: ss.ClientBase, clientBaseSet: ss.ClientBaseSet,
+		serverBase: ss.ServerBase, serverBaseSet: ss.ServerBaseSet, serverParsed: ss.ServerParsed,
+		quicTries: ss.QUICTries, quicGaveUp: ss.QUICGaveUp, inspectDone: ss.InspectDone,
+	}
+	var err error
+	if ss.ClientPrefix != nil {
+		if s.clientPrefix, err = reassembly.Restore(ss.ClientPrefix); err != nil {
+			return nil, fmt.Errorf("flow: stream %d: %w", s.ID, err)
+		}
+	}
+	if ss.ServerPrefix != nil {
+		if s.serverPrefix, err = reassembly.Restore(ss.ServerPrefix); err != nil {
+			return nil, fmt.Errorf("flow: stream %d: %w", s.ID, err)
+		}
+	}
+	if ss.QUIC != nil {
+		if s.quic, err = quic.RestoreClient(ss.QUIC); err != nil {
+			return nil, fmt.Errorf("flow: stream %d: %w", s.ID, err)
+		}
+	}
+	if !s.Client.IsValid() || !s.Server.IsValid() {
+		return nil, fmt.Errorf("flow: stream %d: saved without addresses", s.ID)
+	}
+	return s, nil
+}
+
+// Restore replaces the Tracker's state with the last Delta's header and
+// the items every Delta so far left in place. A header saved before state
+// was kept as items (it holds the streams and names itself) is read too;
+// what it holds goes out as items in the next Delta.
+func (t *Tracker) Restore(header []byte, items []StateItem) error {
 	var st savedTracker
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(header)).Decode(&st); err != nil {
 		return fmt.Errorf("flow: reading saved tracker state: %w", err)
 	}
 	if st.Version != snapshotVersion {
 		return fmt.Errorf("flow: saved tracker state has version %d, want %d", st.Version, snapshotVersion)
 	}
-	streams := make(map[key]*stream, len(st.Streams))
-	for i := range st.Streams {
-		ss := &st.Streams[i]
-		s := &stream{
-			Stream: ss.Stream, clientIsA: ss.ClientIsA, finSeen: ss.FinSeen,
-			synTime: ss.SynTime, synAckTime: ss.SynAckTime, helloTime: ss.HelloTime, serverReplied: ss.ServerReplied,
-			clientBase: ss.ClientBase, clientBaseSet: ss.ClientBaseSet,
-			serverBase: ss.ServerBase, serverBaseSet: ss.ServerBaseSet, serverParsed: ss.ServerParsed,
-			quicTries: ss.QUICTries, quicGaveUp: ss.QUICGaveUp, inspectDone: ss.InspectDone,
-		}
-		var err error
-		if ss.ClientPrefix != nil {
-			if s.clientPrefix, err = reassembly.Restore(ss.ClientPrefix); err != nil {
-				return fmt.Errorf("flow: stream %d: %w", s.ID, err)
-			}
-		}
-		if ss.ServerPrefix != nil {
-			if s.serverPrefix, err = reassembly.Restore(ss.ServerPrefix); err != nil {
-				return fmt.Errorf("flow: stream %d: %w", s.ID, err)
-			}
-		}
-		if ss.QUIC != nil {
-			if s.quic, err = quic.RestoreClient(ss.QUIC); err != nil {
-				return fmt.Errorf("flow: stream %d: %w", s.ID, err)
-			}
-		}
-		if !s.Client.IsValid() || !s.Server.IsValid() {
-			return fmt.Errorf("flow: stream %d: saved without addresses", s.ID)
-		}
-		streams[s.key()] = s
-	}
-	t.streams = streams
-	t.now, t.nextSweep, t.packetsSinceSwp = st.Now, st.NextSweep, st.PacketsSinceSweep
-	clear(t.sightings)
+	fresh := NewTracker(t.cfg, t.sink)
+	fresh.now, fresh.nextSweep, fresh.packetsSinceSwp = st.Now, st.NextSweep, st.PacketsSinceSweep
 	for i := range st.Sightings {
 		sg := st.Sightings[i]
-		t.sightings[sightingKey{mac: sg.MAC, ip: sg.IP.As16()}] = &sg
+		fresh.sightings[sightingKey{mac: sg.MAC, ip: sg.IP.As16()}] = &sg
 	}
-	clear(t.dnsByPair)
+	for i := range st.Streams {
+		s, err := restoreStream(&st.Streams[i])
+		if err != nil {
+			return err
+		}
+		s.changed = true
+		fresh.streams[s.key()] = s
+	}
 	for _, n := range st.DNSByPair {
-		t.dnsByPair[dnsKey{client: n.Client, addr: n.Addr}] = dnsName{name: n.Name, expires: n.Expires}
+		k := dnsKey{client: n.Client, addr: n.Addr}
+		fresh.dnsByPair[k] = dnsName{name: n.Name, expires: n.Expires}
+		fresh.changedPairs[k] = struct{}{}
 	}
-	clear(t.dnsByAddr)
 	for _, n := range st.DNSByAddr {
-		t.dnsByAddr[n.Addr] = dnsName{name: n.Name, expires: n.Expires}
+		fresh.dnsByAddr[n.Addr] = dnsName{name: n.Name, expires: n.Expires}
+		fresh.changedAddrs[n.Addr] = struct{}{}
+	}
+	for _, it := range items {
+		if err := fresh.restoreItem(it); err != nil {
+			return err
+		}
+	}
+	t.streams, t.now, t.nextSweep, t.packetsSinceSwp = fresh.streams, fresh.now, fresh.nextSweep, fresh.packetsSinceSwp
+	t.sightings, t.dnsByPair, t.dnsByAddr = fresh.sightings, fresh.dnsByPair, fresh.dnsByAddr
+	t.changedPairs, t.changedAddrs, t.deleted = fresh.changedPairs, fresh.changedAddrs, nil
+	return nil
+}
+
+func (t *Tracker) restoreItem(it StateItem) error {
+	switch it.Kind {
+	case ItemStream:
+		var ss savedStream
+		if err := json.Unmarshal(it.Value, &ss); err != nil {
+			return fmt.Errorf("flow: reading saved stream: %w", err)
+		}
+		s, err := restoreStream(&ss)
+		if err != nil {
+			return err
+		}
+		s.persisted = true
+		t.streams[s.key()] = s
+	case ItemNameByPair, ItemNameByAddr:
+		if len(it.Value) < 8 || it.Kind == ItemNameByPair && len(it.Key) != 32 || it.Kind == ItemNameByAddr && len(it.Key) != 16 {
+			return fmt.Errorf("flow: saved DNS name of kind %d with a %d-byte key and %d-byte value", it.Kind, len(it.Key), len(it.Value))
+		}
+		e := dnsName{expires: int64(binary.BigEndian.Uint64(it.Value)), name: string(it.Value[8:]), persisted: true}
+		if it.Kind == ItemNameByPair {
+			t.dnsByPair[dnsKey{client: [16]byte(it.Key[:16]), addr: [16]byte(it.Key[16:])}] = e
+		} else {
+			t.dnsByAddr[[16]byte(it.Key)] = e
+		}
+	default:
+		return fmt.Errorf("flow: saved state item of unknown kind %d", it.Kind)
 	}
 	return nil
+}
+
+// OpenChanged calls fn for each open stream that saw packets since the
+// last Delta, oldest first: what a store updates as "in progress" at the
+// end of a file. Streams that saw nothing are as the store has them.
+func (t *Tracker) OpenChanged(fn func(*Stream)) {
+	for _, s := range t.changedOpenStreams() {
+		fn(&s.Stream)
+	}
+}
+
+// changedOpenStreams lists, oldest first, the open streams that saw
+// packets since the last Delta. It visits every open stream, in memory:
+// what the store writes is what changed.
+func (t *Tracker) changedOpenStreams() []*stream {
+	var list []*stream
+	for _, s := range t.streams {
+		if s.changed {
+			list = append(list, s)
+		}
+	}
+	sortByStart(list)
+	return list
 }
 
 // OpenStreams calls fn for each stream still open, oldest first, with its

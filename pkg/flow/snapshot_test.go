@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -48,15 +49,18 @@ func TestSnapshotRestoreAnywhere(t *testing.T) {
 		for split := 1; split < len(fs); split += step {
 			var got collector
 			first := flow.NewTracker(flow.DefaultConfig(), &got)
+			// Deltas taken along the way, as at the end of each file of a
+			// rotation, kept as a store keeps them.
+			saved := savedState{items: map[string]flow.StateItem{}}
 			for i := range fs[:split] {
 				first.Handle(&fs[i])
+				if i%7 == 3 {
+					saved.apply(t, first)
+				}
 			}
-			saved, err := first.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			saved.apply(t, first)
 			second := flow.NewTracker(flow.DefaultConfig(), &got)
-			if err := second.Restore(saved); err != nil {
+			if err := second.Restore(saved.header, saved.list()); err != nil {
 				t.Fatalf("%s split at %d: %v", filepath.Base(path), split, err)
 			}
 			if second.Active() != first.Active() || second.Now() != first.Now() {
@@ -76,10 +80,54 @@ func TestSnapshotRestoreAnywhere(t *testing.T) {
 	}
 }
 
+// savedState keeps Deltas as a store does: the last header, and items
+// put and deleted by kind and key.
+type savedState struct {
+	header []byte
+	items  map[string]flow.StateItem
+}
+
+func (s *savedState) apply(t *testing.T, tr *flow.Tracker) {
+	t.Helper()
+	d, err := tr.Delta()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.header = d.Header
+	for _, it := range d.Deleted {
+		key := fmt.Sprint(it.Kind, it.Key)
+		if _, ok := s.items[key]; !ok {
+			t.Fatalf("delta deletes item %s that no delta put", key)
+		}
+		delete(s.items, key)
+	}
+	for _, it := range d.Changed {
+		s.items[fmt.Sprint(it.Kind, it.Key)] = it
+	}
+}
+
+func (s *savedState) list() []flow.StateItem {
+	var out []flow.StateItem
+	for _, it := range s.items {
+		out = append(out, it)
+	}
+	return out
+}
+
 func TestRestoreRefusesGarbage(t *testing.T) {
 	tr := flow.NewTracker(flow.DefaultConfig(), &collector{})
-	if err := tr.Restore([]byte("not a snapshot")); err == nil {
+	if err := tr.Restore([]byte("not a snapshot"), nil); err == nil {
 		t.Error("garbage restored without error")
+	}
+	d, err := tr.Delta()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []flow.StateItem{{Kind: flow.ItemStream, Key: make([]byte, 8), Value: []byte("{")},
+		{Kind: flow.ItemNameByAddr, Key: make([]byte, 3), Value: make([]byte, 9)}, {Kind: 9}} {
+		if err := tr.Restore(d.Header, []flow.StateItem{bad}); err == nil {
+			t.Errorf("item %+v restored without error", bad)
+		}
 	}
 }
 

@@ -31,6 +31,11 @@ type Config struct {
 	// DNSNameMinLife keeps a DNS answer usable at least this long, since
 	// connections outlive the TTLs of the lookups that started them.
 	DNSNameMinLife time.Duration
+	// MaxStreams bounds the streams held open at once. A SYN flood or a
+	// scan opens one per packet; past the bound the least useful streams
+	// (half-open ones first, then the longest idle) end early, as
+	// EndEvicted, an eighth of the bound at a time.
+	MaxStreams int
 }
 
 // DefaultConfig has the timeouts of common flow meters (Zeek's TCP and UDP
@@ -44,6 +49,7 @@ func DefaultConfig() Config {
 		MaxQUICInitials: 8,
 		MaxDNSNames:     1 << 20,
 		DNSNameMinLife:  time.Hour,
+		MaxStreams:      1 << 18,
 	}
 }
 
@@ -82,6 +88,10 @@ type stream struct {
 	quicTries   int
 	quicGaveUp  bool
 	inspectDone bool
+
+	// changed: packets since the last Delta; persisted: some Delta
+	// carried it, so its end must be recorded.
+	changed, persisted bool
 }
 
 type sightingKey struct {
@@ -94,6 +104,8 @@ type dnsKey struct{ client, addr [16]byte }
 type dnsName struct {
 	name    string
 	expires int64
+	// persisted: some Delta carried it, so its end must be recorded.
+	persisted bool
 }
 
 // Tracker follows streams across packets and across the files of a
@@ -112,6 +124,14 @@ type Tracker struct {
 	dnsByPair map[dnsKey]dnsName
 	dnsByAddr map[[16]byte]dnsName
 
+	// What changed since the last Delta, so that a store rewrites only
+	// that at each file. Changed streams are flagged in place instead:
+	// a list would keep every stream of a long inspect run alive.
+	changedPairs map[dnsKey]struct{}
+	changedAddrs map[[16]byte]struct{}
+	deleted      []StateItem
+	evicted      uint64
+
 	hello  Hello
 	dnsRec DNSResponse
 	dhcp   DHCP
@@ -127,6 +147,9 @@ func NewTracker(cfg Config, sink Sink) *Tracker {
 		sightings: make(map[sightingKey]*Sighting),
 		dnsByPair: make(map[dnsKey]dnsName),
 		dnsByAddr: make(map[[16]byte]dnsName),
+
+		changedPairs: make(map[dnsKey]struct{}),
+		changedAddrs: make(map[[16]byte]struct{}),
 	}
 	t.packetSink, _ = sink.(PacketSink)
 	return t
@@ -160,6 +183,9 @@ func (t *Tracker) Handle(f *capture.Frame) {
 		t.end(s, k, EndReuse)
 		s = nil
 	}
+	if s == nil && len(t.streams) >= t.cfg.MaxStreams {
+		t.evict()
+	}
 	if s == nil {
 		s = t.open(k, f, srcIsA)
 	}
@@ -168,6 +194,7 @@ func (t *Tracker) Handle(f *capture.Frame) {
 		dir = ToClient
 	}
 	s.account(f, dir)
+	s.changed = true
 	if t.packetSink != nil {
 		t.packet = Packet{StreamID: s.ID, Time: f.Time, Src: f.Src, Dst: f.Dst, Proto: f.Proto,
 			SrcPort: f.SrcPort, DstPort: f.DstPort, Length: f.IPLen, Direction: dir}
@@ -346,9 +373,51 @@ func (t *Tracker) sweep() {
 	}
 	t.emitSorted(t.expired)
 	for _, s := range t.expired {
-		delete(t.streams, s.key())
+		t.remove(s, s.key())
 	}
 	t.expireNames()
+}
+
+// evict ends the least useful eighth of the open streams: half-open ones
+// (nothing heard from the server) first, then those idle longest.
+func (t *Tracker) evict() {
+	list := make([]*stream, 0, len(t.streams))
+	for _, s := range t.streams {
+		list = append(list, s)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if ha, hb := a.Packets[ToClient] == 0, b.Packets[ToClient] == 0; ha != hb {
+			return ha
+		}
+		if a.Last != b.Last {
+			return a.Last < b.Last
+		}
+		return a.ID < b.ID
+	})
+	victims := list[:max(1, len(list)/8)]
+	for _, s := range victims {
+		if s.End == EndOpen {
+			s.End = EndEvicted
+		}
+	}
+	t.emitSorted(victims)
+	for _, s := range victims {
+		t.remove(s, s.key())
+	}
+	t.evicted += uint64(len(victims))
+}
+
+// Evicted counts the streams ended early because MaxStreams were open.
+func (t *Tracker) Evicted() uint64 { return t.evicted }
+
+// remove takes an ended stream out of the table, noting its end for the
+// next Delta when an earlier one carried it.
+func (t *Tracker) remove(s *stream, k key) {
+	delete(t.streams, k)
+	if s.persisted {
+		t.deleted = append(t.deleted, StateItem{Kind: ItemStream, Key: streamItemKey(s.ID)})
+	}
 }
 
 func (t *Tracker) timedOut(s *stream) (EndReason, bool) {
@@ -388,7 +457,7 @@ func (t *Tracker) end(s *stream, k key, reason EndReason) {
 		s.End = reason
 	}
 	t.sink.Stream(&s.Stream)
-	delete(t.streams, k)
+	t.remove(s, k)
 }
 
 func sortByStart(list []*stream) {
@@ -426,6 +495,8 @@ func (t *Tracker) Flush() {
 		t.expired = append(t.expired, s)
 	}
 	t.emitSorted(t.expired)
-	clear(t.streams)
+	for _, s := range t.expired {
+		t.remove(s, s.key())
+	}
 	t.Checkpoint()
 }

@@ -85,6 +85,9 @@ type Report struct {
 	Growing []string
 	// Skipped files are not captures (found in a directory and not pcap/pcapng).
 	Skipped int
+	// Evicted streams ended early because more were open at once than
+	// the tracker holds (flow.Config.MaxStreams): a flood or a scan.
+	Evicted uint64
 	Packets uint64
 	Bytes   int64
 	Elapsed time.Duration
@@ -277,6 +280,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 		return in.passOver(c.path, err), nil
 	}
 	var n uint64
+	evictedBefore := sr.tracker.Evicted()
 	fileStart := time.Now()
 	sum, readErr := capture.Read(r, in.dec, func(f *capture.Frame) {
 		sr.tracker.Handle(f)
@@ -311,8 +315,8 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	if standalone {
 		sr.tracker.Flush()
 	} else {
-		sr.tracker.OpenStreams(w.StreamProgress)
-		if result.SeriesState, err = sr.tracker.Snapshot(); err != nil {
+		sr.tracker.OpenChanged(w.StreamProgress)
+		if result.SeriesState, err = sr.tracker.Delta(); err != nil {
 			w.Rollback()
 			return res, err
 		}
@@ -334,6 +338,10 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 		in.series[seriesName] = sr
 	}
 	in.report.Packets += sum.Packets
+	if ev := sr.tracker.Evicted() - evictedBefore; ev > 0 {
+		in.report.Evicted += ev
+		in.log.Warn("more streams open at once than tracked; ended the least useful early", "path", c.path, "evicted", ev)
+	}
 	in.report.Bytes += r.Offset()
 	res.Status, res.Packets = "ok", sum.Packets
 	if readErr != nil {
@@ -435,7 +443,7 @@ func rawHash(path string) (hash.Hash, error) {
 func (in *Ingester) seriesFor(ctx context.Context, name string, first int64) (*series, bool, error) {
 	sr := in.series[name]
 	if sr == nil {
-		state, err := in.db.SeriesState(ctx, name)
+		header, items, err := in.db.SeriesState(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return in.newSeries(), false, nil
 		}
@@ -443,7 +451,7 @@ func (in *Ingester) seriesFor(ctx context.Context, name string, first int64) (*s
 			return nil, false, err
 		}
 		sr = in.newSeries()
-		if err := sr.tracker.Restore(state); err != nil {
+		if err := sr.tracker.Restore(header, items); err != nil {
 			return nil, false, fmt.Errorf("ingest: series %s: %w", name, err)
 		}
 		in.series[name] = sr

@@ -92,6 +92,7 @@ var dumpTables = []string{
 	"SELECT * FROM capture_paths", "SELECT * FROM packets", "SELECT * FROM tls", "SELECT * FROM streams",
 	"SELECT * FROM dns", "SELECT * FROM dhcp", "SELECT * FROM devices", "SELECT * FROM device_addresses",
 	"SELECT * FROM usage_daily", "SELECT series, now, capture_id, hex(tracker) FROM ingest_state",
+	"SELECT series, kind, hex(key), hex(value) FROM ingest_items",
 }
 
 // dump prints every row of every table, sorted, for comparing databases.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/saaslens/saaslens/pkg/flow"
 )
 
 // KnownPath tells whether a file with this path, size and modification time
@@ -59,16 +61,32 @@ func (s *DB) AddPath(ctx context.Context, path string, size, mtime, captureID in
 
 // SeriesState returns what the series' tracker carried out of its last
 // file, or ErrNotFound for a series never ingested.
-func (s *DB) SeriesState(ctx context.Context, series string) ([]byte, error) {
-	var state []byte
-	err := s.sql.QueryRowContext(ctx, `SELECT tracker FROM ingest_state WHERE series=?`, series).Scan(&state)
+func (s *DB) SeriesState(ctx context.Context, series string) (header []byte, items []flow.StateItem, err error) {
+	err = s.sql.QueryRowContext(ctx, `SELECT tracker FROM ingest_state WHERE series=?`, series).Scan(&header)
 	if err == sql.ErrNoRows {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: reading state of %s: %w", series, err)
+		return nil, nil, fmt.Errorf("store: reading state of %s: %w", series, err)
 	}
-	return state, nil
+	rows, err := s.sql.QueryContext(ctx, `SELECT kind, key, value FROM ingest_items WHERE series=?`, series)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: reading state of %s: %w", series, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it flow.StateItem
+		var kind int64
+		if err := rows.Scan(&kind, &it.Key, &it.Value); err != nil {
+			return nil, nil, fmt.Errorf("store: reading state of %s: %w", series, err)
+		}
+		it.Kind = flow.ItemKind(kind)
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: reading state of %s: %w", series, err)
+	}
+	return header, items, nil
 }
 
 // PathCapture is what was last stored from a path.

@@ -202,4 +202,15 @@ CREATE TABLE ingest_state (
 	tracker    BLOB NOT NULL
 );
 `,
+	// 2: the tracker's open streams and DNS names as rows, so that each
+	// file's commit writes what changed rather than everything open.
+	`
+CREATE TABLE ingest_items (
+	series TEXT NOT NULL,
+	kind   INTEGER NOT NULL,  -- 1 open stream, 2 DNS name by client and address, 3 DNS name by address
+	key    BLOB NOT NULL,
+	value  BLOB NOT NULL,
+	PRIMARY KEY (series, kind, key)
+) WITHOUT ROWID;
+`,
 }

@@ -45,10 +45,10 @@ type CaptureResult struct {
 	ReadErr error
 	// ReadTo is the offset just past the last whole record read.
 	ReadTo int64
-	// Series state to keep for the next file; nil keeps none (a file read
-	// on its own).
+	// Series state to keep for the next file: what changed in the
+	// tracker's state; nil keeps none (a file read on its own).
 	SeriesNow   int64
-	SeriesState []byte
+	SeriesState *flow.Delta
 	Elapsed     time.Duration
 }
 
@@ -422,9 +422,7 @@ func (w *FileWriter) commit(r CaptureResult) error {
 		return fmt.Errorf("capture_paths row: %w", err)
 	}
 	if r.SeriesState != nil {
-		if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
-			ON CONFLICT(series) DO UPDATE SET now=excluded.now, capture_id=excluded.capture_id, tracker=excluded.tracker`,
-			w.file.Series, r.SeriesNow, w.captureID, r.SeriesState); err != nil {
+		if err := w.saveSeriesState(r.SeriesNow, r.SeriesState); err != nil {
 			return fmt.Errorf("series state: %w", err)
 		}
 	}
@@ -433,6 +431,42 @@ func (w *FileWriter) commit(r CaptureResult) error {
 		return err
 	}
 	return w.conn.Close()
+}
+
+func (w *FileWriter) saveSeriesState(now int64, d *flow.Delta) error {
+	if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
+		ON CONFLICT(series) DO UPDATE SET now=excluded.now, capture_id=excluded.capture_id, tracker=excluded.tracker`,
+		w.file.Series, now, w.captureID, d.Header); err != nil {
+		return err
+	}
+	// Deletions first: a DNS name that expired and was learned again
+	// within one file is in both.
+	if len(d.Deleted) > 0 {
+		del, err := w.conn.PrepareContext(w.ctx, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`)
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		for _, it := range d.Deleted {
+			if _, err := del.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key); err != nil {
+				return err
+			}
+		}
+	}
+	if len(d.Changed) > 0 {
+		put, err := w.conn.PrepareContext(w.ctx, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
+			ON CONFLICT DO UPDATE SET value=excluded.value`)
+		if err != nil {
+			return err
+		}
+		defer put.Close()
+		for _, it := range d.Changed {
+			if _, err := put.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key, it.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Rollback abandons the file: nothing it wrote remains.

@@ -241,6 +241,9 @@ func printReport(w io.Writer, r *ingest.Report) {
 	fmt.Fprintf(w, "ingested %d files (%d damaged, %d unreadable, %d duplicates), %d packets in %s (%.0f packets/s); %d already known, %d not captures\n",
 		r.Count("ok")+r.Count("damaged"), r.Count("damaged"), r.Count("unreadable"), r.Count("duplicate"),
 		r.Packets, r.Elapsed.Round(time.Millisecond), rate, r.Known, r.Skipped)
+	if r.Evicted > 0 {
+		fmt.Fprintf(w, "%d streams ended early (end_reason evicted): more were open at once than tracked, as in a flood or a scan\n", r.Evicted)
+	}
 }
 
 // printFindings shows what the database now knows: the services used most

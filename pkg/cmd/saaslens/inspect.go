@@ -55,6 +55,10 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	for _, s := range summaries {
 		p.File(s)
 	}
+	if n := tracker.Evicted(); n > 0 {
+		fmt.Fprintf(stderr, "saaslens inspect: %d streams ended early (end=evicted): more than %d were open at once, as in a flood or a scan\n",
+			n, flow.DefaultConfig().MaxStreams)
+	}
 	if failed {
 		return 1
 	}
