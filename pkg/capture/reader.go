@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 	"syscall"
 
 	"github.com/gopacket/gopacket"
@@ -51,6 +52,8 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // capture at all, as opposed to a damaged one.
 var ErrNotCapture = errors.New("not a pcap or pcapng file")
 
+var errClosed = errors.New("capture reader closed")
+
 // readBufferSize is large enough that pcapgo's own bufio.NewReader returns
 // our reader unchanged, which is what lets us compute record offsets.
 const readBufferSize = 256 << 10
@@ -81,6 +84,7 @@ type Reader struct {
 	file       *os.File
 	gz         *gzip.Reader
 	counted    countingReader
+	raw        *bufio.Reader
 	buffered   *bufio.Reader
 	format     Format
 	compressed bool
@@ -152,26 +156,55 @@ func NewReader(path string, src io.Reader) (*Reader, error) {
 func newReader(path string, src io.Reader, h hash.Hash) (*Reader, error) {
 	r := &Reader{path: path}
 	r.counted.hash = h
-	raw := bufio.NewReaderSize(src, readBufferSize)
+	r.raw, r.buffered = pooledBuffer(src), pooledBuffer(&r.counted)
+	if err := r.readHeader(); err != nil {
+		r.release()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Read buffers are pooled: a run over thousands of small files would
+// otherwise allocate two of them per open, several times per file.
+var bufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+func pooledBuffer(src io.Reader) *bufio.Reader {
+	b := bufferPool.Get().(*bufio.Reader)
+	b.Reset(src)
+	return b
+}
+
+func (r *Reader) release() {
+	for _, b := range []*bufio.Reader{r.raw, r.buffered} {
+		if b != nil {
+			b.Reset(nil)
+			bufferPool.Put(b)
+		}
+	}
+	r.raw, r.buffered = nil, nil
+}
+
+func (r *Reader) readHeader() error {
+	raw := r.raw
 	head, err := raw.Peek(2)
 	if err != nil {
-		return nil, r.errorAt(0, fmt.Errorf("reading file header: %w", eofIsUnexpected(err)))
+		return r.errorAt(0, fmt.Errorf("reading file header: %w", eofIsUnexpected(err)))
 	}
 	var body io.Reader = raw
 	if head[0] == 0x1f && head[1] == 0x8b {
 		gz, err := gzip.NewReader(raw)
 		if err != nil {
-			return nil, r.errorAt(0, fmt.Errorf("gzip header: %w", err))
+			return r.errorAt(0, fmt.Errorf("gzip header: %w", err))
 		}
 		r.gz, r.compressed, body = gz, true, gz
 	}
 	var header [24]byte
 	n, err := io.ReadFull(body, header[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, r.errorAt(0, fmt.Errorf("reading file header: %w", eofIsUnexpected(err)))
+		return r.errorAt(0, fmt.Errorf("reading file header: %w", eofIsUnexpected(err)))
 	}
 	if n < 4 {
-		return nil, r.errorAt(0, fmt.Errorf("reading magic number: %w", io.ErrUnexpectedEOF))
+		return r.errorAt(0, fmt.Errorf("reading magic number: %w", io.ErrUnexpectedEOF))
 	}
 	r.order = binary.LittleEndian
 	switch m := binary.LittleEndian.Uint32(header[:4]); m {
@@ -191,30 +224,29 @@ func newReader(path string, src io.Reader, h hash.Hash) (*Reader, error) {
 			r.order = binary.BigEndian
 		}
 	default:
-		return nil, r.errorAt(0, fmt.Errorf("%w (magic %08x)", ErrNotCapture, m))
+		return r.errorAt(0, fmt.Errorf("%w (magic %08x)", ErrNotCapture, m))
 	}
 	if r.format != FormatPcapNG && n == len(header) {
 		acceptAnyMinorVersion(&header)
 	}
 	r.counted.r = io.MultiReader(bytes.NewReader(header[:n]), body)
-	r.buffered = bufio.NewReaderSize(&r.counted, readBufferSize)
 	if r.format == FormatPcapNG {
 		// Interface indexes restart in each pcapng section.
 		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { r.ifaceLinks = r.ifaceLinks[:0] }}
 		ng, err := pcapgo.NewNgReader(r.buffered, opts)
 		if err != nil {
-			return nil, r.errorAt(0, fmt.Errorf("pcapng section header: %w", err))
+			return r.errorAt(0, fmt.Errorf("pcapng section header: %w", err))
 		}
 		r.ng, r.packets, r.linkType = ng, ng, ng.LinkType()
 	} else {
 		pr, err := pcapgo.NewReader(r.buffered)
 		if err != nil {
-			return nil, r.errorAt(0, fmt.Errorf("pcap file header: %w", err))
+			return r.errorAt(0, fmt.Errorf("pcap file header: %w", err))
 		}
 		r.packets, r.linkType = pr, pr.LinkType()
 	}
 	r.recordAt = r.offset()
-	return r, nil
+	return nil
 }
 
 // acceptAnyMinorVersion rewrites a pcap 2.x header to 2.4: pcapgo takes
@@ -410,8 +442,10 @@ func (r *Reader) Drain() error {
 	return nil
 }
 
-// Close releases the file.
+// Close releases the file. The Reader is not to be used after.
 func (r *Reader) Close() error {
+	r.failed = errClosed
+	r.release()
 	if r.gz != nil {
 		r.gz.Close()
 	}

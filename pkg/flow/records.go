@@ -66,6 +66,9 @@ type Stream struct {
 
 	// First and Last are packet times, Unix nanoseconds.
 	First, Last int64
+	// Carried tells that the stream was open when the Tracker's last
+	// Delta was taken, so that a store holds its earlier part.
+	Carried bool
 	// Packets, Bytes (IP lengths) and PayloadBytes per direction, indexed
 	// by ToServer and ToClient.
 	Packets      [2]uint64

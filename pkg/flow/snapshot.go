@@ -112,7 +112,7 @@ func (t *Tracker) Delta() (*Delta, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flow: saving stream %d: %w", s.ID, err)
 		}
-		s.persisted = true
+		s.Carried = true
 		d.Changed = append(d.Changed, StateItem{Kind: ItemStream, Key: streamItemKey(s.ID), Value: value})
 	}
 	for k := range t.changedPairs {
@@ -228,7 +228,7 @@ func (t *Tracker) Restore(header []byte, items []StateItem) error {
 		if err != nil {
 			return err
 		}
-		s.changed = true
+		s.changed, s.Carried = true, true
 		fresh.streams[s.key()] = s
 	}
 	for _, n := range st.DNSByPair {
@@ -262,7 +262,7 @@ func (t *Tracker) restoreItem(it StateItem) error {
 		if err != nil {
 			return err
 		}
-		s.persisted = true
+		s.Carried = true
 		t.streams[s.key()] = s
 	case ItemNameByPair, ItemNameByAddr:
 		if len(it.Value) < 8 || it.Kind == ItemNameByPair && len(it.Key) != 32 || it.Kind == ItemNameByAddr && len(it.Key) != 16 {
@@ -303,22 +303,13 @@ func (t *Tracker) changedOpenStreams() []*stream {
 	return list
 }
 
-// OpenStreams calls fn for each stream still open, oldest first, with its
-// End left at EndOpen: what a store shows as "in progress" between files.
+// OpenStreams calls fn for each stream still open, in no particular
+// order (callers that need one sort), with its End left at EndOpen.
 func (t *Tracker) OpenStreams(fn func(*Stream)) {
-	for _, s := range t.sortedStreams() {
+	for _, s := range t.streams {
 		fn(&s.Stream)
 	}
 }
 
 // Now is the latest packet time seen, Unix nanoseconds.
 func (t *Tracker) Now() int64 { return t.now }
-
-func (t *Tracker) sortedStreams() []*stream {
-	list := make([]*stream, 0, len(t.streams))
-	for _, s := range t.streams {
-		list = append(list, s)
-	}
-	sortByStart(list)
-	return list
-}

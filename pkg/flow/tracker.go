@@ -89,9 +89,9 @@ type stream struct {
 	quicGaveUp  bool
 	inspectDone bool
 
-	// changed: packets since the last Delta; persisted: some Delta
-	// carried it, so its end must be recorded.
-	changed, persisted bool
+	// changed: packets since the last Delta. (Carried: some Delta holds
+	// it, so its end must be recorded too.)
+	changed bool
 }
 
 type sightingKey struct {
@@ -415,7 +415,7 @@ func (t *Tracker) Evicted() uint64 { return t.evicted }
 // next Delta when an earlier one carried it.
 func (t *Tracker) remove(s *stream, k key) {
 	delete(t.streams, k)
-	if s.persisted {
+	if s.Carried {
 		t.deleted = append(t.deleted, StateItem{Kind: ItemStream, Key: streamItemKey(s.ID)})
 	}
 }

@@ -252,10 +252,8 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 			"path", c.path, "series", seriesName)
 		sr = in.newSeries()
 	}
-	carried := map[int64]bool{}
-	sr.tracker.OpenStreams(func(s *flow.Stream) { carried[s.ID] = true })
 	w, err := in.db.BeginFile(ctx, store.CaptureFile{Path: c.path, Size: c.size, MTime: c.mtime, Series: seriesName,
-		Continued: continued, Carried: carried, PacketRows: in.opts.PacketRows, ReadFrom: c.from})
+		Continued: continued, PacketRows: in.opts.PacketRows, ReadFrom: c.from})
 	if err != nil {
 		return res, err
 	}

@@ -13,8 +13,11 @@ import (
 // without reading it.
 func (s *DB) KnownPath(ctx context.Context, path string, size, mtime int64) (bool, error) {
 	var n int
-	err := s.sql.QueryRowContext(ctx, `SELECT count(*) FROM capture_paths WHERE path=? AND size=? AND mtime=?`,
-		path, size, mtime).Scan(&n)
+	st, err := s.prepared(ctx, `SELECT count(*) FROM capture_paths WHERE path=? AND size=? AND mtime=?`)
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	err = st.QueryRowContext(ctx, path, size, mtime).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: looking up %s: %w", path, err)
 	}
@@ -32,7 +35,11 @@ type Capture struct {
 // CapturesLike lists the captures with this size and modification time:
 // the candidates a renamed file may be a copy of.
 func (s *DB) CapturesLike(ctx context.Context, size, mtime int64) ([]Capture, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT id, path, status, content_hash FROM captures WHERE size=? AND mtime=?`, size, mtime)
+	st, err := s.prepared(ctx, `SELECT id, path, status, content_hash FROM captures WHERE size=? AND mtime=?`)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, size, mtime)
 	if err != nil {
 		return nil, fmt.Errorf("store: looking up captures: %w", err)
 	}
@@ -100,9 +107,12 @@ type PathCapture struct {
 // LastFromPath returns the capture last stored from path, or ErrNotFound.
 func (s *DB) LastFromPath(ctx context.Context, path string) (PathCapture, error) {
 	var c PathCapture
-	err := s.sql.QueryRowContext(ctx, `SELECT c.id, c.path, c.status, c.content_hash, p.size, p.mtime, c.compressed, c.read_to
-		FROM capture_paths p JOIN captures c ON c.id = p.capture_id WHERE p.path = ?`, path).
-		Scan(&c.ID, &c.Path, &c.Status, &c.ContentHash, &c.Size, &c.MTime, &c.Compressed, &c.ReadTo)
+	st, err := s.prepared(ctx, `SELECT c.id, c.path, c.status, c.content_hash, p.size, p.mtime, c.compressed, c.read_to
+		FROM capture_paths p JOIN captures c ON c.id = p.capture_id WHERE p.path = ?`)
+	if err != nil {
+		return c, fmt.Errorf("store: %w", err)
+	}
+	err = st.QueryRowContext(ctx, path).Scan(&c.ID, &c.Path, &c.Status, &c.ContentHash, &c.Size, &c.MTime, &c.Compressed, &c.ReadTo)
 	if err == sql.ErrNoRows {
 		return c, ErrNotFound
 	}

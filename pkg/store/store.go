@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
@@ -21,6 +22,32 @@ import (
 type DB struct {
 	sql  *sql.DB
 	path string
+	// writeMu lets one file be written at a time, on writer.
+	writeMu sync.Mutex
+	writer  *writerConn
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// prepared returns query prepared once for the life of the handle: the
+// ledger is asked about every file of every scan, and parsing the same
+// SQL each time showed in runs of many small files.
+func (s *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = make(map[string]*sql.Stmt)
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // busyTimeoutMS is how long a connection waits for another one's lock
@@ -53,9 +80,9 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One connection: SQLite has one writer anyway, and a single
-	// connection keeps prepared statements and the page cache warm.
-	s.sql.SetMaxOpenConns(1)
+	// Two connections: the one files are written on, kept with its
+	// prepared statements, and one for the ledger's lookups between files.
+	s.sql.SetMaxOpenConns(2)
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
@@ -109,7 +136,21 @@ func (s *DB) SQL() *sql.DB { return s.sql }
 func (s *DB) Path() string { return s.path }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.sql.Close() }
+func (s *DB) Close() error {
+	s.writeMu.Lock()
+	if s.writer != nil {
+		s.writer.close()
+		s.writer = nil
+	}
+	s.writeMu.Unlock()
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
+	return s.sql.Close()
+}
 
 // SchemaVersion is the number of migrations applied.
 func (s *DB) SchemaVersion() (int, error) {

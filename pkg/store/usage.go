@@ -84,24 +84,12 @@ func (w *FileWriter) account(u *usage, sign int64) {
 }
 
 func (w *FileWriter) flushUsage() error {
-	st, err := w.conn.PrepareContext(w.ctx, `INSERT INTO usage_daily(day, client, client_mac, server_name, proto, server_port,
-		streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
-		packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
-		bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
-		rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
-		handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	var emptied []usageKey
 	for k, d := range w.usage {
 		if *d == (usageDelta{}) {
 			continue
 		}
-		if _, err := st.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort,
+		if _, err := w.st.usageUpsert.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort,
 			d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
 			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount); err != nil {
 			return err
@@ -110,11 +98,8 @@ func (w *FileWriter) flushUsage() error {
 			emptied = append(emptied, k)
 		}
 	}
-	// A row whose streams all moved to another key (a stream named only by
-	// a later file) is left with zeros; drop it.
 	for _, k := range emptied {
-		if _, err := w.conn.ExecContext(w.ctx, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
-			AND proto=? AND server_port=? AND streams=0`, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort); err != nil {
+		if _, err := w.st.usageDrop.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort); err != nil {
 			return err
 		}
 	}

@@ -27,9 +27,6 @@ type CaptureFile struct {
 	// Continued tells whether the file carries on the streams of its
 	// series' previous file.
 	Continued bool
-	// Carried are the streams open when the previous file ended: the only
-	// ones that may already have a row.
-	Carried map[int64]bool
 	// PacketRows asks for one packets row per TCP/UDP packet.
 	PacketRows bool
 	// ReadFrom is where reading starts: past the records an earlier,
@@ -105,24 +102,36 @@ type FileWriter struct {
 	packetsBase int64
 	started     time.Time
 
-	cur    *batch
-	full   chan *batch
-	free   chan *batch
-	done   chan error
-	closed bool
+	cur      *batch
+	full     chan *batch
+	free     chan *batch
+	done     chan error
+	closed   bool
+	released bool
 
 	// owned by the writer goroutine
-	st        statements
+	wc        *writerConn
+	st        *statements
 	names     addrNames
 	usage     map[usageKey]*usageDelta
 	lastError error
+}
 
+// writerConn is the connection files are written on, with statements
+// prepared once for all files: preparing them for each file was most of
+// the cost of a run of many small files.
+type writerConn struct {
+	conn     *sql.Conn
+	st       statements
 	prepared []*sql.Stmt
 	// Packet rows go through driver statements: many rows per INSERT,
 	// and one row for a batch's remainder.
 	rawStmts                []driver.Stmt
 	packetsMany, packetsOne driver.StmtExecContext
 	packetArgs              []driver.NamedValue
+	// batches go round between the decoding and the writing goroutine;
+	// every file leaves them empty for the next.
+	batches [3]*batch
 }
 
 const (
@@ -138,132 +147,51 @@ var (
 type statements struct {
 	tls, streamUpsert, streamPrev, derivedRows, dns, dhcp *sql.Stmt
 	device, deviceName, addrLast, addrExtend, addrInsert  *sql.Stmt
+	usageUpsert, usageDrop, itemPut, itemDelete           *sql.Stmt
+	captureInsert, captureUpdate, sameContent, maxPacket  *sql.Stmt
+	pathUpsert, stateUpsert                               *sql.Stmt
 }
 
-// BeginFile starts the transaction of one capture file.
+// BeginFile starts the transaction of one capture file. Files are written
+// one at a time: a second BeginFile waits for the first file's Commit or
+// Rollback.
 func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) {
-	conn, err := s.sql.Conn(ctx)
+	s.writeMu.Lock()
+	wc, err := s.writerConn(ctx)
 	if err != nil {
+		s.writeMu.Unlock()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
+	conn := wc.conn
 	// IMMEDIATE takes the write lock now, so a second writer waits here
 	// (busy_timeout) rather than failing at its first insert.
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		conn.Close()
+		s.writeMu.Unlock()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
-	w := &FileWriter{db: s, ctx: ctx, conn: conn, file: f, started: time.Now(),
+	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
 		usage: make(map[usageKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
-	// The row is completed at Commit; inserting it now gives the id that
-	// the file's rows refer to.
-	res, err := conn.ExecContext(ctx, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
-		packets, bytes, ip_packets, other, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
-		VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, ?, 0, 0)`,
-		f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
+	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
 	}
 	if err == nil && f.PacketRows {
-		err = conn.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM packets`).Scan(&w.packetsBase)
-	}
-	if err == nil {
-		err = w.prepare()
+		err = wc.st.maxPacket.QueryRowContext(ctx).Scan(&w.packetsBase)
 	}
 	if err != nil {
 		w.rollback()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
-	for range 3 {
-		w.free <- &batch{packets: make([]flow.Packet, 0, batchPackets)}
+	for i := range wc.batches {
+		if wc.batches[i] == nil {
+			wc.batches[i] = &batch{packets: make([]flow.Packet, 0, batchPackets)}
+		}
+		w.free <- wc.batches[i]
 	}
 	w.cur = <-w.free
 	go w.drain()
 	return w, nil
-}
-
-func (w *FileWriter) prepare() error {
-	type prep struct {
-		dst **sql.Stmt
-		sql string
-	}
-	list := []prep{
-		{&w.st.tls, `INSERT INTO tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
-		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
-			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
-			client, coalesce(client_mac, ''), server_name, proto, server_port,
-			(SELECT series FROM captures WHERE captures.id = streams.capture_id) FROM streams WHERE id = ?`},
-		{&w.st.derivedRows, `SELECT coalesce(sum(capture_id = ?2), 0), coalesce(sum(capture_id != ?2), 0) FROM (
-			SELECT capture_id FROM tls WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
-			UNION ALL SELECT capture_id FROM dns WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
-			UNION ALL SELECT capture_id FROM dhcp WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4)`},
-		{&w.st.streamUpsert, `INSERT INTO streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
-			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
-			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
-			end_reason, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
-			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
-			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
-			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
-			server_rtt_ns=excluded.server_rtt_ns, client_rtt_ns=excluded.client_rtt_ns,
-			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
-			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
-			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
-			capture_id=excluded.capture_id`},
-		{&w.st.dns, `INSERT INTO dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
-		{&w.st.dhcp, `INSERT INTO dhcp(time, stream_id, message_type, xid, mac, client_ip, your_ip, requested_ip, hostname, vendor_class, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
-		{&w.st.device, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
-			VALUES (?, '', '', ?, ?, ?, 0)
-			ON CONFLICT(mac) DO UPDATE SET first=min(first, excluded.first), last=max(last, excluded.last),
-			packets=packets+excluded.packets`},
-		{&w.st.deviceName, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
-			VALUES (?1, ?2, ?3, ?4, ?4, 0, ?4)
-			ON CONFLICT(mac) DO UPDATE SET first=min(first, excluded.first), last=max(last, excluded.last),
-			hostname=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.hostname != '' THEN excluded.hostname ELSE hostname END,
-			vendor_class=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.vendor_class != '' THEN excluded.vendor_class ELSE vendor_class END,
-			hostname_time=max(hostname_time, excluded.hostname_time)`},
-		{&w.st.addrLast, `SELECT rowid, last FROM device_addresses WHERE mac = ? AND ip = ? ORDER BY last DESC LIMIT 1`},
-		{&w.st.addrExtend, `UPDATE device_addresses SET first=min(first, ?), last=max(last, ?), packets=packets+? WHERE rowid = ?`},
-		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
-	}
-	for _, p := range list {
-		st, err := w.conn.PrepareContext(w.ctx, p.sql)
-		if err != nil {
-			return fmt.Errorf("preparing %q: %w", strings.Fields(p.sql)[0:3], err)
-		}
-		*p.dst = st
-		w.prepared = append(w.prepared, st)
-	}
-	return w.conn.Raw(func(dc any) error {
-		prep, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("driver connection %T cannot prepare", dc)
-		}
-		for _, p := range []struct {
-			dst *driver.StmtExecContext
-			sql string
-		}{{&w.packetsMany, insertPacketsMany}, {&w.packetsOne, insertPacketsOne}} {
-			st, err := prep.PrepareContext(w.ctx, p.sql)
-			if err != nil {
-				return fmt.Errorf("preparing packet rows: %w", err)
-			}
-			w.rawStmts = append(w.rawStmts, st)
-			exec, ok := st.(driver.StmtExecContext)
-			if !ok {
-				return fmt.Errorf("driver statement %T cannot execute with a context", st)
-			}
-			*p.dst = exec
-		}
-		w.packetArgs = make([]driver.NamedValue, rowsPerInsert*packetColumns)
-		for i := range w.packetArgs {
-			w.packetArgs[i].Ordinal = i + 1
-		}
-		return nil
-	})
 }
 
 func (w *FileWriter) flushBatch() {
@@ -364,8 +292,7 @@ func (w *FileWriter) Commit(r CaptureResult) error {
 		return fmt.Errorf("store: writing %s: %w", w.file.Path, err)
 	}
 	var dup Capture
-	err := w.conn.QueryRowContext(w.ctx, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`, r.ContentHash).
-		Scan(&dup.ID, &dup.Path, &dup.Status, &dup.ContentHash)
+	err := w.st.sameContent.QueryRowContext(w.ctx, r.ContentHash).Scan(&dup.ID, &dup.Path, &dup.Status, &dup.ContentHash)
 	if err == nil {
 		w.rollback()
 		return &DuplicateError{Of: dup}
@@ -409,16 +336,12 @@ func (w *FileWriter) commit(r CaptureResult) error {
 	if elapsed == 0 {
 		elapsed = time.Since(w.started)
 	}
-	_, err = w.conn.ExecContext(w.ctx, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
-		ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=? WHERE id=?`,
-		r.ContentHash, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
+	_, err = w.st.captureUpdate.ExecContext(w.ctx, r.ContentHash, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
 		sum.Streamed, string(other), first, last, status, errText, r.ReadTo, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
 	if err != nil {
 		return fmt.Errorf("captures row: %w", err)
 	}
-	if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
-		ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`,
-		w.file.Path, w.file.Size, w.file.MTime, w.captureID); err != nil {
+	if _, err := w.st.pathUpsert.ExecContext(w.ctx, w.file.Path, w.file.Size, w.file.MTime, w.captureID); err != nil {
 		return fmt.Errorf("capture_paths row: %w", err)
 	}
 	if r.SeriesState != nil {
@@ -426,44 +349,35 @@ func (w *FileWriter) commit(r CaptureResult) error {
 			return fmt.Errorf("series state: %w", err)
 		}
 	}
-	w.closeStatements()
 	if _, err := w.conn.ExecContext(w.ctx, "COMMIT"); err != nil {
 		return err
 	}
-	return w.conn.Close()
+	w.release()
+	return nil
+}
+
+// release lets the next file begin; once, whatever path ends this one.
+func (w *FileWriter) release() {
+	if !w.released {
+		w.released = true
+		w.db.writeMu.Unlock()
+	}
 }
 
 func (w *FileWriter) saveSeriesState(now int64, d *flow.Delta) error {
-	if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
-		ON CONFLICT(series) DO UPDATE SET now=excluded.now, capture_id=excluded.capture_id, tracker=excluded.tracker`,
-		w.file.Series, now, w.captureID, d.Header); err != nil {
+	if _, err := w.st.stateUpsert.ExecContext(w.ctx, w.file.Series, now, w.captureID, d.Header); err != nil {
 		return err
 	}
 	// Deletions first: a DNS name that expired and was learned again
 	// within one file is in both.
-	if len(d.Deleted) > 0 {
-		del, err := w.conn.PrepareContext(w.ctx, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`)
-		if err != nil {
+	for _, it := range d.Deleted {
+		if _, err := w.st.itemDelete.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key); err != nil {
 			return err
-		}
-		defer del.Close()
-		for _, it := range d.Deleted {
-			if _, err := del.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key); err != nil {
-				return err
-			}
 		}
 	}
-	if len(d.Changed) > 0 {
-		put, err := w.conn.PrepareContext(w.ctx, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
-			ON CONFLICT DO UPDATE SET value=excluded.value`)
-		if err != nil {
+	for _, it := range d.Changed {
+		if _, err := w.st.itemPut.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key, it.Value); err != nil {
 			return err
-		}
-		defer put.Close()
-		for _, it := range d.Changed {
-			if _, err := put.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key, it.Value); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -476,17 +390,154 @@ func (w *FileWriter) Rollback() {
 }
 
 func (w *FileWriter) rollback() {
-	w.closeStatements()
+	if w.released {
+		return
+	}
 	// Not w.ctx: a cancelled run must still roll back.
-	w.conn.ExecContext(context.Background(), "ROLLBACK")
-	w.conn.Close()
+	if _, err := w.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		// The connection's state is unknown: the next file opens another.
+		w.db.writer = nil
+		w.wc.close()
+	}
+	w.release()
 }
 
-func (w *FileWriter) closeStatements() {
+// writerConn returns the write connection, opening it and preparing its
+// statements on first use. The caller holds writeMu.
+func (s *DB) writerConn(ctx context.Context) (*writerConn, error) {
+	if s.writer != nil {
+		return s.writer, nil
+	}
+	conn, err := s.sql.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wc := &writerConn{conn: conn}
+	if err := wc.prepare(ctx); err != nil {
+		wc.close()
+		return nil, err
+	}
+	s.writer = wc
+	return wc, nil
+}
+
+func (w *writerConn) prepare(ctx context.Context) error {
+	type prep struct {
+		dst **sql.Stmt
+		sql string
+	}
+	list := []prep{
+		{&w.st.tls, `INSERT INTO tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
+			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
+			client, coalesce(client_mac, ''), server_name, proto, server_port,
+			(SELECT series FROM captures WHERE captures.id = streams.capture_id) FROM streams WHERE id = ?`},
+		{&w.st.derivedRows, `SELECT coalesce(sum(capture_id = ?2), 0), coalesce(sum(capture_id != ?2), 0) FROM (
+			SELECT capture_id FROM tls WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
+			UNION ALL SELECT capture_id FROM dns WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
+			UNION ALL SELECT capture_id FROM dhcp WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4)`},
+		{&w.st.streamUpsert, `INSERT INTO streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
+			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
+			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
+			end_reason, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
+			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
+			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
+			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
+			server_rtt_ns=excluded.server_rtt_ns, client_rtt_ns=excluded.client_rtt_ns,
+			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
+			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
+			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
+			capture_id=excluded.capture_id`},
+		{&w.st.dns, `INSERT INTO dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.st.dhcp, `INSERT INTO dhcp(time, stream_id, message_type, xid, mac, client_ip, your_ip, requested_ip, hostname, vendor_class, capture_id)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.st.device, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
+			VALUES (?, '', '', ?, ?, ?, 0)
+			ON CONFLICT(mac) DO UPDATE SET first=min(first, excluded.first), last=max(last, excluded.last),
+			packets=packets+excluded.packets`},
+		{&w.st.deviceName, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
+			VALUES (?1, ?2, ?3, ?4, ?4, 0, ?4)
+			ON CONFLICT(mac) DO UPDATE SET first=min(first, excluded.first), last=max(last, excluded.last),
+			hostname=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.hostname != '' THEN excluded.hostname ELSE hostname END,
+			vendor_class=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.vendor_class != '' THEN excluded.vendor_class ELSE vendor_class END,
+			hostname_time=max(hostname_time, excluded.hostname_time)`},
+		{&w.st.addrLast, `SELECT rowid, last FROM device_addresses WHERE mac = ? AND ip = ? ORDER BY last DESC LIMIT 1`},
+		{&w.st.addrExtend, `UPDATE device_addresses SET first=min(first, ?), last=max(last, ?), packets=packets+? WHERE rowid = ?`},
+		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
+		{&w.st.usageUpsert, `INSERT INTO usage_daily(day, client, client_mac, server_name, proto, server_port,
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
+			packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
+			bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
+			rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
+			handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`},
+		// A row whose streams all moved to another key (a stream named
+		// only by a later file) is left with zeros.
+		{&w.st.usageDrop, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
+			AND proto=? AND server_port=? AND streams=0`},
+		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
+			ON CONFLICT DO UPDATE SET value=excluded.value`},
+		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},
+		// The captures row is completed at Commit; inserting it at the
+		// start gives the id that the file's rows refer to.
+		{&w.st.captureInsert, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
+			packets, bytes, ip_packets, other, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
+			VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, ?, 0, 0)`},
+		{&w.st.captureUpdate, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
+			ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=? WHERE id=?`},
+		{&w.st.sameContent, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`},
+		{&w.st.maxPacket, `SELECT coalesce(max(rowid), 0) FROM packets`},
+		{&w.st.pathUpsert, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
+			ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`},
+		{&w.st.stateUpsert, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
+			ON CONFLICT(series) DO UPDATE SET now=excluded.now, capture_id=excluded.capture_id, tracker=excluded.tracker`},
+	}
+	for _, p := range list {
+		st, err := w.conn.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", strings.Fields(p.sql)[0:3], err)
+		}
+		*p.dst = st
+		w.prepared = append(w.prepared, st)
+	}
+	return w.conn.Raw(func(dc any) error {
+		prep, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare", dc)
+		}
+		for _, p := range []struct {
+			dst *driver.StmtExecContext
+			sql string
+		}{{&w.packetsMany, insertPacketsMany}, {&w.packetsOne, insertPacketsOne}} {
+			st, err := prep.PrepareContext(ctx, p.sql)
+			if err != nil {
+				return fmt.Errorf("preparing packet rows: %w", err)
+			}
+			w.rawStmts = append(w.rawStmts, st)
+			exec, ok := st.(driver.StmtExecContext)
+			if !ok {
+				return fmt.Errorf("driver statement %T cannot execute with a context", st)
+			}
+			*p.dst = exec
+		}
+		w.packetArgs = make([]driver.NamedValue, rowsPerInsert*packetColumns)
+		for i := range w.packetArgs {
+			w.packetArgs[i].Ordinal = i + 1
+		}
+		return nil
+	})
+}
+
+// close releases the statements and the connection.
+func (w *writerConn) close() {
 	for _, st := range w.prepared {
 		st.Close()
 	}
-	w.prepared = nil
 	if len(w.rawStmts) > 0 {
 		w.conn.Raw(func(any) error {
 			for _, st := range w.rawStmts {
@@ -494,8 +545,8 @@ func (w *FileWriter) closeStatements() {
 			}
 			return nil
 		})
-		w.rawStmts, w.packetsMany, w.packetsOne = nil, nil, nil
 	}
+	w.conn.Close()
 }
 
 func (w *FileWriter) writeBatch(b *batch) error {
@@ -542,16 +593,16 @@ func (w *FileWriter) writePackets(ps []flow.Packet) error {
 	return w.conn.Raw(func(any) error {
 		for len(ps) >= rowsPerInsert {
 			for i := range ps[:rowsPerInsert] {
-				w.setPacket(w.packetArgs[i*packetColumns:], &ps[i])
+				w.setPacket(w.wc.packetArgs[i*packetColumns:], &ps[i])
 			}
-			if _, err := w.packetsMany.ExecContext(w.ctx, w.packetArgs); err != nil {
+			if _, err := w.wc.packetsMany.ExecContext(w.ctx, w.wc.packetArgs); err != nil {
 				return err
 			}
 			ps = ps[rowsPerInsert:]
 		}
 		for i := range ps {
-			w.setPacket(w.packetArgs, &ps[i])
-			if _, err := w.packetsOne.ExecContext(w.ctx, w.packetArgs[:packetColumns]); err != nil {
+			w.setPacket(w.wc.packetArgs, &ps[i])
+			if _, err := w.wc.packetsOne.ExecContext(w.ctx, w.wc.packetArgs[:packetColumns]); err != nil {
 				return err
 			}
 		}
@@ -639,7 +690,7 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 	u.key.day = dayOf(u.first)
 	// The stream carried on from the series' previous file only if the
 	// stored row is the series' own: a copy elsewhere may have won it.
-	u.ownSeries = w.file.Carried[s.ID] && series.String == w.file.Series
+	u.ownSeries = s.Carried && series.String == w.file.Series
 	u.setLatencies(rtt, handshake)
 	return &u, nil
 }
