@@ -212,5 +212,52 @@ CREATE TABLE ingest_items (
 	value  BLOB NOT NULL,
 	PRIMARY KEY (series, kind, key)
 ) WITHOUT ROWID;
+
+-- How far stored traffic reaches: a stream starting later cannot be
+-- stored yet, and the writer skips looking it up.
+CREATE INDEX captures_last ON captures(last);
+`,
+	// 3: streams kept in the order they are written (an ordinary rowid),
+	// roughly their start order, with the hash id a unique key: stored
+	// by hash, every insert and every time-range read jumped across the
+	// file (a flood of a million streams took 30 s to write).
+	`
+CREATE TABLE streams_by_time (
+	id               INTEGER NOT NULL UNIQUE,  -- packets.stream_id, tls.stream_id
+	proto            INTEGER NOT NULL,
+	client           TEXT NOT NULL,
+	client_port      INTEGER NOT NULL,
+	server           TEXT NOT NULL,
+	server_port      INTEGER NOT NULL,
+	client_mac       TEXT,
+	first            INTEGER NOT NULL,
+	last             INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,     -- up: client to server
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,     -- IP lengths
+	bytes_down       INTEGER NOT NULL,
+	payload_up       INTEGER NOT NULL,     -- TCP/UDP payload
+	payload_down     INTEGER NOT NULL,
+	tcp_flags_up     INTEGER NOT NULL,     -- union of the flags seen
+	tcp_flags_down   INTEGER NOT NULL,
+	server_rtt_ns    INTEGER,              -- SYN to SYN/ACK
+	client_rtt_ns    INTEGER,              -- SYN/ACK to ACK
+	tls_handshake_ns INTEGER,              -- ClientHello to ServerHello (QUIC: first Initial each way)
+	server_name      TEXT NOT NULL,
+	name_source      TEXT NOT NULL,        -- sni, quic, http, dns or ''
+	alpn             TEXT NOT NULL,
+	tls_version      TEXT NOT NULL,
+	ech              INTEGER NOT NULL,
+	quic_version     INTEGER,
+	end_reason       TEXT NOT NULL,        -- open (still going), fin, rst, idle, reuse, evicted
+	capture_id       INTEGER NOT NULL      -- the file that last updated it
+);
+INSERT INTO streams_by_time SELECT * FROM streams ORDER BY first, id;
+DROP TABLE streams;
+ALTER TABLE streams_by_time RENAME TO streams;
+CREATE INDEX streams_first ON streams(first);
+CREATE INDEX streams_last ON streams(last);
+CREATE INDEX streams_server_name ON streams(server_name, first);
+CREATE INDEX streams_client ON streams(client, first);
 `,
 }

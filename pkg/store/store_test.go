@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -123,4 +124,74 @@ func TestConcurrentOpensOfANewDatabase(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A database at schema version 1 (as the first released ingest wrote it)
+// opens at today's version with its rows as they were, and a second open
+// applies nothing.
+func TestMigrateFromVersion1KeepsRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := `INSERT INTO streams VALUES (%d, 6, '10.0.0.2', 40000, '192.0.2.1', 443, '02:00:00:00:00:02', %d, %d,
+		3, 2, 300, 200, 100, 50, 27, 18, 1000, 100, 5000, 'a.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`
+	for _, q := range []string{migrations[0], "PRAGMA user_version = 1",
+		fmt.Sprintf(stream, 7000, 2000, 3000), fmt.Sprintf(stream, 9000, 1000, 1500)} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := rowsOf(t, raw, "SELECT * FROM streams ORDER BY id")
+	raw.Close()
+	for range 2 {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := db.SchemaVersion(); err != nil || v != len(migrations) {
+			t.Fatalf("version %d (%v), want %d", v, err, len(migrations))
+		}
+		if after := rowsOf(t, db.SQL(), "SELECT * FROM streams ORDER BY id"); after != before {
+			t.Errorf("streams changed by the migration:\n got %s\nwant %s", after, before)
+		}
+		// Stored in start order now, the hash id still unique.
+		if order := rowsOf(t, db.SQL(), "SELECT id FROM streams ORDER BY rowid"); order != "[9000]\n[7000]\n" {
+			t.Errorf("storage order %q, want by first packet", order)
+		}
+		if _, err := db.SQL().Exec(fmt.Sprintf(stream, 7000, 1, 2)); err == nil {
+			t.Error("a second row with the same id was accepted")
+		}
+		db.Close()
+	}
+}
+
+func rowsOf(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
 }

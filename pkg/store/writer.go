@@ -100,6 +100,9 @@ type FileWriter struct {
 	// packetsBase is the highest packets rowid before this file: rows past
 	// it are this file's.
 	packetsBase int64
+	// storedUntil is the last packet time of any stored capture: a stream
+	// starting later, and not carried, has no row yet.
+	storedUntil int64
 	started     time.Time
 
 	cur      *batch
@@ -149,6 +152,7 @@ type statements struct {
 	device, deviceName, addrLast, addrExtend, addrInsert  *sql.Stmt
 	usageUpsert, usageDrop, itemPut, itemDelete           *sql.Stmt
 	captureInsert, captureUpdate, sameContent, maxPacket  *sql.Stmt
+	storedUntil                                           *sql.Stmt
 	pathUpsert, stateUpsert                               *sql.Stmt
 }
 
@@ -178,6 +182,9 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	if err == nil && f.PacketRows {
 		err = wc.st.maxPacket.QueryRowContext(ctx).Scan(&w.packetsBase)
+	}
+	if err == nil {
+		err = wc.st.storedUntil.QueryRowContext(ctx).Scan(&w.storedUntil)
 	}
 	if err != nil {
 		w.rollback()
@@ -492,6 +499,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=? WHERE id=?`},
 		{&w.st.sameContent, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`},
 		{&w.st.maxPacket, `SELECT coalesce(max(rowid), 0) FROM packets`},
+		{&w.st.storedUntil, `SELECT coalesce(max(last), 0) FROM captures`},
 		{&w.st.pathUpsert, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
 			ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`},
 		{&w.st.stateUpsert, `INSERT INTO ingest_state(series, now, capture_id, tracker) VALUES (?,?,?,?)
@@ -676,6 +684,9 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 // earlier part when it carried over from the series' previous file, or
 // the same traffic stored from another file (see seenAgain).
 func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
+	if !s.Carried && s.First > w.storedUntil {
+		return nil, nil
+	}
 	var u usage
 	var rtt, handshake int64
 	var series sql.NullString
