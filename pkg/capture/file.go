@@ -51,10 +51,13 @@ func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
 		lastTime = ci.Timestamp
 		if !lastTime.IsZero() {
 			ts := ci.Timestamp.UnixNano()
-			if s.First == 0 || ts < s.First {
+			if !s.Timed || ts < s.First {
 				s.First = ts
 			}
-			s.Last = max(s.Last, ts)
+			if !s.Timed || ts > s.Last {
+				s.Last = ts
+			}
+			s.Timed = true
 		}
 		ok, kind := dec.Decode(data, ci, link)
 		if ok && lastTime.IsZero() { // streams need times

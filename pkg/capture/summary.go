@@ -110,8 +110,10 @@ type Summary struct {
 	Bytes uint64
 	// Streamed counts the TCP and UDP packets handed on.
 	Streamed uint64
-	// First and Last are packet times in Unix nanoseconds (0 without packets).
+	// First and Last are packet times in Unix nanoseconds, when Timed:
+	// some record had a time (0 is a time, 1970-01-01).
 	First, Last int64
+	Timed       bool
 	// Other counts the packets that were not TCP or UDP, by kind.
 	Other map[Kind]uint64
 	// Err is the read error that ended the file early, if any.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -310,5 +312,33 @@ func TestNaturalOrder(t *testing.T) {
 	want := []string{"b_9_x", "b_00009_x", "b_00010_x", "cap.pcap", "cap.pcap1", "cap.pcap2", "cap.pcap10"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("got %v, want %v", names, want)
+	}
+}
+
+// Times at the edges of what capture formats hold are stored as times:
+// a pcap timestamp of 0xFFFFFFFF seconds (2106) and one of 0 (1970).
+func TestEdgeTimesAreStored(t *testing.T) {
+	for _, sec := range []uint32{0xFFFFFFFF, 0} {
+		b := append([]byte(nil), fixtureFile(t, "rotated-0.pcap")...)
+		for off := 24; off+16 <= len(b); {
+			binary.LittleEndian.PutUint32(b[off:], sec)
+			binary.LittleEndian.PutUint32(b[off+4:], 0)
+			off += 16 + int(binary.LittleEndian.Uint32(b[off+8:]))
+		}
+		path := filepath.Join(t.TempDir(), "edge.pcap")
+		writeFile(t, path, b)
+		db := openDB(t, filepath.Join(t.TempDir(), "db"))
+		run(t, db, withPackets, path)
+		want := int64(sec) * int64(time.Second)
+		var first, last sql.NullInt64
+		if err := db.SQL().QueryRow(`SELECT first, last FROM captures`).Scan(&first, &last); err != nil {
+			t.Fatal(err)
+		}
+		if !first.Valid || first.Int64 != want || last.Int64 != want {
+			t.Errorf("timestamp %#x s: captures.first %v, last %v; want %d", sec, first, last, want)
+		}
+		if n := count(t, db.SQL(), `SELECT count(*) FROM streams WHERE first = ?`, want); n == 0 {
+			t.Errorf("timestamp %#x s: no stream starts then", sec)
+		}
 	}
 }

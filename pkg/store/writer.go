@@ -332,7 +332,7 @@ func (w *FileWriter) commit(r CaptureResult) error {
 		}
 	}
 	var first, last sql.NullInt64
-	if sum.First != 0 {
+	if sum.Timed {
 		first, last = sql.NullInt64{Int64: sum.First, Valid: true}, sql.NullInt64{Int64: sum.Last, Valid: true}
 	}
 	links := make([]string, len(sum.LinkTypes))
