@@ -91,8 +91,8 @@ func TestDeltaHoldsOnlyChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first.Changed) != tr.Active() || tr.Active() != 5000 {
-		t.Fatalf("first delta: %d items for %d open streams", len(first.Changed), tr.Active())
+	if first.Len() != tr.Active() || tr.Active() != 5000 {
+		t.Fatalf("first delta: %d items for %d open streams", first.Len(), tr.Active())
 	}
 	fs := frames(t, testdata("rotated-0.pcap"))
 	tr.Handle(&fs[0])
@@ -102,8 +102,8 @@ func TestDeltaHoldsOnlyChanges(t *testing.T) {
 	}
 	var changed []int64
 	tr.OpenChanged(func(s *flow.Stream) { changed = append(changed, s.ID) })
-	if len(second.Changed) != 1 || len(second.Deleted) != 0 || len(changed) != 0 {
+	if second.Len() != 1 || len(second.Deleted) != 0 || len(changed) != 0 {
 		t.Errorf("second delta: %d changed, %d deleted, %d still marked changed; want 1, 0, 0",
-			len(second.Changed), len(second.Deleted), len(changed))
+			second.Len(), len(second.Deleted), len(changed))
 	}
 }

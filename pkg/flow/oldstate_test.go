@@ -60,7 +60,7 @@ func TestRestoreFromAHeaderHoldingEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(d.Changed); n != len(old.Streams)+len(old.DNSByPair) {
+	if n := d.Len(); n != len(old.Streams)+len(old.DNSByPair) {
 		t.Errorf("first delta after restoring carries %d items, want the %d streams and %d names the header held",
 			n, len(old.Streams), len(old.DNSByPair))
 	}

@@ -79,8 +79,34 @@ type StateItem struct {
 // half-open streams stays cheap per file.
 type Delta struct {
 	Header  []byte
-	Changed []StateItem
 	Deleted []StateItem // Value nil
+	names   []StateItem
+	// streams are encoded one at a time as EachChanged goes: a flood
+	// leaves hundreds of thousands of open streams to save at once.
+	streams []*stream
+}
+
+// Len is the number of changed items.
+func (d *Delta) Len() int { return len(d.names) + len(d.streams) }
+
+// EachChanged calls fn with each changed item in turn, in kind and key
+// order. Call it before the Tracker handles more packets.
+func (d *Delta) EachChanged(fn func(StateItem) error) error {
+	for _, s := range d.streams {
+		value, err := json.Marshal(saveStream(s))
+		if err != nil {
+			return fmt.Errorf("flow: saving stream %d: %w", s.ID, err)
+		}
+		if err := fn(StateItem{Kind: ItemStream, Key: streamItemKey(s.ID), Value: value}); err != nil {
+			return err
+		}
+	}
+	for _, it := range d.names {
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Delta saves what changed since the last Delta, or since the Tracker was
@@ -106,20 +132,16 @@ func (t *Tracker) Delta() (*Delta, error) {
 	}
 	d := &Delta{Header: header.Bytes(), Deleted: t.deleted}
 	t.deleted = nil
-	for _, s := range t.changedOpenStreams() {
-		s.changed = false
-		value, err := json.Marshal(saveStream(s))
-		if err != nil {
-			return nil, fmt.Errorf("flow: saving stream %d: %w", s.ID, err)
-		}
-		s.Carried = true
-		d.Changed = append(d.Changed, StateItem{Kind: ItemStream, Key: streamItemKey(s.ID), Value: value})
+	d.streams = t.changedOpenStreams()
+	sort.Slice(d.streams, func(i, j int) bool { return d.streams[i].ID < d.streams[j].ID })
+	for _, s := range d.streams {
+		s.changed, s.Carried = false, true
 	}
 	for k := range t.changedPairs {
 		if e, ok := t.dnsByPair[k]; ok {
 			e.persisted = true
 			t.dnsByPair[k] = e
-			d.Changed = append(d.Changed, StateItem{Kind: ItemNameByPair, Key: pairItemKey(k), Value: nameValue(e)})
+			d.names = append(d.names, StateItem{Kind: ItemNameByPair, Key: pairItemKey(k), Value: nameValue(e)})
 		}
 	}
 	clear(t.changedPairs)
@@ -127,11 +149,11 @@ func (t *Tracker) Delta() (*Delta, error) {
 		if e, ok := t.dnsByAddr[k]; ok {
 			e.persisted = true
 			t.dnsByAddr[k] = e
-			d.Changed = append(d.Changed, StateItem{Kind: ItemNameByAddr, Key: bytes.Clone(k[:]), Value: nameValue(e)})
+			d.names = append(d.names, StateItem{Kind: ItemNameByAddr, Key: bytes.Clone(k[:]), Value: nameValue(e)})
 		}
 	}
 	clear(t.changedAddrs)
-	sortItems(d.Changed)
+	sortItems(d.names)
 	sortItems(d.Deleted)
 	return d, nil
 }

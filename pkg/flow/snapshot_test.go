@@ -106,8 +106,11 @@ func (s *savedState) apply(t *testing.T, tr *flow.Tracker) {
 		}
 		delete(s.items, key)
 	}
-	for _, it := range d.Changed {
+	if err := d.EachChanged(func(it flow.StateItem) error {
 		s.items[fmt.Sprint(it.Kind, it.Key)] = it
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

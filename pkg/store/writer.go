@@ -382,12 +382,10 @@ func (w *FileWriter) saveSeriesState(now int64, d *flow.Delta) error {
 			return err
 		}
 	}
-	for _, it := range d.Changed {
-		if _, err := w.st.itemPut.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key, it.Value); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.EachChanged(func(it flow.StateItem) error {
+		_, err := w.st.itemPut.ExecContext(w.ctx, w.file.Series, int64(it.Kind), it.Key, it.Value)
+		return err
+	})
 }
 
 // Rollback abandons the file: nothing it wrote remains.
