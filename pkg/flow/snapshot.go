@@ -59,7 +59,7 @@ type savedName struct {
 type ItemKind uint8
 
 const (
-	ItemStream     ItemKind = 1 // an open stream; key: its ID, 8 bytes big-endian
+	ItemStream     ItemKind = 1 // an open stream; key: its first packet time and ID, 8 bytes big-endian each
 	ItemNameByPair ItemKind = 2 // a DNS name by client and address; key: both, 32 bytes
 	ItemNameByAddr ItemKind = 3 // a DNS name by address; key: 16 bytes
 )
@@ -97,7 +97,7 @@ func (d *Delta) EachChanged(fn func(StateItem) error) error {
 		if err != nil {
 			return fmt.Errorf("flow: saving stream %d: %w", s.ID, err)
 		}
-		if err := fn(StateItem{Kind: ItemStream, Key: streamItemKey(s.ID), Value: value}); err != nil {
+		if err := fn(StateItem{Kind: ItemStream, Key: s.itemKey, Value: value}); err != nil {
 			return err
 		}
 	}
@@ -135,7 +135,11 @@ func (t *Tracker) Delta() (*Delta, error) {
 	d.streams = t.changedOpenStreams()
 	sort.Slice(d.streams, func(i, j int) bool { return d.streams[i].ID < d.streams[j].ID })
 	for _, s := range d.streams {
-		s.changed, s.Carried = false, true
+		key := streamItemKey(s)
+		if s.itemKey != nil && !bytes.Equal(key, s.itemKey) { // an earlier packet came late
+			d.Deleted = append(d.Deleted, StateItem{Kind: ItemStream, Key: s.itemKey})
+		}
+		s.changed, s.Carried, s.itemKey = false, true, key
 	}
 	for k := range t.changedPairs {
 		if e, ok := t.dnsByPair[k]; ok {
@@ -169,7 +173,13 @@ func sortItems(items []StateItem) {
 	})
 }
 
-func streamItemKey(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+// streamItemKey leads with the start time, so that a store's items are
+// in time order: a flood adds at one end of the table and evicts at the
+// other, instead of touching pages all over it.
+func streamItemKey(s *stream) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(s.First)^1<<63)
+	return binary.BigEndian.AppendUint64(k, uint64(s.ID))
+}
 
 func pairItemKey(k dnsKey) []byte { return append(bytes.Clone(k.client[:]), k.addr[:]...) }
 
@@ -284,7 +294,7 @@ func (t *Tracker) restoreItem(it StateItem) error {
 		if err != nil {
 			return err
 		}
-		s.Carried = true
+		s.Carried, s.itemKey = true, bytes.Clone(it.Key)
 		t.streams[s.key()] = s
 	case ItemNameByPair, ItemNameByAddr:
 		if len(it.Value) < 8 || it.Kind == ItemNameByPair && len(it.Key) != 32 || it.Kind == ItemNameByAddr && len(it.Key) != 16 {

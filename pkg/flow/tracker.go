@@ -92,8 +92,9 @@ type stream struct {
 	inspectDone bool
 
 	// changed: packets since the last Delta. (Carried: some Delta holds
-	// it, so its end must be recorded too.)
+	// it, under itemKey, so its end must be recorded too.)
 	changed bool
+	itemKey []byte
 }
 
 type sightingKey struct {
@@ -427,8 +428,8 @@ func (t *Tracker) Evicted() uint64 { return t.evicted }
 // next Delta when an earlier one carried it.
 func (t *Tracker) remove(s *stream, k key) {
 	delete(t.streams, k)
-	if s.Carried {
-		t.deleted = append(t.deleted, StateItem{Kind: ItemStream, Key: streamItemKey(s.ID)})
+	if s.Carried && s.itemKey != nil {
+		t.deleted = append(t.deleted, StateItem{Kind: ItemStream, Key: s.itemKey})
 	}
 }
 
