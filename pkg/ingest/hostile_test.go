@@ -342,3 +342,20 @@ func TestEdgeTimesAreStored(t *testing.T) {
 		}
 	}
 }
+
+// A flood of one-off clients, more than the usage sums a file keeps in
+// memory, still leaves usage_daily equal to the sums over streams.
+func TestFloodKeepsUsageEqualToStreams(t *testing.T) {
+	var b bytes.Buffer
+	if err := fixture.WriteSYNFlood(&b, 70000, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "flood.pcap")
+	writeFile(t, path, b.Bytes())
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	run(t, db, Options{}, path)
+	if n := count(t, db.SQL(), "SELECT count(*) FROM streams"); n != 70000 {
+		t.Errorf("%d streams, want 70000", n)
+	}
+	checkUsage(t, db.SQL())
+}

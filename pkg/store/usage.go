@@ -58,12 +58,21 @@ func usageOf(s *flow.Stream, names addrNames) *usage {
 // account adds (sign +1) or takes back (sign -1) a stream's contribution.
 // A stream written again, when it grew or ended in a later file, is taken
 // back as first written and added as it is now, so each stream counts once.
-func (w *FileWriter) account(u *usage, sign int64) {
+func (w *FileWriter) account(u *usage, sign int64) error {
 	if u == nil {
-		return
+		return nil
 	}
 	d := w.usage[u.key]
 	if d == nil {
+		// A flood of one-off clients makes a key per stream: past a
+		// bound, what is summed so far goes to the table (in the same
+		// transaction) and the map starts again.
+		if len(w.usage) >= maxUsageKeys {
+			if err := w.flushUsage(); err != nil {
+				return err
+			}
+			clear(w.usage)
+		}
 		d = &usageDelta{}
 		w.usage[u.key] = d
 	}
@@ -81,7 +90,11 @@ func (w *FileWriter) account(u *usage, sign int64) {
 		d.handshakeSum += sign * u.handshake
 		d.handshakeCount += sign
 	}
+	return nil
 }
+
+// maxUsageKeys bounds the usage sums held in memory within one file.
+const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
 	var emptied []usageKey

@@ -661,8 +661,12 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 			return err
 		}
 	}
-	w.account(prev, -1)
-	w.account(usageOf(&s.Stream, w.names), +1)
+	if err := w.account(prev, -1); err != nil {
+		return err
+	}
+	if err := w.account(usageOf(&s.Stream, w.names), +1); err != nil {
+		return err
+	}
 	var mac sql.NullString
 	if s.HasClientMAC {
 		mac = sql.NullString{String: macString(s.ClientMAC), Valid: true}
