@@ -339,6 +339,9 @@ func (t *Tracker) sight(f *capture.Frame, s *stream) {
 	}
 	k := sightingKey{mac: f.SrcMAC, ip: f.Src.As16()}
 	sg := t.sightings[k]
+	if sg == nil && len(t.sightings) >= maxSightings {
+		t.Checkpoint() // a flood from local addresses: deliver early, stay bounded
+	}
 	if sg == nil {
 		sg = &Sighting{MAC: f.SrcMAC, IP: f.Src, First: f.Time}
 		t.sightings[k] = sg
@@ -351,6 +354,9 @@ func (t *Tracker) sight(f *capture.Frame, s *stream) {
 	}
 	sg.Packets++
 }
+
+// maxSightings bounds the device sightings held between checkpoints.
+const maxSightings = 1 << 14
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
