@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/store"
@@ -120,29 +121,11 @@ func TestFileWithoutPermission(t *testing.T) {
 // records (editcap -c).
 func recode(t *testing.T, pcap []byte) map[string][]byte {
 	t.Helper()
-	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
-	if err != nil {
-		t.Fatal(err)
-	}
-	type record struct {
-		ci   gopacket.CaptureInfo
-		data []byte
-	}
-	var recs []record
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, record{ci, data})
-	}
+	link, recs := readRecords(t, pcap)
 	write := func(keep int, snap int) []byte {
 		var b bytes.Buffer
 		w := pcapgo.NewWriter(&b)
-		if err := w.WriteFileHeader(uint32(snap), r.LinkType()); err != nil {
+		if err := w.WriteFileHeader(uint32(snap), link); err != nil {
 			t.Fatal(err)
 		}
 		for _, rec := range recs[:keep] {
@@ -158,7 +141,7 @@ func recode(t *testing.T, pcap []byte) map[string][]byte {
 		return b.Bytes()
 	}
 	var ng bytes.Buffer
-	nw, err := pcapgo.NewNgWriter(&ng, r.LinkType())
+	nw, err := pcapgo.NewNgWriter(&ng, link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,25 +229,7 @@ func TestSplitCaptureEqualsWhole(t *testing.T) {
 	if _, err := fixture.WriteSynthetic(&whole, 1200); err != nil {
 		t.Fatal(err)
 	}
-	r, err := pcapgo.NewReader(&whole)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type record struct {
-		ci   gopacket.CaptureInfo
-		data []byte
-	}
-	var recs []record
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, record{ci, data})
-	}
+	link, recs := readRecords(t, whole.Bytes())
 	const per = 20
 	for i := per; i < len(recs); i += per {
 		recs[i].ci.Timestamp = recs[i-per].ci.Timestamp.Add(-3 * time.Millisecond)
@@ -272,7 +237,7 @@ func TestSplitCaptureEqualsWhole(t *testing.T) {
 	write := func(path string, rs []record) {
 		var b bytes.Buffer
 		w := pcapgo.NewWriter(&b)
-		if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
+		if err := w.WriteFileHeader(65535, link); err != nil {
 			t.Fatal(err)
 		}
 		for _, rec := range rs {
@@ -358,4 +323,29 @@ func TestFloodKeepsUsageEqualToStreams(t *testing.T) {
 		t.Errorf("%d streams, want 70000", n)
 	}
 	checkUsage(t, db.SQL())
+}
+
+type record struct {
+	ci   gopacket.CaptureInfo
+	data []byte
+}
+
+// readRecords returns a pcap's link type and records.
+func readRecords(t *testing.T, pcap []byte) (layers.LinkType, []record) {
+	t.Helper()
+	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []record
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return r.LinkType(), recs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, record{ci, data})
+	}
 }
