@@ -78,7 +78,7 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if rep != nil {
 		printFindings(stdout, db)
-		if rep.Count("unreadable") > 0 {
+		if rep.Count("unreadable")+rep.Count("vanished") > 0 {
 			return 1
 		}
 	}

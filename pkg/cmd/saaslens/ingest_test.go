@@ -194,3 +194,15 @@ func TestWatchAndIngestRefuseBadFlags(t *testing.T) {
 		t.Error("a refused command created the database")
 	}
 }
+
+// A path that is not there is reported and makes the exit status 1, after
+// the files beside it are stored.
+func TestIngestCommandMissingPath(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	missing := filepath.Join(t.TempDir(), "gone.pcap")
+	var out, errOut bytes.Buffer
+	code := run([]string{"ingest", "--db", db, "--settle", "0", testdata("lan.pcap.gz"), missing}, &out, &errOut)
+	if code != 1 || !strings.Contains(out.String(), missing+": vanished") || !strings.Contains(out.String(), "ingested 1 files") {
+		t.Errorf("exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
+}
