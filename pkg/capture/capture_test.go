@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/saaslens/saaslens/pkg/capture"
@@ -373,5 +374,34 @@ func TestUnrepresentableTimeIsUntimed(t *testing.T) {
 	}
 	if s.First != ci.Timestamp.UnixNano() || s.Last != s.First {
 		t.Errorf("time span %d..%d, want the good record's %d", s.First, s.Last, ci.Timestamp.UnixNano())
+	}
+}
+
+// Nesting is bounded: a packet of IP in IP up to eight headers deep is a
+// stream, one deeper is malformed, decoded no further.
+func TestTunnelNestingIsBounded(t *testing.T) {
+	nested := func(depth int) []byte {
+		ls := []gopacket.SerializableLayer{&layers.Ethernet{SrcMAC: make([]byte, 6), DstMAC: make([]byte, 6), EthernetType: layers.EthernetTypeIPv4}}
+		for i := range depth {
+			proto := layers.IPProtocolIPv4
+			if i == depth-1 {
+				proto = layers.IPProtocolTCP
+			}
+			ls = append(ls, &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: []byte{10, 0, 0, byte(i)}, DstIP: []byte{10, 0, 1, byte(i)}})
+		}
+		ls = append(ls, &layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true, DataOffset: 5})
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	dec := capture.NewDecoder()
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(1, 0)}
+	if ok, kind := dec.Decode(nested(8), ci, layers.LinkTypeEthernet); !ok || dec.Frame.Tunnel.Kind != capture.TunnelIPinIP {
+		t.Errorf("8 IP headers: streamed %v (%v), tunnel %v; want a stream in IP-in-IP", ok, kind, dec.Frame.Tunnel.Kind)
+	}
+	if ok, kind := dec.Decode(nested(9), ci, layers.LinkTypeEthernet); ok || kind.Class != capture.ClassMalformed {
+		t.Errorf("9 IP headers: streamed %v, kind %v; want malformed", ok, kind)
 	}
 }

@@ -26,12 +26,18 @@ type Decoder struct {
 	pppoe     pppoeLayer
 	ppp       pppLayer
 	nflog     nflogLayer
-	ip4       layers.IPv4
-	ip6       layers.IPv6
+	ip4       ip4Layer
+	ip6       ip6Layer
 	ip6ext    layers.IPv6ExtensionSkipper
 	ip6frag   layers.IPv6Fragment
 	tcp       layers.TCP
-	udp       layers.UDP
+	udp       udpLayer
+	gre       greLayer
+	erspan    erspanLayer
+	vxlan     vxlanLayer
+	geneve    geneveLayer
+	teredo    teredoLayer
+	tunnels   tunnelState
 
 	parsers map[layers.LinkType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
@@ -43,10 +49,13 @@ type Decoder struct {
 
 // NewDecoder returns a Decoder ready for any supported link type.
 func NewDecoder() *Decoder {
-	return &Decoder{
+	d := &Decoder{
 		parsers: make(map[layers.LinkType]*gopacket.DecodingLayerParser),
-		decoded: make([]gopacket.LayerType, 0, 16),
+		decoded: make([]gopacket.LayerType, 0, 32),
 	}
+	d.ip4.tunnels, d.ip6.tunnels, d.gre.tunnels, d.erspan.tunnels = &d.tunnels, &d.tunnels, &d.tunnels, &d.tunnels
+	d.vxlan.tunnels, d.geneve.tunnels, d.teredo.tunnels = &d.tunnels, &d.tunnels, &d.tunnels
+	return d
 }
 
 // firstLayer maps a capture link type to the layer its records start with.
@@ -93,7 +102,8 @@ func (d *Decoder) parser(link layers.LinkType) *gopacket.DecodingLayerParser {
 		// added after it, takes the fragment header back so that a later
 		// fragment is never read as if it began with a TCP or UDP header.
 		&d.ip6ext, &d.ip6frag,
-		&d.tcp, &d.udp)
+		&d.tcp, &d.udp,
+		&d.gre, &d.erspan, &d.vxlan, &d.geneve, &d.teredo)
 	p.IgnoreUnsupported = true
 	d.parsers[link] = p
 	return p
@@ -103,6 +113,7 @@ func (d *Decoder) parser(link layers.LinkType) *gopacket.DecodingLayerParser {
 // UDP packet, now in d.Frame; otherwise it returns what kind of packet it
 // was, for the per-file summary.
 func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) (bool, Kind) {
+	d.Frame.Tunnel = Tunnel{}
 	p := d.parser(link)
 	if p == nil {
 		return false, Kind{Class: ClassLinkType, Code: uint16(link)}
@@ -110,28 +121,32 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	if len(data) == 0 {
 		return false, Kind{Class: ClassMalformed, Code: uint16(link)}
 	}
+	d.tunnels.reset()
 	err := p.DecodeLayers(data, &d.decoded)
 
 	f := &d.Frame
 	f.HasMAC = false
+	f.Tunnel = d.tunnels.outer
 	var ipLayer, transport gopacket.LayerType
 	var lastLink Kind
 	for _, t := range d.decoded {
 		switch t {
 		case layers.LayerTypeEthernet:
-			if !f.HasMAC && len(d.eth.SrcMAC) == 6 {
+			// d.eth holds the innermost Ethernet header: an entry after
+			// the last tunnel is the device's own.
+			if len(d.eth.SrcMAC) == 6 {
 				copy(f.SrcMAC[:], d.eth.SrcMAC)
 				f.HasMAC = true
 			}
 			lastLink = Kind{Class: ClassEtherType, Code: uint16(d.eth.EthernetType)}
 		case layers.LayerTypeLinuxSLL:
-			if !f.HasMAC && d.sll.AddrLen == 6 && len(d.sll.Addr) >= 6 {
+			if d.sll.AddrLen == 6 && len(d.sll.Addr) >= 6 {
 				copy(f.SrcMAC[:], d.sll.Addr)
 				f.HasMAC = true
 			}
 			lastLink = Kind{Class: ClassEtherType, Code: uint16(d.sll.EthernetType)}
 		case layers.LayerTypeLinuxSLL2:
-			if !f.HasMAC && d.sll2.AddrLength == 6 && len(d.sll2.Addr) >= 6 {
+			if d.sll2.AddrLength == 6 && len(d.sll2.Addr) >= 6 {
 				copy(f.SrcMAC[:], d.sll2.Addr)
 				f.HasMAC = true
 			}
@@ -145,7 +160,15 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		case layers.LayerTypeDot11:
 			lastLink = Kind{Class: ClassDot11, Code: uint16(d.dot11.Type)}
 		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
+			if ipLayer != gopacket.LayerTypeZero { // IP in IP: the link layer was the tunnel's
+				f.HasMAC = false
+			}
 			ipLayer, transport = t, gopacket.LayerTypeZero
+		case layers.LayerTypeGRE, layerTypeERSPAN, layers.LayerTypeVXLAN, layers.LayerTypeGeneve, layerTypeTeredo:
+			// What the tunnel carries is the packet: its kind, if not IP,
+			// is the inner frame's, not the tunnel's IP protocol.
+			f.HasMAC = false
+			ipLayer, transport = gopacket.LayerTypeZero, gopacket.LayerTypeZero
 		case layers.LayerTypeTCP, layers.LayerTypeUDP:
 			transport = t
 		}

@@ -25,7 +25,8 @@ func ReadFile(path string, dec *Decoder, h Handler) (*Summary, error) {
 
 // Read is ReadFile over an already opened Reader.
 func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
-	s := &Summary{Path: r.Path(), Format: r.Format(), Compressed: r.Compressed(), Other: make(map[Kind]uint64)}
+	s := &Summary{Path: r.Path(), Format: r.Format(), Compressed: r.Compressed(), Other: make(map[Kind]uint64),
+		Tunneled: make(map[TunnelKind]uint64)}
 	lastLink := ^uint16(0)
 	var lastTime time.Time
 	for {
@@ -60,6 +61,9 @@ func Read(r *Reader, dec *Decoder, h Handler) (*Summary, error) {
 			s.Timed = true
 		}
 		ok, kind := dec.Decode(data, ci, link)
+		if t := dec.Frame.Tunnel.Kind; t != TunnelNone {
+			s.Tunneled[t]++
+		}
 		if ok && lastTime.IsZero() { // streams need times
 			ok, kind = false, kindUntimed
 		}

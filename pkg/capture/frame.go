@@ -16,8 +16,12 @@ type Frame struct {
 	WireLen, CaptureLen int
 
 	// SrcMAC is the link-layer sender, when the link type carries one.
+	// For an encapsulated packet it is the inner frame's, when the tunnel
+	// carries one (VXLAN, ERSPAN); GRE or IP in IP carry none.
 	SrcMAC [6]byte
 	HasMAC bool
+	// Tunnel is the outermost encapsulation the packet came in, if any.
+	Tunnel Tunnel
 
 	Src, Dst         netip.Addr
 	Proto            layers.IPProtocol

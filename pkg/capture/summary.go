@@ -116,6 +116,9 @@ type Summary struct {
 	Timed       bool
 	// Other counts the packets that were not TCP or UDP, by kind.
 	Other map[Kind]uint64
+	// Tunneled counts the packets that came encapsulated, by their
+	// outermost tunnel, whatever they carried.
+	Tunneled map[TunnelKind]uint64
 	// Err is the read error that ended the file early, if any.
 	Err error
 }
@@ -183,4 +186,13 @@ func LinkTypeName(l layers.LinkType) string {
 		return "LINUX_SLL2"
 	}
 	return fmt.Sprintf("LINKTYPE_%d", uint16(l))
+}
+
+// TunneledByName is Tunneled keyed by tunnel name, for printing and JSON.
+func (s *Summary) TunneledByName() map[string]uint64 {
+	out := make(map[string]uint64, len(s.Tunneled))
+	for k, n := range s.Tunneled {
+		out[k.String()] += n
+	}
+	return out
 }

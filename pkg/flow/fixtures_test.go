@@ -2,9 +2,11 @@ package flow_test
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/flow"
 )
 
@@ -142,5 +144,31 @@ func TestStreamIDsAreStable(t *testing.T) {
 		if uint64(a.byStream[a.streams[i].ID]) != total {
 			t.Errorf("stream %d: %d packet records, %d counted", i, a.byStream[a.streams[i].ID], total)
 		}
+	}
+}
+
+// Every encapsulation in tunnels.pcap gives up its inner connection as an
+// ordinary stream: named by its ClientHello, with the mirror session its
+// tunnel identifies, and the client's own MAC where the tunnel carries
+// the inner Ethernet header (never the mirror's).
+func TestTunneledConnections(t *testing.T) {
+	var col collector
+	track(t, &col, testdata("tunnels.pcap"))
+	type row struct {
+		name, mirror string
+		mac          bool
+	}
+	var got, want []row
+	for _, s := range col.streams {
+		got = append(got, row{s.ServerName, s.MirrorSource, s.HasClientMAC})
+		if s.HasClientMAC && s.ClientMAC != [6]byte{2, 0, 0, 0, 0, 2} {
+			t.Errorf("%s: client MAC %x, want the inner frame's", s.ServerName, s.ClientMAC)
+		}
+	}
+	for _, c := range fixture.TunneledConnections {
+		want = append(want, row{c.ServerName, c.MirrorSource, c.InnerMAC})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("streams:\n got %v\nwant %v", got, want)
 	}
 }

@@ -63,6 +63,10 @@ type Stream struct {
 	// capture has one.
 	ClientMAC    [6]byte
 	HasClientMAC bool
+	// MirrorSource names the mirror session the stream's first packet came
+	// in ("vxlan:4096", "erspan:12", "gre:7", "geneve:4242"): a collector
+	// often receives several. Empty for traffic captured directly.
+	MirrorSource string
 
 	// First and Last are packet times, Unix nanoseconds.
 	First, Last int64

@@ -230,6 +230,7 @@ func (t *Tracker) open(k key, f *capture.Frame, srcIsA bool) *stream {
 		s.Client, s.ClientPort, s.Server, s.ServerPort = f.Dst, f.DstPort, f.Src, f.SrcPort
 	}
 	s.First = f.Time
+	s.MirrorSource = f.Tunnel.Source()
 	s.ID = streamID(&s.Stream)
 	if name, ok := t.lookupName(s.Client, s.Server); ok {
 		s.ServerName, s.NameSource = name, SourceDNS

@@ -349,3 +349,34 @@ func readRecords(t *testing.T, pcap []byte) (layers.LinkType, []record) {
 		recs = append(recs, record{ci, data})
 	}
 }
+
+// The mirror session of each stream and the tunnels of each file reach
+// the database.
+func TestTunnelsStored(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	path := filepath.Join(t.TempDir(), "tunnels.pcap")
+	writeFile(t, path, fixtureFile(t, "tunnels.pcap"))
+	run(t, db, Options{}, path)
+	var want strings.Builder
+	for _, c := range fixture.TunneledConnections {
+		fmt.Fprintf(&want, "[%s %s]\n", c.ServerName, c.MirrorSource)
+	}
+	got := dumpQuery(t, db.SQL(), "SELECT server_name, mirror_source FROM streams")
+	wantDump := fmt.Sprintf("== SELECT server_name, mirror_source FROM streams (%d rows)\n%s\n", len(fixture.TunneledConnections), sortedLines(want.String()))
+	if got != wantDump {
+		t.Errorf("got\n%swant\n%s", got, wantDump)
+	}
+	var tunneled string
+	if err := db.SQL().QueryRow("SELECT tunneled FROM captures").Scan(&tunneled); err != nil {
+		t.Fatal(err)
+	}
+	if tunneled != `{"ERSPAN":16,"GENEVE":8,"GRE":24,"IP-in-IP":16,"Teredo":8,"VXLAN":8}` {
+		t.Errorf("captures.tunneled %s", tunneled)
+	}
+}
+
+func sortedLines(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}

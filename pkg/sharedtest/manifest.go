@@ -17,21 +17,32 @@ type Capture struct {
 	File, Path, Format, LinkType string
 	Packets                      int
 	TLSNames, QUICNames          []string
+	GQUICNames                   []string // Google QUIC (tunnels manifest only)
 	DNSNames, HTTPHosts          []string
 	Notes                        string
 }
 
 // Dir is where the shared captures live, relative to the repository.
-func Dir() string {
+func Dir() string { return sharedDir("pcap") }
+
+// TunnelsDir holds the shared captures of encapsulated traffic and Google
+// QUIC, with a manifest of the same form.
+func TunnelsDir() string { return sharedDir("tunnels") }
+
+func sharedDir(name string) string {
 	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..", "..", "shared", "testdata", "pcap")
+	return filepath.Join(filepath.Dir(here), "..", "..", "..", "shared", "testdata", name)
 }
 
 // Captures reads the manifest, skipping the test when the shared folder
 // is absent.
-func Captures(t testing.TB) []Capture {
+func Captures(t testing.TB) []Capture { return manifest(t, Dir()) }
+
+// Tunnels reads the tunnels manifest, skipping the test when it is absent.
+func Tunnels(t testing.TB) []Capture { return manifest(t, TunnelsDir()) }
+
+func manifest(t testing.TB, dir string) []Capture {
 	t.Helper()
-	dir := Dir()
 	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
 	if os.IsNotExist(err) {
 		t.Skipf("shared captures not found at %s: clone the project with ../shared beside it", dir)
@@ -51,7 +62,11 @@ func Captures(t testing.TB) []Capture {
 		col[name] = i
 	}
 	list := func(row []string, name string) []string {
-		v := row[col[name]]
+		i, ok := col[name]
+		if !ok || i >= len(row) {
+			return nil
+		}
+		v := row[i]
 		if v == "-" || v == "" {
 			return nil
 		}
@@ -63,7 +78,7 @@ func Captures(t testing.TB) []Capture {
 		out = append(out, Capture{
 			File: row[col["file"]], Path: filepath.Join(dir, row[col["file"]]),
 			Format: row[col["file_format"]], LinkType: row[col["link_type"]], Packets: n,
-			TLSNames: list(row, "tls_sni"), QUICNames: list(row, "quic_sni"),
+			TLSNames: list(row, "tls_sni"), QUICNames: list(row, "quic_sni"), GQUICNames: list(row, "gquic_sni"),
 			DNSNames: list(row, "dns_names"), HTTPHosts: list(row, "http_hosts"),
 			Notes: row[col["notes"]],
 		})

@@ -260,4 +260,10 @@ CREATE INDEX streams_last ON streams(last);
 CREATE INDEX streams_server_name ON streams(server_name, first);
 CREATE INDEX streams_client ON streams(client, first);
 `,
+	// 4: which mirror session a stream came in, and the tunnels a file's
+	// packets came encapsulated in.
+	`
+ALTER TABLE streams ADD COLUMN mirror_source TEXT NOT NULL DEFAULT '';  -- vxlan:VNI, erspan:SESSION, gre:KEY, geneve:VNI; '' when captured directly
+ALTER TABLE captures ADD COLUMN tunneled TEXT NOT NULL DEFAULT '{}';    -- JSON object: packets by outermost tunnel ({"VXLAN":120})
+`,
 }

@@ -324,6 +324,10 @@ func (w *FileWriter) commit(r CaptureResult) error {
 	if err != nil {
 		return err
 	}
+	tunneled, err := json.Marshal(sum.TunneledByName())
+	if err != nil {
+		return err
+	}
 	status, errText := "ok", sql.NullString{}
 	if r.ReadErr != nil {
 		status, errText = "damaged", sql.NullString{String: r.ReadErr.Error(), Valid: true}
@@ -344,7 +348,7 @@ func (w *FileWriter) commit(r CaptureResult) error {
 		elapsed = time.Since(w.started)
 	}
 	_, err = w.st.captureUpdate.ExecContext(w.ctx, r.ContentHash, string(sum.Format), sum.Compressed, strings.Join(links, ","), sum.Packets, sum.Bytes,
-		sum.Streamed, string(other), first, last, status, errText, r.ReadTo, time.Now().UnixNano(), elapsed.Nanoseconds(), w.captureID)
+		sum.Streamed, string(other), first, last, status, errText, r.ReadTo, time.Now().UnixNano(), elapsed.Nanoseconds(), string(tunneled), w.captureID)
 	if err != nil {
 		return fmt.Errorf("captures row: %w", err)
 	}
@@ -445,8 +449,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.streamUpsert, `INSERT INTO streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
 			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
 			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
-			end_reason, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			end_reason, capture_id, mirror_source)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
 			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
 			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
@@ -494,7 +498,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			packets, bytes, ip_packets, other, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
 			VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, ?, 0, 0)`},
 		{&w.st.captureUpdate, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
-			ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=? WHERE id=?`},
+			ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=?, tunneled=? WHERE id=?`},
 		{&w.st.sameContent, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`},
 		{&w.st.maxPacket, `SELECT coalesce(max(rowid), 0) FROM packets`},
 		{&w.st.storedUntil, `SELECT coalesce(max(last), 0) FROM captures`},
@@ -677,7 +681,7 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 		int64(s.PayloadBytes[0]), int64(s.PayloadBytes[1]), int64(s.TCPFlags[0]), int64(s.TCPFlags[1]),
 		nullIfZero(s.ServerRTT), nullIfZero(s.ClientRTT), nullIfZero(s.TLSHandshake),
 		s.ServerName, s.NameSource.String(), s.ALPN, tls.VersionName(s.TLSVersion), s.ECH,
-		nullIfZero(int64(s.QUICVersion)), end, w.captureID)
+		nullIfZero(int64(s.QUICVersion)), end, w.captureID, s.MirrorSource)
 	return err
 }
 

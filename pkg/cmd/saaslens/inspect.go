@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -175,6 +176,18 @@ func (p *textPrinter) File(s *capture.Summary) {
 		}
 		fmt.Fprintf(p.w, "; other: %s", strings.Join(parts, ", "))
 	}
+	if len(s.Tunneled) > 0 {
+		counts := s.TunneledByName()
+		names := make([]string, 0, len(counts))
+		for n := range counts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for i, n := range names {
+			names[i] = fmt.Sprintf("%s %d", n, counts[n])
+		}
+		fmt.Fprintf(p.w, "; tunneled: %s", strings.Join(names, ", "))
+	}
 	if s.Err != nil {
 		fmt.Fprintf(p.w, "; error: %s", shown(s.Err.Error()))
 	}
@@ -205,6 +218,7 @@ type jsonStream struct {
 	Server          string  `json:"server"`
 	ServerPort      uint16  `json:"server_port"`
 	ClientMAC       string  `json:"client_mac,omitempty"`
+	MirrorSource    string  `json:"mirror_source,omitempty"`
 	ServerName      string  `json:"server_name,omitempty"`
 	NameSource      string  `json:"name_source,omitempty"`
 	ALPN            string  `json:"alpn,omitempty"`
@@ -231,7 +245,7 @@ func (p *jsonPrinter) Stream(s *flow.Stream) {
 		Record: "stream", ID: s.ID, Transport: transport(s),
 		First: formatTime(s.First), Last: formatTime(s.Last),
 		Client: s.Client.String(), ClientPort: s.ClientPort, Server: s.Server.String(), ServerPort: s.ServerPort,
-		ClientMAC: mac(s.ClientMAC, s.HasClientMAC), ServerName: s.ServerName, NameSource: s.NameSource.String(),
+		ClientMAC: mac(s.ClientMAC, s.HasClientMAC), MirrorSource: s.MirrorSource, ServerName: s.ServerName, NameSource: s.NameSource.String(),
 		ALPN: s.ALPN, TLSVersion: tls.VersionName(s.TLSVersion), ECH: s.ECH,
 		PacketsToServer: s.Packets[0], PacketsToClient: s.Packets[1],
 		BytesToServer: s.Bytes[0], BytesToClient: s.Bytes[1],
@@ -332,7 +346,8 @@ func (p *jsonPrinter) File(s *capture.Summary) {
 		First      string            `json:"first,omitempty"`
 		Last       string            `json:"last,omitempty"`
 		Other      map[string]uint64 `json:"other"`
+		Tunneled   map[string]uint64 `json:"tunneled,omitempty"`
 		Error      string            `json:"error,omitempty"`
 	}{"file", s.Path, string(s.Format), s.Compressed, links, s.Packets, s.Bytes, s.Streamed,
-		formatTime(s.First), formatTime(s.Last), s.OtherByName(), errText})
+		formatTime(s.First), formatTime(s.Last), s.OtherByName(), s.TunneledByName(), errText})
 }
