@@ -154,7 +154,19 @@ func (t *Tracker) udp(s *stream, f *capture.Frame, dir int) {
 		}
 		return
 	}
-	if s.quicGaveUp || s.inspectDone || !quic.IsLongHeader(f.Payload) {
+	if s.quicGaveUp || s.inspectDone {
+		return
+	}
+	if version, name, ok := quic.GoogleCHLO(f.Payload); ok {
+		// Google QUIC with its CHLO in the clear: one look is enough.
+		s.QUICVersion, s.inspectDone = version, true
+		if name != "" {
+			s.helloTime = f.Time
+			t.emitHello(s, f.Time, &tls.ClientHello{ServerName: name}, true, version)
+		}
+		return
+	}
+	if !quic.IsLongHeader(f.Payload) {
 		return
 	}
 	if s.quic == nil {

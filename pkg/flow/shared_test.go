@@ -23,8 +23,8 @@ func TestSharedCapturesAgreeWithTshark(t *testing.T) {
 }
 
 // Encapsulated traffic (ERSPAN, VXLAN, GENEVE, GRE, IP in IP, Teredo)
-// gives up what it carries as tshark dissects it. Google QUIC's names
-// (gquic_sni) are not read yet, so those are not asked for here.
+// gives up what it carries as tshark dissects it, and Google QUIC
+// (Q024–Q050) its server names.
 func TestSharedTunnelCapturesAgreeWithTshark(t *testing.T) {
 	for _, c := range sharedtest.Tunnels(t) {
 		t.Run(c.File, func(t *testing.T) { agreeWithTshark(t, c, nil) })
@@ -39,7 +39,9 @@ func agreeWithTshark(t *testing.T, c sharedtest.Capture, explained map[string]st
 		if h.ServerName == "" {
 			continue
 		}
-		if h.QUIC {
+		if h.QUIC && h.QUICVersion>>24 == 'Q' { // Google QUIC's CHLO
+			got["gquic:"+h.ServerName] = true
+		} else if h.QUIC {
 			got["quic:"+h.ServerName] = true
 		} else {
 			got["tls:"+h.ServerName] = true
@@ -56,7 +58,7 @@ func agreeWithTshark(t *testing.T, c sharedtest.Capture, explained map[string]st
 		}
 	}
 	want := map[string]bool{}
-	for kind, names := range map[string][]string{"tls": c.TLSNames, "quic": c.QUICNames, "dns": c.DNSNames, "http": c.HTTPHosts} {
+	for kind, names := range map[string][]string{"tls": c.TLSNames, "quic": c.QUICNames, "gquic": c.GQUICNames, "dns": c.DNSNames, "http": c.HTTPHosts} {
 		for _, n := range names {
 			want[kind+":"+n] = true
 		}

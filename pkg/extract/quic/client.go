@@ -1,6 +1,7 @@
 package quic
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -53,7 +54,16 @@ func (c *Client) AddDatagram(d []byte) (*tls.ClientHello, error) {
 		}
 		return nil, firstErr
 	}
-	hello, err := tls.ParseClientHello(c.crypto.Bytes())
+	var hello *tls.ClientHello
+	var err error
+	if crypto := c.crypto.Bytes(); bytes.HasPrefix(crypto, tagCHLO) { // Google QUIC Q050: a CHLO, not TLS
+		var name string
+		if name, err = ParseCHLO(crypto); err == nil {
+			hello = &tls.ClientHello{ServerName: name}
+		}
+	} else {
+		hello, err = tls.ParseClientHello(crypto)
+	}
 	if err == tls.ErrNeedMore && c.crypto.Full() {
 		return nil, errors.New("quic: ClientHello larger than the CRYPTO bound")
 	}
@@ -92,7 +102,7 @@ func (c *Client) openInitial(pkt []byte, h Header) error {
 	if pn > c.largest {
 		c.largest = pn
 	}
-	return CryptoFrames(payload, func(off uint64, data []byte) {
+	return CryptoFrames(c.Version, payload, func(off uint64, data []byte) {
 		if off < MaxCrypto {
 			c.crypto.Add(int(off), data)
 		}

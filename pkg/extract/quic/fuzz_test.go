@@ -10,10 +10,14 @@ func FuzzClientAddDatagram(f *testing.F) {
 	payload := append([]byte{6, 0, 10, 1, 0, 0, 6, 3, 3}, make([]byte, 1200)...)
 	f.Add(keys[0].Seal(header, 0, 2, payload))
 	f.Add([]byte{0xc0, 0x0a, 0x0a, 0x0a, 0x0a, 0, 0, 0, 0x40, 0x20})
+	f.Add(append(append([]byte{0x0d, 1, 2, 3, 4, 5, 6, 7, 8}, "Q043"...), chlo([2]string{"SNI\x00", "a.example"})...))
 	f.Fuzz(func(t *testing.T, d []byte) {
 		c := NewClient()
 		c.AddDatagram(d)
 		c.AddDatagram(d)
-		CryptoFrames(d, func(uint64, []byte) {})
+		CryptoFrames(Version1, d, func(uint64, []byte) {})
+		CryptoFrames(VersionGoogleQ050, d, func(uint64, []byte) {})
+		GoogleCHLO(d)
+		ParseCHLO(d)
 	})
 }

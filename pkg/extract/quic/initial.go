@@ -35,6 +35,7 @@ var (
 	saltDraft22   = []byte{0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a, 0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a}
 	saltGoogleT50 = []byte{0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4c, 0x43, 0xa2, 0x36, 0x7c, 0x60, 0x48, 0x83, 0x10}
 	saltGoogleT51 = []byte{0x7a, 0x4e, 0xde, 0xf4, 0xe7, 0xcc, 0xee, 0x5f, 0xa4, 0x50, 0x6c, 0x19, 0x12, 0x4f, 0xc8, 0xcc, 0xda, 0x6e, 0x03, 0x3d}
+	saltGoogleQ50 = []byte{0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94, 0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b, 0x45}
 )
 
 // schedules returns the Initial key schedules to try for a version: its own for v1,
@@ -59,6 +60,8 @@ func schedules(v uint32) []keySchedule {
 		return []keySchedule{{saltGoogleT50, "quic "}}
 	case v == 0x54303531:
 		return []keySchedule{{saltGoogleT51, "quic "}}
+	case v == VersionGoogleQ050:
+		return []keySchedule{{saltGoogleQ50, "quic "}}
 	}
 	return []keySchedule{scheduleV1, {saltDraft29, "quic "}, {saltDraft23, "quic "}, scheduleV2, {saltDraft22, "quic "}}
 }
@@ -291,9 +294,14 @@ func decodePacketNumber(largest int64, truncated uint64, bits int) int64 {
 }
 
 // CryptoFrames calls fn for each CRYPTO frame in a decrypted Initial
-// payload. Frames that may not appear in Initial packets end the walk with
-// an error.
-func CryptoFrames(payload []byte, fn func(offset uint64, data []byte)) error {
+// payload of version. Frames that may not appear in Initial packets end
+// the walk with an error.
+func CryptoFrames(version uint32, payload []byte, fn func(offset uint64, data []byte)) error {
+	// Google's Q050 numbers its CRYPTO frame 0x08 (IETF's STREAM).
+	cryptoType := uint64(0x06)
+	if version == VersionGoogleQ050 {
+		cryptoType = 0x08
+	}
 	for off := 0; off < len(payload); {
 		typ, n := varint(payload[off:])
 		if n == 0 {
@@ -308,7 +316,7 @@ func CryptoFrames(payload []byte, fn func(offset uint64, data []byte)) error {
 				return err
 			}
 			off += m
-		case 0x06: // CRYPTO
+		case cryptoType:
 			cryptoOff, n1 := varint(payload[off:])
 			length, n2 := varint(payload[off+n1:])
 			if n1 == 0 || n2 == 0 {
