@@ -297,9 +297,11 @@ func decodePacketNumber(largest int64, truncated uint64, bits int) int64 {
 // payload of version. Frames that may not appear in Initial packets end
 // the walk with an error.
 func CryptoFrames(version uint32, payload []byte, fn func(offset uint64, data []byte)) error {
-	// Google's Q050 numbers its CRYPTO frame 0x08 (IETF's STREAM).
+	// Google's Q050, T050 and T051 frame their Initials the Google way,
+	// where CRYPTO is 0x08 (IETF's STREAM, which no Initial carries);
+	// 0x06 is taken from them too.
 	cryptoType := uint64(0x06)
-	if version == VersionGoogleQ050 {
+	if version == VersionGoogleQ050 || version == 0x54303530 || version == 0x54303531 {
 		cryptoType = 0x08
 	}
 	for off := 0; off < len(payload); {
@@ -316,7 +318,7 @@ func CryptoFrames(version uint32, payload []byte, fn func(offset uint64, data []
 				return err
 			}
 			off += m
-		case cryptoType:
+		case 0x06, cryptoType:
 			cryptoOff, n1 := varint(payload[off:])
 			length, n2 := varint(payload[off+n1:])
 			if n1 == 0 || n2 == 0 {

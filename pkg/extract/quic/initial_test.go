@@ -29,3 +29,25 @@ func TestRFC9001ClientInitial(t *testing.T) {
 		t.Fatalf("hello %+v, %v", got, err)
 	}
 }
+
+// Google's T050 and T051 (TLS in Google QUIC) protect their Initial with
+// their own salts and number the CRYPTO frame 0x08, as Q050 does; the
+// RFC 9001 ClientHello, carried that way, gives its name.
+func TestGoogleTLSVersionsCryptoFrames(t *testing.T) {
+	dcid, _ := hex.DecodeString("8394c8f03e515708")
+	crypto, _ := hex.DecodeString("080040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578616d706c652e636f6dff01000100000a00080006001d0017001800100007000504616c706e000500050100000000003300260024001d00209370b2c9caa47fbabaf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b0003020304000d0010000e0403050306030203080408050806002d00020101001c00024001003900320408ffffffffffffffff05048000ffff07048000ffff0801100104800075300901100f088394c8f03e51570806048000ffff")
+	payload := append(crypto, make([]byte, 1162-len(crypto))...)
+	for _, version := range []string{"54303530", "54303531"} {
+		header, _ := hex.DecodeString("c3" + version + "088394c8f03e5157080000449e")
+		v := uint32(header[1])<<24 | uint32(header[2])<<16 | uint32(header[3])<<8 | uint32(header[4])
+		keys, err := ClientInitialKeys(v, dcid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := NewClient()
+		got, err := c.AddDatagram(keys[0].Seal(header, 2, 4, payload))
+		if err != nil || got.ServerName != "example.com" {
+			t.Errorf("version %s: hello %+v, %v", version, got, err)
+		}
+	}
+}
