@@ -10,7 +10,7 @@ import (
 // Decoder turns raw link-layer records into Frames without allocating per
 // packet: every layer is preallocated and decoded in place.
 type Decoder struct {
-	eth       layers.Ethernet
+	eth       ethernetLayer
 	dot1q     layers.Dot1Q
 	sll       layers.LinuxSLL
 	sll2      layers.LinuxSLL2
@@ -37,6 +37,9 @@ type Decoder struct {
 	vxlan     vxlanLayer
 	geneve    geneveLayer
 	teredo    teredoLayer
+	vxlanGPE  vxlanGPELayer
+	nsh       nshLayer
+	tzsp      tzspLayer
 	tunnels   tunnelState
 
 	parsers map[layers.LinkType]*gopacket.DecodingLayerParser
@@ -55,6 +58,7 @@ func NewDecoder() *Decoder {
 	}
 	d.ip4.tunnels, d.ip6.tunnels, d.gre.tunnels, d.erspan.tunnels = &d.tunnels, &d.tunnels, &d.tunnels, &d.tunnels
 	d.vxlan.tunnels, d.geneve.tunnels, d.teredo.tunnels = &d.tunnels, &d.tunnels, &d.tunnels
+	d.vxlanGPE.tunnels, d.nsh.tunnels, d.tzsp.tunnels = &d.tunnels, &d.tunnels, &d.tunnels
 	return d
 }
 
@@ -103,7 +107,7 @@ func (d *Decoder) parser(link layers.LinkType) *gopacket.DecodingLayerParser {
 		// fragment is never read as if it began with a TCP or UDP header.
 		&d.ip6ext, &d.ip6frag,
 		&d.tcp, &d.udp,
-		&d.gre, &d.erspan, &d.vxlan, &d.geneve, &d.teredo)
+		&d.gre, &d.erspan, &d.vxlan, &d.geneve, &d.teredo, &d.vxlanGPE, &d.nsh, &d.tzsp)
 	p.IgnoreUnsupported = true
 	d.parsers[link] = p
 	return p
@@ -164,7 +168,8 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 				f.HasMAC = false
 			}
 			ipLayer, transport = t, gopacket.LayerTypeZero
-		case layers.LayerTypeGRE, layerTypeERSPAN, layers.LayerTypeVXLAN, layers.LayerTypeGeneve, layerTypeTeredo:
+		case layers.LayerTypeGRE, layerTypeERSPAN, layers.LayerTypeVXLAN, layers.LayerTypeGeneve, layerTypeTeredo,
+			layerTypeVXLANGPE, layerTypeNSH, layerTypeTZSP:
 			// What the tunnel carries is the packet: its kind, if not IP,
 			// is the inner frame's, not the tunnel's IP protocol.
 			f.HasMAC = false

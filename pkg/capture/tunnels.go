@@ -28,9 +28,11 @@ const (
 	TunnelVXLAN
 	TunnelGENEVE
 	TunnelTeredo
+	TunnelTZSP
+	TunnelNSH
 )
 
-var tunnelNames = [...]string{"", "IP-in-IP", "GRE", "ERSPAN", "VXLAN", "GENEVE", "Teredo"}
+var tunnelNames = [...]string{"", "IP-in-IP", "GRE", "ERSPAN", "VXLAN", "GENEVE", "Teredo", "TZSP", "NSH"}
 
 func (k TunnelKind) String() string {
 	if int(k) < len(tunnelNames) {
@@ -70,13 +72,19 @@ const (
 	portGENEVE    = 6081
 	portGREinUDP  = 4754 // RFC 8086
 	portTeredo    = 3544
+	portVXLANGPE  = 4790
+	portTZSP      = 37008
+	etherTypeNSH  = 0x894f
 	greERSPANIII  = 0x22eb
 	greERSPANI_II = 0x88be
 )
 
 var (
-	layerTypeERSPAN = gopacket.RegisterLayerType(1702, gopacket.LayerTypeMetadata{Name: "ERSPAN"})
-	layerTypeTeredo = gopacket.RegisterLayerType(1703, gopacket.LayerTypeMetadata{Name: "Teredo"})
+	layerTypeERSPAN   = gopacket.RegisterLayerType(1702, gopacket.LayerTypeMetadata{Name: "ERSPAN"})
+	layerTypeTeredo   = gopacket.RegisterLayerType(1703, gopacket.LayerTypeMetadata{Name: "Teredo"})
+	layerTypeTZSP     = gopacket.RegisterLayerType(1704, gopacket.LayerTypeMetadata{Name: "TZSP"})
+	layerTypeNSH      = gopacket.RegisterLayerType(1705, gopacket.LayerTypeMetadata{Name: "NSH"})
+	layerTypeVXLANGPE = gopacket.RegisterLayerType(1706, gopacket.LayerTypeMetadata{Name: "VXLAN-GPE"})
 )
 
 // tunnelState is what the tunnel layers of one Decoder share while a
@@ -146,6 +154,10 @@ func (l *udpLayer) NextLayerType() gopacket.LayerType {
 			return layers.LayerTypeGRE
 		case portTeredo:
 			return layerTypeTeredo
+		case portVXLANGPE:
+			return layerTypeVXLANGPE
+		case portTZSP:
+			return layerTypeTZSP
 		}
 	}
 	return gopacket.LayerTypeZero
@@ -217,6 +229,8 @@ func (l *greLayer) NextLayerType() gopacket.LayerType {
 		return layerTypeERSPAN
 	case greERSPANIII:
 		return layerTypeERSPAN
+	case etherTypeNSH:
+		return layerTypeNSH
 	}
 	return gopacket.LayerTypeZero
 }
@@ -349,3 +363,142 @@ func (l *teredoLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) er
 func (l *teredoLayer) NextLayerType() gopacket.LayerType { return layers.LayerTypeIPv6 }
 func (l *teredoLayer) CanDecode() gopacket.LayerClass    { return layerTypeTeredo }
 func (l *teredoLayer) LayerType() gopacket.LayerType     { return layerTypeTeredo }
+
+// ethernetLayer hands NSH on; gopacket does not know its EtherType.
+type ethernetLayer struct{ layers.Ethernet }
+
+func (l *ethernetLayer) NextLayerType() gopacket.LayerType {
+	if l.EthernetType == etherTypeNSH {
+		return layerTypeNSH
+	}
+	return l.Ethernet.NextLayerType()
+}
+
+// vxlanGPELayer reads VXLAN with its Generic Protocol Extension (UDP 4790),
+// whose next-protocol field may say IPv4, IPv6, Ethernet or NSH.
+type vxlanGPELayer struct {
+	layers.BaseLayer
+	next    uint8
+	tunnels *tunnelState
+}
+
+func (l *vxlanGPELayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		return errShort
+	}
+	if data[0]&0x08 == 0 {
+		return errors.New("VXLAN-GPE header without a valid VNI")
+	}
+	l.next = 3 // Ethernet, without the P flag
+	if data[0]&0x04 != 0 {
+		l.next = data[3]
+	}
+	l.tunnels.enter(TunnelVXLAN, binary.BigEndian.Uint32(data[4:])>>8, true)
+	l.BaseLayer = layers.BaseLayer{Contents: data[:8], Payload: data[8:]}
+	return nil
+}
+
+func (l *vxlanGPELayer) NextLayerType() gopacket.LayerType { return nextProtocol(l.next) }
+func (l *vxlanGPELayer) CanDecode() gopacket.LayerClass    { return layerTypeVXLANGPE }
+func (l *vxlanGPELayer) LayerType() gopacket.LayerType     { return layerTypeVXLANGPE }
+
+// nextProtocol maps the next-protocol numbers VXLAN-GPE and NSH share.
+func nextProtocol(p uint8) gopacket.LayerType {
+	switch p {
+	case 1:
+		return layers.LayerTypeIPv4
+	case 2:
+		return layers.LayerTypeIPv6
+	case 3:
+		return layers.LayerTypeEthernet
+	case 4:
+		return layerTypeNSH
+	case 5:
+		return layers.LayerTypeMPLS
+	}
+	return gopacket.LayerTypeZero
+}
+
+// nshLayer reads a Network Service Header (RFC 8300): a service chain's
+// packets arrive wrapped in one.
+type nshLayer struct {
+	layers.BaseLayer
+	next    uint8
+	tunnels *tunnelState
+}
+
+func (l *nshLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		return errShort
+	}
+	if version := data[0] >> 6; version != 0 {
+		return fmt.Errorf("NSH version %d not decoded", version)
+	}
+	n := int(data[1]&0x3f) * 4
+	if n < 8 || len(data) < n {
+		return errShort
+	}
+	l.next = data[3]
+	l.tunnels.enter(TunnelNSH, 0, false)
+	l.BaseLayer = layers.BaseLayer{Contents: data[:n], Payload: data[n:]}
+	return nil
+}
+
+func (l *nshLayer) NextLayerType() gopacket.LayerType { return nextProtocol(l.next) }
+func (l *nshLayer) CanDecode() gopacket.LayerClass    { return layerTypeNSH }
+func (l *nshLayer) LayerType() gopacket.LayerType     { return layerTypeNSH }
+
+// tzspLayer reads TaZmen Sniffer Protocol (UDP 37008), which Mikrotik and
+// other devices stream captured frames in: a header, tagged fields up to
+// an END tag, then the frame.
+type tzspLayer struct {
+	layers.BaseLayer
+	encapsulation uint16
+	tunnels       *tunnelState
+}
+
+func (l *tzspLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 4 || data[0] != 1 {
+		return errors.New("not a TZSP packet")
+	}
+	if data[1] > 1 { // 0 received, 1 transmitted; the rest are not frames
+		return fmt.Errorf("TZSP type %d carries no frame", data[1])
+	}
+	l.encapsulation = binary.BigEndian.Uint16(data[2:])
+	n := 4
+	for {
+		if n >= len(data) {
+			return errShort
+		}
+		tag := data[n]
+		n++
+		if tag == 1 { // END
+			break
+		}
+		if tag == 0 { // PADDING
+			continue
+		}
+		if n >= len(data) {
+			return errShort
+		}
+		n += 1 + int(data[n])
+	}
+	if n > len(data) {
+		return errShort
+	}
+	l.tunnels.enter(TunnelTZSP, 0, false)
+	l.BaseLayer = layers.BaseLayer{Contents: data[:n], Payload: data[n:]}
+	return nil
+}
+
+func (l *tzspLayer) NextLayerType() gopacket.LayerType {
+	switch l.encapsulation {
+	case 1:
+		return layers.LayerTypeEthernet
+	case 18:
+		return layers.LayerTypeDot11
+	}
+	return gopacket.LayerTypeZero
+}
+func (l *tzspLayer) CanDecode() gopacket.LayerClass { return layerTypeTZSP }
+func (l *tzspLayer) LayerType() gopacket.LayerType  { return layerTypeTZSP }
