@@ -16,6 +16,7 @@ while read -r pkg target; do
   go test "./$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime"
 done <<'TARGETS'
 pkg/capture FuzzReadCapture
+pkg/capture FuzzDecode
 pkg/extract/tls FuzzParseClientHelloRecords
 pkg/extract/quic FuzzClientAddDatagram
 pkg/extract/dns FuzzParse

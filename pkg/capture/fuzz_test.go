@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/saaslens/saaslens/pkg/capture"
 	"github.com/saaslens/saaslens/pkg/fixture"
@@ -31,6 +35,32 @@ func FuzzReadCapture(f *testing.F) {
 				return
 			}
 			dec.Decode(data, ci, link)
+		}
+	})
+}
+
+// FuzzDecode: any bytes as a frame of each link type decode without a
+// panic, however the tunnel layers nest, and never past the nesting bound.
+func FuzzDecode(f *testing.F) {
+	r, err := capture.Open(testdata("tunnels.pcap"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for {
+		data, _, _, err := r.Next()
+		if err != nil {
+			break
+		}
+		f.Add(append([]byte(nil), data...))
+	}
+	r.Close()
+	dec := capture.NewDecoder()
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(1, 0)}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, link := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw} {
+			if ok, _ := dec.Decode(b, ci, link); ok && dec.Frame.IPLen < 0 {
+				t.Fatalf("negative IP length %d", dec.Frame.IPLen)
+			}
 		}
 	})
 }

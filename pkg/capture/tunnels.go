@@ -204,6 +204,9 @@ func (l *greLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	}
 	// A PPTP key is payload length and call id, not a mirror session.
 	l.tunnels.enter(TunnelGRE, key, hasKey && version == 0)
+	if l.protocol == greERSPANI_II && n == 4 { // type I: no header of its own, see NextLayerType
+		l.tunnels.enter(TunnelERSPAN, 0, false)
+	}
 	l.BaseLayer = layers.BaseLayer{Contents: data[:n], Payload: data[n:]}
 	return nil
 }
