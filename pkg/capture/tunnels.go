@@ -107,6 +107,19 @@ func (s *tunnelState) enter(kind TunnelKind, id uint32, hasID bool) {
 	}
 }
 
+// ipHeader counts an IP header about to be decoded: past the bound, the
+// record is decoded no further; a second one with no tunnel between is IP
+// in IP.
+func (s *tunnelState) ipHeader() error {
+	if s.ipHeaders++; s.ipHeaders > maxIPHeaders {
+		return errTooDeep
+	}
+	if s.ipHeaders > 1 && s.outer.Kind == TunnelNone {
+		s.enter(TunnelIPinIP, 0, false)
+	}
+	return nil
+}
+
 // ip4Layer and ip6Layer count IP headers, which bounds nesting, and note
 // IP carried in IP.
 type ip4Layer struct {
@@ -115,11 +128,8 @@ type ip4Layer struct {
 }
 
 func (l *ip4Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if l.tunnels.ipHeaders++; l.tunnels.ipHeaders > maxIPHeaders {
-		return errTooDeep
-	}
-	if l.tunnels.ipHeaders > 1 && l.tunnels.outer.Kind == TunnelNone {
-		l.tunnels.enter(TunnelIPinIP, 0, false)
+	if err := l.tunnels.ipHeader(); err != nil {
+		return err
 	}
 	return l.IPv4.DecodeFromBytes(data, df)
 }
@@ -130,11 +140,8 @@ type ip6Layer struct {
 }
 
 func (l *ip6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if l.tunnels.ipHeaders++; l.tunnels.ipHeaders > maxIPHeaders {
-		return errTooDeep
-	}
-	if l.tunnels.ipHeaders > 1 && l.tunnels.outer.Kind == TunnelNone {
-		l.tunnels.enter(TunnelIPinIP, 0, false)
+	if err := l.tunnels.ipHeader(); err != nil {
+		return err
 	}
 	return l.IPv6.DecodeFromBytes(data, df)
 }
@@ -211,8 +218,10 @@ func (l *greLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	return nil
 }
 
-func (l *greLayer) NextLayerType() gopacket.LayerType {
-	switch l.protocol {
+// innerByEtherType is what a tunnel that names its payload by EtherType
+// (GRE, GENEVE) carries.
+func innerByEtherType(t uint16) gopacket.LayerType {
+	switch t {
 	case uint16(layers.EthernetTypeIPv4):
 		return layers.LayerTypeIPv4
 	case uint16(layers.EthernetTypeIPv6):
@@ -223,6 +232,14 @@ func (l *greLayer) NextLayerType() gopacket.LayerType {
 		return layers.LayerTypePPP
 	case uint16(layers.EthernetTypeMPLSUnicast):
 		return layers.LayerTypeMPLS
+	case etherTypeNSH:
+		return layerTypeNSH
+	}
+	return gopacket.LayerTypeZero
+}
+
+func (l *greLayer) NextLayerType() gopacket.LayerType {
+	switch l.protocol {
 	case greERSPANI_II:
 		// Type I has no header of its own: the mirrored frame follows a
 		// GRE header without a sequence number. Type II always has one.
@@ -232,10 +249,8 @@ func (l *greLayer) NextLayerType() gopacket.LayerType {
 		return layerTypeERSPAN
 	case greERSPANIII:
 		return layerTypeERSPAN
-	case etherTypeNSH:
-		return layerTypeNSH
 	}
-	return gopacket.LayerTypeZero
+	return innerByEtherType(l.protocol)
 }
 
 func (l *greLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGRE }
@@ -325,19 +340,9 @@ func (l *geneveLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) er
 	return nil
 }
 
-func (l *geneveLayer) NextLayerType() gopacket.LayerType {
-	switch l.protocol {
-	case uint16(layers.EthernetTypeTransparentEthernetBridging):
-		return layers.LayerTypeEthernet
-	case uint16(layers.EthernetTypeIPv4):
-		return layers.LayerTypeIPv4
-	case uint16(layers.EthernetTypeIPv6):
-		return layers.LayerTypeIPv6
-	}
-	return gopacket.LayerTypeZero
-}
-func (l *geneveLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGeneve }
-func (l *geneveLayer) LayerType() gopacket.LayerType  { return layers.LayerTypeGeneve }
+func (l *geneveLayer) NextLayerType() gopacket.LayerType { return innerByEtherType(l.protocol) }
+func (l *geneveLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeGeneve }
+func (l *geneveLayer) LayerType() gopacket.LayerType     { return layers.LayerTypeGeneve }
 
 // teredoLayer finds the IPv6 packet in a Teredo datagram (RFC 4380),
 // past the authentication and origin indications that may precede it. A
