@@ -36,7 +36,7 @@ type Config struct {
 	// MaxStreams bounds the streams held open at once. A SYN flood or a
 	// scan opens one per packet; past the bound the least useful streams
 	// (half-open ones first, then the longest idle) end early, as
-	// EndEvicted, an eighth of the bound at a time.
+	// EndEvicted, an eighth of the bound at a time. 0 sets no bound.
 	MaxStreams int
 }
 
@@ -186,7 +186,7 @@ func (t *Tracker) Handle(f *capture.Frame) {
 		t.end(s, k, EndReuse)
 		s = nil
 	}
-	if s == nil && len(t.streams) >= t.cfg.MaxStreams {
+	if s == nil && t.cfg.MaxStreams > 0 && len(t.streams) >= t.cfg.MaxStreams {
 		t.evict()
 	}
 	if s == nil {
