@@ -2,6 +2,8 @@ package capture_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -24,14 +26,24 @@ func FuzzReadCapture(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		var re *capture.ReadError
 		r, err := capture.NewReader("fuzz", bytes.NewReader(b))
 		if err != nil {
+			if !errors.As(err, &re) {
+				t.Fatalf("open: %v is not a ReadError", err)
+			}
 			return
 		}
 		dec := capture.NewDecoder()
 		for i := 0; i < 10000; i++ {
 			data, ci, link, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
 			if err != nil {
+				if !errors.As(err, &re) || re.Offset < 0 || re.Offset > int64(len(b))*1024 {
+					t.Fatalf("record %d: %v is not a ReadError at an offset in the input", i, err)
+				}
 				return
 			}
 			dec.Decode(data, ci, link)

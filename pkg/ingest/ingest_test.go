@@ -129,6 +129,15 @@ func dumpQuery(t testing.TB, db *sql.DB, q string) string {
 	return fmt.Sprintf("== %s (%d rows)\n%s\n", q, len(lines), strings.Join(lines, "\n"))
 }
 
+// must fails the test on an error: a Scan that failed would otherwise
+// leave zero values that a comparison may take for a result.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func count(t testing.TB, db *sql.DB, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
@@ -224,7 +233,7 @@ func TestTruncatedFileKeepsWhatCameBefore(t *testing.T) {
 	}
 	var status, errText string
 	var packets, rows int64
-	db.SQL().QueryRow(`SELECT status, error, packets FROM captures WHERE path LIKE '%truncated.pcap'`).Scan(&status, &errText, &packets)
+	must(t, db.SQL().QueryRow(`SELECT status, error, packets FROM captures WHERE path LIKE '%truncated.pcap'`).Scan(&status, &errText, &packets))
 	want := fmt.Sprintf("truncated.pcap: offset %d:", fixture.TruncatedRecordOffset)
 	if status != "damaged" || !strings.Contains(errText, want) {
 		t.Errorf("status %q error %q, want damaged and %q", status, errText, want)
@@ -233,7 +242,7 @@ func TestTruncatedFileKeepsWhatCameBefore(t *testing.T) {
 	if packets == 0 || rows == 0 || rows > packets {
 		t.Errorf("%d records before the damage, %d packet rows", packets, rows)
 	}
-	db.SQL().QueryRow(`SELECT status, error FROM captures WHERE path LIKE '%z-not-a-capture.pcap'`).Scan(&status, &errText)
+	must(t, db.SQL().QueryRow(`SELECT status, error FROM captures WHERE path LIKE '%z-not-a-capture.pcap'`).Scan(&status, &errText))
 	if status != "unreadable" || !strings.Contains(errText, "z-not-a-capture.pcap: offset 0: not a pcap or pcapng file") {
 		t.Errorf("garbage: status %q error %q", status, errText)
 	}
@@ -255,14 +264,14 @@ func TestRotationContinuesStreams(t *testing.T) {
 	}
 	var streams, up, down, packetRows int64
 	var end string
-	db.SQL().QueryRow(`SELECT count(*), sum(packets_up), sum(packets_down), max(end_reason) FROM streams WHERE server_name = 'rotated.example.com'`).
-		Scan(&streams, &up, &down, &end)
+	must(t, db.SQL().QueryRow(`SELECT count(*), sum(packets_up), sum(packets_down), max(end_reason) FROM streams WHERE server_name = 'rotated.example.com'`).
+		Scan(&streams, &up, &down, &end))
 	packetRows = count(t, db.SQL(), `SELECT count(*) FROM packets JOIN streams ON packets.stream_id = streams.id WHERE server_name = 'rotated.example.com'`)
 	if streams != 1 || up+down != packetRows || up == 0 || down == 0 {
 		t.Errorf("rotated stream: %d rows, %d+%d packets, %d packet rows", streams, up, down, packetRows)
 	}
 	var continued int64
-	db.SQL().QueryRow(`SELECT continued FROM captures WHERE path LIKE '%a.pcap'`).Scan(&continued)
+	must(t, db.SQL().QueryRow(`SELECT continued FROM captures WHERE path LIKE '%a.pcap'`).Scan(&continued))
 	if continued != 1 {
 		t.Error("second file not marked as continuing the first")
 	}
@@ -274,9 +283,9 @@ func checkUsage(t testing.TB, db *sql.DB) {
 	t.Helper()
 	q := `SELECT count(*), coalesce(sum(packets_up), 0), coalesce(sum(bytes_down), 0), coalesce(sum(last - first), 0) FROM streams`
 	var want, got [4]int64
-	db.QueryRow(q).Scan(&want[0], &want[1], &want[2], &want[3])
-	db.QueryRow(`SELECT coalesce(sum(streams), 0), coalesce(sum(packets_up), 0), coalesce(sum(bytes_down), 0), coalesce(sum(duration_ns), 0) FROM usage_daily`).
-		Scan(&got[0], &got[1], &got[2], &got[3])
+	must(t, db.QueryRow(q).Scan(&want[0], &want[1], &want[2], &want[3]))
+	must(t, db.QueryRow(`SELECT coalesce(sum(streams), 0), coalesce(sum(packets_up), 0), coalesce(sum(bytes_down), 0), coalesce(sum(duration_ns), 0) FROM usage_daily`).
+		Scan(&got[0], &got[1], &got[2], &got[3]))
 	if got != want {
 		t.Errorf("usage_daily sums %v, streams %v", got, want)
 	}
@@ -448,7 +457,7 @@ func TestOlderFileReadOnItsOwn(t *testing.T) {
 		t.Fatalf("%+v", rep.Files)
 	}
 	var continued int64
-	db.SQL().QueryRow(`SELECT continued FROM captures WHERE path = ?`, older).Scan(&continued)
+	must(t, db.SQL().QueryRow(`SELECT continued FROM captures WHERE path = ?`, older).Scan(&continued))
 	if continued != 0 {
 		t.Error("an older file was joined to a newer one")
 	}
@@ -488,7 +497,7 @@ func TestRetentionKeepsDailyTotals(t *testing.T) {
 	run(t, db, withPackets, dir)
 	before := count(t, db.SQL(), "SELECT sum(streams) FROM usage_daily")
 	var last int64
-	db.SQL().QueryRow("SELECT max(last) FROM streams").Scan(&last)
+	must(t, db.SQL().QueryRow("SELECT max(last) FROM streams").Scan(&last))
 	pruned, err := db.Prune(context.Background(), last+1)
 	if err != nil {
 		t.Fatal(err)
@@ -531,7 +540,7 @@ func TestGrownFileReadsOnlyItsNewRecords(t *testing.T) {
 		t.Fatalf("grown file: %+v", rep.Files)
 	}
 	var readFrom int64
-	db.SQL().QueryRow("SELECT read_from FROM captures WHERE id = 2").Scan(&readFrom)
+	must(t, db.SQL().QueryRow("SELECT read_from FROM captures WHERE id = 2").Scan(&readFrom))
 	if readFrom == 0 {
 		t.Error("grown file read from the start")
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -58,7 +59,7 @@ func TestTutorialJoinAgreesWithTshark(t *testing.T) {
 		for rows.Next() {
 			var name string
 			var n int
-			rows.Scan(&name, &n)
+			must(t, rows.Scan(&name, &n))
 			a := got[name]
 			a.packets = n
 			got[name] = a
@@ -71,7 +72,7 @@ func TestTutorialJoinAgreesWithTshark(t *testing.T) {
 		for rows.Next() {
 			var name string
 			var accesses, packets int
-			rows.Scan(&name, &accesses, &packets)
+			must(t, rows.Scan(&name, &accesses, &packets))
 			a := got[name]
 			if a.packets != packets {
 				t.Errorf("%s %q: 5-tuple join counts %d packets, stream join %d", c.File, name, a.packets, packets)
@@ -183,4 +184,17 @@ func tsharkAccesses(path string) (map[string]access, error) {
 		}
 	}
 	return out, nil
+}
+
+// The README shows users the very queries the tshark comparison runs.
+func TestREADMEShowsTheTestedJoins(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{tutorialJoin, streamJoin} {
+		if !strings.Contains(string(readme), strings.TrimSpace(q)+";") {
+			t.Errorf("README lacks the query, verbatim:\n%s", q)
+		}
+	}
 }

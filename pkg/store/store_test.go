@@ -22,7 +22,9 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 			t.Fatalf("schema version %d (%v), want %d", v, err, len(migrations))
 		}
 		var mode string
-		db.SQL().QueryRow("PRAGMA journal_mode").Scan(&mode)
+		if err := db.SQL().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
 		if mode != "wal" {
 			t.Errorf("journal mode %q, want wal", mode)
 		}
@@ -79,7 +81,9 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	}
 	w.Rollback()
 	var n int
-	db.SQL().QueryRow("SELECT count(*) FROM captures").Scan(&n)
+	if err := db.SQL().QueryRow("SELECT count(*) FROM captures").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("%d captures after a rollback", n)
 	}

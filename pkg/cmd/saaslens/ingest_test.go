@@ -85,7 +85,9 @@ func TestWatchPicksUpNewFiles(t *testing.T) {
 		}
 		defer conn.Close()
 		var n int
-		conn.QueryRow("SELECT count(*) FROM captures").Scan(&n)
+		if err := conn.QueryRow("SELECT count(*) FROM captures").Scan(&n); err != nil {
+			return 0 // not created yet: the caller polls
+		}
 		return n
 	}
 	waitFor := func(n int) {

@@ -25,7 +25,7 @@ func TestRFC9001ClientInitial(t *testing.T) {
 	}
 	c := NewClient()
 	got, err := c.AddDatagram(sealed)
-	if err != nil || got.ServerName != "example.com" || len(got.ALPN) != 0 && got.ALPN[0] != "alpn" {
+	if err != nil || got.ServerName != "example.com" || len(got.ALPN) != 1 || got.ALPN[0] != "alpn" {
 		t.Fatalf("hello %+v, %v", got, err)
 	}
 }
