@@ -459,7 +459,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
 			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
 			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
-			capture_id=excluded.capture_id`},
+			capture_id=excluded.capture_id, mirror_source=excluded.mirror_source`},
 		{&w.st.dns, `INSERT INTO dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.dhcp, `INSERT INTO dhcp(time, stream_id, message_type, xid, mac, client_ip, your_ip, requested_ip, hostname, vendor_class, capture_id)
@@ -722,7 +722,7 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 // this file's observation is the one that stays; on a tie the stored one
 // does.
 func (w *FileWriter) seenAgain(s *streamWrite, stored *usage) (keep bool, err error) {
-	first, last := s.First, max(s.Last, stored.last)
+	first, last := min(s.First, stored.first), max(s.Last, stored.last)
 	var mine, theirs int64
 	err = w.st.derivedRows.QueryRowContext(w.ctx, s.ID, w.captureID, first, last).Scan(&mine, &theirs)
 	if err != nil {
