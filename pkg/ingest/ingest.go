@@ -43,6 +43,9 @@ type Options struct {
 	// each file.
 	Progress func(Progress)
 	Log      Logger
+	// Flow configures the stream trackers; the zero value means
+	// flow.DefaultConfig().
+	Flow flow.Config
 }
 
 // Progress reports a run's advance.
@@ -128,6 +131,9 @@ func New(db *store.DB, opts Options) *Ingester {
 	log := opts.Log
 	if log == nil {
 		log = discardLogger{}
+	}
+	if opts.Flow == (flow.Config{}) {
+		opts.Flow = flow.DefaultConfig()
 	}
 	return &Ingester{db: db, opts: opts, log: log, dec: capture.NewDecoder(), series: map[string]*series{}}
 }
@@ -460,7 +466,7 @@ func (in *Ingester) seriesFor(ctx context.Context, name string, first int64) (*s
 	}
 	// After a longer pause the tracker still ends the old streams, at the
 	// right times, but none can carry on into this file.
-	return sr, now != 0 && first <= now+int64(flow.DefaultConfig().TCPIdle), nil
+	return sr, now != 0 && first <= now+int64(in.opts.Flow.TCPIdle), nil
 }
 
 func (in *Ingester) newSeries() *series {
@@ -469,7 +475,7 @@ func (in *Ingester) newSeries() *series {
 	if in.opts.PacketRows {
 		s = packetSink{sink}
 	}
-	return &series{tracker: flow.NewTracker(flow.DefaultConfig(), s), sink: sink}
+	return &series{tracker: flow.NewTracker(in.opts.Flow, s), sink: sink}
 }
 
 func (in *Ingester) progress(path string, index, total int, filePackets uint64, fileBytes int64) {

@@ -46,33 +46,28 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	if err := f.check(); err != nil {
-		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
-		return 2
-	}
 	if len(paths) == 0 && *f.retainDays == 0 {
 		fmt.Fprintln(stderr, "saaslens ingest: no files or directories given")
 		return 2
 	}
+	cfg, err := f.config(paths)
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, in, err := openIngester(f, stderr, true)
+	db, svc, err := openService(*f.db, cfg, stderr, true)
 	if err != nil {
 		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
 		return 1
 	}
 	defer db.Close()
-	var rep *ingest.Report
-	if len(paths) > 0 {
-		rep, err = in.Run(ctx, paths)
-		clearProgress(stderr)
-		printReport(stdout, rep)
-		if err != nil {
-			fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
-			return 1
-		}
-	}
-	if err := retain(ctx, db, *f.retainDays, stdout); err != nil {
+	rep, err := svc.Run(ctx)
+	clearProgress(stderr)
+	printReport(stdout, rep)
+	printRetained(stdout, svc.Status(), cfg.RetainDays)
+	if err != nil {
 		fmt.Fprintln(stderr, "saaslens ingest:", shown(err.Error()))
 		return 1
 	}
@@ -99,22 +94,25 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	if err := f.check(); err != nil {
-		fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()))
-		return 2
-	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "saaslens watch: no directories given")
 		return 2
 	}
-	db, in, err := openIngester(f, stderr, false)
+	cfg, err := f.config(paths)
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()))
+		return 2
+	}
+	db, svc, err := openService(*f.db, cfg, stderr, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()))
 		return 1
 	}
 	defer db.Close()
-	for {
-		rep, err := in.Run(ctx, paths)
+	// Files never stop the loop (they are reported); the database failing
+	// (a full disk, a lock held too long, another ingest) may pass, so the
+	// next scan tries again.
+	svc.Watch(ctx, func(rep *ingest.Report, err error) {
 		clearProgress(stderr)
 		if rep != nil && (len(rep.Files) > 0 || len(rep.Growing) > 0) {
 			fmt.Fprintf(stdout, "%s  %d files read, %d packets, %d left growing\n",
@@ -125,74 +123,59 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				}
 			}
 		}
-		if err == nil {
-			err = retain(ctx, db, *f.retainDays, stdout)
-		}
-		if ctx.Err() != nil {
-			return 0
-		}
-		// Files never stop the loop (they are reported above); the
-		// database failing (a full disk, a lock held too long) may
-		// pass, so the next scan tries again.
+		printRetained(stdout, svc.Status(), cfg.RetainDays)
 		if err != nil {
-			fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()), "(trying again in", f.interval.String()+")")
+			fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()), "(trying again in", cfg.Interval.String()+")")
 		}
-		select {
-		case <-ctx.Done():
-			return 0
-		case <-time.After(*f.interval):
-		}
-	}
+	})
+	return 0
 }
 
-// check refuses flag values that would make no sense or spin a core.
-func (f *ingestFlags) check() error {
-	switch {
-	case *f.settle < 0:
-		return fmt.Errorf("--settle %s: must be 0 or more", f.settle)
-	case *f.retainDays < 0:
-		return fmt.Errorf("--retain-days %d: must be 0 (keep everything) or more", *f.retainDays)
-	case f.interval != nil && *f.interval <= 0:
-		return fmt.Errorf("--interval %s: must be more than 0 (run saaslens ingest for a single pass)", f.interval)
+// config turns the flags into the ingest configuration, refusing values
+// that would make no sense or spin a core.
+func (f *ingestFlags) config(paths []string) (ingest.Config, error) {
+	cfg := ingest.DefaultConfig()
+	cfg.Paths = paths
+	cfg.PacketRows = !*f.noPackets
+	cfg.Settle = *f.settle
+	cfg.RetainDays = *f.retainDays
+	cfg.Interval = 0
+	if f.interval != nil {
+		if *f.interval <= 0 {
+			return cfg, fmt.Errorf("--interval %s: must be more than 0 (run saaslens ingest for a single pass)", f.interval)
+		}
+		cfg.Interval = *f.interval
 	}
-	return nil
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("--%w", err)
+	}
+	return cfg, nil
 }
 
-func openIngester(f *ingestFlags, stderr io.Writer, wait bool) (*store.DB, *ingest.Ingester, error) {
-	db, err := store.Open(*f.db)
+func openService(path string, cfg ingest.Config, stderr io.Writer, wait bool) (*store.DB, *ingest.Service, error) {
+	db, err := store.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	opts := ingest.Options{
-		PacketRows:   !*f.noPackets,
-		Settle:       *f.settle,
 		WaitToSettle: wait,
 		Log:          slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if isTerminal(stderr) {
 		opts.Progress = func(p ingest.Progress) { showProgress(stderr, p) }
 	}
-	return db, ingest.New(db, opts), nil
+	svc, err := ingest.NewService(db, cfg, opts)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, svc, nil
 }
 
-func retain(ctx context.Context, db *store.DB, days int, stdout io.Writer) error {
-	if days <= 0 {
-		return nil
+func printRetained(w io.Writer, st ingest.Status, days int) {
+	if st.Retained > 0 {
+		fmt.Fprintf(w, "retention: deleted %d rows more than %d days older than the latest packet; daily totals kept\n", st.Retained, days)
 	}
-	cutoff := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
-	pruned, err := db.Prune(ctx, cutoff.UnixNano())
-	if err != nil {
-		return err
-	}
-	total := int64(0)
-	for _, n := range pruned {
-		total += n
-	}
-	if total > 0 {
-		fmt.Fprintf(stdout, "retention: deleted %d rows older than %s (%d packets, %d streams); daily totals kept\n",
-			total, cutoff.UTC().Format(time.DateOnly), pruned["packets"], pruned["streams"])
-	}
-	return nil
 }
 
 func isTerminal(w io.Writer) bool {

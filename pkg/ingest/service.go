@@ -1,0 +1,269 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+// Config is everything a scheduled ingest needs. The CLI fills it from
+// flags, the Grafana plugin from the datasource's settings; both start
+// from DefaultConfig and call Validate, so both refuse the same values
+// with the same words.
+type Config struct {
+	// Paths are the capture files and directories read on every run.
+	Paths []string
+	// PacketRows keeps one packets row per TCP/UDP packet (the tutorial's
+	// join needs them; dashboards do not).
+	PacketRows bool
+	// Settle is how long a file must go unmodified before it is read.
+	Settle time.Duration
+	// Interval is the time between scheduled runs of Watch; 0 runs only
+	// when asked (RunNow).
+	Interval time.Duration
+	// RetainDays deletes details older than that many days before the
+	// latest stored packet after each run; 0 keeps everything.
+	RetainDays int
+	// Flow holds the stream tracker's timeouts and bounds.
+	Flow flow.Config
+}
+
+// DefaultConfig is a watch of no paths every minute, keeping packet rows as
+// the tutorial's join needs them, with the settle time
+// of a rotating tcpdump and the tracker's defaults.
+func DefaultConfig() Config {
+	return Config{PacketRows: true, Settle: 10 * time.Second, Interval: time.Minute, Flow: flow.DefaultConfig()}
+}
+
+// Validate names the first setting that cannot work and what to do.
+func (c Config) Validate() error {
+	switch {
+	case c.Settle < 0:
+		return fmt.Errorf("settle %s: must be 0 or more", c.Settle)
+	case c.Interval < 0:
+		return fmt.Errorf("interval %s: must be 0 (run only when asked) or more", c.Interval)
+	case c.RetainDays < 0:
+		return fmt.Errorf("retain-days %d: must be 0 (keep everything) or more", c.RetainDays)
+	case c.Flow.TCPIdle <= 0 || c.Flow.UDPIdle <= 0:
+		return fmt.Errorf("flow idle timeouts (TCP %s, UDP %s): must be more than 0", c.Flow.TCPIdle, c.Flow.UDPIdle)
+	case c.Flow.ClosedLinger < 0:
+		return fmt.Errorf("flow closed linger %s: must be 0 or more", c.Flow.ClosedLinger)
+	case c.Flow.MaxStreams < 0:
+		return fmt.Errorf("flow max streams %d: must be 0 (no bound) or more", c.Flow.MaxStreams)
+	}
+	for _, p := range c.Paths {
+		if strings.TrimSpace(p) == "" {
+			return errors.New("paths: an empty path; name a capture file or directory")
+		}
+	}
+	return nil
+}
+
+// Status is what a service has done and is doing, for a health check or a
+// status page while a run goes on.
+type Status struct {
+	Running bool
+	// Progress of the run going on (zero when none).
+	Progress Progress
+	// LastStart and LastEnd bound the last finished run; zero before one.
+	LastStart, LastEnd time.Time
+	// LastReport is that run's report, LastError its failure ("" when it
+	// ended well); a file's damage is in the report, not here.
+	LastReport *Report
+	LastError  string
+	// Retained counts the rows the last retention pass deleted.
+	Retained int64
+	Runs     int
+}
+
+// Service owns one database's ingest: runs never overlap, within a
+// process (one owner) or across processes (a lock file beside the
+// database, naming its holder).
+type Service struct {
+	db    *store.DB
+	cfg   Config
+	in    *Ingester
+	now   chan struct{}
+	runMu sync.Mutex
+
+	mu     sync.Mutex
+	status Status
+}
+
+// ErrBusy is returned when another process holds the database's ingest
+// lock; its message names that process.
+var ErrBusy = errors.New("another ingest holds the database")
+
+// NewService validates cfg and returns a service writing into db. opts
+// tunes the ingester as for New (Progress is chained, not replaced).
+func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{db: db, cfg: cfg, now: make(chan struct{}, 1)}
+	opts.PacketRows = cfg.PacketRows
+	opts.Settle = cfg.Settle
+	opts.Flow = cfg.Flow
+	report := opts.Progress
+	opts.Progress = func(p Progress) {
+		s.mu.Lock()
+		s.status.Progress = p
+		s.mu.Unlock()
+		if report != nil {
+			report(p)
+		}
+	}
+	s.in = New(db, opts)
+	return s, nil
+}
+
+// Config returns the configuration the service runs with.
+func (s *Service) Config() Config { return s.cfg }
+
+// Status returns a copy of the service's status.
+func (s *Service) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// RunNow asks Watch for a run as soon as the one going on (if any) ends.
+// Requests made while one is pending are one request.
+func (s *Service) RunNow() {
+	select {
+	case s.now <- struct{}{}:
+	default:
+	}
+}
+
+// Run ingests the configured paths once, then applies retention. A file's
+// damage is in the report; an error means the run could not go on (the
+// database failed, ctx ended, or another process holds the lock:
+// ErrBusy).
+func (s *Service) Run(ctx context.Context) (*Report, error) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	unlock, err := lockDatabase(s.db.Path())
+	if err != nil {
+		s.finish(time.Now(), nil, 0, err)
+		return nil, err
+	}
+	defer unlock()
+	start := time.Now()
+	s.mu.Lock()
+	s.status.Running = true
+	s.status.Progress = Progress{}
+	s.mu.Unlock()
+	var rep *Report
+	if len(s.cfg.Paths) > 0 {
+		rep, err = s.in.Run(ctx, s.cfg.Paths)
+	}
+	var retained int64
+	if err == nil {
+		retained, err = s.retain(ctx)
+	}
+	if err == nil {
+		// SQLite's advice for long-lived connections: let it refresh the
+		// statistics its planner relies on, cheaply, after a batch of writes.
+		if _, oerr := s.db.SQL().ExecContext(ctx, `PRAGMA optimize`); oerr != nil {
+			err = fmt.Errorf("ingest: optimize: %w", oerr)
+		}
+	}
+	s.finish(start, rep, retained, err)
+	return rep, err
+}
+
+func (s *Service) finish(start time.Time, rep *Report, retained int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status.Running = false
+	s.status.Runs++
+	s.status.LastStart, s.status.LastEnd = start, time.Now()
+	s.status.LastReport = rep
+	s.status.Retained = retained
+	s.status.LastError = ""
+	if err != nil {
+		s.status.LastError = err.Error()
+	}
+}
+
+func (s *Service) retain(ctx context.Context) (int64, error) {
+	if s.cfg.RetainDays == 0 {
+		return 0, nil
+	}
+	end, err := s.db.TrafficEnd(ctx)
+	if err != nil || end == 0 {
+		return 0, err
+	}
+	pruned, err := s.db.Prune(ctx, end-int64(s.cfg.RetainDays)*int64(24*time.Hour))
+	total := int64(0)
+	for _, n := range pruned {
+		total += n
+	}
+	return total, err
+}
+
+// Watch runs at once, then every Interval and whenever RunNow asks, until
+// ctx ends; the file being read when it ends rolls back. Failures do not
+// stop it: done (when set) hears of each run, and the next run tries
+// again.
+func (s *Service) Watch(ctx context.Context, done func(*Report, error)) {
+	var tick <-chan time.Time
+	if s.cfg.Interval > 0 {
+		t := time.NewTicker(s.cfg.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		rep, err := s.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if done != nil {
+			done(rep, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		case <-s.now:
+		}
+	}
+}
+
+// lockDatabase takes the ingest lock of the database at path: an flock on
+// a file beside it, which the kernel releases when its holder dies, so a
+// killed ingest never leaves a stale lock. The file holds the holder's
+// process id, for the message another process gets.
+func lockDatabase(path string) (func(), error) {
+	name := path + ".ingest-lock"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: lock %s: %w", name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder := make([]byte, 32)
+		n, _ := f.ReadAt(holder, 0)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w %s (held by process %s; it writes %s)", ErrBusy, path, strings.TrimSpace(string(holder[:n])), name)
+		}
+		return nil, fmt.Errorf("ingest: lock %s: %w", name, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

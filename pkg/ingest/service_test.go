@@ -1,0 +1,182 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+func newService(t *testing.T, db *store.DB, cfg Config) *Service {
+	t.Helper()
+	s, err := NewService(db, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConfigValidateNamesTheSetting(t *testing.T) {
+	for _, c := range []struct {
+		change func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.Settle = -time.Second }, "settle -1s: must be 0 or more"},
+		{func(c *Config) { c.Interval = -time.Minute }, "interval -1m0s: must be 0 (run only when asked) or more"},
+		{func(c *Config) { c.RetainDays = -1 }, "retain-days -1: must be 0 (keep everything) or more"},
+		{func(c *Config) { c.Flow.UDPIdle = 0 }, "flow idle timeouts (TCP 5m0s, UDP 0s): must be more than 0"},
+		{func(c *Config) { c.Flow.MaxStreams = -1 }, "flow max streams -1: must be 0 (no bound) or more"},
+		{func(c *Config) { c.Paths = []string{"/a", " "} }, "paths: an empty path; name a capture file or directory"},
+	} {
+		cfg := DefaultConfig()
+		c.change(&cfg)
+		err := cfg.Validate()
+		if err == nil || err.Error() != c.want {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("defaults refused: %v", err)
+	}
+}
+
+// Two owners of one database never ingest at once: the second is told who
+// holds it, and gets its turn once the first is done.
+func TestOneIngestPerDatabase(t *testing.T) {
+	dir := t.TempDir()
+	rotation(t, dir, 2000, 2)
+	dbPath := filepath.Join(t.TempDir(), "db")
+	db := openDB(t, dbPath)
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	first, second := newService(t, db, cfg), newService(t, db, cfg)
+
+	unlock, err := lockDatabase(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = second.Run(context.Background())
+	want := fmt.Sprintf("another ingest holds the database %s (held by process %d; it writes %s.ingest-lock)", dbPath, os.Getpid(), dbPath)
+	if !errors.Is(err, ErrBusy) || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	if st := second.Status(); st.LastError != want || st.Runs != 1 {
+		t.Errorf("status after a refused run: %+v", st)
+	}
+	unlock()
+	rep, err := first.Run(context.Background())
+	if err != nil || len(rep.Files) != 2 {
+		t.Fatalf("run after the lock was freed: %v, %+v", err, rep)
+	}
+	if st := first.Status(); st.LastError != "" || st.LastReport != rep || st.Running || st.LastEnd.Before(st.LastStart) {
+		t.Errorf("status after a run: %+v", st)
+	}
+}
+
+// A service watching with no schedule runs once at start and then only
+// when asked.
+func TestWatchRunsWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	cfg.Settle = 0
+	cfg.Interval = 0
+	svc := newService(t, db, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := make(chan *Report)
+	finished := make(chan struct{})
+	go func() {
+		svc.Watch(ctx, func(r *Report, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			runs <- r
+		})
+		close(finished)
+	}()
+	if r := <-runs; len(r.Files) != 0 {
+		t.Fatalf("first run read %d files of an empty directory", len(r.Files))
+	}
+	rotation(t, dir, 1000, 1)
+	select {
+	case r := <-runs:
+		t.Fatalf("ran unasked: %+v", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+	svc.RunNow()
+	if r := <-runs; len(r.Files) != 1 || r.Files[0].Status != "ok" {
+		t.Fatalf("run asked for: %+v", r)
+	}
+	cancel()
+	<-finished
+}
+
+// Retention counts days back from the latest stored packet, so captures
+// from last year are kept as they are analysed today.
+func TestRetentionCountsFromTheLatestPacket(t *testing.T) {
+	dir := t.TempDir()
+	rotation(t, dir, 4000, 1)
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	cfg.RetainDays = 1
+	svc := newService(t, db, cfg)
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var packets, streams int64
+	if err := db.SQL().QueryRow(`SELECT (SELECT count(*) FROM packets), (SELECT count(*) FROM streams)`).Scan(&packets, &streams); err != nil {
+		t.Fatal(err)
+	}
+	if packets != 4000 || streams == 0 || svc.Status().Retained != 0 {
+		t.Fatalf("a capture within a day of its own end lost rows: %d packets, %d streams, %d retained", packets, streams, svc.Status().Retained)
+	}
+}
+
+// Pruning deletes in batches and deletes everything it should.
+func TestPruneInBatches(t *testing.T) {
+	dir := t.TempDir()
+	rotation(t, dir, 3*pruneBatchForTest+17, 1)
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	if _, err := newService(t, db, cfg).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	end, err := db.TrafficEnd(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruned, err := db.Prune(context.Background(), end+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pruned["packets"] != 3*pruneBatchForTest+17 {
+		t.Errorf("pruned %d packets, want %d", pruned["packets"], 3*pruneBatchForTest+17)
+	}
+	var left int64
+	if err := db.SQL().QueryRow(`SELECT (SELECT count(*) FROM packets) + (SELECT count(*) FROM streams) + (SELECT count(*) FROM tls)`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d rows left after pruning past the end", left)
+	}
+}
+
+const pruneBatchForTest = 20000
+
+func TestServiceRefusesABadConfig(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Settle = -1
+	if _, err := NewService(db, cfg, Options{}); err == nil || !strings.Contains(err.Error(), "settle") {
+		t.Fatalf("got %v", err)
+	}
+}
