@@ -212,33 +212,45 @@ func (s *Service) retain(ctx context.Context) (int64, error) {
 	return total, err
 }
 
-// Watch runs at once, then every Interval and whenever RunNow asks, until
-// ctx ends; the file being read when it ends rolls back. Failures do not
-// stop it: done (when set) hears of each run, and the next run tries
-// again.
+// Watch runs at once and then every Interval, or, with no Interval, only
+// when RunNow asks; RunNow also runs it between ticks. It returns when ctx
+// ends; the file being read then rolls back. Failures do not stop it: done
+// (when set) hears of each run, and the next run tries again. While
+// another owner holds the database it tries every busyRetry: a Grafana
+// datasource whose settings change starts its new instance before the old
+// one is disposed.
 func (s *Service) Watch(ctx context.Context, done func(*Report, error)) {
 	var tick <-chan time.Time
 	if s.cfg.Interval > 0 {
 		t := time.NewTicker(s.cfg.Interval)
 		defer t.Stop()
 		tick = t.C
+		s.RunNow()
 	}
+	var retry <-chan time.Time
 	for {
-		rep, err := s.Run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if done != nil {
-			done(rep, err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick:
 		case <-s.now:
+		case <-retry:
+		}
+		retry = nil
+		rep, err := s.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrBusy) {
+			retry = time.After(busyRetry)
+		}
+		if done != nil {
+			done(rep, err)
 		}
 	}
 }
+
+const busyRetry = time.Second
 
 // lockDatabase takes the ingest lock of the database at path: an flock on
 // a file beside it, which the kernel releases when its holder dies, so a
