@@ -1,0 +1,197 @@
+package query
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Range is a panel's time range in Unix nanoseconds, the unit of every time
+// column in the store. From and To are both inside it, as Grafana's range
+// is.
+type Range struct{ From, To int64 }
+
+// RangeOf converts a Grafana time range.
+func RangeOf(from, to time.Time) Range { return Range{From: from.UnixNano(), To: to.UnixNano()} }
+
+// Macros are what a raw SQL query may use. Each expands over a fixed range
+// and interval, so the same text always gives the same SQL.
+//
+//	$__timeFilter(col)            col >= <from ns> AND col <= <to ns>
+//	$__unixEpochNanosFilter(col)  the same (every time column is in ns)
+//	$__timeFrom, $__timeTo        the range's ends in ns
+//	$__timeGroup(col, interval)   col floored to the interval, in ns;
+//	                              alias it AS time to make it the time field
+//	$__interval_s, $__interval_ms the panel's interval in seconds, ms
+//
+// interval may be a duration (30s, 5m, 1h, 1d, 1w) or $__interval.
+var macros = map[string]func(args []string, r Range, interval time.Duration) (string, error){
+	"timeFilter":           timeFilter,
+	"unixEpochNanosFilter": timeFilter,
+	"timeFrom":             func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeFrom", args, r.From) },
+	"timeTo":               func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeTo", args, r.To) },
+	"timeGroup":            timeGroup,
+	"interval_s": func(args []string, _ Range, i time.Duration) (string, error) {
+		return noArgs("interval_s", args, int64(i/time.Second))
+	},
+	"interval_ms": func(args []string, _ Range, i time.Duration) (string, error) {
+		return noArgs("interval_ms", args, int64(i/time.Millisecond))
+	},
+}
+
+func noArgs(name string, args []string, v int64) (string, error) {
+	if len(args) > 0 {
+		return "", fmt.Errorf("$__%s takes no arguments, got %d", name, len(args))
+	}
+	return strconv.FormatInt(v, 10), nil
+}
+
+func timeFilter(args []string, r Range, _ time.Duration) (string, error) {
+	if len(args) != 1 || args[0] == "" {
+		return "", fmt.Errorf("$__timeFilter expects 1 argument (a time column), got %d", len(args))
+	}
+	return fmt.Sprintf("%s >= %d AND %s <= %d", args[0], r.From, args[0], r.To), nil
+}
+
+func timeGroup(args []string, _ Range, interval time.Duration) (string, error) {
+	if len(args) != 2 || args[0] == "" {
+		return "", fmt.Errorf("$__timeGroup expects 2 arguments (a time column, an interval), got %d", len(args))
+	}
+	step := interval
+	if args[1] != "$__interval" {
+		d, err := ParseInterval(args[1])
+		if err != nil {
+			return "", fmt.Errorf("$__timeGroup: %w", err)
+		}
+		step = d
+	}
+	if step <= 0 {
+		return "", fmt.Errorf("$__timeGroup: interval %q must be more than 0", args[1])
+	}
+	return fmt.Sprintf("((%s) / %d) * %d", args[0], int64(step), int64(step)), nil
+}
+
+// ParseInterval reads a Go duration or Grafana's d (day) and w (week)
+// units.
+func ParseInterval(s string) (time.Duration, error) {
+	s = strings.Trim(strings.TrimSpace(s), `'"`)
+	for unit, d := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v <= 0 {
+				return 0, fmt.Errorf("interval %q: want a whole number of %s, like 1%s", s, unit, unit)
+			}
+			return time.Duration(v) * d, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("interval %q: want a duration like 30s, 5m, 1h, 1d or 1w", s)
+	}
+	return d, nil
+}
+
+// Expand replaces every macro in text. An unknown $__ name, a bad argument
+// count or an unclosed parenthesis is an error naming the macro, never
+// text passed on for SQLite to misread.
+func Expand(text string, r Range, interval time.Duration) (string, error) {
+	var out strings.Builder
+	for {
+		i := strings.Index(text, "$__")
+		if i < 0 {
+			out.WriteString(text)
+			return out.String(), nil
+		}
+		out.WriteString(text[:i])
+		rest := text[i+3:]
+		n := 0
+		for n < len(rest) && (rest[n] == '_' || rest[n] >= 'a' && rest[n] <= 'z' || rest[n] >= 'A' && rest[n] <= 'Z' || rest[n] >= '0' && rest[n] <= '9') {
+			n++
+		}
+		name := rest[:n]
+		fn, ok := macros[name]
+		if !ok {
+			if name == "interval" {
+				// Grafana replaces $__interval in the frontend; a query
+				// from an alert rule arrives with it as written.
+				out.WriteString(interval.String())
+				text = rest[n:]
+				continue
+			}
+			return "", fmt.Errorf("unknown macro $__%s (known: $__timeFilter, $__unixEpochNanosFilter, $__timeFrom, $__timeTo, $__timeGroup, $__interval_s, $__interval_ms)", name)
+		}
+		rest = rest[n:]
+		var args []string
+		if strings.HasPrefix(rest, "(") {
+			end, err := closing(rest)
+			if err != nil {
+				return "", fmt.Errorf("$__%s: %w", name, err)
+			}
+			args = splitArgs(rest[1:end])
+			rest = rest[end+1:]
+		}
+		v, err := fn(args, r, interval)
+		if err != nil {
+			return "", err
+		}
+		out.WriteString(v)
+		text = rest
+	}
+}
+
+// closing finds the parenthesis closing s[0], skipping nested ones and
+// quoted text.
+func closing(s string) (int, error) {
+	depth := 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 {
+				return i, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no closing parenthesis")
+}
+
+// splitArgs splits on the commas outside parentheses and quotes; "()" has
+// no arguments.
+func splitArgs(s string) []string {
+	args := []string{}
+	if strings.TrimSpace(s) == "" {
+		return args
+	}
+	depth, start := 0, 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			args = append(args, strings.TrimSpace(s[start:i]))
+			start = i + 1
+		}
+	}
+	return append(args, strings.TrimSpace(s[start:]))
+}

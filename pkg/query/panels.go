@@ -1,0 +1,375 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+// Unnamed is the service of streams whose server name is unknown: no SNI,
+// no QUIC or HTTP name, no DNS answer for the address.
+const Unnamed = "(unnamed)"
+
+// Other is the series summing every service outside the top N.
+const Other = "other"
+
+// serviceExpr is a stream's service: its server name for now (the
+// classification adds vendors).
+const serviceExpr = `CASE server_name WHEN '' THEN '` + Unnamed + `' ELSE server_name END`
+
+// Filter narrows a query to some services and clients; empty lists do not
+// narrow.
+type Filter struct {
+	Services []string
+	Clients  []string
+}
+
+// where returns the filter's SQL conditions (each starting with AND) and
+// their arguments.
+func (f Filter) where() (string, []any) {
+	var sb strings.Builder
+	var args []any
+	if len(f.Services) > 0 {
+		sb.WriteString(" AND server_name IN (" + placeholders(len(f.Services)) + ")")
+		for _, s := range f.Services {
+			if s == Unnamed {
+				s = ""
+			}
+			args = append(args, s)
+		}
+	}
+	if len(f.Clients) > 0 {
+		sb.WriteString(" AND client IN (" + placeholders(len(f.Clients)) + ")")
+		for _, c := range f.Clients {
+			args = append(args, c)
+		}
+	}
+	return sb.String(), args
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Metrics of a usage query.
+const (
+	MetricStreams = "streams"
+	MetricBytes   = "bytes"
+	MetricClients = "clients"
+)
+
+// UsageQuery asks for a metric per service per step over a range.
+type UsageQuery struct {
+	Metric string
+	Range  Range
+	Step   time.Duration
+	Filter Filter
+	// TopN services get their own series, the rest are summed as Other
+	// (clients: counted once). 0 means DefaultTopN.
+	TopN int
+}
+
+// DefaultTopN keeps a usage panel's legend readable.
+const DefaultTopN = 10
+
+// maxBuckets bounds the points of a usage frame; Grafana asks for at most
+// a few thousand.
+const maxBuckets = 20000
+
+var niceSteps = []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+	time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+
+// Step is the bucket width for a panel: at least Grafana's interval, wide
+// enough to give no more than maxPoints buckets, rounded up to a step
+// people read easily (and to whole days from a day on, so the daily
+// rollup answers).
+func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
+	step := interval
+	if maxPoints > 0 {
+		if s := time.Duration((r.To - r.From) / maxPoints); s > step {
+			step = s
+		}
+	}
+	for _, n := range niceSteps {
+		if step <= n {
+			return n
+		}
+	}
+	week := 7 * 24 * time.Hour
+	return (step + week - 1) / week * week
+}
+
+// Usage returns a wide time series frame: a time field and one number
+// field per service (label service), every step of the range present.
+// Streams count in the step they start in. A step of whole days reads the
+// daily rollup, which retention keeps, so a long range still has data.
+func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
+	var agg, unit string
+	switch q.Metric {
+	case MetricStreams, "":
+		q.Metric, agg, unit = MetricStreams, "sum(streams)", "short"
+	case MetricBytes:
+		agg, unit = "sum(bytes)", "decbytes"
+	case MetricClients:
+		agg, unit = "count(DISTINCT client)", "short"
+	default:
+		return nil, fmt.Errorf("usage: metric %q: want streams, bytes or clients", q.Metric)
+	}
+	if q.Step <= 0 {
+		return nil, fmt.Errorf("usage: step %s must be more than 0", q.Step)
+	}
+	if q.Range.To < q.Range.From {
+		return nil, fmt.Errorf("usage: the range ends before it starts")
+	}
+	step := int64(q.Step)
+	firstBucket := floorTo(q.Range.From, step)
+	buckets := (q.Range.To-firstBucket)/step + 1
+	if buckets > maxBuckets {
+		return nil, fmt.Errorf("usage: %d steps of %s over the range, more than %d: choose a longer interval", buckets, q.Step, maxBuckets)
+	}
+	top := q.TopN
+	if top <= 0 {
+		top = DefaultTopN
+	}
+	filter, args := q.Filter.where()
+	var source string
+	if step%int64(24*time.Hour) == 0 {
+		source = `SELECT (day / ?) * ? AS t, ` + serviceExpr + ` AS service, client, bytes_up + bytes_down AS bytes, streams
+			FROM usage_daily WHERE day >= ? AND day <= ?` + filter
+		args = append([]any{step, step, floorTo(q.Range.From, int64(24*time.Hour)), q.Range.To}, args...)
+	} else {
+		source = `SELECT (first / ?) * ? AS t, ` + serviceExpr + ` AS service, client, bytes_up + bytes_down AS bytes, 1 AS streams
+			FROM streams WHERE first >= ? AND first <= ?` + filter
+		args = append([]any{step, step, q.Range.From, q.Range.To}, args...)
+	}
+	text := `WITH s AS (` + source + `),
+	top AS (SELECT service, ` + agg + ` AS v FROM s GROUP BY service ORDER BY v DESC, service LIMIT ?)
+SELECT t, CASE WHEN service IN (SELECT service FROM top) THEN service ELSE '` + Other + `' END AS series, ` + agg + `
+FROM s GROUP BY 1, 2
+UNION ALL SELECT NULL, service, v FROM top
+ORDER BY 1, 2`
+	args = append(args, top)
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	defer rows.Close()
+	series := map[string][]float64{}
+	var order []string
+	rank := map[string]int64{}
+	for rows.Next() {
+		var t sql.NullInt64
+		var name string
+		var v int64
+		if err := rows.Scan(&t, &name, &v); err != nil {
+			return nil, fmt.Errorf("usage: %w", err)
+		}
+		if !t.Valid { // the ranking rows
+			rank[name] = v
+			continue
+		}
+		vals, ok := series[name]
+		if !ok {
+			vals = make([]float64, buckets)
+			series[name] = vals
+			order = append(order, name)
+		}
+		if i := (t.Int64 - firstBucket) / step; i >= 0 && i < buckets {
+			vals[i] = float64(v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if (a == Other) != (b == Other) {
+			return b == Other
+		}
+		if rank[a] != rank[b] {
+			return rank[a] > rank[b]
+		}
+		return a < b
+	})
+	times := make([]time.Time, buckets)
+	for i := range times {
+		times[i] = time.Unix(0, firstBucket+int64(i)*step).UTC()
+	}
+	frame := data.NewFrame("usage", data.NewField("time", nil, times))
+	for _, name := range order {
+		f := data.NewField(q.Metric, data.Labels{"service": name}, series[name])
+		f.Config = &data.FieldConfig{Unit: unit, DisplayNameFromDS: name}
+		frame.Fields = append(frame.Fields, f)
+	}
+	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1},
+		ExecutedQueryString: executed(text, args)}
+	return frame, nil
+}
+
+// floorTo rounds t down to a multiple of step, also before 1970.
+func floorTo(t, step int64) int64 {
+	b := t / step * step
+	if b > t {
+		b -= step
+	}
+	return b
+}
+
+// executed shows a query with its arguments, for the query inspector.
+func executed(text string, args []any) string {
+	if len(args) == 0 {
+		return text
+	}
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = fmt.Sprintf("%#v", a)
+	}
+	return text + "\n-- arguments: " + strings.Join(parts, ", ")
+}
+
+// TableQuery asks for the rows of a table panel over a range.
+type TableQuery struct {
+	Range  Range
+	Filter Filter
+	Limit  int
+}
+
+// DefaultTableRows is how many rows a table query returns unless asked.
+const DefaultTableRows = 1000
+
+func (q TableQuery) limit() int {
+	if q.Limit <= 0 {
+		return DefaultTableRows
+	}
+	return q.Limit
+}
+
+// ServerNames returns one row per service active in the range: accesses
+// (streams, as the tutorial counts them), packets, bytes each way, clients,
+// first and last seen.
+func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
+	filter, args := q.Filter.where()
+	text := `SELECT ` + serviceExpr + ` AS server_name, count(*) AS accesses, sum(packets_up + packets_down) AS packets,
+	sum(bytes_up) AS bytes_up, sum(bytes_down) AS bytes_down, count(DISTINCT client) AS clients,
+	min(first) AS first_seen, max(last) AS last_seen
+FROM streams WHERE first <= ? AND last >= ?` + filter + `
+GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
+	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
+	frame, err := queryFrame(ctx, db, "serverNames", text, q.limit(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("serverNames: %w", err)
+	}
+	frame.Meta.ExecutedQueryString = executed(text, args)
+	setUnits(frame, map[string]string{"bytes_up": "decbytes", "bytes_down": "decbytes", "packets": "short", "accesses": "short", "clients": "short"})
+	return frame, nil
+}
+
+// Streams returns the tutorial's view: one row per stream active in the
+// range, newest first.
+func Streams(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
+	filter, args := q.Filter.where()
+	filter = strings.NewReplacer("server_name IN", "s.server_name IN", "client IN", "s.client IN").Replace(filter)
+	text := `SELECT s.first, s.last, s.client, s.client_mac, d.hostname AS client_name, s.server, s.server_port,
+	CASE WHEN s.quic_version IS NOT NULL THEN 'quic' WHEN s.proto = 6 THEN 'tcp' WHEN s.proto = 17 THEN 'udp' ELSE CAST(s.proto AS TEXT) END AS transport,
+	s.server_name, s.name_source, s.packets_up + s.packets_down AS packets, s.bytes_up, s.bytes_down,
+	(s.last - s.first) / 1e6 AS duration_ms, s.server_rtt_ns / 1e6 AS rtt_ms, s.tls_handshake_ns / 1e6 AS tls_handshake_ms,
+	s.end_reason, CAST(s.id AS TEXT) AS stream_id
+FROM streams s LEFT JOIN devices d ON d.mac = s.client_mac
+WHERE s.first <= ? AND s.last >= ?` + filter + `
+ORDER BY s.first DESC, s.id LIMIT ?`
+	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
+	frame, err := queryFrame(ctx, db, "streams", text, q.limit(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("streams: %w", err)
+	}
+	frame.Meta.ExecutedQueryString = executed(text, args)
+	setUnits(frame, map[string]string{"bytes_up": "decbytes", "bytes_down": "decbytes", "duration_ms": "ms", "rtt_ms": "ms", "tls_handshake_ms": "ms"})
+	return frame, nil
+}
+
+func setUnits(frame *data.Frame, units map[string]string) {
+	for _, f := range frame.Fields {
+		if u, ok := units[f.Name]; ok {
+			if f.Config == nil {
+				f.Config = &data.FieldConfig{}
+			}
+			f.Config.Unit = u
+		}
+	}
+}
+
+// Choice is one entry of a picker or a template variable.
+type Choice struct {
+	Text  string `json:"text"`
+	Value string `json:"value"`
+}
+
+// Services lists the services seen in the range (every one when the
+// range is zero), most used first. It reads the daily rollup, which
+// outlives retention.
+func Services(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
+	text := `SELECT ` + serviceExpr + `, sum(streams) FROM usage_daily WHERE day >= ? AND day <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`
+	return choices(ctx, db, text, r, func(name string, _ string) Choice { return Choice{Text: name, Value: name} })
+}
+
+// Clients lists the client addresses seen in the range with the DHCP
+// name of their device when known.
+func Clients(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
+	text := `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM usage_daily u LEFT JOIN devices d ON d.mac = u.client_mac
+	WHERE u.day >= ? AND u.day <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`
+	return choices(ctx, db, text, r, func(client, host string) Choice {
+		if host == "" {
+			return Choice{Text: client, Value: client}
+		}
+		return Choice{Text: client + " (" + host + ")", Value: client}
+	})
+}
+
+// Devices lists the devices (MACs) seen in the range, named by DHCP.
+func Devices(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
+	text := `SELECT mac, hostname FROM devices WHERE last >= ? AND first <= ? ORDER BY hostname = '', hostname, mac LIMIT 5000`
+	return choices(ctx, db, text, Range{From: r.From, To: r.To}, func(mac, host string) Choice {
+		if host == "" {
+			return Choice{Text: mac, Value: mac}
+		}
+		return Choice{Text: host + " (" + mac + ")", Value: mac}
+	})
+}
+
+func choices(ctx context.Context, db *sql.DB, text string, r Range, make func(a, b string) Choice) ([]Choice, error) {
+	if r == (Range{}) {
+		r = Range{From: -1 << 63, To: 1<<63 - 1}
+	}
+	from := floorTo(r.From, int64(24*time.Hour))
+	if r.From < -1<<62 {
+		from = r.From
+	}
+	rows, err := db.QueryContext(ctx, text, from, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	defer rows.Close()
+	out := []Choice{}
+	for rows.Next() {
+		var a string
+		var b any
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
+		bs := ""
+		if s, ok := b.(string); ok {
+			bs = s
+		}
+		out = append(out, make(a, bs))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,161 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+func TestCheckStatement(t *testing.T) {
+	for _, ok := range []string{
+		`SELECT 1`,
+		`  -- a comment; with a semicolon
+		select * from streams;`,
+		`WITH x AS (SELECT 1) SELECT * FROM x`,
+		`SELECT 'ATTACH DATABASE' AS "DELETE", replace(server_name, '.', '-') FROM streams /* VACUUM */`,
+		`EXPLAIN QUERY PLAN SELECT * FROM packets WHERE stream_id = 1`,
+		`VALUES (1), (2)`,
+	} {
+		if err := CheckStatement(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{`ATTACH DATABASE '/var/lib/grafana/grafana.db' AS g`, "ATTACH is not allowed"},
+		{`SELECT 1; ATTACH '/etc/x.db' AS x`, "found 2 statements, run one at a time"},
+		{`VACUUM INTO '/tmp/copy.db'`, "VACUUM is not allowed"},
+		{`PRAGMA query_only = 0`, "PRAGMA is not allowed"},
+		{`WITH x AS (SELECT 1) INSERT INTO tls SELECT * FROM tls`, "INSERT is not allowed"},
+		{`DELETE FROM streams`, "DELETE is not allowed"},
+		{`/* only a comment */`, "the query is empty"},
+		{`SELECT 1; SELECT 2`, "found 2 statements, run one at a time"},
+	} {
+		err := CheckStatement(c.in)
+		if !errors.Is(err, ErrRefused) || !strings.HasSuffix(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want …%s", c.in, err, c.want)
+		}
+	}
+}
+
+// Whatever passes the text check, SQLite itself refuses to compile
+// anything but reading on a query connection.
+func TestAuthorizerDeniesAllButReading(t *testing.T) {
+	db := sampleDB(t)
+	other := filepath.Join(t.TempDir(), "other.db")
+	if err := os.WriteFile(other, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(t.TempDir(), "copy.db")
+	for _, text := range []string{
+		`ATTACH DATABASE '` + other + `' AS other`,
+		`VACUUM INTO '` + copyPath + `'`,
+		`PRAGMA query_only = 0`,
+		`PRAGMA writable_schema = 1`,
+		`DELETE FROM streams`,
+		`CREATE TEMP TABLE t (x)`,
+		`BEGIN`,
+	} {
+		_, err := queryFrame(context.Background(), db, "sql", text, 10)
+		if err == nil || !strings.Contains(err.Error(), "authoriz") {
+			t.Errorf("%s: got %v, want an authorization error", text, err)
+		}
+	}
+	if _, err := os.Stat(copyPath); err == nil {
+		t.Errorf("VACUUM INTO wrote %s", copyPath)
+	}
+	f, err := queryFrame(context.Background(), db, "sql", `SELECT name FROM pragma_table_info('streams') WHERE name = 'server_name'`, 10)
+	if err != nil || f.Rows() != 1 {
+		t.Errorf("reading the schema: %v", err)
+	}
+}
+
+func TestRunSQL(t *testing.T) {
+	db := sampleDB(t)
+	var all Range
+	if err := db.QueryRow(`SELECT min(first), max(last) FROM streams`).Scan(&all.From, &all.To); err != nil {
+		t.Fatal(err)
+	}
+	q := SQLQuery{
+		Text:     `SELECT $__timeGroup(first, 1d) AS time, count(*) AS streams FROM streams WHERE $__timeFilter(first) GROUP BY 1 ORDER BY 1`,
+		Format:   "time_series",
+		Range:    all,
+		Interval: time.Minute,
+	}
+	f, err := RunSQL(context.Background(), db, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Fields[0].Type() != data.FieldTypeTime || f.Fields[1].Type() != data.FieldTypeNullableInt64 {
+		t.Fatalf("fields %s, %s", f.Fields[0].Type(), f.Fields[1].Type())
+	}
+	var total, want int64
+	for i := 0; i < f.Rows(); i++ {
+		total += *f.Fields[1].At(i).(*int64)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM streams`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if total != want {
+		t.Errorf("grouped counts sum to %d, want %d", total, want)
+	}
+	if !strings.Contains(f.Meta.ExecutedQueryString, "((first) / 86400000000000) * 86400000000000 AS time") {
+		t.Errorf("executed query: %s", f.Meta.ExecutedQueryString)
+	}
+
+	// Long rows with a text column become one series per value.
+	q.Text = `SELECT $__timeGroup(first, 7d) AS time, CASE proto WHEN 6 THEN 'tcp' ELSE 'udp' END AS transport, count(*) AS streams
+		FROM streams WHERE $__timeFilter(first) GROUP BY 1, 2 ORDER BY 1`
+	f, err = RunSQL(context.Background(), db, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, field := range f.Fields[1:] {
+		labels = append(labels, field.Labels.String())
+	}
+	if diff := cmp.Diff([]string{"transport=tcp", "transport=udp"}, labels); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
+	}
+
+	// A cut result says so.
+	f, err = RunSQL(context.Background(), db, SQLQuery{Text: `SELECT * FROM streams`, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Rows() != 3 || len(f.Meta.Notices) != 1 || f.Meta.Notices[0].Text != "showing the first 3 rows: narrow the query or the time range" {
+		t.Errorf("%d rows, notices %+v", f.Rows(), f.Meta.Notices)
+	}
+
+	for _, c := range []struct{ in, want string }{
+		{`SELECT count(*) FROM streams`, "format time_series needs a time column"},
+		{`SELECT * FROM nowhere`, "no such table: nowhere"},
+		{`ATTACH 'x' AS y`, "ATTACH is not allowed"},
+		{`SELECT $__timeGroup(first) FROM streams`, "$__timeGroup expects 2 arguments"},
+	} {
+		_, err := RunSQL(context.Background(), db, SQLQuery{Text: c.in, Format: "time_series", Range: all})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want …%s", c.in, err, c.want)
+		}
+	}
+}
+
+func TestRunSQLHonoursTheDeadline(t *testing.T) {
+	db := sampleDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := RunSQL(ctx, db, SQLQuery{Text: `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n`})
+	if err == nil {
+		t.Fatal("an endless query returned")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %s to stop", time.Since(start))
+	}
+}
