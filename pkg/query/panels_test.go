@@ -284,9 +284,9 @@ func TestStep(t *testing.T) {
 		points   int64
 		want     time.Duration
 	}{
-		{day, 20 * time.Second, 1000, 5 * time.Minute},    // 86.4 s per point
-		{day, 10 * time.Minute, 1000, 10 * time.Minute},   // the interval is wider
-		{day, time.Second, 0, time.Second},                // no point limit
+		{day, 20 * time.Second, 1000, 5 * time.Minute},  // 86.4 s per point
+		{day, 10 * time.Minute, 1000, 10 * time.Minute}, // the interval is wider
+		{day, time.Second, 0, time.Second},              // no point limit
 		{Range{0, int64(90 * 24 * time.Hour)}, time.Minute, 30, 7 * 24 * time.Hour},
 		{Range{0, int64(900 * 24 * time.Hour)}, time.Minute, 30, 35 * 24 * time.Hour}, // whole weeks past a week
 	} {
