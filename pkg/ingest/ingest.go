@@ -77,6 +77,9 @@ type FileResult struct {
 	Error   string
 	// Duplicate names the earlier path of the same content.
 	Duplicate string
+	// Retried files were not recorded: they could not be read at all,
+	// and the next run tries them again.
+	Retried bool
 }
 
 // Report sums up a run.
@@ -412,7 +415,7 @@ func (in *Ingester) unreadable(ctx context.Context, c *candidate) (FileResult, e
 // deleted since the scan, not a regular file) and leaves it out of the
 // ledger, so that a later run tries it again; the run goes on.
 func (in *Ingester) passOver(path string, err error) FileResult {
-	res := FileResult{Path: path, Status: "unreadable", Error: err.Error()}
+	res := FileResult{Path: path, Status: "unreadable", Error: err.Error(), Retried: true}
 	if errors.Is(err, fs.ErrNotExist) {
 		res.Status = "vanished"
 		in.log.Info("file removed before it could be read", "path", path)

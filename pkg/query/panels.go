@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,15 +24,24 @@ const Other = "other"
 const serviceExpr = `CASE server_name WHEN '' THEN '` + Unnamed + `' ELSE server_name END`
 
 // Filter narrows a query to some services and clients; empty lists do not
-// narrow.
+// narrow, nor does a list holding All (a template variable's "All").
 type Filter struct {
 	Services []string
 	Clients  []string
 }
 
+// All in a filter list means no narrowing.
+const All = "*"
+
 // where returns the filter's SQL conditions (each starting with AND) and
 // their arguments.
 func (f Filter) where() (string, []any) {
+	if slices.Contains(f.Services, All) {
+		f.Services = nil
+	}
+	if slices.Contains(f.Clients, All) {
+		f.Clients = nil
+	}
 	var sb strings.Builder
 	var args []any
 	if len(f.Services) > 0 {

@@ -122,8 +122,8 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 		if s.first < q.Range.From || s.first > q.Range.To {
 			return false
 		}
-		return (len(q.Filter.Services) == 0 || contains(q.Filter.Services, s.service)) &&
-			(len(q.Filter.Clients) == 0 || contains(q.Filter.Clients, s.client))
+		return (len(q.Filter.Services) == 0 || contains(q.Filter.Services, All) || contains(q.Filter.Services, s.service)) &&
+			(len(q.Filter.Clients) == 0 || contains(q.Filter.Clients, All) || contains(q.Filter.Clients, s.client))
 	}
 	value := func(set []rawStream) float64 {
 		switch q.Metric {
@@ -235,6 +235,7 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricBytes, Range: all, Step: 7 * 24 * time.Hour, TopN: 4},
 		{Metric: MetricClients, Range: all, Step: 24 * time.Hour, TopN: 1},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{topService, Unnamed}}},
+		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{All}, Clients: []string{All}}},
 		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
 	} {

@@ -1,0 +1,113 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// CheckHealth is the "Save & test" answer: every problem found, each
+// naming the setting, directory or file to fix, or what the database
+// holds when all is well.
+func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+	if d.setupErr != nil {
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: d.setupErr.Error()}, nil
+	}
+	var problems []string
+	if len(d.cfg.Ingest.Paths) == 0 {
+		problems = append(problems, "captureDirs: no capture directory set; add the directories your captures are written to")
+	}
+	for _, dir := range d.cfg.Ingest.Paths {
+		if err := readableDir(dir); err != nil {
+			problems = append(problems, "captureDirs: "+err.Error())
+		}
+	}
+	if d.ingestErr != nil {
+		problems = append(problems, d.ingestErr.Error()+" (scheduled ingest is off)")
+	} else if err := writable(d.cfg.Database); err != nil {
+		problems = append(problems, "databasePath: "+err.Error())
+	}
+	st := d.status(ctx)
+	if st.LastRun != nil && st.LastRun.Error != "" {
+		problems = append(problems, "last ingest failed: "+st.LastRun.Error)
+	}
+	summary := ""
+	if st.ReadProblem != "" {
+		problems = append(problems, "reading the database: "+st.ReadProblem)
+	} else {
+		total := 0
+		for _, n := range st.Captures {
+			total += n
+		}
+		summary = fmt.Sprintf("%d capture files (%d damaged, %d unreadable), %d streams, %d services in %s",
+			total, st.Captures["damaged"], st.Captures["unreadable"], st.Streams, st.Services, d.cfg.Database)
+		if n := len(st.Unread); n > 0 {
+			summary += fmt.Sprintf("; %d files could not be read and will be tried again, e.g. %s: %s", n, st.Unread[0].Path, st.Unread[0].Error)
+		}
+		if st.Running {
+			summary += "; ingest running"
+		}
+		if len(st.Problems) > 0 {
+			p := st.Problems[0]
+			summary += fmt.Sprintf("; latest problem: %s: %s %s", p.Path, p.Status, p.Error)
+		}
+	}
+	if len(problems) > 0 {
+		msg := strings.Join(problems, "; ")
+		if summary != "" {
+			msg += ". Stored so far: " + summary
+		}
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}, nil
+	}
+	return &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: "SaaSLens: " + summary}, nil
+}
+
+func readableDir(dir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s does not exist (or is not mounted into the Grafana server)", dir)
+	case err != nil:
+		return fmt.Errorf("%s: %w", dir, err)
+	case !info.IsDir():
+		return fmt.Errorf("%s is a file, not a directory", dir)
+	}
+	f, err := os.Open(dir)
+	if err == nil {
+		_, err = f.Readdirnames(1)
+		f.Close()
+	}
+	if err != nil && err.Error() != "EOF" {
+		return fmt.Errorf("%s cannot be read by the Grafana server's user: %w", dir, err)
+	}
+	return nil
+}
+
+// writable tells whether the database's directory takes a new file: SQLite
+// needs it for its journal, and a full disk shows here first.
+func writable(db string) error {
+	f, err := os.CreateTemp(dirOf(db), ".saaslens-health-*")
+	if err != nil {
+		return fmt.Errorf("cannot write beside %s: %w", db, err)
+	}
+	name := f.Name()
+	_, err = f.Write(make([]byte, 4096))
+	f.Close()
+	os.Remove(name)
+	if err != nil {
+		return fmt.Errorf("cannot write beside %s: %w", db, err)
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	i := strings.LastIndexByte(path, os.PathSeparator)
+	if i <= 0 {
+		return string(os.PathSeparator)
+	}
+	return path[:i]
+}

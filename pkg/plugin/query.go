@@ -1,0 +1,149 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/query"
+)
+
+// Query is a panel query's JSON (the QueryEditor's model).
+type Query struct {
+	QueryType string `json:"queryType"`
+	// usage
+	Metric string `json:"metric"`
+	TopN   int    `json:"topN"`
+	// usage, serverNames, streams
+	Services []string `json:"services"`
+	Clients  []string `json:"clients"`
+	// serverNames, streams
+	Limit int `json:"limit"`
+	// sql
+	RawSQL string `json:"rawSql"`
+	Format string `json:"format"`
+	// variable: services, clients or devices
+	Variable string `json:"variable"`
+}
+
+// Query types.
+const (
+	TypeUsage       = "usage"
+	TypeServerNames = "serverNames"
+	TypeStreams     = "streams"
+	TypeSQL         = "sql"
+	TypeVariable    = "variable"
+)
+
+// queryTimeout bounds one panel query; Grafana's own data proxy gives up
+// after 30 s.
+const queryTimeout = 30 * time.Second
+
+// maxTableRows bounds what a table query may ask for.
+const maxTableRows = 50000
+
+// QueryData answers each query on its own goroutine; one failing (a bad
+// option, a SQL error, a timeout) fails alone.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	resp := backend.NewQueryDataResponse()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, q := range req.Queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := d.query(ctx, q)
+			mu.Lock()
+			resp.Responses[q.RefID] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return resp, nil
+}
+
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp backend.DataResponse) {
+	defer func() {
+		if p := recover(); p != nil {
+			d.logger.Error("query panicked", "panic", p, "refId", dq.RefID)
+			resp = backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("internal error: %v", p))
+		}
+	}()
+	var q Query
+	if err := json.Unmarshal(dq.JSON, &q); err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, "query JSON: "+err.Error())
+	}
+	if dq.QueryType != "" {
+		q.QueryType = dq.QueryType
+	}
+	db, err := d.readDB()
+	if err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	r := query.RangeOf(dq.TimeRange.From, dq.TimeRange.To)
+	filter := query.Filter{Services: q.Services, Clients: q.Clients}
+	limit := q.Limit
+	if limit > maxTableRows {
+		limit = maxTableRows
+	}
+	var frame *data.Frame
+	switch q.QueryType {
+	case TypeUsage, "":
+		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter,
+			Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
+	case TypeServerNames:
+		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit})
+	case TypeStreams:
+		frame, err = query.Streams(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit})
+	case TypeSQL:
+		frame, err = query.RunSQL(ctx, db.SQL(), query.SQLQuery{Text: q.RawSQL, Format: q.Format, Range: r, Interval: dq.Interval})
+	case TypeVariable:
+		frame, err = d.variable(ctx, q.Variable, r)
+	default:
+		err = fmt.Errorf("unknown query type %q: want usage, serverNames, streams, sql or variable", q.QueryType)
+	}
+	if err != nil {
+		status := backend.StatusBadRequest
+		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			status = backend.StatusTimeout
+			err = fmt.Errorf("%w (queries stop after %s: narrow the time range or the query)", err, queryTimeout)
+		}
+		return backend.ErrDataResponseWithSource(status, backend.ErrorSourceDownstream, err.Error())
+	}
+	frame.RefID = dq.RefID
+	return backend.DataResponse{Frames: data.Frames{frame}}
+}
+
+// variable answers a template variable's query with text and value fields.
+func (d *Datasource) variable(ctx context.Context, what string, r query.Range) (*data.Frame, error) {
+	db, err := d.readDB()
+	if err != nil {
+		return nil, err
+	}
+	var list []query.Choice
+	switch what {
+	case "services", "":
+		list, err = query.Services(ctx, db.SQL(), r)
+	case "clients":
+		list, err = query.Clients(ctx, db.SQL(), r)
+	case "devices":
+		list, err = query.Devices(ctx, db.SQL(), r)
+	default:
+		return nil, fmt.Errorf("variable %q: want services, clients or devices", what)
+	}
+	if err != nil {
+		return nil, err
+	}
+	text, value := make([]string, len(list)), make([]string, len(list))
+	for i, c := range list {
+		text[i], value[i] = c.Text, c.Value
+	}
+	return data.NewFrame("variable", data.NewField("text", nil, text), data.NewField("value", nil, value)), nil
+}

@@ -1,0 +1,227 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+	"github.com/saaslens/saaslens/pkg/query"
+)
+
+// CallResource serves the editors' pickers and the status page:
+//
+//	GET  services, clients, devices  [?from=&to= Unix ms]  [{text, value}]
+//	GET  status                      what ingest has done and is doing
+//	POST ingest                      run ingest now (202; queued behind a run going on)
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return d.resources.CallResource(ctx, req, sender)
+}
+
+func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
+	mux := http.NewServeMux()
+	list := func(fn func(context.Context, *sql.DB, query.Range) ([]query.Choice, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			rng, err := rangeParams(r)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+			db, err := d.readDB()
+			if err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+				return
+			}
+			out, err := fn(r.Context(), db.SQL(), rng)
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, out)
+		}
+	}
+	mux.HandleFunc("GET /services", list(query.Services))
+	mux.HandleFunc("GET /clients", list(query.Clients))
+	mux.HandleFunc("GET /devices", list(query.Devices))
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, d.status(r.Context()))
+	})
+	mux.HandleFunc("POST /ingest", func(w http.ResponseWriter, r *http.Request) {
+		if d.svc == nil {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": "ingest is off: " + d.notIngesting().Error()})
+			return
+		}
+		d.svc.RunNow()
+		writeJSON(w, http.StatusAccepted, map[string]string{"message": "ingest queued"})
+	})
+	return httpadapter.New(mux)
+}
+
+func (d *Datasource) notIngesting() error {
+	if d.setupErr != nil {
+		return d.setupErr
+	}
+	return d.writeProblem()
+}
+
+// rangeParams reads from and to in Unix milliseconds, as Grafana's time
+// range gives them; none means all time.
+func rangeParams(r *http.Request) (query.Range, error) {
+	from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
+	if from == "" && to == "" {
+		return query.Range{}, nil
+	}
+	f, err1 := strconv.ParseInt(from, 10, 64)
+	t, err2 := strconv.ParseInt(to, 10, 64)
+	if err1 != nil || err2 != nil || t < f {
+		return query.Range{}, fmt.Errorf("from=%q to=%q: want Unix milliseconds, from before to", from, to)
+	}
+	return query.Range{From: f * int64(time.Millisecond), To: t * int64(time.Millisecond)}, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Status is the status resource's JSON.
+type Status struct {
+	Database      string         `json:"database"`
+	DatabaseBytes int64          `json:"databaseBytes"`
+	Ingesting     bool           `json:"ingesting"`
+	IngestProblem string         `json:"ingestProblem,omitempty"`
+	Running       bool           `json:"running"`
+	Progress      *Progress      `json:"progress,omitempty"`
+	LastRun       *Run           `json:"lastRun,omitempty"`
+	Captures      map[string]int `json:"captures"`
+	// Problems are the files stored as damaged or unreadable, newest first.
+	Problems []FileProblem `json:"problems"`
+	// Unread files could not be read at all in the last run (permissions,
+	// deleted meanwhile); the next run tries them again.
+	Unread []FileProblem `json:"unread"`
+	// Pending files are still being written; a later run reads them.
+	Pending  []string `json:"pending"`
+	Streams  int64    `json:"streams"`
+	Services int64    `json:"services"`
+	// ReadProblem is why the counts above could not be read.
+	ReadProblem string `json:"readProblem,omitempty"`
+}
+
+// Progress is a run's advance.
+type Progress struct {
+	File      string `json:"file"`
+	FileIndex int    `json:"fileIndex"`
+	Files     int    `json:"files"`
+	Packets   uint64 `json:"packets"`
+}
+
+// Run sums up the last finished run.
+type Run struct {
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	Error            string    `json:"error,omitempty"`
+	Files            int       `json:"files"`
+	Packets          uint64    `json:"packets"`
+	PacketsPerSecond float64   `json:"packetsPerSecond"`
+	Retained         int64     `json:"retainedRowsDeleted"`
+}
+
+// FileProblem is a capture stored as damaged or unreadable.
+type FileProblem struct {
+	Path   string `json:"path"`
+	Status string `json:"status"`
+	Error  string `json:"error"`
+}
+
+// maxProblems keeps the status of a directory of broken files readable.
+const maxProblems = 100
+
+func (d *Datasource) status(ctx context.Context) Status {
+	st := Status{Database: d.cfg.Database, Captures: map[string]int{}, Problems: []FileProblem{}, Unread: []FileProblem{}, Pending: []string{}}
+	if info, err := os.Stat(d.cfg.Database); err == nil {
+		st.DatabaseBytes = info.Size()
+	}
+	if d.svc == nil {
+		st.IngestProblem = d.notIngesting().Error()
+	} else {
+		st.Ingesting = true
+		s := d.svc.Status()
+		st.Running = s.Running
+		if s.Running {
+			st.Progress = &Progress{File: s.Progress.File, FileIndex: s.Progress.FileIndex, Files: s.Progress.Files, Packets: s.Progress.Packets}
+		}
+		if s.Runs > 0 {
+			run := &Run{Start: s.LastStart, End: s.LastEnd, Error: s.LastError, Retained: s.Retained}
+			if rep := s.LastReport; rep != nil {
+				run.Files, run.Packets = len(rep.Files), rep.Packets
+				if secs := rep.Elapsed.Seconds(); secs > 0 {
+					run.PacketsPerSecond = float64(rep.Packets) / secs
+				}
+				for _, f := range rep.Files {
+					if f.Retried {
+						st.Unread = append(st.Unread, FileProblem{Path: f.Path, Status: f.Status, Error: f.Error})
+					}
+				}
+				st.Pending = append(st.Pending, rep.Growing...)
+			}
+			st.LastRun = run
+		}
+	}
+	if err := d.counts(ctx, &st); err != nil {
+		st.ReadProblem = err.Error()
+	}
+	return st
+}
+
+// counts fills in what the database holds.
+func (d *Datasource) counts(ctx context.Context, st *Status) error {
+	db, err := d.readDB()
+	if err != nil {
+		return err
+	}
+	rows, err := db.SQL().QueryContext(ctx, `SELECT status, count(*) FROM captures GROUP BY 1`)
+	if err != nil {
+		return fmt.Errorf("captures: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("captures: %w", err)
+		}
+		st.Captures[s] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("captures: %w", err)
+	}
+	rows, err = db.SQL().QueryContext(ctx, `SELECT path, status, coalesce(error, '') FROM captures WHERE status != 'ok' ORDER BY ingested_at DESC LIMIT ?`, maxProblems)
+	if err != nil {
+		return fmt.Errorf("captures: %w", err)
+	}
+	for rows.Next() {
+		var p FileProblem
+		if err := rows.Scan(&p.Path, &p.Status, &p.Error); err != nil {
+			rows.Close()
+			return fmt.Errorf("captures: %w", err)
+		}
+		st.Problems = append(st.Problems, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("captures: %w", err)
+	}
+	err = db.SQL().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM streams), (SELECT count(DISTINCT server_name) FROM usage_daily)`).Scan(&st.Streams, &st.Services)
+	if err != nil {
+		return fmt.Errorf("counts: %w", err)
+	}
+	return nil
+}

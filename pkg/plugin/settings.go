@@ -1,0 +1,165 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/saaslens/saaslens/pkg/ingest"
+	"github.com/saaslens/saaslens/pkg/query"
+)
+
+// Settings are the datasource's jsonData. The JSON names are the interface
+// the ConfigEditor, provisioning files and users' API calls rely on.
+type Settings struct {
+	CaptureDirs    []string `json:"captureDirs"`
+	DatabasePath   string   `json:"databasePath"`
+	IngestInterval string   `json:"ingestInterval"`
+	StorePackets   *bool    `json:"storePackets"`
+	RetentionDays  int      `json:"retentionDays"`
+	Settle         string   `json:"settle"`
+}
+
+// SettingError names the setting at fault, for the health check.
+type SettingError struct {
+	Setting string
+	Problem string
+}
+
+func (e *SettingError) Error() string { return e.Setting + ": " + e.Problem }
+
+// settingTypes is how each setting must be written, for the message when
+// it is not.
+var settingTypes = map[string]string{
+	"captureDirs":    `a list of directories, like ["/var/captures"]`,
+	"databasePath":   `a file path, like "/var/lib/grafana/saaslens.db"`,
+	"ingestInterval": `a duration in quotes, like "1m" ("0" turns scheduled ingest off)`,
+	"storePackets":   `true or false`,
+	"retentionDays":  `a whole number of days (0 keeps everything)`,
+	"settle":         `a duration in quotes, like "10s"`,
+}
+
+// config is what a datasource's settings come to.
+type config struct {
+	Settings
+	Ingest   ingest.Config
+	Database string
+}
+
+// loadConfig reads and checks a datasource's settings; an error is a
+// *SettingError naming the first setting at fault.
+func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
+	var c config
+	raw := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(s.JSONData)) > 0 {
+		if err := json.Unmarshal(s.JSONData, &raw); err != nil {
+			return c, &SettingError{"jsonData", "not a JSON object: " + err.Error()}
+		}
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		want, known := settingTypes[k]
+		if !known {
+			continue // settings of later versions, or Grafana's own
+		}
+		var err error
+		switch k {
+		case "captureDirs":
+			err = json.Unmarshal(raw[k], &c.CaptureDirs)
+		case "databasePath":
+			err = json.Unmarshal(raw[k], &c.DatabasePath)
+		case "ingestInterval":
+			err = json.Unmarshal(raw[k], &c.IngestInterval)
+		case "storePackets":
+			err = json.Unmarshal(raw[k], &c.StorePackets)
+		case "retentionDays":
+			err = json.Unmarshal(raw[k], &c.RetentionDays)
+		case "settle":
+			err = json.Unmarshal(raw[k], &c.Settle)
+		}
+		if err != nil {
+			return c, &SettingError{k, fmt.Sprintf("%s is not %s", raw[k], want)}
+		}
+	}
+
+	c.Ingest = ingest.DefaultConfig()
+	for i, d := range c.CaptureDirs {
+		d = strings.TrimSpace(d)
+		switch {
+		case d == "":
+			return c, &SettingError{"captureDirs", fmt.Sprintf("entry %d is empty: name a directory or remove the entry", i+1)}
+		case !filepath.IsAbs(d):
+			return c, &SettingError{"captureDirs", fmt.Sprintf("%q is not an absolute path: the plugin runs in the Grafana server's working directory, so write the whole path", d)}
+		}
+		c.Ingest.Paths = append(c.Ingest.Paths, filepath.Clean(d))
+	}
+	var err error
+	if c.Ingest.Interval, err = duration("ingestInterval", c.IngestInterval, time.Minute); err != nil {
+		return c, err
+	}
+	if c.Ingest.Settle, err = duration("settle", c.Settle, c.Ingest.Settle); err != nil {
+		return c, err
+	}
+	if c.StorePackets != nil {
+		c.Ingest.PacketRows = *c.StorePackets
+	}
+	if c.RetentionDays < 0 {
+		return c, &SettingError{"retentionDays", fmt.Sprintf("%d: must be 0 (keep everything) or a number of days", c.RetentionDays)}
+	}
+	c.Ingest.RetainDays = c.RetentionDays
+	if err := c.Ingest.Validate(); err != nil {
+		return c, &SettingError{"settings", err.Error()}
+	}
+
+	c.Database = strings.TrimSpace(c.DatabasePath)
+	switch {
+	case c.Database == "":
+		c.Database = defaultDatabase(s.UID)
+	case !filepath.IsAbs(c.Database):
+		return c, &SettingError{"databasePath", fmt.Sprintf("%q is not an absolute path: write the whole path, or leave it empty for the default", c.Database)}
+	}
+	return c, nil
+}
+
+// duration reads a Go duration; "" is the default, "0" is zero.
+func duration(setting, v string, def time.Duration) (time.Duration, error) {
+	if strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	d, err := query.ParseInterval(v)
+	if err != nil && strings.TrimSpace(v) != "0" {
+		return 0, &SettingError{setting, fmt.Sprintf("%q is not a duration: write it like 30s, 5m or 1h", v)}
+	}
+	if d < 0 {
+		return 0, &SettingError{setting, fmt.Sprintf("%q is negative", v)}
+	}
+	return d, nil
+}
+
+// defaultDatabase is a file per datasource under Grafana's data directory
+// (GF_PATHS_DATA, which Grafana's images set), else under the user's cache
+// directory.
+func defaultDatabase(uid string) string {
+	base := os.Getenv("GF_PATHS_DATA")
+	if base == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			base = dir
+		} else {
+			base = os.TempDir()
+		}
+	}
+	if uid == "" {
+		uid = "default"
+	}
+	return filepath.Join(base, "saaslens", uid+".db")
+}

@@ -1,0 +1,69 @@
+package plugin
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/saaslens/saaslens/pkg/ingest"
+)
+
+func settings(json string) backend.DataSourceInstanceSettings {
+	return backend.DataSourceInstanceSettings{UID: "abc", JSONData: []byte(json)}
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Setenv("GF_PATHS_DATA", "/var/lib/grafana")
+	c, err := loadConfig(settings(`{"captureDirs": ["/srv/captures/", "/mnt/office"], "ingestInterval": "5m", "storePackets": false,
+		"retentionDays": 90, "settle": "30s", "somethingNewer": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ingest.DefaultConfig()
+	want.Paths = []string{"/srv/captures", "/mnt/office"}
+	want.Interval = 5 * time.Minute
+	want.PacketRows = false
+	want.RetainDays = 90
+	want.Settle = 30 * time.Second
+	if diff := cmp.Diff(want, c.Ingest); diff != "" {
+		t.Errorf("ingest config (-want +got):\n%s", diff)
+	}
+	if c.Database != filepath.Join("/var/lib/grafana", "saaslens", "abc.db") {
+		t.Errorf("default database %s", c.Database)
+	}
+
+	c, err = loadConfig(settings(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ingest.DefaultConfig(), c.Ingest); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	c, err = loadConfig(settings(`{"ingestInterval": "0"}`))
+	if err != nil || c.Ingest.Interval != 0 {
+		t.Errorf("interval 0: %v, %s", err, c.Ingest.Interval)
+	}
+}
+
+func TestLoadConfigNamesTheBadSetting(t *testing.T) {
+	for _, c := range []struct{ json, want string }{
+		{`[1]`, `jsonData: not a JSON object: json: cannot unmarshal array into Go value of type map[string]json.RawMessage`},
+		{`{"captureDirs": "/srv"}`, `captureDirs: "/srv" is not a list of directories, like ["/var/captures"]`},
+		{`{"captureDirs": ["/srv", " "]}`, `captureDirs: entry 2 is empty: name a directory or remove the entry`},
+		{`{"captureDirs": ["captures"]}`, `captureDirs: "captures" is not an absolute path: the plugin runs in the Grafana server's working directory, so write the whole path`},
+		{`{"ingestInterval": 60}`, `ingestInterval: 60 is not a duration in quotes, like "1m" ("0" turns scheduled ingest off)`},
+		{`{"ingestInterval": "hourly"}`, `ingestInterval: "hourly" is not a duration: write it like 30s, 5m or 1h`},
+		{`{"settle": "-5s"}`, `settle: "-5s" is negative`},
+		{`{"storePackets": "yes"}`, `storePackets: "yes" is not true or false`},
+		{`{"retentionDays": "30"}`, `retentionDays: "30" is not a whole number of days (0 keeps everything)`},
+		{`{"retentionDays": -1}`, `retentionDays: -1: must be 0 (keep everything) or a number of days`},
+		{`{"databasePath": "saaslens.db"}`, `databasePath: "saaslens.db" is not an absolute path: write the whole path, or leave it empty for the default`},
+	} {
+		_, err := loadConfig(settings(c.json))
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: got %v\nwant %s", c.json, err, c.want)
+		}
+	}
+}

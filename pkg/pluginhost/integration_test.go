@@ -1,0 +1,513 @@
+package pluginhost
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/plugin"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+func repoRoot() string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(here), "..", "..")
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// pluginBinary builds the plugin once for the package's tests.
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "saaslens-plugin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "gpx_saaslens_pcap_datasource")
+		buildErr = Build(repoRoot(), binary)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func startHost(t *testing.T) *Host {
+	t.Helper()
+	var logs bytes.Buffer
+	h, err := Start(pluginBinary(t), nil, &lockedWriter{w: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.Close()
+		if t.Failed() {
+			t.Logf("plugin log:\n%s", logs.String())
+		}
+	})
+	return h
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// provisioned is the datasource of provisioning/datasources with its
+// container paths swapped for this machine's: the sample captures
+// (testdata, and ../shared when present) and a fresh database. settle is
+// 0 because a fresh clone's files are all seconds old.
+func provisioned(t *testing.T, change func(map[string]any)) (backend.PluginContext, string) {
+	t.Helper()
+	sources, err := ProvisionedDatasources(filepath.Join(repoRoot(), "provisioning", "datasources"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sources) != 1 || sources[0].Type != plugin.ID {
+		t.Fatalf("provisioning holds %+v, want one %s datasource", sources, plugin.ID)
+	}
+	ds := sources[0]
+	dirs := []any{filepath.Join(repoRoot(), "testdata")}
+	if _, err := os.Stat(sharedtest.Dir()); err == nil {
+		dirs = append(dirs, sharedtest.Dir())
+	}
+	ds.JSONData["captureDirs"] = dirs
+	dbPath := filepath.Join(t.TempDir(), "saaslens.db")
+	ds.JSONData["databasePath"] = dbPath
+	ds.JSONData["settle"] = "0s"
+	if change != nil {
+		change(ds.JSONData)
+	}
+	pc, err := ds.PluginContext(plugin.ID, ds.JSONData, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc, dbPath
+}
+
+func callResource(t *testing.T, h *Host, pc backend.PluginContext, method, path string, into any) int {
+	t.Helper()
+	bare, _, _ := strings.Cut(path, "?")
+	resp, err := h.CallResource(context.Background(), &backend.CallResourceRequest{PluginContext: pc, Method: method, Path: bare, URL: path})
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if into != nil {
+		if err := json.Unmarshal(resp.Body, into); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, resp.Body)
+		}
+	}
+	return resp.Status
+}
+
+// waitForIngest polls the status resource until a run has finished.
+func waitForIngest(t *testing.T, h *Host, pc backend.PluginContext, runsAfter time.Time) plugin.Status {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var st plugin.Status
+		callResource(t, h, pc, http.MethodGet, "status", &st)
+		if st.LastRun != nil && !st.Running && st.LastRun.Start.After(runsAfter) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ingest finished within 3 minutes: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func query(t *testing.T, h *Host, pc backend.PluginContext, tr backend.TimeRange, targets ...string) *backend.QueryDataResponse {
+	t.Helper()
+	req := &backend.QueryDataRequest{PluginContext: pc}
+	for i, target := range targets {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(target), &m); err != nil {
+			t.Fatal(err)
+		}
+		qt, _ := m["queryType"].(string)
+		req.Queries = append(req.Queries, backend.DataQuery{RefID: fmt.Sprint(string(rune('A' + i))), QueryType: qt,
+			JSON: []byte(target), TimeRange: tr, Interval: time.Minute, MaxDataPoints: 1000})
+	}
+	resp, err := h.QueryData(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// The plugin as Grafana runs it: provisioned, it ingests the sample
+// captures on its own schedule, then answers health, every query type and
+// every resource with what the database holds.
+func TestPluginAsGrafanaRunsIt(t *testing.T) {
+	h := startHost(t)
+	started := time.Now()
+	pc, dbPath := provisioned(t, nil)
+	health, err := h.CheckHealth(context.Background(), pc) // creates the instance, which starts ingesting
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitForIngest(t, h, pc, started.Add(-time.Second))
+	if st.LastRun.Error != "" || st.Captures["ok"] == 0 {
+		t.Fatalf("first ingest: %+v", st)
+	}
+	health, err = h.CheckHealth(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.OpenReader(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var captures, damaged, unreadable, streams, services int64
+	var first, last int64
+	if err := db.SQL().QueryRow(`SELECT (SELECT count(*) FROM captures), (SELECT count(*) FROM captures WHERE status = 'damaged'),
+		(SELECT count(*) FROM captures WHERE status = 'unreadable'),
+		(SELECT count(*) FROM streams), (SELECT count(DISTINCT server_name) FROM streams), (SELECT min(first) FROM streams), (SELECT max(last) FROM streams)`).
+		Scan(&captures, &damaged, &unreadable, &streams, &services, &first, &last); err != nil {
+		t.Fatal(err)
+	}
+	if damaged == 0 {
+		t.Fatal("testdata/truncated.pcap should be stored as damaged")
+	}
+	wantHealth := fmt.Sprintf("SaaSLens: %d capture files (%d damaged, %d unreadable), %d streams, %d services in %s; latest problem: ",
+		captures, damaged, unreadable, streams, services, dbPath)
+	if health.Status != backend.HealthStatusOk || !strings.HasPrefix(health.Message, wantHealth) {
+		t.Errorf("health %s %q, want OK %q…", health.Status, health.Message, wantHealth)
+	}
+
+	all := backend.TimeRange{From: time.Unix(0, first), To: time.Unix(0, last)}
+	resp := query(t, h, pc, all,
+		`{"queryType":"usage","metric":"streams","topN":5}`,
+		`{"queryType":"serverNames","limit":10000}`,
+		`{"queryType":"streams","limit":10000}`,
+		`{"queryType":"sql","format":"table","rawSql":"SELECT count(*) AS n FROM streams WHERE $__timeFilter(first)"}`,
+		`{"queryType":"variable","variable":"services"}`,
+		`{"queryType":"sql","rawSql":"ATTACH DATABASE '/var/lib/grafana/grafana.db' AS g"}`,
+		`{"queryType":"nonsense"}`,
+	)
+	for _, ref := range []string{"A", "B", "C", "D", "E"} {
+		if r := resp.Responses[ref]; r.Error != nil || len(r.Frames) != 1 {
+			t.Fatalf("query %s: %v (%d frames)", ref, r.Error, len(r.Frames))
+		}
+		if f := resp.Responses[ref].Frames[0]; ref != "E" && (f.Meta == nil || f.Meta.ExecutedQueryString == "") {
+			t.Errorf("query %s: no executed query string", ref)
+		}
+	}
+	// usage: the series add up to every stream that started in the range.
+	usage := resp.Responses["A"].Frames[0]
+	if usage.Fields[0].Type() != data.FieldTypeTime || len(usage.Fields) != 7 {
+		t.Errorf("usage: %d fields (want time, 5 services, other), first %s", len(usage.Fields), usage.Fields[0].Type())
+	}
+	total := 0.0
+	for _, f := range usage.Fields[1:] {
+		for i := 0; i < f.Len(); i++ {
+			total += f.At(i).(float64)
+		}
+	}
+	if int64(total) != streams {
+		t.Errorf("usage series sum to %v streams, want %d", total, streams)
+	}
+	// serverNames: one row per name stored, accesses summing to the streams.
+	names := resp.Responses["B"].Frames[0]
+	nameField, _ := names.FieldByName("server_name")
+	accesses, _ := names.FieldByName("accesses")
+	var gotNames []string
+	sum := int64(0)
+	for i := 0; i < names.Rows(); i++ {
+		gotNames = append(gotNames, *nameField.At(i).(*string))
+		sum += *accesses.At(i).(*int64)
+	}
+	if sum != streams || int64(len(gotNames)) != services {
+		t.Errorf("serverNames: %d names, %d accesses; want %d, %d", len(gotNames), sum, services, streams)
+	}
+	if _, err := os.Stat(sharedtest.Dir()); err == nil {
+		for _, c := range sharedtest.Captures(t) {
+			for _, n := range append(append([]string{}, c.TLSNames...), c.QUICNames...) {
+				if !slices.Contains(gotNames, n) {
+					t.Errorf("%s: server name %s (per tshark) not among the plugin's", c.File, n)
+				}
+			}
+		}
+	}
+	if rows := resp.Responses["C"].Frames[0].Rows(); int64(rows) != streams {
+		t.Errorf("streams: %d rows, want %d", rows, streams)
+	}
+	if n := resp.Responses["D"].Frames[0].Fields[0].At(0).(*int64); *n != streams {
+		t.Errorf("sql count: %d, want %d", *n, streams)
+	}
+	if r := resp.Responses["F"]; r.Error == nil || !strings.Contains(r.Error.Error(), "ATTACH is not allowed") || r.Status != backend.StatusBadRequest {
+		t.Errorf("ATTACH: %v %v", r.Status, r.Error)
+	}
+	if r := resp.Responses["G"]; r.Error == nil || !strings.Contains(r.Error.Error(), `unknown query type "nonsense"`) {
+		t.Errorf("unknown query type: %v", r.Error)
+	}
+
+	// Resources: pickers, status, ingest now.
+	var services2 []struct{ Text, Value string }
+	if code := callResource(t, h, pc, http.MethodGet, "services", &services2); code != http.StatusOK || int64(len(services2)) != services {
+		t.Errorf("services resource: %d, %d entries; want 200, %d", code, len(services2), services)
+	}
+	var clients []struct{ Text, Value string }
+	if code := callResource(t, h, pc, http.MethodGet, fmt.Sprintf("clients?from=%d&to=%d", first/1e6, last/1e6+1), &clients); code != http.StatusOK || len(clients) == 0 {
+		t.Errorf("clients resource: %d, %d entries", code, len(clients))
+	}
+	var bad map[string]string
+	if code := callResource(t, h, pc, http.MethodGet, "clients?from=x&to=1", &bad); code != http.StatusBadRequest || !strings.Contains(bad["error"], "Unix milliseconds") {
+		t.Errorf("bad range: %d %v", code, bad)
+	}
+	before := time.Now()
+	var accepted map[string]string
+	if code := callResource(t, h, pc, http.MethodPost, "ingest", &accepted); code != http.StatusAccepted {
+		t.Errorf("POST ingest: %d %v", code, accepted)
+	}
+	st = waitForIngest(t, h, pc, before)
+	if st.LastRun.Error != "" || st.LastRun.Files != 0 {
+		t.Errorf("second run (nothing new): %+v", st.LastRun)
+	}
+	truncated := filepath.Join(repoRoot(), "testdata", "truncated.pcap")
+	want := plugin.FileProblem{Path: truncated, Status: "damaged", Error: truncated + ": offset 252: reading packet record: unexpected EOF"}
+	if !slices.Contains(st.Problems, want) {
+		t.Errorf("status problems %+v do not hold %+v", st.Problems, want)
+	}
+	if h.Exited() {
+		t.Fatal("the plugin process exited")
+	}
+}
+
+// Every panel of every bundled dashboard gets, over the sample captures
+// and with the dashboard's own time range and variables, the frames its
+// panel type needs.
+func TestEveryDashboardPanelHasData(t *testing.T) {
+	h := startHost(t)
+	started := time.Now()
+	pc, _ := provisioned(t, nil)
+	callResource(t, h, pc, http.MethodGet, "status", nil)
+	waitForIngest(t, h, pc, started.Add(-time.Second))
+	dashboards, err := LoadDashboards(filepath.Join(repoRoot(), "provisioning", "dashboards"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dashboards) == 0 {
+		t.Fatal("no dashboards")
+	}
+	var includes struct {
+		Includes []struct{ Type, Path string } `json:"includes"`
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "plugin.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &includes); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dashboards {
+		listed := false
+		for _, inc := range includes.Includes {
+			listed = listed || inc.Type == "dashboard" && filepath.Base(inc.Path) == filepath.Base(d.File)
+		}
+		if !listed {
+			t.Errorf("%s is not in plugin.json includes", d.File)
+		}
+		tr, err := d.Range(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := d.CurrentValues(pc.DataSourceInstanceSettings.UID)
+		// The variables' own queries answer too, as the dashboard loads.
+		for _, v := range d.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			resp := query(t, h, pc, tr, string(v.Query))
+			for _, r := range resp.Responses {
+				if r.Error != nil || len(r.Frames) == 0 || r.Frames[0].Rows() == 0 {
+					t.Errorf("%s: variable %s: %v", d.Title, v.Name, r.Error)
+				}
+			}
+		}
+		for _, p := range d.AllPanels() {
+			if len(p.Targets) == 0 {
+				t.Errorf("%s: panel %q has no queries", d.Title, p.Title)
+			}
+			for _, target := range p.Targets {
+				q, err := Interpolate(target, values)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp := query(t, h, pc, tr, string(q))
+				r := resp.Responses["A"]
+				if r.Error != nil {
+					t.Errorf("%s: panel %q: %v", d.Title, p.Title, r.Error)
+					continue
+				}
+				if err := CheckFrames(p.Type, r.Frames); err != nil {
+					t.Errorf("%s: panel %q (%s): %v", d.Title, p.Title, p.Type, err)
+				}
+			}
+		}
+	}
+}
+
+// What goes wrong where captures live keeps the plugin answering, and
+// health says what is wrong.
+func TestFaultsAreReportedNotFatal(t *testing.T) {
+	h := startHost(t)
+	dir := t.TempDir()
+	captures := filepath.Join(dir, "captures")
+	if err := os.MkdirAll(captures, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"truncated.pcap", "rotated-0.pcap"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(captures, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A link to a capture that is gone (the tests run as root in CI, so a
+	// file without read permission would still be read).
+	if err := os.Symlink(filepath.Join(dir, "gone.pcap"), filepath.Join(captures, "stuck.pcap")); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	pc, dbPath := provisioned(t, func(j map[string]any) { j["captureDirs"] = []any{captures} })
+	callResource(t, h, pc, http.MethodGet, "status", nil)
+	st := waitForIngest(t, h, pc, started.Add(-time.Second))
+	if len(st.Unread) != 1 || !strings.HasSuffix(st.Unread[0].Path, "stuck.pcap") {
+		t.Errorf("unread: %+v", st.Unread)
+	}
+	health, err := h.CheckHealth(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if health.Status != backend.HealthStatusOk || !strings.Contains(health.Message, "(1 damaged, 0 unreadable)") ||
+		!strings.Contains(health.Message, "1 files could not be read and will be tried again, e.g. "+filepath.Join(captures, "stuck.pcap")) {
+		t.Errorf("health with a damaged file and a dangling link: %s %s", health.Status, health.Message)
+	}
+
+	// The capture directory disappears (an unmounted share).
+	if err := os.RemoveAll(captures); err != nil {
+		t.Fatal(err)
+	}
+	health, err = h.CheckHealth(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "captureDirs: " + captures + " does not exist (or is not mounted into the Grafana server)"
+	if health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
+		t.Errorf("health without the directory: %s %q, want error %q…", health.Status, health.Message, want)
+	}
+	before := time.Now()
+	callResource(t, h, pc, http.MethodPost, "ingest", nil)
+	waitForIngest(t, h, pc, before)
+	resp := query(t, h, pc, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"serverNames"}`)
+	if r := resp.Responses["A"]; r.Error != nil || r.Frames[0].Rows() == 0 {
+		t.Errorf("queries after the directory went: %v", r.Error)
+	}
+
+	// A database that cannot be written: ingest is off, health says why,
+	// queries say there is nothing to read yet.
+	blocker := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pc2, _ := provisioned(t, func(j map[string]any) { j["databasePath"] = filepath.Join(blocker, "saaslens.db") })
+	pc2.DataSourceInstanceSettings.UID, pc2.DataSourceInstanceSettings.ID = "other", 2
+	health, err = h.CheckHealth(context.Background(), pc2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if health.Status != backend.HealthStatusError || !strings.Contains(health.Message, "databasePath: cannot create the directory of "+filepath.Join(blocker, "saaslens.db")) ||
+		!strings.Contains(health.Message, "(scheduled ingest is off)") {
+		t.Errorf("health with an unwritable database: %s %q", health.Status, health.Message)
+	}
+	resp = query(t, h, pc2, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"usage"}`)
+	if r := resp.Responses["A"]; r.Error == nil || !strings.Contains(r.Error.Error(), "no database at") {
+		t.Errorf("query without a database: %v", r.Error)
+	}
+	_ = dbPath
+
+	// A bad setting names itself.
+	pc3, _ := provisioned(t, func(j map[string]any) { j["ingestInterval"] = "often" })
+	pc3.DataSourceInstanceSettings.UID, pc3.DataSourceInstanceSettings.ID = "third", 3
+	health, err = h.CheckHealth(context.Background(), pc3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `ingestInterval: "often" is not a duration: write it like 30s, 5m or 1h`; health.Status != backend.HealthStatusError || health.Message != want {
+		t.Errorf("health with a bad interval: %s %q, want %q", health.Status, health.Message, want)
+	}
+	if h.Exited() {
+		t.Fatal("the plugin process exited")
+	}
+}
+
+// Changed settings make Grafana replace the instance; the old one is
+// disposed seconds later, while the new one already wants to ingest. The
+// new one waits for the database and then runs.
+func TestSettingsChangeHandsTheDatabaseOver(t *testing.T) {
+	h := startHost(t)
+	started := time.Now()
+	pc, _ := provisioned(t, nil)
+	callResource(t, h, pc, http.MethodGet, "status", nil)
+	waitForIngest(t, h, pc, started.Add(-time.Second))
+	changed := time.Now()
+	pc.DataSourceInstanceSettings.Updated = changed
+	var j map[string]any
+	if err := json.Unmarshal(pc.DataSourceInstanceSettings.JSONData, &j); err != nil {
+		t.Fatal(err)
+	}
+	j["retentionDays"] = 3650
+	b, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.DataSourceInstanceSettings.JSONData = b
+	st := waitForIngest(t, h, pc, changed.Add(-time.Second))
+	if st.LastRun.Error != "" {
+		t.Errorf("the new instance's first run: %s", st.LastRun.Error)
+	}
+	health, err := h.CheckHealth(context.Background(), pc)
+	if err != nil || health.Status != backend.HealthStatusOk {
+		t.Errorf("health after the change: %v %+v", err, health)
+	}
+	keys := make([]string, 0, len(j))
+	for k := range j {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if diff := cmp.Diff([]string{"captureDirs", "databasePath", "ingestInterval", "retentionDays", "settle", "storePackets"}, keys); diff != "" {
+		t.Errorf("provisioned settings (-want +got):\n%s", diff)
+	}
+}
