@@ -1,0 +1,76 @@
+import React from 'react';
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { DataSourceSettings } from '@grafana/data';
+
+import { ConfigEditor } from './ConfigEditor';
+import { SaasOptions } from '../types';
+
+function settings(jsonData: SaasOptions): DataSourceSettings<SaasOptions> {
+  return { id: 1, uid: 'saaslens', name: 'SaaSLens', type: 'saaslens-pcap-datasource', jsonData } as unknown as DataSourceSettings<SaasOptions>;
+}
+
+const provisioned: SaasOptions = {
+  captureDirs: ['/var/lib/saaslens/captures', '/mnt/office'],
+  databasePath: '/var/lib/grafana/saaslens/saaslens.db',
+  ingestInterval: '1m',
+  storePackets: true,
+  retentionDays: 30,
+  settle: '10s',
+};
+
+// A controlled editor, as Grafana renders it: every change comes back as
+// the new options.
+function Harness({ initial, seen }: { initial: SaasOptions; seen: SaasOptions[] }) {
+  const [options, setOptions] = React.useState(settings(initial));
+  return (
+    <ConfigEditor
+      options={options}
+      onOptionsChange={(o) => {
+        seen.push(o.jsonData);
+        setOptions(o);
+      }}
+    />
+  );
+}
+
+describe('ConfigEditor', () => {
+  it('shows every setting as stored', () => {
+    render(<ConfigEditor options={settings(provisioned)} onOptionsChange={jest.fn()} />);
+    expect(screen.getByLabelText('Capture directories')).toHaveValue('/var/lib/saaslens/captures\n/mnt/office');
+    expect(screen.getByLabelText('Database file')).toHaveValue('/var/lib/grafana/saaslens/saaslens.db');
+    expect(screen.getByLabelText('Ingest interval')).toHaveValue('1m');
+    expect(screen.getByLabelText('Settle time')).toHaveValue('10s');
+    expect(screen.getByLabelText('Retention days')).toHaveValue(30);
+    expect(screen.getByLabelText('Store packets')).toBeChecked();
+  });
+
+  it('round-trips every setting into jsonData', async () => {
+    const seen: SaasOptions[] = [];
+    render(<Harness initial={{}} seen={seen} />);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText('Capture directories'), '/srv/a\n\n  /srv/b  \n');
+    await user.tab();
+    await user.type(screen.getByLabelText('Ingest interval'), '5m');
+    await user.type(screen.getByLabelText('Settle time'), '30s');
+    await user.type(screen.getByLabelText('Database file'), '/data/s.db');
+    await user.click(screen.getByLabelText('Store packets'));
+    await user.clear(screen.getByLabelText('Retention days'));
+    await user.type(screen.getByLabelText('Retention days'), '90');
+    expect(seen[seen.length - 1]).toEqual({
+      captureDirs: ['/srv/a', '/srv/b'],
+      ingestInterval: '5m',
+      settle: '30s',
+      databasePath: '/data/s.db',
+      storePackets: false,
+      retentionDays: 90,
+    });
+  });
+
+  it('keeps what it does not edit', async () => {
+    const seen: SaasOptions[] = [];
+    render(<Harness initial={{ ...provisioned, timeInterval: '1m' } as SaasOptions} seen={seen} />);
+    await userEvent.setup().click(screen.getByLabelText('Store packets'));
+    expect(seen[0]).toEqual({ ...provisioned, timeInterval: '1m', storePackets: false });
+  });
+});

@@ -1,0 +1,101 @@
+import React, { ChangeEvent, useState } from 'react';
+import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
+import { Field, FieldSet, Input, Switch, TextArea } from '@grafana/ui';
+
+import { SaasOptions } from '../types';
+
+type Props = DataSourcePluginOptionsEditorProps<SaasOptions>;
+
+/** Every setting of the datasource; the backend's health check explains any it refuses. */
+export function ConfigEditor({ options, onOptionsChange }: Props) {
+  const jsonData = options.jsonData;
+  const set = (patch: Partial<SaasOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+  // Directories are edited as lines and committed on blur, so that a new,
+  // still empty line is not dropped while typing.
+  const [dirs, setDirs] = useState((jsonData.captureDirs ?? []).join('\n'));
+
+  return (
+    <>
+      <FieldSet label="Captures">
+        <Field
+          label="Capture directories"
+          description="Directories (as the Grafana server sees them) where tcpdump or dumpcap write pcap, pcapng or gzip'd files; one per line. Subdirectories are read too."
+        >
+          <TextArea
+            aria-label="Capture directories"
+            rows={3}
+            value={dirs}
+            placeholder="/var/captures"
+            onChange={(e: ChangeEvent<HTMLTextAreaElement>) => setDirs(e.currentTarget.value)}
+            onBlur={() =>
+              set({
+                captureDirs: dirs
+                  .split('\n')
+                  .map((d) => d.trim())
+                  .filter((d) => d !== ''),
+              })
+            }
+          />
+        </Field>
+        <Field label="Ingest interval" description="How often new files are read, as a duration (30s, 5m, 1h); 0 reads only when asked.">
+          <Input
+            aria-label="Ingest interval"
+            width={20}
+            value={jsonData.ingestInterval ?? ''}
+            placeholder="1m"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ ingestInterval: e.currentTarget.value })}
+          />
+        </Field>
+        <Field label="Settle time" description="How long a file must go unmodified before it is read, so the file being written is left alone.">
+          <Input
+            aria-label="Settle time"
+            width={20}
+            value={jsonData.settle ?? ''}
+            placeholder="10s"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ settle: e.currentTarget.value })}
+          />
+        </Field>
+      </FieldSet>
+      <FieldSet label="Database">
+        <Field
+          label="Database file"
+          description="The SQLite file SaaSLens writes; empty for a file per datasource in Grafana's data directory."
+        >
+          <Input
+            aria-label="Database file"
+            width={60}
+            value={jsonData.databasePath ?? ''}
+            placeholder="default: <Grafana data>/saaslens/<datasource uid>.db"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ databasePath: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Store packets"
+          description="One row per packet in the packets table, for the tutorial's stream join. Off keeps streams and every dashboard, in a much smaller file."
+        >
+          <Switch
+            aria-label="Store packets"
+            value={jsonData.storePackets ?? true}
+            onChange={(e) => set({ storePackets: e.currentTarget.checked })}
+          />
+        </Field>
+        <Field
+          label="Retention (days)"
+          description="Details older than this many days before the latest packet are deleted after each ingest; daily totals stay. 0 keeps everything."
+        >
+          <Input
+            aria-label="Retention days"
+            type="number"
+            min={0}
+            width={20}
+            value={jsonData.retentionDays ?? 0}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => {
+              const days = parseInt(e.currentTarget.value, 10);
+              set({ retentionDays: Number.isNaN(days) ? 0 : days });
+            }}
+          />
+        </Field>
+      </FieldSet>
+    </>
+  );
+}

@@ -1,0 +1,85 @@
+import React from 'react';
+import { render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+
+import { QueryEditor } from './QueryEditor';
+import type { DataSource } from '../datasource';
+import { Choice, SaasQuery } from '../types';
+
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  getTemplateSrv: () => ({ getVariables: () => [{ name: 'service' }] }),
+}));
+
+function fakeDatasource(services: Choice[] | Error, clients: Choice[] = []) {
+  return {
+    getServices: jest.fn(() => (services instanceof Error ? Promise.reject(services) : Promise.resolve(services))),
+    getClients: jest.fn(() => Promise.resolve(clients)),
+  } as unknown as DataSource;
+}
+
+function Harness({ initial, ds, seen, runs }: { initial: SaasQuery; ds: DataSource; seen: SaasQuery[]; runs: jest.Mock }) {
+  const [query, setQuery] = React.useState(initial);
+  return (
+    <QueryEditor
+      query={query}
+      datasource={ds}
+      onRunQuery={runs}
+      onChange={(q) => {
+        seen.push(q);
+        setQuery(q);
+      }}
+    />
+  );
+}
+
+describe('QueryEditor', () => {
+  it('switches query types and their options', async () => {
+    const seen: SaasQuery[] = [];
+    const runs = jest.fn();
+    render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={fakeDatasource([])} seen={seen} runs={runs} />);
+    const user = userEvent.setup();
+    expect(screen.getByLabelText('Top services')).toHaveValue(10);
+    await user.click(screen.getByRole('radio', { name: 'Clients' }));
+    expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'usage', metric: 'clients' });
+    await user.click(screen.getByRole('radio', { name: 'Server names' }));
+    expect(seen[seen.length - 1].queryType).toBe('serverNames');
+    expect(screen.queryByLabelText('Top services')).not.toBeInTheDocument();
+    expect(screen.getByLabelText('Row limit')).toHaveValue(1000);
+    await user.click(screen.getByRole('radio', { name: 'SQL' }));
+    const sql = screen.getByRole('textbox', { name: 'SQL' });
+    await user.type(sql, 'SELECT count(*) FROM streams WHERE $__timeFilter(first)');
+    await user.tab();
+    expect(seen[seen.length - 1]).toEqual({
+      refId: 'A',
+      queryType: 'sql',
+      metric: 'clients',
+      rawSql: 'SELECT count(*) FROM streams WHERE $__timeFilter(first)',
+    });
+    await user.click(screen.getByRole('radio', { name: 'Time series' }));
+    expect(seen[seen.length - 1].format).toBe('time_series');
+    expect(runs).toHaveBeenCalledTimes(5);
+  });
+
+  it('offers the services the backend lists, and template variables', async () => {
+    const ds = fakeDatasource([
+      { text: 'teams.microsoft.com', value: 'teams.microsoft.com' },
+      { text: 'slack.com', value: 'slack.com' },
+    ]);
+    const seen: SaasQuery[] = [];
+    render(<Harness initial={{ refId: 'A', queryType: 'usage' }} ds={ds} seen={seen} runs={jest.fn()} />);
+    const user = userEvent.setup();
+    await waitFor(() => expect(ds.getServices).toHaveBeenCalled());
+    await user.click(screen.getByLabelText('Services'));
+    expect(await screen.findByText('teams.microsoft.com')).toBeInTheDocument();
+    expect(screen.getByText('$service')).toBeInTheDocument();
+    await user.click(screen.getByText('slack.com'));
+    expect(seen[seen.length - 1].services).toEqual(['slack.com']);
+  });
+
+  it('says why the pickers are empty', async () => {
+    const ds = fakeDatasource(new Error('no database at /x.db yet: the first ingest has not finished'));
+    render(<Harness initial={{ refId: 'A', queryType: 'streams' }} ds={ds} seen={[]} runs={jest.fn()} />);
+    expect(await screen.findByText('no database at /x.db yet: the first ingest has not finished')).toBeInTheDocument();
+  });
+});

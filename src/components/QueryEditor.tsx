@@ -1,0 +1,170 @@
+import React, { ChangeEvent, useEffect, useMemo, useState } from 'react';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import { getTemplateSrv } from '@grafana/runtime';
+import { Field, InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, TextArea } from '@grafana/ui';
+
+import type { DataSource } from '../datasource';
+import { Choice, Metric, QueryType, SaasOptions, SaasQuery } from '../types';
+
+type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
+
+const queryTypes: Array<SelectableValue<QueryType>> = [
+  { label: 'Usage', value: 'usage', description: 'A metric per service over time' },
+  { label: 'Server names', value: 'serverNames', description: 'One row per service: accesses, bytes, clients' },
+  { label: 'Streams', value: 'streams', description: 'One row per stream, as in the tutorial' },
+  { label: 'SQL', value: 'sql', description: 'Your own SQL over the SaaSLens tables' },
+];
+
+const metrics: Array<SelectableValue<Metric>> = [
+  { label: 'Bytes', value: 'bytes' },
+  { label: 'Streams', value: 'streams' },
+  { label: 'Clients', value: 'clients' },
+];
+
+const formats: Array<SelectableValue<'table' | 'time_series'>> = [
+  { label: 'Table', value: 'table' },
+  { label: 'Time series', value: 'time_series' },
+];
+
+/** Template variables offered in the pickers, as $name. */
+function variableOptions(): Array<SelectableValue<string>> {
+  try {
+    return getTemplateSrv()
+      .getVariables()
+      .map((v) => ({ label: `$${v.name}`, value: `$${v.name}` }));
+  } catch {
+    return []; // no template service outside a dashboard
+  }
+}
+
+function usePicker(load: () => Promise<Choice[]>): { options: Array<SelectableValue<string>>; error?: string } {
+  const [state, setState] = useState<{ options: Array<SelectableValue<string>>; error?: string }>({ options: [] });
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (list) => live && setState({ options: list.map((c) => ({ label: c.text, value: c.value })) }),
+      (err) => live && setState({ options: [], error: String(err?.data?.error ?? err?.message ?? err) })
+    );
+    return () => {
+      live = false;
+    };
+    // Loaded once per editor: reloading on every range change would
+    // reset the menu while the user picks.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return state;
+}
+
+function asOptions(values: string[] | undefined): Array<SelectableValue<string>> {
+  return (values ?? []).map((v) => ({ label: v, value: v }));
+}
+
+export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: Props) {
+  const queryType = query.queryType ?? 'usage';
+  const services = usePicker(() => datasource.getServices(range));
+  const clients = usePicker(() => datasource.getClients(range));
+  const variables = useMemo(variableOptions, []);
+  const [sql, setSql] = useState(query.rawSql ?? '');
+
+  const change = (patch: Partial<SaasQuery>, run = true) => {
+    onChange({ ...query, ...patch });
+    if (run) {
+      onRunQuery();
+    }
+  };
+
+  const filters = (
+    <InlineFieldRow>
+      <InlineField label="Services" labelWidth={12} error={services.error} invalid={!!services.error} grow>
+        <MultiSelect<string>
+          aria-label="Services"
+          placeholder="All services"
+          options={[...variables, ...services.options]}
+          value={asOptions(query.services)}
+          allowCustomValue
+          onChange={(v) => change({ services: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+      <InlineField label="Clients" labelWidth={12} error={clients.error} invalid={!!clients.error} grow>
+        <MultiSelect<string>
+          aria-label="Clients"
+          placeholder="All clients"
+          options={[...variables, ...clients.options]}
+          value={asOptions(query.clients)}
+          allowCustomValue
+          onChange={(v) => change({ clients: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+    </InlineFieldRow>
+  );
+
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Query" labelWidth={12}>
+          <RadioButtonGroup<QueryType> options={queryTypes} value={queryType} onChange={(v) => change({ queryType: v })} />
+        </InlineField>
+      </InlineFieldRow>
+      {queryType === 'usage' && (
+        <>
+          <InlineFieldRow>
+            <InlineField label="Metric" labelWidth={12}>
+              <RadioButtonGroup<Metric> options={metrics} value={query.metric ?? 'bytes'} onChange={(v) => change({ metric: v })} />
+            </InlineField>
+            <InlineField label="Top" labelWidth={8} tooltip="Services with their own series; the rest are summed as other">
+              <Input
+                aria-label="Top services"
+                type="number"
+                min={1}
+                width={8}
+                value={query.topN ?? 10}
+                onChange={(e: ChangeEvent<HTMLInputElement>) => change({ topN: parseInt(e.currentTarget.value, 10) || 10 }, false)}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          </InlineFieldRow>
+          {filters}
+        </>
+      )}
+      {(queryType === 'serverNames' || queryType === 'streams') && (
+        <>
+          {filters}
+          <InlineFieldRow>
+            <InlineField label="Rows" labelWidth={12} tooltip="At most this many rows">
+              <Input
+                aria-label="Row limit"
+                type="number"
+                min={1}
+                width={10}
+                value={query.limit ?? 1000}
+                onChange={(e: ChangeEvent<HTMLInputElement>) => change({ limit: parseInt(e.currentTarget.value, 10) || 1000 }, false)}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          </InlineFieldRow>
+        </>
+      )}
+      {queryType === 'sql' && (
+        <>
+          <Field
+            label="SQL"
+            description="One SELECT over the SaaSLens tables (streams, tls, packets, dns, dhcp, devices, usage_daily, captures). Times are Unix nanoseconds: $__timeFilter(col), $__timeGroup(col, $__interval) AS time, $__timeFrom, $__timeTo, $__interval_s."
+          >
+            <TextArea
+              aria-label="SQL"
+              rows={8}
+              value={sql}
+              onChange={(e: ChangeEvent<HTMLTextAreaElement>) => setSql(e.currentTarget.value)}
+              onBlur={() => change({ rawSql: sql })}
+            />
+          </Field>
+          <InlineFieldRow>
+            <InlineField label="Format" labelWidth={12}>
+              <RadioButtonGroup options={formats} value={query.format ?? 'table'} onChange={(v) => change({ format: v })} />
+            </InlineField>
+          </InlineFieldRow>
+        </>
+      )}
+    </>
+  );
+}

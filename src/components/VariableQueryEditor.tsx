@@ -1,0 +1,27 @@
+import React from 'react';
+import { QueryEditorProps } from '@grafana/data';
+import { Field, RadioButtonGroup } from '@grafana/ui';
+
+import type { DataSource } from '../datasource';
+import { SaasOptions, SaasQuery, VariableKind, VariableQuery } from '../types';
+
+const kinds: Array<{ label: string; value: VariableKind; description: string }> = [
+  { label: 'Services', value: 'services', description: 'Server names seen, most used first' },
+  { label: 'Clients', value: 'clients', description: 'Client addresses, with their DHCP host names' },
+  { label: 'Devices', value: 'devices', description: 'MAC addresses, named by DHCP' },
+];
+
+type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions, VariableQuery>;
+
+/** Picks what a template variable lists. */
+export function VariableQueryEditor({ query, onChange }: Props) {
+  return (
+    <Field label="List">
+      <RadioButtonGroup<VariableKind>
+        options={kinds}
+        value={query.variable ?? 'services'}
+        onChange={(variable) => onChange({ ...query, refId: query.refId ?? 'variable', variable })}
+      />
+    </Field>
+  );
+}

@@ -1,0 +1,49 @@
+import { DataSourceJsonData } from '@grafana/data';
+import { DataQuery } from '@grafana/schema';
+
+export type QueryType = 'usage' | 'serverNames' | 'streams' | 'sql' | 'variable';
+export type Metric = 'streams' | 'bytes' | 'clients';
+export type VariableKind = 'services' | 'clients' | 'devices';
+
+/** A panel query; the backend's plugin.Query reads the same JSON. */
+export interface SaasQuery extends DataQuery {
+  queryType?: QueryType;
+  metric?: Metric;
+  topN?: number;
+  services?: string[];
+  clients?: string[];
+  limit?: number;
+  rawSql?: string;
+  format?: 'table' | 'time_series';
+  variable?: VariableKind;
+}
+
+export const DEFAULT_QUERY: Partial<SaasQuery> = {
+  queryType: 'usage',
+  metric: 'bytes',
+  topN: 10,
+};
+
+/** The datasource's jsonData; the names are the interface (backend, provisioning, API). */
+export interface SaasOptions extends DataSourceJsonData {
+  captureDirs?: string[];
+  databasePath?: string;
+  ingestInterval?: string;
+  storePackets?: boolean;
+  retentionDays?: number;
+  settle?: string;
+}
+
+/** A picker entry, as the services and clients resources return them. */
+export interface Choice {
+  text: string;
+  value: string;
+}
+
+export interface VariableQuery {
+  refId: string;
+  variable: VariableKind;
+}
+
+/** What the services or clients filters hold when a variable is at "All". */
+export const ALL = '*';
