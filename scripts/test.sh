@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, vet, a short run of each fuzz target,
-# then the whole test suite (which reads ../shared/testdata/pcap when present).
+# the whole Go test suite (which reads ../shared/testdata/pcap when present,
+# and builds and drives the plugin binary as Grafana does), then the
+# frontend's typecheck, lint, tests and build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +31,9 @@ pkg/extract/wiretext FuzzText
 TARGETS
 
 go test -count=1 ./...
+
+npm ci --no-audit --no-fund
+npm run typecheck
+npm run lint
+npm run test:ci
+npm run build

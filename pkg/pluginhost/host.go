@@ -61,7 +61,7 @@ func Start(binary string, env []string, logs io.Writer) (*Host, error) {
 		},
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: filepath.Base(binary), Output: logs, Level: hclog.Info}),
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: filepath.Base(binary), Output: logs, Level: hclog.Warn}),
 	})
 	rpc, err := client.Client()
 	if err != nil {

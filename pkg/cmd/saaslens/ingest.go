@@ -32,7 +32,7 @@ func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *
 		db:         fs.String("db", "saaslens.db", "SQLite database to create or update"),
 		noPackets:  fs.Bool("no-packets", false, "leave out the per-packet rows of the packets table (streams keep every count)"),
 		settle:     fs.Duration("settle", 10*time.Second, "how long a file must go unmodified before it is read"),
-		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details older than this many days (daily totals stay); 0 keeps everything"),
+		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details more than this many days older than the latest packet (daily totals stay); 0 keeps everything"),
 	}
 	if watch {
 		f.interval = fs.Duration("interval", time.Minute, "time between scans")
