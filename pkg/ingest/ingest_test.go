@@ -296,6 +296,17 @@ func checkUsage(t testing.TB, db *sql.DB) {
 	if perKey != 0 {
 		t.Errorf("%d usage_daily keys disagree with streams", perKey)
 	}
+	// The hourly totals per service, column by column and key by key.
+	hourly := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, server_name, proto, server_port,
+		count(*) AS n, sum(packets_up) AS pu, sum(packets_down) AS pd, sum(bytes_up) AS bu, sum(bytes_down) AS bd, sum(last - first) AS dur,
+		sum(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END) AS rtt,
+		count(CASE WHEN tls_handshake_ns > 0 THEN 1 END) AS hs FROM streams GROUP BY 1, 2, 3, 4) s
+		FULL JOIN usage_hourly u ON u.hour = s.hour AND u.server_name = s.server_name AND u.proto = s.proto AND u.server_port = s.server_port
+		WHERE u.streams IS NOT s.n OR u.packets_up IS NOT s.pu OR u.packets_down IS NOT s.pd OR u.bytes_up IS NOT s.bu
+		OR u.bytes_down IS NOT s.bd OR u.duration_ns IS NOT s.dur OR u.rtt_sum_ns IS NOT s.rtt OR u.handshake_count IS NOT s.hs`)
+	if hourly != 0 {
+		t.Errorf("%d usage_hourly keys disagree with streams", hourly)
+	}
 }
 
 // Readers see whole files or nothing, and never "database is locked".

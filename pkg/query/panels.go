@@ -33,6 +33,14 @@ type Filter struct {
 // All in a filter list means no narrowing.
 const All = "*"
 
+// narrowingClients is the client filter, unless it is All.
+func (f Filter) narrowingClients() []string {
+	if slices.Contains(f.Clients, All) {
+		return nil
+	}
+	return f.Clients
+}
+
 // where returns the filter's SQL conditions (each starting with AND) and
 // their arguments.
 func (f Filter) where() (string, []any) {
@@ -117,8 +125,11 @@ func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
 
 // Usage returns a wide time series frame: a time field and one number
 // field per service (label service), every step of the range present.
-// Streams count in the step they start in. A step of whole days reads the
-// daily rollup, which retention keeps, so a long range still has data.
+// Streams count in the step they start in, and every step overlapping the
+// range counts whole. Steps of whole hours read the hourly rollup per
+// service, steps of whole days the daily one per client (for distinct
+// clients, or a client filter); both outlive retention, so a long range
+// still has data.
 func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	var agg, unit string
 	switch q.Metric {
@@ -148,16 +159,23 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		top = DefaultTopN
 	}
 	filter, args := q.Filter.where()
+	// Every bucket overlapping the range counts whole, whichever table
+	// answers: the rollups cannot split an hour or a day.
+	end := firstBucket + buckets*step
 	var source string
-	if step%int64(24*time.Hour) == 0 {
+	day := int64(24 * time.Hour)
+	switch {
+	case step%int64(time.Hour) == 0 && q.Metric != MetricClients && len(q.Filter.narrowingClients()) == 0:
+		source = `SELECT (hour / ?) * ? AS t, ` + serviceExpr + ` AS service, '' AS client, bytes_up + bytes_down AS bytes, streams
+			FROM usage_hourly WHERE hour >= ? AND hour < ?` + filter
+	case step%day == 0:
 		source = `SELECT (day / ?) * ? AS t, ` + serviceExpr + ` AS service, client, bytes_up + bytes_down AS bytes, streams
-			FROM usage_daily WHERE day >= ? AND day <= ?` + filter
-		args = append([]any{step, step, floorTo(q.Range.From, int64(24*time.Hour)), q.Range.To}, args...)
-	} else {
+			FROM usage_daily WHERE day >= ? AND day < ?` + filter
+	default:
 		source = `SELECT (first / ?) * ? AS t, ` + serviceExpr + ` AS service, client, bytes_up + bytes_down AS bytes, 1 AS streams
-			FROM streams WHERE first >= ? AND first <= ?` + filter
-		args = append([]any{step, step, q.Range.From, q.Range.To}, args...)
+			FROM streams WHERE first >= ? AND first < ?` + filter
 	}
+	args = append([]any{step, step, firstBucket, end}, args...)
 	text := `WITH s AS (` + source + `),
 	top AS (SELECT service, ` + agg + ` AS v FROM s GROUP BY service ORDER BY v DESC, service LIMIT ?)
 SELECT t, CASE WHEN service IN (SELECT service FROM top) THEN service ELSE '` + Other + `' END AS series, ` + agg + `
@@ -321,10 +339,10 @@ type Choice struct {
 }
 
 // Services lists the services seen in the range (every one when the
-// range is zero), most used first. It reads the daily rollup, which
+// range is zero), most used first. It reads the hourly rollup, which
 // outlives retention.
 func Services(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
-	text := `SELECT ` + serviceExpr + `, sum(streams) FROM usage_daily WHERE day >= ? AND day <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`
+	text := `SELECT ` + serviceExpr + `, sum(streams) FROM usage_hourly WHERE hour >= ? AND hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`
 	return choices(ctx, db, text, r, func(name string, _ string) Choice { return Choice{Text: name, Value: name} })
 }
 

@@ -119,7 +119,8 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 	first := floorTo(q.Range.From, step)
 	n := (q.Range.To-first)/step + 1
 	in := func(s rawStream) bool {
-		if s.first < q.Range.From || s.first > q.Range.To {
+		// Whole steps: every step overlapping the range counts.
+		if s.first < first || s.first >= first+n*step {
 			return false
 		}
 		return (len(q.Filter.Services) == 0 || contains(q.Filter.Services, All) || contains(q.Filter.Services, s.service)) &&
@@ -216,6 +217,7 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 	db := sampleDB(t)
 	streams := rawStreams(t, db)
 	all := span(streams)
+	around := Range{From: streams[len(streams)/2].first - int64(time.Hour), To: streams[len(streams)/2].first + int64(time.Hour)}
 	middle := Range{From: all.From + (all.To-all.From)/3, To: all.To - (all.To-all.From)/3}
 	busiest := expectUsage(streams, UsageQuery{Metric: MetricStreams, Range: all, Step: 7 * 24 * time.Hour, TopN: 2})
 	var topService string
@@ -236,6 +238,8 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricClients, Range: all, Step: 24 * time.Hour, TopN: 1},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{topService, Unnamed}}},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{All}, Clients: []string{All}}},
+		{Metric: MetricBytes, Range: around, Step: time.Minute},
+		{Metric: MetricClients, Range: around, Step: 10 * time.Minute, TopN: 2},
 		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
 	} {

@@ -266,4 +266,38 @@ CREATE INDEX streams_client ON streams(client, first);
 ALTER TABLE streams ADD COLUMN mirror_source TEXT NOT NULL DEFAULT '';  -- vxlan:VNI, erspan:SESSION, gre:KEY, geneve:VNI; '' when captured directly
 ALTER TABLE captures ADD COLUMN tunneled TEXT NOT NULL DEFAULT '{}';    -- JSON object: packets by outermost tunnel ({"VXLAN":120})
 `,
+	// 5: hourly totals per service, so that a usage panel over a month
+	// reads thousands of rows, not a row per stream (usage_daily has one
+	// row per client too, about as many as streams in a busy office);
+	// kept through retention like usage_daily. And packets by stream, so
+	// that the tutorial's join by stream id reads its packets directly.
+	`
+CREATE TABLE usage_hourly (
+	hour             INTEGER NOT NULL,  -- UTC hour of the streams' first packet
+	server_name      TEXT NOT NULL,
+	proto            INTEGER NOT NULL,
+	server_port      INTEGER NOT NULL,
+	streams          INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,
+	bytes_down       INTEGER NOT NULL,
+	duration_ns      INTEGER NOT NULL,
+	rtt_sum_ns       INTEGER NOT NULL,
+	rtt_count        INTEGER NOT NULL,
+	handshake_sum_ns INTEGER NOT NULL,
+	handshake_count  INTEGER NOT NULL,
+	PRIMARY KEY (hour, server_name, proto, server_port)
+) WITHOUT ROWID;
+CREATE INDEX usage_hourly_server_name ON usage_hourly(server_name, hour);
+INSERT INTO usage_hourly
+SELECT first / 3600000000000 * 3600000000000 - CASE WHEN first < 0 AND first % 3600000000000 != 0 THEN 3600000000000 ELSE 0 END,
+	server_name, proto, server_port, count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
+	sum(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END),
+	count(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN 1 END),
+	sum(CASE WHEN tls_handshake_ns > 0 THEN tls_handshake_ns ELSE 0 END),
+	count(CASE WHEN tls_handshake_ns > 0 THEN 1 END)
+FROM streams GROUP BY 1, 2, 3, 4;
+CREATE INDEX packets_stream ON packets(stream_id);
+`,
 }

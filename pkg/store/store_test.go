@@ -185,6 +185,12 @@ func TestMigrateFromVersion1KeepsRows(t *testing.T) {
 		if _, err := db.SQL().Exec(fmt.Sprintf(stream, 7000, 1, 2)); err == nil {
 			t.Error("a second row with the same id was accepted")
 		}
+		// The hourly totals are built from the streams the migration found
+		// (both start in the epoch's first hour); rtt is server + client.
+		want := "[0 a.example 6 443 2 6 4 600 400 1500 2200 2 10000 2]\n"
+		if got := rowsOf(t, db.SQL(), "SELECT * FROM usage_hourly"); got != want {
+			t.Errorf("usage_hourly after the migration:\n got %s\nwant %s", got, want)
+		}
 		db.Close()
 	}
 }

@@ -31,11 +31,22 @@ type usageDelta struct {
 	rttSum, rttCount, handshakeSum, handshakeCount                int64
 }
 
-func dayOf(t int64) int64 {
-	const day = int64(24 * time.Hour)
-	d := t / day * day
+// hourKey is a usage_hourly row's key.
+type hourKey struct {
+	hour              int64
+	serverName        string
+	proto, serverPort int64
+}
+
+func dayOf(t int64) int64 { return floorTo(t, int64(24*time.Hour)) }
+
+func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
+
+// floorTo rounds t down to a multiple of step, also before 1970.
+func floorTo(t, step int64) int64 {
+	d := t / step * step
 	if t < 0 && d != t {
-		d -= day
+		d -= step
 	}
 	return d
 }
@@ -55,9 +66,10 @@ func usageOf(s *flow.Stream, names addrNames) *usage {
 	}
 }
 
-// account adds (sign +1) or takes back (sign -1) a stream's contribution.
-// A stream written again, when it grew or ended in a later file, is taken
-// back as first written and added as it is now, so each stream counts once.
+// account adds (sign +1) or takes back (sign -1) a stream's contribution
+// to the daily and hourly totals. A stream written again, when it grew or
+// ended in a later file, is taken back as first written and added as it
+// is now, so each stream counts once.
 func (w *FileWriter) account(u *usage, sign int64) error {
 	if u == nil {
 		return nil
@@ -67,15 +79,28 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		// A flood of one-off clients makes a key per stream: past a
 		// bound, what is summed so far goes to the table (in the same
 		// transaction) and the map starts again.
-		if len(w.usage) >= maxUsageKeys {
+		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys {
 			if err := w.flushUsage(); err != nil {
 				return err
 			}
 			clear(w.usage)
+			clear(w.hourly)
 		}
 		d = &usageDelta{}
 		w.usage[u.key] = d
 	}
+	hk := hourKey{hour: hourOf(u.first), serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}
+	h := w.hourly[hk]
+	if h == nil {
+		h = &usageDelta{}
+		w.hourly[hk] = h
+	}
+	h.add(u, sign)
+	d.add(u, sign)
+	return nil
+}
+
+func (d *usageDelta) add(u *usage, sign int64) {
 	d.streams += sign
 	d.packetsUp += sign * u.packetsUp
 	d.packetsDown += sign * u.packetsDown
@@ -90,7 +115,6 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		d.handshakeSum += sign * u.handshake
 		d.handshakeCount += sign
 	}
-	return nil
 }
 
 // maxUsageKeys bounds the usage sums held in memory within one file.
@@ -113,6 +137,25 @@ func (w *FileWriter) flushUsage() error {
 	}
 	for _, k := range emptied {
 		if _, err := w.st.usageDrop.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort); err != nil {
+			return err
+		}
+	}
+	var emptiedHours []hourKey
+	for k, d := range w.hourly {
+		if *d == (usageDelta{}) {
+			continue
+		}
+		if _, err := w.st.hourUpsert.ExecContext(w.ctx, k.hour, k.serverName, k.proto, k.serverPort,
+			d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
+			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount); err != nil {
+			return err
+		}
+		if d.streams < 0 {
+			emptiedHours = append(emptiedHours, k)
+		}
+	}
+	for _, k := range emptiedHours {
+		if _, err := w.st.hourDrop.ExecContext(w.ctx, k.hour, k.serverName, k.proto, k.serverPort); err != nil {
 			return err
 		}
 	}

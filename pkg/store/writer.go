@@ -117,6 +117,7 @@ type FileWriter struct {
 	st        *statements
 	names     addrNames
 	usage     map[usageKey]*usageDelta
+	hourly    map[hourKey]*usageDelta
 	lastError error
 }
 
@@ -151,6 +152,7 @@ type statements struct {
 	tls, streamUpsert, streamPrev, derivedRows, dns, dhcp *sql.Stmt
 	device, deviceName, addrLast, addrExtend, addrInsert  *sql.Stmt
 	usageUpsert, usageDrop, itemPut, itemDelete           *sql.Stmt
+	hourUpsert, hourDrop                                  *sql.Stmt
 	captureInsert, captureUpdate, sameContent, maxPacket  *sql.Stmt
 	storedUntil                                           *sql.Stmt
 	pathUpsert, stateUpsert                               *sql.Stmt
@@ -175,7 +177,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
+		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
@@ -489,6 +491,15 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		// only by a later file) is left with zeros.
 		{&w.st.usageDrop, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`},
+		{&w.st.hourUpsert, `INSERT INTO usage_hourly(hour, server_name, proto, server_port,
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
+			packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
+			bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
+			rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
+			handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`},
+		{&w.st.hourDrop, `DELETE FROM usage_hourly WHERE hour=? AND server_name=? AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
 		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},

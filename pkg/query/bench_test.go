@@ -1,0 +1,162 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+// benchStreams is the size of the benchmark database: a month of an
+// office's traffic, at least a million streams (SAASLENS_BENCH_STREAMS
+// changes it).
+func benchStreams() int {
+	if v, err := strconv.Atoi(os.Getenv("SAASLENS_BENCH_STREAMS")); err == nil && v > 0 {
+		return v
+	}
+	return 1_000_000
+}
+
+var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNano(), To: time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC).UnixNano()}
+
+// benchDB builds (once per process) a database of n streams spread over
+// benchMonth: 2,000 clients, 400 services with a long tail (service k
+// gets a share proportional to 1/k), working-hours clustering, and the
+// daily rollup computed from the rows, as ingest keeps it.
+func benchDB(b *testing.B) *sql.DB {
+	b.Helper()
+	n := benchStreams()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v5-%d.db", n))
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".building"
+		os.Remove(tmp)
+		db, err := store.Open(tmp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		span := benchMonth.To - benchMonth.From
+		_, err = db.SQL().Exec(`
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?),
+s AS (SELECT i,
+	abs(random()) % 2000 AS c,
+	CAST(400.0 / (1 + abs(random()) % 400) AS INTEGER) % 400 AS svc,
+	? + (abs(random()) % ?) AS t
+	FROM seq)
+INSERT INTO streams (id, proto, client, client_port, server, server_port, client_mac, first, last,
+	packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
+	server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
+	end_reason, capture_id, mirror_source)
+SELECT i * 7919, CASE WHEN i % 5 = 0 THEN 17 ELSE 6 END, '10.0.' || (c / 250) || '.' || (c % 250), 40000 + i % 20000,
+	'203.0.113.' || svc % 250, 443, printf('02:00:00:00:%02x:%02x', c / 256, c % 256), t, t + (abs(random()) % 600000000000),
+	10 + i % 50, 12 + i % 70, 1200 + (i % 997) * 40, 5000 + (i % 1009) * 900, 800, 4000, 27, 27,
+	15000000 + i % 40000000, 200000, 30000000 + i % 90000000,
+	CASE WHEN svc % 37 = 0 THEN '' ELSE 'service' || svc || '.example.com' END, 'sni', 'h2,http/1.1', 'TLS 1.3', 0, NULL,
+	'fin', 1, ''
+FROM s ORDER BY t`, n, benchMonth.From, span)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = db.SQL().Exec(`
+INSERT INTO usage_daily SELECT (first / 86400000000000) * 86400000000000, client, coalesce(client_mac, ''), server_name, proto, server_port,
+	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
+	sum(server_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
+FROM streams GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO usage_hourly SELECT (first / 3600000000000) * 3600000000000, server_name, proto, server_port,
+	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
+	sum(server_rtt_ns + client_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
+FROM streams GROUP BY 1, 2, 3, 4;
+INSERT INTO devices (mac, hostname, vendor_class, first, last, packets, hostname_time)
+SELECT DISTINCT client_mac, 'laptop-' || substr(client_mac, 13), '', 0, 0, 0, 0 FROM streams;
+ANALYZE`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built %d streams in %s at %s", n, time.Since(start).Round(time.Second), path)
+	}
+	r, err := store.OpenReader(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	return r.SQL()
+}
+
+// BenchmarkPanels times each query type as the bundled dashboard asks it,
+// over a month of a million streams. Each iteration is one panel refresh.
+func BenchmarkPanels(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	week := Range{From: benchMonth.To - int64(7*24*time.Hour), To: benchMonth.To}
+	day := Range{From: benchMonth.To - int64(24*time.Hour), To: benchMonth.To}
+	for _, c := range []struct {
+		name string
+		run  func() error
+	}{
+		{"usage/bytes/month/1d", func() error {
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricBytes, Range: benchMonth, Step: Step(benchMonth, time.Hour, 30)})
+			return err
+		}},
+		{"usage/bytes/month/1h", func() error {
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricBytes, Range: benchMonth, Step: time.Hour})
+			return err
+		}},
+		{"usage/clients/week/30m", func() error {
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricClients, Range: week, Step: Step(week, time.Minute, 1000)})
+			return err
+		}},
+		{"usage/streams/day/one-service", func() error {
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricStreams, Range: day, Step: Step(day, time.Minute, 1000),
+				Filter: Filter{Services: []string{"service3.example.com"}}})
+			return err
+		}},
+		{"serverNames/month", func() error {
+			_, err := ServerNames(ctx, db, TableQuery{Range: benchMonth, Limit: 200})
+			return err
+		}},
+		{"serverNames/day", func() error {
+			_, err := ServerNames(ctx, db, TableQuery{Range: day, Limit: 200})
+			return err
+		}},
+		{"streams/month/500", func() error {
+			_, err := Streams(ctx, db, TableQuery{Range: benchMonth, Limit: 500})
+			return err
+		}},
+		{"streams/month/one-client", func() error {
+			_, err := Streams(ctx, db, TableQuery{Range: benchMonth, Limit: 500, Filter: Filter{Clients: []string{"10.0.1.17"}}})
+			return err
+		}},
+		{"sql/streams-per-day", func() error {
+			_, err := RunSQL(ctx, db, SQLQuery{Text: `SELECT $__timeGroup(first, 1d) AS time, count(*) AS streams FROM streams WHERE $__timeFilter(first) GROUP BY 1 ORDER BY 1`,
+				Format: "time_series", Range: week, Interval: time.Hour})
+			return err
+		}},
+		{"variable/services", func() error {
+			_, err := Services(ctx, db, benchMonth)
+			return err
+		}},
+		{"variable/clients", func() error {
+			_, err := Clients(ctx, db, benchMonth)
+			return err
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
