@@ -127,17 +127,14 @@ func (d *Datasource) variable(ctx context.Context, what string, r query.Range) (
 	if err != nil {
 		return nil, err
 	}
-	var list []query.Choice
-	switch what {
-	case "services", "":
-		list, err = query.Services(ctx, db.SQL(), r)
-	case "clients":
-		list, err = query.Clients(ctx, db.SQL(), r)
-	case "devices":
-		list, err = query.Devices(ctx, db.SQL(), r)
-	default:
+	if what == "" {
+		what = "services"
+	}
+	l, ok := query.Lists[what]
+	if !ok {
 		return nil, fmt.Errorf("variable %q: want services, clients or devices", what)
 	}
+	list, err := l.Load(ctx, db.SQL(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -145,5 +142,7 @@ func (d *Datasource) variable(ctx context.Context, what string, r query.Range) (
 	for i, c := range list {
 		text[i], value[i] = c.Text, c.Value
 	}
-	return data.NewFrame("variable", data.NewField("text", nil, text), data.NewField("value", nil, value)), nil
+	frame := data.NewFrame("variable", data.NewField("text", nil, text), data.NewField("value", nil, value))
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: l.SQL}
+	return frame, nil
 }

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -26,7 +25,7 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 
 func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
-	list := func(fn func(context.Context, *sql.DB, query.Range) ([]query.Choice, error)) http.HandlerFunc {
+	list := func(l query.List) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			rng, err := rangeParams(r)
 			if err != nil {
@@ -38,7 +37,7 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 				return
 			}
-			out, err := fn(r.Context(), db.SQL(), rng)
+			out, err := l.Load(r.Context(), db.SQL(), rng)
 			if err != nil {
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 				return
@@ -46,9 +45,9 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 			writeJSON(w, http.StatusOK, out)
 		}
 	}
-	mux.HandleFunc("GET /services", list(query.Services))
-	mux.HandleFunc("GET /clients", list(query.Clients))
-	mux.HandleFunc("GET /devices", list(query.Devices))
+	for name, l := range query.Lists {
+		mux.HandleFunc("GET /"+name, list(l))
+	}
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.status(r.Context()))
 	})

@@ -218,7 +218,7 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 		if r := resp.Responses[ref]; r.Error != nil || len(r.Frames) != 1 {
 			t.Fatalf("query %s: %v (%d frames)", ref, r.Error, len(r.Frames))
 		}
-		if f := resp.Responses[ref].Frames[0]; ref != "E" && (f.Meta == nil || f.Meta.ExecutedQueryString == "") {
+		if f := resp.Responses[ref].Frames[0]; f.Meta == nil || f.Meta.ExecutedQueryString == "" {
 			t.Errorf("query %s: no executed query string", ref)
 		}
 	}

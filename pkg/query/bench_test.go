@@ -142,11 +142,11 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"variable/services", func() error {
-			_, err := Services(ctx, db, benchMonth)
+			_, err := Lists["services"].Load(ctx, db, benchMonth)
 			return err
 		}},
 		{"variable/clients", func() error {
-			_, err := Clients(ctx, db, benchMonth)
+			_, err := Lists["clients"].Load(ctx, db, benchMonth)
 			return err
 		}},
 	} {

@@ -338,36 +338,48 @@ type Choice struct {
 	Value string `json:"value"`
 }
 
-// Services lists the services seen in the range (every one when the
-// range is zero), most used first. It reads the hourly rollup, which
-// outlives retention.
-func Services(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
-	text := `SELECT ` + serviceExpr + `, sum(streams) FROM usage_hourly WHERE hour >= ? AND hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`
-	return choices(ctx, db, text, r, func(name string, _ string) Choice { return Choice{Text: name, Value: name} })
+// List is what a picker or a template variable offers: services, clients
+// or devices seen in a range (every one when the range is zero).
+type List struct {
+	// SQL takes the range's start (floored to the day) and end.
+	SQL    string
+	choice func(a, b string) Choice
 }
 
-// Clients lists the client addresses seen in the range with the DHCP
-// name of their device when known.
-func Clients(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
-	text := `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM usage_daily u LEFT JOIN devices d ON d.mac = u.client_mac
-	WHERE u.day >= ? AND u.day <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`
-	return choices(ctx, db, text, r, func(client, host string) Choice {
-		if host == "" {
-			return Choice{Text: client, Value: client}
-		}
-		return Choice{Text: client + " (" + host + ")", Value: client}
-	})
+// Lists by name, as the resources and variable queries name them.
+var Lists = map[string]List{
+	// Services most used first, from the hourly rollup, which outlives
+	// retention.
+	"services": {
+		SQL:    `SELECT ` + serviceExpr + `, sum(streams) FROM usage_hourly WHERE hour >= ? AND hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
+		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
+	},
+	// Client addresses with the DHCP name of their device when known.
+	"clients": {
+		SQL: `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM usage_daily u LEFT JOIN devices d ON d.mac = u.client_mac
+	WHERE u.day >= ? AND u.day <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`,
+		choice: func(client, host string) Choice {
+			if host == "" {
+				return Choice{Text: client, Value: client}
+			}
+			return Choice{Text: client + " (" + host + ")", Value: client}
+		},
+	},
+	// Devices (MACs), named by DHCP.
+	"devices": {
+		SQL: `SELECT mac, hostname FROM devices WHERE last >= ? AND first <= ? ORDER BY hostname = '', hostname, mac LIMIT 5000`,
+		choice: func(mac, host string) Choice {
+			if host == "" {
+				return Choice{Text: mac, Value: mac}
+			}
+			return Choice{Text: host + " (" + mac + ")", Value: mac}
+		},
+	},
 }
 
-// Devices lists the devices (MACs) seen in the range, named by DHCP.
-func Devices(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
-	text := `SELECT mac, hostname FROM devices WHERE last >= ? AND first <= ? ORDER BY hostname = '', hostname, mac LIMIT 5000`
-	return choices(ctx, db, text, Range{From: r.From, To: r.To}, func(mac, host string) Choice {
-		if host == "" {
-			return Choice{Text: mac, Value: mac}
-		}
-		return Choice{Text: host + " (" + mac + ")", Value: mac}
-	})
+// Load runs the list over r.
+func (l List) Load(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
+	return choices(ctx, db, l.SQL, r, l.choice)
 }
 
 func choices(ctx context.Context, db *sql.DB, text string, r Range, make func(a, b string) Choice) ([]Choice, error) {

@@ -404,7 +404,7 @@ func TestStreamsTable(t *testing.T) {
 func TestChoices(t *testing.T) {
 	db := sampleDB(t)
 	streams := rawStreams(t, db)
-	services, err := Services(context.Background(), db, Range{})
+	services, err := Lists["services"].Load(context.Background(), db, Range{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +419,7 @@ func TestChoices(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("services (-want +got):\n%s", diff)
 	}
-	clients, err := Clients(context.Background(), db, span(streams))
+	clients, err := Lists["clients"].Load(context.Background(), db, span(streams))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +441,7 @@ func TestChoices(t *testing.T) {
 	if named == 0 {
 		t.Errorf("no client carries its DHCP name (lan.pcap.gz has DHCP)")
 	}
-	devices, err := Devices(context.Background(), db, Range{})
+	devices, err := Lists["devices"].Load(context.Background(), db, Range{})
 	if err != nil || len(devices) == 0 {
 		t.Fatalf("devices: %v, %v", devices, err)
 	}
