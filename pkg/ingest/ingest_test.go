@@ -88,7 +88,7 @@ var withPackets = Options{PacketRows: true}
 // dumpTables are compared between databases; captures leaves out when
 // and how fast the file was ingested.
 var dumpTables = []string{
-	"SELECT id, path, size, mtime, content_hash, format, compressed, link_types, packets, bytes, ip_packets, other, first, last, status, error, series, continued, packet_rows FROM captures",
+	"SELECT id, path, size, mtime, content_hash, format, compressed, link_types, packets, bytes, tcp_udp_packets, other, first, last, status, error, series, continued, packet_rows FROM captures",
 	"SELECT * FROM capture_paths", "SELECT * FROM packets", "SELECT * FROM tls", "SELECT * FROM streams",
 	"SELECT * FROM dns", "SELECT * FROM dhcp", "SELECT * FROM devices", "SELECT * FROM device_addresses",
 	"SELECT * FROM usage_daily", "SELECT series, now, capture_id, hex(tracker) FROM ingest_state",
@@ -331,7 +331,7 @@ func TestConcurrentReaderDuringIngest(t *testing.T) {
 			defer wg.Done()
 			for !done.Load() {
 				var packets, files, streams int64
-				err := reader.SQL().QueryRow(`SELECT (SELECT count(*) FROM packets), (SELECT coalesce(sum(ip_packets), 0) FROM captures),
+				err := reader.SQL().QueryRow(`SELECT (SELECT count(*) FROM packets), (SELECT coalesce(sum(tcp_udp_packets), 0) FROM captures),
 					(SELECT count(*) FROM streams)`).Scan(&packets, &files, &streams)
 				if err != nil {
 					readErr.Store(err)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/flow"
@@ -252,7 +251,7 @@ func (s *Service) Watch(ctx context.Context, done func(*Report, error)) {
 
 const busyRetry = time.Second
 
-// lockDatabase takes the ingest lock of the database at path: an flock on
+// lockDatabase takes the ingest lock of the database at path: a lock on
 // a file beside it, which the kernel releases when its holder dies, so a
 // killed ingest never leaves a stale lock. The file holds the holder's
 // process id, for the message another process gets.
@@ -262,11 +261,12 @@ func lockDatabase(path string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: lock %s: %w", name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	held, err := tryLock(f)
+	if err != nil || held {
 		holder := make([]byte, 32)
 		n, _ := f.ReadAt(holder, 0)
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if held {
 			return nil, fmt.Errorf("%w %s (held by process %s; it writes %s)", ErrBusy, path, strings.TrimSpace(string(holder[:n])), name)
 		}
 		return nil, fmt.Errorf("ingest: lock %s: %w", name, err)
@@ -275,7 +275,7 @@ func lockDatabase(path string) (func(), error) {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlock(f)
 		f.Close()
 	}, nil
 }

@@ -300,4 +300,12 @@ SELECT first / 3600000000000 * 3600000000000 - CASE WHEN first < 0 AND first % 3
 FROM streams GROUP BY 1, 2, 3, 4;
 CREATE INDEX packets_stream ON packets(stream_id);
 `,
+	// 6: one spelling per thing. A stream without a client MAC has '' as
+	// usage_daily already had (a key column cannot be NULL), not NULL; the
+	// captures column counting TCP and UDP packets says so, as inspect
+	// --json does.
+	`
+UPDATE streams SET client_mac = '' WHERE client_mac IS NULL;
+ALTER TABLE captures RENAME COLUMN ip_packets TO tcp_udp_packets;
+`,
 }

@@ -223,3 +223,56 @@ func rowsOf(t *testing.T, db *sql.DB, q string) string {
 	}
 	return out.String()
 }
+
+// A database left at any earlier version, with a stream in it (no client
+// MAC, as version 1 wrote NULL), migrates to today's schema keeping the
+// stream, filling the hourly totals from it and spelling "no MAC" as ''.
+func TestMigrateFromEveryVersion(t *testing.T) {
+	for from := 1; from < len(migrations); from++ {
+		t.Run(fmt.Sprintf("v%d", from), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "old.db")
+			raw, err := sql.Open("sqlite", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range migrations[:from] {
+				if _, err := raw.Exec(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			steps := []string{
+				fmt.Sprintf("PRAGMA user_version = %d", from),
+				`INSERT INTO streams (id, proto, client, client_port, server, server_port, client_mac, first, last,
+					packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
+					server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
+					end_reason, capture_id)
+				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, NULL, 7200000000000, 7201000000000,
+					3, 2, 300, 200, 100, 50, 27, 18, NULL, NULL, 5000, 'b.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`,
+			}
+			for _, q := range steps {
+				if _, err := raw.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+			db, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			got := rowsOf(t, db.SQL(), `SELECT id, client_mac IS NULL, client_mac, server_name, first FROM streams`)
+			if want := "[42 0  b.example 7200000000000]\n"; got != want {
+				t.Errorf("stream after migrating: %q, want %q", got, want)
+			}
+			if from < 5 {
+				got = rowsOf(t, db.SQL(), `SELECT hour, server_name, streams, bytes_down, duration_ns, rtt_count, handshake_sum_ns FROM usage_hourly`)
+				if want := "[7200000000000 b.example 1 200 1000000000 0 5000]\n"; got != want {
+					t.Errorf("usage_hourly after migrating: %q, want %q", got, want)
+				}
+			}
+			if got := rowsOf(t, db.SQL(), `SELECT count(*) FROM pragma_table_info('captures') WHERE name = 'tcp_udp_packets'`); got != "[1]\n" {
+				t.Errorf("captures.tcp_udp_packets: %s", got)
+			}
+		})
+	}
+}

@@ -442,7 +442,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
 			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
-			client, coalesce(client_mac, ''), server_name, proto, server_port,
+			client, client_mac, server_name, proto, server_port,
 			(SELECT series FROM captures WHERE captures.id = streams.capture_id) FROM streams WHERE id = ?`},
 		{&w.st.derivedRows, `SELECT coalesce(sum(capture_id = ?2), 0), coalesce(sum(capture_id != ?2), 0) FROM (
 			SELECT capture_id FROM tls WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
@@ -506,10 +506,10 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		// The captures row is completed at Commit; inserting it at the
 		// start gives the id that the file's rows refer to.
 		{&w.st.captureInsert, `INSERT INTO captures(path, size, mtime, content_hash, format, compressed, link_types,
-			packets, bytes, ip_packets, other, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
+			packets, bytes, tcp_udp_packets, other, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
 			VALUES (?, ?, ?, ?, '', 0, '', 0, 0, 0, '{}', 'ingesting', ?, ?, ?, 0, ?, 0, 0)`},
 		{&w.st.captureUpdate, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
-			ip_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=?, tunneled=? WHERE id=?`},
+			tcp_udp_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=?, tunneled=? WHERE id=?`},
 		{&w.st.sameContent, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`},
 		{&w.st.maxPacket, `SELECT coalesce(max(rowid), 0) FROM packets`},
 		{&w.st.storedUntil, `SELECT coalesce(max(last), 0) FROM captures`},
@@ -682,9 +682,9 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 	if err := w.account(usageOf(&s.Stream, w.names), +1); err != nil {
 		return err
 	}
-	var mac sql.NullString
+	mac := ""
 	if s.HasClientMAC {
-		mac = sql.NullString{String: macString(s.ClientMAC), Valid: true}
+		mac = macString(s.ClientMAC)
 	}
 	_, err = w.st.streamUpsert.ExecContext(w.ctx, s.ID, int64(s.Proto), w.names.of(s.Client), int64(s.ClientPort),
 		w.names.of(s.Server), int64(s.ServerPort), mac, s.First, s.Last,

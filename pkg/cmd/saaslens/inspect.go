@@ -225,19 +225,19 @@ type jsonStream struct {
 	TLSVersion      string  `json:"tls_version,omitempty"`
 	ECH             bool    `json:"ech,omitempty"`
 	QUICVersion     string  `json:"quic_version,omitempty"`
-	PacketsToServer uint64  `json:"packets_to_server"`
-	PacketsToClient uint64  `json:"packets_to_client"`
-	BytesToServer   uint64  `json:"bytes_to_server"`
-	BytesToClient   uint64  `json:"bytes_to_client"`
-	PayloadToServer uint64  `json:"payload_to_server"`
-	PayloadToClient uint64  `json:"payload_to_client"`
-	FlagsToServer   string  `json:"tcp_flags_to_server,omitempty"`
-	FlagsToClient   string  `json:"tcp_flags_to_client,omitempty"`
+	PacketsToServer uint64  `json:"packets_up"`
+	PacketsToClient uint64  `json:"packets_down"`
+	BytesToServer   uint64  `json:"bytes_up"`
+	BytesToClient   uint64  `json:"bytes_down"`
+	PayloadToServer uint64  `json:"payload_up"`
+	PayloadToClient uint64  `json:"payload_down"`
+	FlagsToServer   string  `json:"tcp_flags_up,omitempty"`
+	FlagsToClient   string  `json:"tcp_flags_down,omitempty"`
 	ServerRTTms     float64 `json:"server_rtt_ms,omitempty"`
 	ClientRTTms     float64 `json:"client_rtt_ms,omitempty"`
 	RTTms           float64 `json:"rtt_ms,omitempty"`
 	TLSHandshakeMs  float64 `json:"tls_handshake_ms,omitempty"`
-	End             string  `json:"end"`
+	End             string  `json:"end_reason"`
 }
 
 func (p *jsonPrinter) Stream(s *flow.Stream) {
@@ -263,21 +263,21 @@ func (p *jsonPrinter) Stream(s *flow.Stream) {
 func (p *jsonPrinter) Hello(*flow.Hello) {}
 
 type jsonAnswer struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-	TTL  uint32 `json:"ttl"`
-	Data string `json:"data"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	TTL    uint32 `json:"ttl"`
+	Answer string `json:"answer"`
 }
 
 func (p *jsonPrinter) DNS(d *flow.DNSResponse) {
 	answers := make([]jsonAnswer, 0, len(d.Answers))
 	for _, a := range d.Answers {
-		ja := jsonAnswer{Name: a.Name, TTL: a.TTL, Type: "CNAME", Data: a.Target}
+		ja := jsonAnswer{Name: a.Name, TTL: a.TTL, Type: "CNAME", Answer: a.Target}
 		if a.Type == dns.TypePTR {
 			ja.Type = "PTR"
 		}
 		if a.Addr.IsValid() {
-			ja.Type, ja.Data = "A", a.Addr.String()
+			ja.Type, ja.Answer = "A", a.Addr.String()
 			if a.Addr.Is6() {
 				ja.Type = "AAAA"
 			}
@@ -290,9 +290,9 @@ func (p *jsonPrinter) DNS(d *flow.DNSResponse) {
 		AnswerCount int          `json:"answer_count"`
 		Time        string       `json:"time"`
 		Client      string       `json:"client"`
-		Server      string       `json:"server"`
+		Resolver    string       `json:"resolver"`
 		Query       string       `json:"query"`
-		QType       uint16       `json:"qtype"`
+		QType       uint16       `json:"query_type"`
 		RCode       uint8        `json:"rcode"`
 		CNAMEs      []string     `json:"cnames,omitempty"`
 		Answers     []jsonAnswer `json:"answers"`
@@ -306,9 +306,9 @@ func (p *jsonPrinter) DHCP(d *flow.DHCP) {
 		Type        string `json:"type"`
 		ClientMAC   string `json:"client_mac"`
 		ClientIP    string `json:"client_ip,omitempty"`
-		YourIP      string `json:"assigned_ip,omitempty"`
+		YourIP      string `json:"your_ip,omitempty"`
 		RequestedIP string `json:"requested_ip,omitempty"`
-		HostName    string `json:"host_name,omitempty"`
+		HostName    string `json:"hostname,omitempty"`
 		VendorClass string `json:"vendor_class,omitempty"`
 	}{"dhcp", formatTime(d.Time), d.TypeName(), mac(d.ClientMAC, true), firstValid(d.ClientIP), firstValid(d.YourIP),
 		firstValid(d.RequestedIP), d.HostName, d.VendorClass})

@@ -31,8 +31,8 @@ func TestInspectJSON(t *testing.T) {
 			rotated = s
 		}
 	}
-	if rotated == nil || rotated["packets_to_server"] != 8.0 || rotated["name_source"] != "sni" ||
-		rotated["transport"] != "tcp" || rotated["end"] != "fin" || rotated["rtt_ms"] != 33.0 || rotated["client_mac"] != "02:00:00:00:00:02" {
+	if rotated == nil || rotated["packets_up"] != 8.0 || rotated["name_source"] != "sni" ||
+		rotated["transport"] != "tcp" || rotated["end_reason"] != "fin" || rotated["rtt_ms"] != 33.0 || rotated["client_mac"] != "02:00:00:00:00:02" {
 		t.Errorf("rotated stream: %v", rotated)
 	}
 	// Sightings are per file: 10.0.0.2 in each rotated file, then 10.0.0.23.
