@@ -226,7 +226,7 @@ func rowsOf(t *testing.T, db *sql.DB, q string) string {
 
 // A database left at any earlier version, with a stream in it (no client
 // MAC, as version 1 wrote NULL), migrates to today's schema keeping the
-// stream, filling the hourly totals from it and spelling "no MAC" as ''.
+// stream, filling the hourly totals from it and spelling "no MAC" as ”.
 func TestMigrateFromEveryVersion(t *testing.T) {
 	for from := 1; from < len(migrations); from++ {
 		t.Run(fmt.Sprintf("v%d", from), func(t *testing.T) {
