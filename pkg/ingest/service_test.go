@@ -210,3 +210,38 @@ func TestWatchWaitsForTheHolder(t *testing.T) {
 		t.Fatal("no run within 10 s of the holder letting go")
 	}
 }
+
+// A new database hands the pages retention frees back: the file shrinks.
+func TestPruneShrinksTheFile(t *testing.T) {
+	dir := t.TempDir()
+	rotation(t, dir, 60000, 1)
+	dbPath := filepath.Join(t.TempDir(), "db")
+	db := openDB(t, dbPath)
+	var mode int
+	if err := db.SQL().QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("auto_vacuum %d (%v), want 2 (incremental)", mode, err)
+	}
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	if _, err := newService(t, db, cfg).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pages := func() int64 {
+		var n int64
+		if err := db.SQL().QueryRow("PRAGMA page_count").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := pages()
+	end, err := db.TrafficEnd(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Prune(context.Background(), end+1); err != nil {
+		t.Fatal(err)
+	}
+	if after := pages(); after > before/4 {
+		t.Errorf("%d pages after pruning everything, %d before", after, before)
+	}
+}

@@ -42,7 +42,34 @@ func (s *DB) Prune(ctx context.Context, before int64) (Pruned, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, s.releaseFreePages(ctx)
+}
+
+// releaseFreePages gives the pages retention freed back to the file
+// system, a bounded number per statement for the same reason as
+// pruneBatch. Databases created before auto_vacuum was set (PRAGMA
+// auto_vacuum reads 0) keep their size; VACUUM once, offline, after
+// PRAGMA auto_vacuum = INCREMENTAL converts them.
+func (s *DB) releaseFreePages(ctx context.Context) error {
+	var mode int
+	if err := s.sql.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("store: auto_vacuum: %w", err)
+	}
+	if mode != 2 {
+		return nil
+	}
+	for {
+		var free int64
+		if err := s.sql.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+			return fmt.Errorf("store: freelist: %w", err)
+		}
+		if free == 0 {
+			return nil
+		}
+		if _, err := s.sql.ExecContext(ctx, "PRAGMA incremental_vacuum(4096)"); err != nil {
+			return fmt.Errorf("store: incremental vacuum: %w", err)
+		}
+	}
 }
 
 func (s *DB) pruneOnce(ctx context.Context, query string, before int64) (int64, error) {

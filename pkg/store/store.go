@@ -62,6 +62,10 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
+		// Before anything writes the file: only a new database takes it
+		// (an existing one ignores it), and retention then hands freed
+		// pages back to the file system (Prune).
+		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 		q.Add("_pragma", "journal_mode(WAL)")
 		// NORMAL in WAL mode loses no committed transaction on a process
 		// crash, only possibly the last ones on power loss, and saves an
