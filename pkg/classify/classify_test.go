@@ -1,0 +1,220 @@
+package classify
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func builtin(t testing.TB, contracts []Contract) *Classifier {
+	t.Helper()
+	c, err := Builtin(contracts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The catalog parses, every entry is complete and sourced, no pattern is
+// claimed twice, and it covers at least 300 vendors.
+func TestCatalog(t *testing.T) {
+	entries, err := Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtin(t, nil) // fails on a pattern claimed twice
+	if n := len(Vendors(entries)); n < 300 {
+		t.Errorf("%d vendors, want at least 300", n)
+	}
+}
+
+func TestCatalogRefusesBadEntries(t *testing.T) {
+	_, err := parseCatalog("c.yaml", []byte(`entries:
+- {vendor: A, product: A, category: chat, kind: saas, patterns: [a.example], source: "domains: https://a.example"}
+- {vendor: B, product: B, category: chatting, kind: saas, patterns: [b.example], source: "domains: https://b.example"}
+- {vendor: C, product: C, category: chat, kind: cloud, patterns: [c.example], source: "domains: https://c.example"}
+- {vendor: D, product: D, category: chat, kind: saas, patterns: ["d..example"], source: "domains: https://d.example"}
+- {vendor: E, product: E, category: chat, kind: saas, patterns: [e.example], source: "I know it"}
+`))
+	want := strings.Join([]string{
+		`c.yaml:3: category "chatting" is not one of the known categories`,
+		`c.yaml:4: kind "cloud": want saas or infra`,
+		`c.yaml:5: pattern "d..example": want a name, .domain, *.domain or a glob in the first label`,
+		`c.yaml:6: source "I know it": say where the patterns came from (doc: URL or domains: URL)`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	entries, err := parseCatalog("c.yaml", []byte(`entries:
+- {vendor: A, product: A, category: chat, kind: saas, patterns: [.a.example], source: "domains: https://a.example"}
+- {vendor: B, product: B, category: chat, kind: saas, patterns: ["*.a.example"], source: "domains: https://b.example"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(entries, nil)
+	if want := `catalog line 3: pattern "*.a.example" of B / B is already claimed by ".a.example" of A / A`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestMostSpecificPatternWins(t *testing.T) {
+	var m Matcher
+	svc := func(p string) Service { return Service{Vendor: p, Product: p, Category: "chat", Kind: KindSaaS} }
+	for _, p := range []string{".microsoft.com", "teams.microsoft.com", ".teams.microsoft.com", "api-*.example.com", ".example.com", "example.com", "login.example.com"} {
+		if err := m.Add(p, svc(p), SourceCatalog); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]string{
+		"teams.microsoft.com":          "teams.microsoft.com", // exact beats the suffix at the same depth
+		"x.teams.microsoft.com":        ".teams.microsoft.com",
+		"TEAMS.Microsoft.com.":         "teams.microsoft.com",
+		"microsoft.com":                ".microsoft.com",
+		"outlook.office.microsoft.com": ".microsoft.com",
+		"api-eu.example.com":           "api-*.example.com",
+		"api.example.com":              ".example.com",
+		"x.api-eu.example.com":         ".example.com",
+		"example.com":                  "example.com",
+		"login.example.com":            "login.example.com",
+		"notmicrosoft.com":             "",
+		"com":                          "",
+		"":                             "",
+	} {
+		got := ""
+		if mt := m.Match(name); mt != nil {
+			got = mt.pattern
+		}
+		if got != want {
+			t.Errorf("%q matched %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestBuiltinClassifications(t *testing.T) {
+	c := builtin(t, nil)
+	for name, want := range map[string]string{
+		"teams.microsoft.com":             "Microsoft / Microsoft Teams / chat / saas",
+		"outlook.office365.com":           "Microsoft / Exchange Online / mail / saas",
+		"contoso.sharepoint.com":          "Microsoft / SharePoint and OneDrive / storage / saas",
+		"www.microsoft.com":               "Microsoft / Microsoft web / web / infra",
+		"settings-win.data.microsoft.com": "Microsoft / Windows telemetry / telemetry / infra",
+		"app.slack.com":                   "Slack / Slack / chat / saas",
+		"us02web.zoom.us":                 "Zoom / Zoom / meetings / saas",
+		"example.cybozu.com":              "Cybozu / kintone / productivity / saas",
+		"mail.google.com":                 "Google / Gmail / mail / saas",
+		"www.google.com":                  "Google / Google Search and web / web / infra",
+		"ocsp.digicert.com":               "DigiCert / DigiCert / certificates / infra",
+		"secure.freee.co.jp":              "freee / freee / accounting / saas",
+		"a248.e.akamai.net":               "Akamai / Akamai / cdn / infra",
+		"chatgpt.com":                     "OpenAI / ChatGPT / ai / saas",
+		"intranet.example.co.jp":          "",
+	} {
+		r := c.Classify(name)
+		got := ""
+		if r.Source != SourceNone {
+			got = strings.Join([]string{r.Vendor, r.Product, r.Category, r.Kind}, " / ")
+		}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+}
+
+const contractsYAML = `contracts:
+  - vendor: Cybozu
+    product: kintone
+    plan: Standard
+    seats: 120
+    monthly_cost: 180000
+    currency: JPY
+    start: 2025-04-01
+    renewal: 2026-04-01
+    owner: it@example.co.jp
+    patterns: [example.cybozu.com]
+  - vendor: Example Payroll
+    product: Payroll
+    seats: 10
+    monthly_cost: 50
+    currency: USD
+    patterns: [.payroll.example.net]
+`
+
+// Contract patterns beat the catalog; a vendor the catalog lacks is
+// known by its contract; categories come from the catalog when the
+// contract does not say.
+func TestContractsTakePrecedence(t *testing.T) {
+	contracts, err := ParseContracts("contracts.yaml", []byte(contractsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := builtin(t, contracts)
+	got := map[string]Result{}
+	for _, n := range []string{"example.cybozu.com", "other.cybozu.com", "hr.payroll.example.net"} {
+		got[n] = c.Classify(n)
+	}
+	want := map[string]Result{
+		"example.cybozu.com":     {Service{"Cybozu", "kintone", "productivity", KindSaaS}, SourceContract, "example.cybozu.com"},
+		"other.cybozu.com":       {Service{"Cybozu", "kintone", "productivity", KindSaaS}, SourceCatalog, ".cybozu.com"},
+		"hr.payroll.example.net": {Service{"Example Payroll", "Payroll", "other", KindSaaS}, SourceContract, ".payroll.example.net"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if builtin(t, nil).Fingerprint() == c.Fingerprint() {
+		t.Error("contracts do not change the fingerprint")
+	}
+}
+
+func TestContractErrorsNameFileLineAndField(t *testing.T) {
+	_, err := ParseContracts("c.yaml", []byte(`contracts:
+  - vendor: Slack
+    seats: many
+  - product: Nameless
+    monthly_cost: 10
+  - vendor: Box
+    currency: yen
+    monthly_cost: 5
+    start: 2026-04-01
+    renewal: 2026-01-01
+    patterns: ["bad..name"]
+    colour: blue
+`))
+	want := strings.Join([]string{
+		"c.yaml:3: cannot unmarshal !!str `many` into int",
+		"c.yaml:4: vendor: required",
+		"c.yaml:4: currency: \"\": want an ISO 4217 code like JPY, USD, EUR",
+		"c.yaml:12: colour: unknown field (known: vendor, product, category, plan, seats, monthly_cost, currency, start, renewal, owner, patterns)",
+		"c.yaml:7: currency: \"yen\": want an ISO 4217 code like JPY, USD, EUR",
+		"c.yaml:10: renewal: must come after start",
+		"c.yaml:11: patterns: pattern \"bad..name\": want a name, .domain, *.domain or a glob in the first label",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// BenchmarkClassify classifies a million names (a mix of catalogued
+// services, their tenants and unknown names).
+func BenchmarkClassify(b *testing.B) {
+	c := builtin(b, nil)
+	names := make([]string, 1_000_000)
+	bases := []string{"teams.microsoft.com", "tenant%d.sharepoint.com", "app.slack.com", "us%dweb.zoom.us", "host%d.intranet.example.co.jp",
+		"e%d.akamaiedge.net", "www.google.com", "cdn%d.example.org", "api-%d.cybozu.com", "ocsp.digicert.com"}
+	for i := range names {
+		base := bases[i%len(bases)]
+		if strings.Contains(base, "%d") {
+			base = fmt.Sprintf(base, i)
+		}
+		names[i] = base
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, n := range names {
+			c.Classify(n)
+		}
+	}
+}
