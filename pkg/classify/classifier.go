@@ -85,4 +85,3 @@ func Builtin(contracts []Contract) (*Classifier, error) {
 	}
 	return New(entries, contracts)
 }
-
