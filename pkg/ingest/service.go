@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/classify"
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	RetainDays int
 	// Flow holds the stream tracker's timeouts and bounds.
 	Flow flow.Config
+	// Contracts names the user's contracts file (classify.LoadContracts);
+	// "" classifies by the built-in catalog alone. It is read again when
+	// it changes.
+	Contracts string
 }
 
 // DefaultConfig is a watch of no paths every minute, keeping packet rows as
@@ -58,6 +63,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("flow closed linger %s: must be 0 or more", c.Flow.ClosedLinger)
 	case c.Flow.MaxStreams < 0:
 		return fmt.Errorf("flow max streams %d: must be 0 (no bound) or more", c.Flow.MaxStreams)
+	case c.Contracts != "" && strings.TrimSpace(c.Contracts) == "":
+		return errors.New("contracts: an empty path; name the contracts file or leave it out")
 	}
 	for _, p := range c.Paths {
 		if strings.TrimSpace(p) == "" {
@@ -81,7 +88,10 @@ type Status struct {
 	LastError  string
 	// Retained counts the rows the last retention pass deleted.
 	Retained int64
-	Runs     int
+	// Classified counts the server names the last run classified (all of
+	// them after the catalog or the contracts changed).
+	Classified int
+	Runs       int
 }
 
 // Service owns one database's ingest: runs never overlap, within a
@@ -93,6 +103,9 @@ type Service struct {
 	in    *Ingester
 	now   chan struct{}
 	runMu sync.Mutex
+
+	classifier     *classify.Classifier
+	contractsMTime time.Time
 
 	mu     sync.Mutex
 	status Status
@@ -122,7 +135,38 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 		}
 	}
 	s.in = New(db, opts)
+	if err := s.loadClassifier(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// loadClassifier (re)builds the classifier when the contracts file is new
+// or changed since it was read.
+func (s *Service) loadClassifier() error {
+	var contracts []classify.Contract
+	var mtime time.Time
+	if s.cfg.Contracts != "" {
+		info, err := os.Stat(s.cfg.Contracts)
+		if err != nil {
+			return fmt.Errorf("contracts: %w", err)
+		}
+		mtime = info.ModTime()
+		if s.classifier != nil && mtime.Equal(s.contractsMTime) {
+			return nil
+		}
+		if contracts, err = classify.LoadContracts(s.cfg.Contracts); err != nil {
+			return err
+		}
+	} else if s.classifier != nil {
+		return nil
+	}
+	c, err := classify.Builtin(contracts)
+	if err != nil {
+		return err
+	}
+	s.classifier, s.contractsMTime = c, mtime
+	return nil
 }
 
 // Config returns the configuration the service runs with.
@@ -153,7 +197,7 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 	defer s.runMu.Unlock()
 	unlock, err := lockDatabase(s.db.Path())
 	if err != nil {
-		s.finish(time.Now(), nil, 0, err)
+		s.finish(time.Now(), nil, 0, 0, err)
 		return nil, err
 	}
 	defer unlock()
@@ -170,6 +214,17 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 	if err == nil {
 		retained, err = s.retain(ctx)
 	}
+	classified := 0
+	if err == nil {
+		// A contracts file broken by an edit keeps the last good one in
+		// use; the run reports it.
+		err = s.loadClassifier()
+		var cerr error
+		classified, cerr = s.db.ClassifyNames(ctx, s.classifier)
+		if err == nil {
+			err = cerr
+		}
+	}
 	if err == nil {
 		// SQLite's advice for long-lived connections: let it refresh the
 		// statistics its planner relies on, cheaply, after a batch of writes.
@@ -177,11 +232,11 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 			err = fmt.Errorf("ingest: optimize: %w", oerr)
 		}
 	}
-	s.finish(start, rep, retained, err)
+	s.finish(start, rep, retained, classified, err)
 	return rep, err
 }
 
-func (s *Service) finish(start time.Time, rep *Report, retained int64, err error) {
+func (s *Service) finish(start time.Time, rep *Report, retained int64, classified int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.Running = false
@@ -189,6 +244,7 @@ func (s *Service) finish(start time.Time, rep *Report, retained int64, err error
 	s.status.LastStart, s.status.LastEnd = start, time.Now()
 	s.status.LastReport = rep
 	s.status.Retained = retained
+	s.status.Classified = classified
 	s.status.LastError = ""
 	if err != nil {
 		s.status.LastError = err.Error()

@@ -245,3 +245,78 @@ func TestPruneShrinksTheFile(t *testing.T) {
 		t.Errorf("%d pages after pruning everything, %d before", after, before)
 	}
 }
+
+// Every server name gets its service after a run; a contracts change
+// relabels the names already stored, with no new capture.
+func TestRunClassifiesNames(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "tunnels.pcap"), fixtureFile(t, "tunnels.pcap"))
+	contracts := filepath.Join(t.TempDir(), "contracts.yaml")
+	write := func(vendor string, mtime time.Time) {
+		t.Helper()
+		body := "contracts:\n  - vendor: " + vendor + "\n    product: Mirror Lab\n    seats: 3\n    patterns: [.example.com]\n"
+		if err := os.WriteFile(contracts, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(contracts, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Example Corp", past)
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	cfg.Contracts = contracts
+	svc := newService(t, db, cfg)
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	vendors := func() string {
+		rows, err := db.SQL().Query(`SELECT vendor || '/' || source, count(*) FROM services GROUP BY 1 ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var v string
+			var n int
+			if err := rows.Scan(&v, &n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s=%d", v, n))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " ")
+	}
+	var names int
+	if err := db.SQL().QueryRow(`SELECT count(DISTINCT server_name) FROM streams WHERE server_name != ''`).Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := vendors(), fmt.Sprintf("Example Corp/contract=%d", names); got != want || svc.Status().Classified != names {
+		t.Fatalf("after the first run: %s (classified %d), want %s", got, svc.Status().Classified, want)
+	}
+	if _, err := svc.Run(context.Background()); err != nil || svc.Status().Classified != 0 {
+		t.Fatalf("a run with nothing new classified %d names (%v)", svc.Status().Classified, err)
+	}
+	write("Example Holdings", past.Add(time.Minute))
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := vendors(), fmt.Sprintf("Example Holdings/contract=%d", names); got != want {
+		t.Errorf("after the contracts changed: %s, want %s", got, want)
+	}
+	// A broken edit keeps the last good contracts and says why.
+	if err := os.WriteFile(contracts, []byte("contracts:\n  - seats: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := svc.Run(context.Background())
+	if err == nil || err.Error() != contracts+":2: vendor: required" {
+		t.Errorf("broken contracts: %v", err)
+	}
+	if got := vendors(); !strings.HasPrefix(got, "Example Holdings/contract=") {
+		t.Errorf("after a broken edit: %s", got)
+	}
+}

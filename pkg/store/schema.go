@@ -308,4 +308,24 @@ CREATE INDEX packets_stream ON packets(stream_id);
 UPDATE streams SET client_mac = '' WHERE client_mac IS NULL;
 ALTER TABLE captures RENAME COLUMN ip_packets TO tcp_udp_packets;
 `,
+	// 7: the service of each distinct server name (vendor, product,
+	// category, kind and which source said so), joined in at query time so
+	// that a catalog or contracts change relabels all history at once;
+	// classification holds the fingerprint of what classified them.
+	`
+CREATE TABLE services (
+	server_name TEXT PRIMARY KEY,
+	vendor      TEXT NOT NULL,   -- '' when no source knows the name
+	product     TEXT NOT NULL,
+	category    TEXT NOT NULL,
+	kind        TEXT NOT NULL,   -- saas, infra, or ''
+	source      TEXT NOT NULL    -- plugin, contract, catalog, or ''
+) WITHOUT ROWID;
+CREATE INDEX services_vendor ON services(vendor);
+CREATE TABLE classification (
+	id            INTEGER PRIMARY KEY CHECK (id = 1),
+	fingerprint   TEXT NOT NULL,
+	classified_at INTEGER NOT NULL
+);
+`,
 }

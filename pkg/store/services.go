@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/saaslens/saaslens/pkg/classify"
+)
+
+// ClassifyNames gives every server name in the database its service: only
+// names not classified yet, or all of them when the classifier's
+// fingerprint differs from the one that classified the stored ones (the
+// catalog, the contracts or a plugin changed). It returns how many names
+// it classified.
+func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, error) {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	defer tx.Rollback()
+	var stored sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT fingerprint FROM classification WHERE id = 1`).Scan(&stored)
+	if err != nil && err != sql.ErrNoRows {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	names := `SELECT server_name FROM usage_hourly WHERE server_name != '' UNION SELECT server_name FROM usage_daily WHERE server_name != ''`
+	if stored.String == c.Fingerprint() {
+		names = `SELECT n.server_name FROM (` + names + `) n WHERE n.server_name NOT IN (SELECT server_name FROM services)`
+	} else if _, err := tx.ExecContext(ctx, `DELETE FROM services`); err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, names)
+	if err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	var list []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: classify: %w", err)
+		}
+		list = append(list, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO services(server_name, vendor, product, category, kind, source) VALUES (?,?,?,?,?,?)`)
+	if err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	defer insert.Close()
+	for _, n := range list {
+		r := c.Classify(n)
+		if _, err := insert.ExecContext(ctx, n, r.Vendor, r.Product, r.Category, r.Kind, r.Source); err != nil {
+			return 0, fmt.Errorf("store: classify %q: %w", n, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO classification(id, fingerprint, classified_at) VALUES (1, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint, classified_at = excluded.classified_at`,
+		c.Fingerprint(), time.Now().UnixNano()); err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	return len(list), nil
+}
