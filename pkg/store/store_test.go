@@ -251,7 +251,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
 					server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
 					end_reason, capture_id)
-				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, `+mac+`, 7200000000000, 7201000000000,
+				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, ` + mac + `, 7200000000000, 7201000000000,
 					3, 2, 300, 200, 100, 50, 27, 18, NULL, NULL, 5000, 'b.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`,
 			}
 			for _, q := range steps {
