@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,61 +18,6 @@ const Unnamed = "(unnamed)"
 // Other is the series summing every service outside the top N.
 const Other = "other"
 
-// serviceExpr is a stream's service: its server name for now (the
-// classification adds vendors).
-const serviceExpr = `CASE server_name WHEN '' THEN '` + Unnamed + `' ELSE server_name END`
-
-// Filter narrows a query to some services and clients; empty lists do not
-// narrow, nor does a list holding All (a template variable's "All").
-type Filter struct {
-	Services []string
-	Clients  []string
-}
-
-// All in a filter list means no narrowing.
-const All = "*"
-
-// narrowingClients is the client filter, unless it is All.
-func (f Filter) narrowingClients() []string {
-	if slices.Contains(f.Clients, All) {
-		return nil
-	}
-	return f.Clients
-}
-
-// where returns the filter's SQL conditions (each starting with AND) and
-// their arguments.
-func (f Filter) where() (string, []any) {
-	if slices.Contains(f.Services, All) {
-		f.Services = nil
-	}
-	if slices.Contains(f.Clients, All) {
-		f.Clients = nil
-	}
-	var sb strings.Builder
-	var args []any
-	if len(f.Services) > 0 {
-		sb.WriteString(" AND server_name IN (" + placeholders(len(f.Services)) + ")")
-		for _, s := range f.Services {
-			if s == Unnamed {
-				s = ""
-			}
-			args = append(args, s)
-		}
-	}
-	if len(f.Clients) > 0 {
-		sb.WriteString(" AND client IN (" + placeholders(len(f.Clients)) + ")")
-		for _, c := range f.Clients {
-			args = append(args, c)
-		}
-	}
-	return sb.String(), args
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // Metrics of a usage query.
 const (
 	MetricStreams = "streams"
@@ -87,6 +31,9 @@ type UsageQuery struct {
 	Range  Range
 	Step   time.Duration
 	Filter Filter
+	// GroupBy is what a series is: GroupService (default), GroupVendor,
+	// GroupProduct or GroupCategory.
+	GroupBy string
 	// TopN services get their own series, the rest are summed as Other
 	// (clients: counted once). 0 means DefaultTopN.
 	TopN int
@@ -158,7 +105,16 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	if top <= 0 {
 		top = DefaultTopN
 	}
-	filter, args := q.Filter.where()
+	group, err := groupExpr(q.GroupBy, "u")
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	label := q.GroupBy
+	if label == "" {
+		label = GroupService
+	}
+	filter, args := q.Filter.where("u")
+	join := joinServices("u", q.GroupBy, q.Filter)
 	// Every bucket overlapping the range counts whole, whichever table
 	// answers: the rollups cannot split an hour or a day.
 	end := firstBucket + buckets*step
@@ -166,14 +122,14 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	day := int64(24 * time.Hour)
 	switch {
 	case step%int64(time.Hour) == 0 && q.Metric != MetricClients && len(q.Filter.narrowingClients()) == 0:
-		source = `SELECT (hour / ?) * ? AS t, ` + serviceExpr + ` AS service, '' AS client, bytes_up + bytes_down AS bytes, streams
-			FROM usage_hourly WHERE hour >= ? AND hour < ?` + filter
+		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, u.bytes_up + u.bytes_down AS bytes, u.streams
+			FROM usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
 	case step%day == 0:
-		source = `SELECT (day / ?) * ? AS t, ` + serviceExpr + ` AS service, client, bytes_up + bytes_down AS bytes, streams
-			FROM usage_daily WHERE day >= ? AND day < ?` + filter
+		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, u.bytes_up + u.bytes_down AS bytes, u.streams
+			FROM usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter
 	default:
-		source = `SELECT (first / ?) * ? AS t, ` + serviceExpr + ` AS service, client, bytes_up + bytes_down AS bytes, 1 AS streams
-			FROM streams WHERE first >= ? AND first < ?` + filter
+		source = `SELECT (u.first / ?) * ? AS t, ` + group + ` AS service, u.client, u.bytes_up + u.bytes_down AS bytes, 1 AS streams
+			FROM streams u` + join + ` WHERE u.first >= ? AND u.first < ?` + filter
 	}
 	args = append([]any{step, step, firstBucket, end}, args...)
 	text := `WITH s AS (` + source + `),
@@ -231,7 +187,7 @@ ORDER BY 1, 2`
 	}
 	frame := data.NewFrame("usage", data.NewField("time", nil, times))
 	for _, name := range order {
-		f := data.NewField(q.Metric, data.Labels{"service": name}, series[name])
+		f := data.NewField(q.Metric, data.Labels{label: name}, series[name])
 		f.Config = &data.FieldConfig{Unit: unit, DisplayNameFromDS: name}
 		frame.Fields = append(frame.Fields, f)
 	}
@@ -263,9 +219,10 @@ func executed(text string, args []any) string {
 
 // TableQuery asks for the rows of a table panel over a range.
 type TableQuery struct {
-	Range  Range
-	Filter Filter
-	Limit  int
+	Range   Range
+	Filter  Filter
+	GroupBy string // serverNames: as UsageQuery.GroupBy
+	Limit   int
 }
 
 // DefaultTableRows is how many rows a table query returns unless asked.
@@ -278,15 +235,27 @@ func (q TableQuery) limit() int {
 	return q.Limit
 }
 
-// ServerNames returns one row per service active in the range: accesses
-// (streams, as the tutorial counts them), packets, bytes each way, clients,
-// first and last seen.
+// ServerNames returns one row per service (or vendor, product, category:
+// GroupBy) active in the range: accesses (streams, as the tutorial counts
+// them), packets, bytes each way, clients, first and last seen; grouped by
+// service, each row also carries its vendor, product, category and kind.
 func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
-	filter, args := q.Filter.where()
-	text := `SELECT ` + serviceExpr + ` AS server_name, count(*) AS accesses, sum(packets_up + packets_down) AS packets,
-	sum(bytes_up) AS bytes_up, sum(bytes_down) AS bytes_down, count(DISTINCT client) AS clients,
-	min(first) AS first_seen, max(last) AS last_seen
-FROM streams WHERE first <= ? AND last >= ?` + filter + `
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		return nil, fmt.Errorf("serverNames: %w", err)
+	}
+	name, extra := "server_name", `,
+	coalesce(nullif(min(sv.vendor), ''), '') AS vendor, coalesce(min(sv.product), '') AS product,
+	coalesce(nullif(min(sv.category), ''), '`+Unknown+`') AS category, coalesce(nullif(min(sv.kind), ''), '`+Unknown+`') AS kind`
+	if q.GroupBy != "" && q.GroupBy != GroupService {
+		name, extra = q.GroupBy, ""
+	}
+	filter, args := q.Filter.where("s")
+	text := `SELECT ` + group + ` AS ` + name + `, count(*) AS accesses, sum(s.packets_up + s.packets_down) AS packets,
+	sum(s.bytes_up) AS bytes_up, sum(s.bytes_down) AS bytes_down, count(DISTINCT s.client) AS clients,
+	min(s.first) AS first_seen, max(s.last) AS last_seen` + extra + `
+FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name
+WHERE s.first <= ? AND s.last >= ?` + filter + `
 GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
 	frame, err := queryFrame(ctx, db, "serverNames", text, q.limit(), args...)
@@ -299,16 +268,16 @@ GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 }
 
 // Streams returns the tutorial's view: one row per stream active in the
-// range, newest first.
+// range, newest first, with its service's vendor and category.
 func Streams(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
-	filter, args := q.Filter.where()
-	filter = strings.NewReplacer("server_name IN", "s.server_name IN", "client IN", "s.client IN").Replace(filter)
+	filter, args := q.Filter.where("s")
 	text := `SELECT s.first, s.last, s.client, s.client_mac, d.hostname AS client_name, s.server, s.server_port,
 	CASE WHEN s.quic_version IS NOT NULL THEN 'quic' WHEN s.proto = 6 THEN 'tcp' WHEN s.proto = 17 THEN 'udp' ELSE CAST(s.proto AS TEXT) END AS transport,
-	s.server_name, s.name_source, s.packets_up + s.packets_down AS packets, s.bytes_up, s.bytes_down,
+	s.server_name, s.name_source, coalesce(sv.vendor, '') AS vendor, coalesce(nullif(sv.category, ''), '` + Unknown + `') AS category,
+	s.packets_up + s.packets_down AS packets, s.bytes_up, s.bytes_down,
 	(s.last - s.first) / 1e6 AS duration_ms, s.server_rtt_ns / 1e6 AS rtt_ms, s.tls_handshake_ns / 1e6 AS tls_handshake_ms,
 	s.end_reason, CAST(s.id AS TEXT) AS stream_id
-FROM streams s LEFT JOIN devices d ON d.mac = s.client_mac
+FROM streams s LEFT JOIN devices d ON d.mac = s.client_mac LEFT JOIN services sv ON sv.server_name = s.server_name
 WHERE s.first <= ? AND s.last >= ?` + filter + `
 ORDER BY s.first DESC, s.id LIMIT ?`
 	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
@@ -351,7 +320,19 @@ var Lists = map[string]List{
 	// Services most used first, from the hourly rollup, which outlives
 	// retention.
 	"services": {
-		SQL:    `SELECT ` + serviceExpr + `, sum(streams) FROM usage_hourly WHERE hour >= ? AND hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
+		SQL:    `SELECT ` + serviceOf("u") + `, sum(u.streams) FROM usage_hourly u WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
+		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
+	},
+	// Vendors most used first; an unclassified name stands for itself.
+	"vendors": {
+		SQL: `SELECT coalesce(nullif(sv.vendor, ''), ` + serviceOf("u") + `), sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
+	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
+		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
+	},
+	// Categories seen, most used first.
+	"categories": {
+		SQL: `SELECT coalesce(nullif(sv.category, ''), '` + Unknown + `'), sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
+	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Client addresses with the DHCP name of their device when known.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,10 @@ func sampleDB(t *testing.T) *sql.DB {
 type rawStream struct {
 	first, last   int64
 	service       string
+	vendor        string // the group values, as the services table gives them
+	product       string
+	category      string
+	kind          string
 	client        string
 	bytes         int64
 	packets       int64
@@ -78,6 +83,24 @@ type rawStream struct {
 // the panels should show without their SQL.
 func rawStreams(t *testing.T, db *sql.DB) []rawStream {
 	t.Helper()
+	type svc struct{ vendor, product, category, kind string }
+	services := map[string]svc{}
+	srows, err := db.Query(`SELECT server_name, vendor, product, category, kind FROM services`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for srows.Next() {
+		var name string
+		var v svc
+		if err := srows.Scan(&name, &v.vendor, &v.product, &v.category, &v.kind); err != nil {
+			t.Fatal(err)
+		}
+		services[name] = v
+	}
+	if err := srows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	srows.Close()
 	rows, err := db.Query(`SELECT first, last, server_name, client, bytes_up, bytes_down, packets_up + packets_down FROM streams`)
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +112,17 @@ func rawStreams(t *testing.T, db *sql.DB) []rawStream {
 		if err := rows.Scan(&s.first, &s.last, &s.service, &s.client, &s.up, &s.down, &s.packets); err != nil {
 			t.Fatal(err)
 		}
+		v := services[s.service]
 		if s.service == "" {
 			s.service = Unnamed
+		}
+		s.vendor, s.product, s.category, s.kind = s.service, s.service, Unknown, Unknown
+		if v.vendor != "" {
+			s.vendor, s.category, s.kind = v.vendor, v.category, v.kind
+			s.product = v.vendor + " " + v.product
+			if strings.HasPrefix(v.product, v.vendor) {
+				s.product = v.product
+			}
 		}
 		s.bytes = s.up + s.down
 		out = append(out, s)
@@ -123,8 +155,9 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 		if s.first < first || s.first >= first+n*step {
 			return false
 		}
-		return (len(q.Filter.Services) == 0 || contains(q.Filter.Services, All) || contains(q.Filter.Services, s.service)) &&
-			(len(q.Filter.Clients) == 0 || contains(q.Filter.Clients, All) || contains(q.Filter.Clients, s.client))
+		in := func(list []string, v string) bool { return len(list) == 0 || contains(list, All) || contains(list, v) }
+		return in(q.Filter.Services, s.service) && in(q.Filter.Clients, s.client) && in(q.Filter.Vendors, s.vendor) &&
+			in(q.Filter.Categories, s.category) && in(q.Filter.Kinds, s.kind)
 	}
 	value := func(set []rawStream) float64 {
 		switch q.Metric {
@@ -146,7 +179,8 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 	byService := map[string][]rawStream{}
 	for _, s := range streams {
 		if in(s) {
-			byService[s.service] = append(byService[s.service], s)
+			key := map[string]string{"": s.service, GroupService: s.service, GroupVendor: s.vendor, GroupProduct: s.product, GroupCategory: s.category}[q.GroupBy]
+			byService[key] = append(byService[key], s)
 		}
 	}
 	var names []string
@@ -208,7 +242,9 @@ func seriesOf(t *testing.T, f *data.Frame) map[string][]float64 {
 		for i := range vals {
 			vals[i] = field.At(i).(float64)
 		}
-		out[field.Labels["service"]] = vals
+		for _, v := range field.Labels {
+			out[v] = vals
+		}
 	}
 	return out
 }
@@ -239,6 +275,11 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{topService, Unnamed}}},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{All}, Clients: []string{All}}},
 		{Metric: MetricBytes, Range: around, Step: time.Minute},
+		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, GroupBy: GroupVendor},
+		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 800), GroupBy: GroupCategory, TopN: 20},
+		{Metric: MetricClients, Range: all, Step: 24 * time.Hour, GroupBy: GroupProduct, TopN: 4},
+		{Metric: MetricStreams, Range: around, Step: 10 * time.Minute, GroupBy: GroupVendor, Filter: Filter{Kinds: []string{"saas"}}},
+		{Metric: MetricBytes, Range: all, Step: 7 * 24 * time.Hour, Filter: Filter{Categories: []string{"web", Unknown}, Vendors: []string{"Google", Unnamed}}},
 		{Metric: MetricClients, Range: around, Step: 10 * time.Minute, TopN: 2},
 		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
@@ -373,7 +414,7 @@ func TestStreamsTable(t *testing.T) {
 	}
 	want := []string{"first:time.Time", "last:time.Time", "client:*string", "client_mac:*string", "client_name:*string",
 		"server:*string", "server_port:*int64", "transport:*string", "server_name:*string", "name_source:*string",
-		"packets:*int64", "bytes_up:*int64", "bytes_down:*int64", "duration_ms:*float64", "rtt_ms:*float64",
+		"vendor:*string", "category:*string", "packets:*int64", "bytes_up:*int64", "bytes_down:*int64", "duration_ms:*float64", "rtt_ms:*float64",
 		"tls_handshake_ms:*float64", "end_reason:*string", "stream_id:*string"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("fields (-want +got):\n%s", diff)
@@ -444,5 +485,33 @@ func TestChoices(t *testing.T) {
 	devices, err := Lists["devices"].Load(context.Background(), db, Range{})
 	if err != nil || len(devices) == 0 {
 		t.Fatalf("devices: %v, %v", devices, err)
+	}
+}
+
+func TestServerNamesByVendor(t *testing.T) {
+	db := sampleDB(t)
+	streams := rawStreams(t, db)
+	want := map[string]int64{}
+	for _, s := range streams {
+		want[s.vendor]++
+	}
+	f, err := ServerNames(context.Background(), db, TableQuery{Range: span(streams), GroupBy: GroupVendor, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := f.FieldByName("vendor")
+	accesses, _ := f.FieldByName("accesses")
+	if names == nil || accesses == nil {
+		t.Fatalf("fields: %v", f.Fields)
+	}
+	got := map[string]int64{}
+	for i := 0; i < f.Rows(); i++ {
+		got[*names.At(i).(*string)] = *accesses.At(i).(*int64)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accesses by vendor (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(sharedtest.Dir()); err == nil && want["Google"] == 0 {
+		t.Error("the shared captures' Google traffic is not classified as Google")
 	}
 }
