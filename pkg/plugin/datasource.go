@@ -100,7 +100,8 @@ func (d *Datasource) openWriter() {
 	svc, err := ingest.NewService(db, d.cfg.Ingest, ingest.Options{Log: d.logger})
 	if err != nil {
 		db.Close()
-		d.ingestErr = err
+		// A contracts file with errors names them by file and line.
+		d.ingestErr = fmt.Errorf("contractsFile: %w", err)
 		return
 	}
 	d.writer, d.svc = db, svc

@@ -20,8 +20,13 @@ type Query struct {
 	Metric string `json:"metric"`
 	TopN   int    `json:"topN"`
 	// usage, serverNames, streams
-	Services []string `json:"services"`
-	Clients  []string `json:"clients"`
+	Services   []string `json:"services"`
+	Clients    []string `json:"clients"`
+	Vendors    []string `json:"vendors"`
+	Categories []string `json:"categories"`
+	Kinds      []string `json:"kinds"` // saas, infra, unknown
+	// usage, serverNames: service (default), vendor, product, category
+	GroupBy string `json:"groupBy"`
 	// serverNames, streams
 	Limit int `json:"limit"`
 	// sql
@@ -88,7 +93,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	r := query.RangeOf(dq.TimeRange.From, dq.TimeRange.To)
-	filter := query.Filter{Services: q.Services, Clients: q.Clients}
+	filter := query.Filter{Services: q.Services, Clients: q.Clients, Vendors: q.Vendors, Categories: q.Categories, Kinds: q.Kinds}
 	limit := q.Limit
 	if limit > maxTableRows {
 		limit = maxTableRows
@@ -96,10 +101,10 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	var frame *data.Frame
 	switch q.QueryType {
 	case TypeUsage, "":
-		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter,
+		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter, GroupBy: q.GroupBy,
 			Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
 	case TypeServerNames:
-		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit})
+		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit})
 	case TypeStreams:
 		frame, err = query.Streams(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit})
 	case TypeSQL:
@@ -132,7 +137,7 @@ func (d *Datasource) variable(ctx context.Context, what string, r query.Range) (
 	}
 	l, ok := query.Lists[what]
 	if !ok {
-		return nil, fmt.Errorf("variable %q: want services, clients or devices", what)
+		return nil, fmt.Errorf("variable %q: want services, vendors, categories, clients or devices", what)
 	}
 	list, err := l.Load(ctx, db.SQL(), r)
 	if err != nil {

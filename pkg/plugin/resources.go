@@ -130,6 +130,7 @@ type Run struct {
 	Packets          uint64    `json:"packets"`
 	PacketsPerSecond float64   `json:"packetsPerSecond"`
 	Retained         int64     `json:"retainedRowsDeleted"`
+	Classified       int       `json:"classifiedNames"`
 }
 
 // FileProblem is a capture stored as damaged or unreadable.
@@ -157,7 +158,7 @@ func (d *Datasource) status(ctx context.Context) Status {
 			st.Progress = &Progress{File: s.Progress.File, FileIndex: s.Progress.FileIndex, Files: s.Progress.Files, Packets: s.Progress.Packets}
 		}
 		if s.Runs > 0 {
-			run := &Run{Start: s.LastStart, End: s.LastEnd, Error: s.LastError, Retained: s.Retained}
+			run := &Run{Start: s.LastStart, End: s.LastEnd, Error: s.LastError, Retained: s.Retained, Classified: s.Classified}
 			if rep := s.LastReport; rep != nil {
 				run.Files, run.Packets = len(rep.Files), rep.Packets
 				if secs := rep.Elapsed.Seconds(); secs > 0 {

@@ -24,6 +24,7 @@ type Settings struct {
 	StorePackets   *bool    `json:"storePackets"`
 	RetentionDays  int      `json:"retentionDays"`
 	Settle         string   `json:"settle"`
+	ContractsFile  string   `json:"contractsFile"`
 }
 
 // SettingError names the setting at fault, for the health check.
@@ -43,6 +44,7 @@ var settingTypes = map[string]string{
 	"storePackets":   `true or false`,
 	"retentionDays":  `a whole number of days (0 keeps everything)`,
 	"settle":         `a duration in quotes, like "10s"`,
+	"contractsFile":  `a file path, like "/etc/saaslens/contracts.yaml"`,
 }
 
 // config is what a datasource's settings come to.
@@ -86,6 +88,8 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			err = json.Unmarshal(raw[k], &c.RetentionDays)
 		case "settle":
 			err = json.Unmarshal(raw[k], &c.Settle)
+		case "contractsFile":
+			err = json.Unmarshal(raw[k], &c.ContractsFile)
 		}
 		if err != nil {
 			return c, &SettingError{k, fmt.Sprintf("%s is not %s", raw[k], want)}
@@ -117,6 +121,15 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		return c, &SettingError{"retentionDays", fmt.Sprintf("%d: must be 0 (keep everything) or a number of days", c.RetentionDays)}
 	}
 	c.Ingest.RetainDays = c.RetentionDays
+	if f := strings.TrimSpace(c.ContractsFile); f != "" {
+		if !filepath.IsAbs(f) {
+			return c, &SettingError{"contractsFile", fmt.Sprintf("%q is not an absolute path: write the whole path", f)}
+		}
+		if _, err := os.Stat(f); err != nil {
+			return c, &SettingError{"contractsFile", fmt.Sprintf("%s cannot be read by the Grafana server: %v", f, err)}
+		}
+		c.Ingest.Contracts = f
+	}
 	if err := c.Ingest.Validate(); err != nil {
 		return c, &SettingError{"settings", err.Error()}
 	}

@@ -213,6 +213,7 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 		`{"queryType":"variable","variable":"services"}`,
 		`{"queryType":"sql","rawSql":"ATTACH DATABASE '/var/lib/grafana/grafana.db' AS g"}`,
 		`{"queryType":"nonsense"}`,
+		`{"queryType":"serverNames","groupBy":"vendor","kinds":["saas"],"limit":1000}`,
 	)
 	for _, ref := range []string{"A", "B", "C", "D", "E"} {
 		if r := resp.Responses[ref]; r.Error != nil || len(r.Frames) != 1 {
@@ -269,6 +270,36 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 	}
 	if r := resp.Responses["G"]; r.Error == nil || !strings.Contains(r.Error.Error(), `unknown query type "nonsense"`) {
 		t.Errorf("unknown query type: %v", r.Error)
+	}
+	// Vendors of SaaS use: what the services table says, summed.
+	var wantVendors []string
+	rows, err := db.SQL().Query(`SELECT DISTINCT sv.vendor FROM streams s JOIN services sv ON sv.server_name = s.server_name WHERE sv.kind = 'saas' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		wantVendors = append(wantVendors, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r := resp.Responses["H"]; r.Error != nil {
+		t.Errorf("serverNames by vendor: %v", r.Error)
+	} else {
+		vendorField, _ := r.Frames[0].FieldByName("vendor")
+		var gotVendors []string
+		for i := 0; vendorField != nil && i < vendorField.Len(); i++ {
+			gotVendors = append(gotVendors, *vendorField.At(i).(*string))
+		}
+		slices.Sort(gotVendors)
+		if diff := cmp.Diff(wantVendors, gotVendors); diff != "" || len(gotVendors) == 0 {
+			t.Errorf("SaaS vendors (-want +got):\n%s", diff)
+		}
 	}
 
 	// Resources: pickers, status, ingest now.
@@ -457,6 +488,21 @@ func TestFaultsAreReportedNotFatal(t *testing.T) {
 		t.Errorf("query without a database: %v", r.Error)
 	}
 	_ = dbPath
+
+	// A contracts file with a mistake is named with its line.
+	contracts := filepath.Join(dir, "contracts.yaml")
+	if err := os.WriteFile(contracts, []byte("contracts:\n  - vendor: Slack\n    seats: -3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pc4, _ := provisioned(t, func(j map[string]any) { j["contractsFile"] = contracts })
+	pc4.DataSourceInstanceSettings.UID, pc4.DataSourceInstanceSettings.ID = "fourth", 4
+	health, err = h.CheckHealth(context.Background(), pc4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "contractsFile: " + contracts + ":3: seats: must be 0 or more (scheduled ingest is off)"; health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
+		t.Errorf("health with bad contracts: %s %q, want %q…", health.Status, health.Message, want)
+	}
 
 	// A bad setting names itself.
 	pc3, _ := provisioned(t, func(j map[string]any) { j["ingestInterval"] = "often" })
