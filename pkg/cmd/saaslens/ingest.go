@@ -23,6 +23,7 @@ type ingestFlags struct {
 	settle     *time.Duration
 	retainDays *int
 	interval   *time.Duration
+	contracts  *string
 }
 
 func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *ingestFlags) {
@@ -32,6 +33,7 @@ func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *
 		db:         fs.String("db", "saaslens.db", "SQLite database to create or update"),
 		noPackets:  fs.Bool("no-packets", false, "leave out the per-packet rows of the packets table (streams keep every count)"),
 		settle:     fs.Duration("settle", 10*time.Second, "how long a file must go unmodified before it is read"),
+		contracts:  fs.String("contracts", "", "contracts file: the company's SaaS contracts and its tenants' server names (see README)"),
 		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details more than this many days older than the latest packet (daily totals stay); 0 keeps everything"),
 	}
 	if watch {
@@ -139,6 +141,7 @@ func (f *ingestFlags) config(paths []string) (ingest.Config, error) {
 	cfg.PacketRows = !*f.noPackets
 	cfg.Settle = *f.settle
 	cfg.RetainDays = *f.retainDays
+	cfg.Contracts = *f.contracts
 	cfg.Interval = 0
 	if f.interval != nil {
 		if *f.interval <= 0 {
@@ -232,22 +235,23 @@ func printReport(w io.Writer, r *ingest.Report) {
 // printFindings shows what the database now knows: the services used most
 // and the devices seen.
 func printFindings(w io.Writer, db *store.DB) {
-	rows, err := db.SQL().Query(`SELECT CASE server_name WHEN '' THEN '(unnamed)' ELSE server_name END,
-		count(*), count(DISTINCT client), sum(bytes_up + bytes_down),
-		avg(nullif(tls_handshake_ns, 0)) / 1e6
-		FROM streams GROUP BY 1 ORDER BY 4 DESC LIMIT 15`)
+	rows, err := db.SQL().Query(`SELECT CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END,
+		coalesce(nullif(sv.vendor, ''), '-'), coalesce(nullif(sv.product, ''), '-'), coalesce(nullif(sv.kind, ''), '-'),
+		count(*), count(DISTINCT s.client), sum(s.bytes_up + s.bytes_down),
+		avg(nullif(s.tls_handshake_ns, 0)) / 1e6
+		FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name GROUP BY 1 ORDER BY 7 DESC LIMIT 15`)
 	if err != nil {
 		fmt.Fprintln(w, "summary:", err)
 		return
 	}
 	defer rows.Close()
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSERVER NAME\tSTREAMS\tCLIENTS\tBYTES\tTLS HANDSHAKE ms")
+	fmt.Fprintln(tw, "\nSERVER NAME\tVENDOR\tPRODUCT\tKIND\tSTREAMS\tCLIENTS\tBYTES\tTLS HANDSHAKE ms")
 	for rows.Next() {
-		var name string
+		var name, vendor, product, kind string
 		var streams, clients, bytes int64
 		var hs *float64
-		if err := rows.Scan(&name, &streams, &clients, &bytes, &hs); err != nil {
+		if err := rows.Scan(&name, &vendor, &product, &kind, &streams, &clients, &bytes, &hs); err != nil {
 			fmt.Fprintln(w, "summary:", err)
 			return
 		}
@@ -255,7 +259,11 @@ func printFindings(w io.Writer, db *store.DB) {
 		if hs != nil {
 			handshake = fmt.Sprintf("%.1f", *hs)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", name, streams, clients, bytes, handshake)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", shown(name), shown(vendor), shown(product), kind, streams, clients, bytes, handshake)
+	}
+	if err := rows.Err(); err != nil {
+		fmt.Fprintln(w, "summary:", err)
+		return
 	}
 	tw.Flush()
 	var devices, named, captures int64

@@ -14,6 +14,8 @@ commands:
   inspect [--json] [--separate] FILE...   print the streams found in capture files
   ingest [--db FILE] [flags] PATH...      store capture files and directories (recursive) in SQLite
   watch [--db FILE] [flags] DIR...        ingest new files on an interval, as rotations write them
+  classify [--json] [--contracts FILE] [NAME...]
+                                          the service of each server name (names from standard input when none are given)
 
 run "saaslens <command> -h" for a command's flags
 `
@@ -34,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ingestCommand(args[1:], stdout, stderr)
 	case "watch":
 		return watchCommand(args[1:], stdout, stderr)
+	case "classify":
+		return classifyCommand(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/saaslens/saaslens/pkg/classify"
+)
+
+// classifyCommand prints the service of each name, so that a user can try
+// a name before writing a contract pattern.
+func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "one JSON object per name")
+	contractsPath := fs.String("contracts", "", "contracts file whose patterns come before the catalog")
+	names, err := parseInterleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	var contracts []classify.Contract
+	if *contractsPath != "" {
+		if contracts, err = classify.LoadContracts(*contractsPath); err != nil {
+			fmt.Fprintln(stderr, "saaslens classify:", shown(err.Error()))
+			return 1
+		}
+	}
+	c, err := classify.Builtin(contracts)
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens classify:", err)
+		return 1
+	}
+	if len(names) == 0 {
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			if n := strings.TrimSpace(sc.Text()); n != "" {
+				names = append(names, n)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			fmt.Fprintln(stderr, "saaslens classify: reading names:", err)
+			return 1
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	if !*asJSON {
+		fmt.Fprintln(tw, "NAME\tVENDOR\tPRODUCT\tCATEGORY\tKIND\tSOURCE\tPATTERN")
+	}
+	for _, n := range names {
+		r := c.Classify(n)
+		if *asJSON {
+			enc.Encode(struct {
+				Name string `json:"name"`
+				classify.Result
+			}{n, r})
+			continue
+		}
+		source, dash := r.Source, func(s string) string {
+			if s == "" {
+				return "-"
+			}
+			return s
+		}
+		if source == "" {
+			source = "none"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(n), dash(r.Vendor), dash(r.Product), dash(r.Category), dash(r.Kind), source, dash(r.Pattern))
+	}
+	tw.Flush()
+	return 0
+}
