@@ -29,6 +29,8 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
       ...query,
       services: expandList(query.services, srv, scopedVars),
       clients: expandList(query.clients, srv, scopedVars),
+      vendors: expandList(query.vendors, srv, scopedVars),
+      categories: expandList(query.categories, srv, scopedVars),
       rawSql: query.rawSql === undefined ? undefined : srv.replace(query.rawSql, scopedVars, sqlQuote),
     };
   }
@@ -46,6 +48,10 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
 
   getClients(range?: TimeRange): Promise<Choice[]> {
     return this.getResource('clients', rangeParams(range));
+  }
+
+  getVendors(range?: TimeRange): Promise<Choice[]> {
+    return this.getResource('vendors', rangeParams(range));
   }
 
   ingestNow(): Promise<{ message: string }> {

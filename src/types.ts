@@ -3,15 +3,21 @@ import { DataQuery } from '@grafana/schema';
 
 export type QueryType = 'usage' | 'serverNames' | 'streams' | 'sql' | 'variable';
 export type Metric = 'streams' | 'bytes' | 'clients';
-export type VariableKind = 'services' | 'clients' | 'devices';
+export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices';
+export type GroupBy = 'service' | 'vendor' | 'product' | 'category';
+export type Kind = 'saas' | 'infra' | 'unknown';
 
 /** A panel query; the backend's plugin.Query reads the same JSON. */
 export interface SaasQuery extends DataQuery {
   queryType?: QueryType;
   metric?: Metric;
   topN?: number;
+  groupBy?: GroupBy;
   services?: string[];
   clients?: string[];
+  vendors?: string[];
+  categories?: string[];
+  kinds?: Kind[];
   limit?: number;
   rawSql?: string;
   format?: 'table' | 'time_series';
@@ -32,6 +38,7 @@ export interface SaasOptions extends DataSourceJsonData {
   storePackets?: boolean;
   retentionDays?: number;
   settle?: string;
+  contractsFile?: string;
 }
 
 /** A picker entry, as the services and clients resources return them. */

@@ -17,6 +17,7 @@ const provisioned: SaasOptions = {
   storePackets: true,
   retentionDays: 30,
   settle: '10s',
+  contractsFile: '/etc/saaslens/contracts.yaml',
 };
 
 // A controlled editor, as Grafana renders it: every change comes back as
@@ -41,6 +42,7 @@ describe('ConfigEditor', () => {
     expect(screen.getByLabelText('Database file')).toHaveValue('/var/lib/grafana/saaslens/saaslens.db');
     expect(screen.getByLabelText('Ingest interval')).toHaveValue('1m');
     expect(screen.getByLabelText('Settle time')).toHaveValue('10s');
+    expect(screen.getByLabelText('Contracts file')).toHaveValue('/etc/saaslens/contracts.yaml');
     expect(screen.getByLabelText('Retention days')).toHaveValue(30);
     expect(screen.getByLabelText('Store packets')).toBeChecked();
   });
@@ -54,6 +56,7 @@ describe('ConfigEditor', () => {
     await user.type(screen.getByLabelText('Ingest interval'), '5m');
     await user.type(screen.getByLabelText('Settle time'), '30s');
     await user.type(screen.getByLabelText('Database file'), '/data/s.db');
+    await user.type(screen.getByLabelText('Contracts file'), '/etc/c.yaml');
     await user.click(screen.getByLabelText('Store packets'));
     await user.clear(screen.getByLabelText('Retention days'));
     await user.type(screen.getByLabelText('Retention days'), '90');
@@ -62,6 +65,7 @@ describe('ConfigEditor', () => {
       ingestInterval: '5m',
       settle: '30s',
       databasePath: '/data/s.db',
+      contractsFile: '/etc/c.yaml',
       storePackets: false,
       retentionDays: 90,
     });

@@ -56,6 +56,20 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
       </FieldSet>
+      <FieldSet label="Classification">
+        <Field
+          label="Contracts file"
+          description="A YAML file of your SaaS contracts (vendor, product, seats, monthly cost, renewal) and your tenants' server names, which come before the built-in catalog. Read again when it changes."
+        >
+          <Input
+            aria-label="Contracts file"
+            width={60}
+            value={jsonData.contractsFile ?? ''}
+            placeholder="/etc/saaslens/contracts.yaml"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ contractsFile: e.currentTarget.value })}
+          />
+        </Field>
+      </FieldSet>
       <FieldSet label="Database">
         <Field
           label="Database file"

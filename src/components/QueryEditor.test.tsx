@@ -11,10 +11,11 @@ jest.mock('@grafana/runtime', () => ({
   getTemplateSrv: () => ({ getVariables: () => [{ name: 'service' }] }),
 }));
 
-function fakeDatasource(services: Choice[] | Error, clients: Choice[] = []) {
+function fakeDatasource(services: Choice[] | Error, clients: Choice[] = [], vendors: Choice[] = []) {
   return {
     getServices: jest.fn(() => (services instanceof Error ? Promise.reject(services) : Promise.resolve(services))),
     getClients: jest.fn(() => Promise.resolve(clients)),
+    getVendors: jest.fn(() => Promise.resolve(vendors)),
   } as unknown as DataSource;
 }
 
@@ -75,6 +76,30 @@ describe('QueryEditor', () => {
     expect(screen.getByText('$service')).toBeInTheDocument();
     await user.click(screen.getByText('slack.com'));
     expect(seen[seen.length - 1].services).toEqual(['slack.com']);
+  });
+
+  it('groups by vendor and narrows to SaaS vendors', async () => {
+    const ds = fakeDatasource([], [], [
+      { text: 'Microsoft', value: 'Microsoft' },
+      { text: 'Cybozu', value: 'Cybozu' },
+    ]);
+    const seen: SaasQuery[] = [];
+    render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={ds} seen={seen} runs={jest.fn()} />);
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('radio', { name: 'Vendor' }));
+    await user.click(screen.getByRole('radio', { name: 'SaaS' }));
+    await user.click(screen.getByLabelText('Vendors'));
+    await user.click(await screen.findByText('Cybozu'));
+    expect(seen[seen.length - 1]).toEqual({
+      refId: 'A',
+      queryType: 'usage',
+      metric: 'bytes',
+      groupBy: 'vendor',
+      kinds: ['saas'],
+      vendors: ['Cybozu'],
+    });
+    await user.click(screen.getByRole('radio', { name: 'All' }));
+    expect(seen[seen.length - 1].kinds).toBeUndefined();
   });
 
   it('says why the pickers are empty', async () => {

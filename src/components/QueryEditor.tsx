@@ -4,7 +4,7 @@ import { getTemplateSrv } from '@grafana/runtime';
 import { Field, InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, TextArea } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { Choice, Metric, QueryType, SaasOptions, SaasQuery } from '../types';
+import { Choice, GroupBy, Kind, Metric, QueryType, SaasOptions, SaasQuery } from '../types';
 
 type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
 
@@ -19,6 +19,20 @@ const metrics: Array<SelectableValue<Metric>> = [
   { label: 'Bytes', value: 'bytes' },
   { label: 'Streams', value: 'streams' },
   { label: 'Clients', value: 'clients' },
+];
+
+const groupings: Array<SelectableValue<GroupBy>> = [
+  { label: 'Server name', value: 'service' },
+  { label: 'Vendor', value: 'vendor' },
+  { label: 'Product', value: 'product' },
+  { label: 'Category', value: 'category' },
+];
+
+const kinds: Array<SelectableValue<Kind | 'all'>> = [
+  { label: 'All', value: 'all' },
+  { label: 'SaaS', value: 'saas', description: 'Services people use' },
+  { label: 'Infrastructure', value: 'infra', description: 'CDNs, certificate checks, updates, telemetry, ads' },
+  { label: 'Unknown', value: 'unknown', description: 'Names no catalog entry or contract knows' },
 ];
 
 const formats: Array<SelectableValue<'table' | 'time_series'>> = [
@@ -63,6 +77,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
   const queryType = query.queryType ?? 'usage';
   const services = usePicker(() => datasource.getServices(range));
   const clients = usePicker(() => datasource.getClients(range));
+  const vendors = usePicker(() => datasource.getVendors(range));
   const variables = useMemo(variableOptions, []);
   const [sql, setSql] = useState(query.rawSql ?? '');
 
@@ -74,6 +89,26 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
   };
 
   const filters = (
+    <>
+    <InlineFieldRow>
+      <InlineField label="Vendors" labelWidth={12} error={vendors.error} invalid={!!vendors.error} grow>
+        <MultiSelect<string>
+          aria-label="Vendors"
+          placeholder="All vendors"
+          options={[...variables, ...vendors.options]}
+          value={asOptions(query.vendors)}
+          allowCustomValue
+          onChange={(v) => change({ vendors: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+      <InlineField label="Kind" labelWidth={8}>
+        <RadioButtonGroup<Kind | 'all'>
+          options={kinds}
+          value={query.kinds?.[0] ?? 'all'}
+          onChange={(v) => change({ kinds: v === 'all' ? undefined : [v] })}
+        />
+      </InlineField>
+    </InlineFieldRow>
     <InlineFieldRow>
       <InlineField label="Services" labelWidth={12} error={services.error} invalid={!!services.error} grow>
         <MultiSelect<string>
@@ -96,6 +131,13 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
         />
       </InlineField>
     </InlineFieldRow>
+    </>
+  );
+
+  const grouping = (
+    <InlineField label="Group by" labelWidth={12}>
+      <RadioButtonGroup<GroupBy> options={groupings} value={query.groupBy ?? 'service'} onChange={(v) => change({ groupBy: v })} />
+    </InlineField>
   );
 
   return (
@@ -108,7 +150,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
       {queryType === 'usage' && (
         <>
           <InlineFieldRow>
-            <InlineField label="Metric" labelWidth={12}>
+            {grouping}
+            <InlineField label="Metric" labelWidth={8}>
               <RadioButtonGroup<Metric> options={metrics} value={query.metric ?? 'bytes'} onChange={(v) => change({ metric: v })} />
             </InlineField>
             <InlineField label="Top" labelWidth={8} tooltip="Services with their own series; the rest are summed as other">
@@ -128,6 +171,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
       )}
       {(queryType === 'serverNames' || queryType === 'streams') && (
         <>
+          {queryType === 'serverNames' && <InlineFieldRow>{grouping}</InlineFieldRow>}
           {filters}
           <InlineFieldRow>
             <InlineField label="Rows" labelWidth={12} tooltip="At most this many rows">

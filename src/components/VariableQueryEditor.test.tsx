@@ -19,5 +19,7 @@ describe('VariableQueryEditor', () => {
     expect(screen.getByRole('radio', { name: 'Services' })).toBeChecked();
     await userEvent.setup().click(screen.getByRole('radio', { name: 'Clients' }));
     expect(onChange).toHaveBeenCalledWith({ refId: 'v', variable: 'clients' });
+    await userEvent.setup().click(screen.getByRole('radio', { name: 'Vendors' }));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'v', variable: 'vendors' });
   });
 });

@@ -7,6 +7,8 @@ import { SaasOptions, SaasQuery, VariableKind, VariableQuery } from '../types';
 
 const kinds: Array<{ label: string; value: VariableKind; description: string }> = [
   { label: 'Services', value: 'services', description: 'Server names seen, most used first' },
+  { label: 'Vendors', value: 'vendors', description: 'SaaS vendors, by the catalog and your contracts' },
+  { label: 'Categories', value: 'categories', description: 'Service categories (chat, storage, ...)' },
   { label: 'Clients', value: 'clients', description: 'Client addresses, with their DHCP host names' },
   { label: 'Devices', value: 'devices', description: 'MAC addresses, named by DHCP' },
 ];
