@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // Result is a name's classification; Source is SourceNone when nothing
@@ -66,8 +67,10 @@ func New(catalog []Entry, contracts []Contract) (*Classifier, error) {
 // store reclassifies every name when it differs from the one it used.
 func (c *Classifier) Fingerprint() string { return c.fingerprint }
 
-// Classify returns name's service and where it came from.
+// Classify returns name's service and where it came from. An HTTP Host
+// may carry a port, which is not part of the name.
 func (c *Classifier) Classify(name string) Result {
+	name = withoutPort(name)
 	for _, m := range []*Matcher{&c.contracts, &c.catalog} {
 		if mt := m.Match(name); mt != nil {
 			return Result{Service: mt.Service, Source: mt.source, Pattern: mt.pattern}
@@ -84,4 +87,27 @@ func Builtin(contracts []Contract) (*Classifier, error) {
 		return nil, err
 	}
 	return New(entries, contracts)
+}
+
+// withoutPort strips ":port" from "host:port" and "[v6]:port".
+func withoutPort(name string) string {
+	i := strings.LastIndexByte(name, ':')
+	if i < 0 {
+		return name
+	}
+	if strings.HasPrefix(name, "[") {
+		if j := strings.IndexByte(name, ']'); j > 0 {
+			return name[1:j]
+		}
+		return name
+	}
+	if strings.IndexByte(name[:i], ':') >= 0 {
+		return name // a bare IPv6 address
+	}
+	for _, ch := range name[i+1:] {
+		if ch < '0' || ch > '9' {
+			return name
+		}
+	}
+	return name[:i]
 }

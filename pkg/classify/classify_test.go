@@ -110,6 +110,9 @@ func TestBuiltinClassifications(t *testing.T) {
 		"secure.freee.co.jp":              "freee / freee / accounting / saas",
 		"a248.e.akamai.net":               "Akamai / Akamai / cdn / infra",
 		"chatgpt.com":                     "OpenAI / ChatGPT / ai / saas",
+		"pingma.qq.com:80":                "Tencent / WeChat and WeCom / chat / saas",
+		"[2001:db8::1]:443":               "",
+		"2001:db8::1":                     "",
 		"intranet.example.co.jp":          "",
 	} {
 		r := c.Classify(name)
@@ -216,5 +219,17 @@ func BenchmarkClassify(b *testing.B) {
 		for _, n := range names {
 			c.Classify(n)
 		}
+	}
+}
+
+// The example the README points to stays valid.
+func TestExampleContracts(t *testing.T) {
+	contracts, err := LoadContracts("../../examples/contracts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := builtin(t, contracts)
+	if r := c.Classify("acme.sharepoint.com"); r.Source != SourceContract || r.Product != "Microsoft 365 E3" {
+		t.Errorf("acme.sharepoint.com: %+v", r)
 	}
 }
