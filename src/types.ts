@@ -39,6 +39,13 @@ export interface SaasOptions extends DataSourceJsonData {
   retentionDays?: number;
   settle?: string;
   contractsFile?: string;
+  classifierPlugins?: ClassifierPlugin[];
+}
+
+/** A classifier plugin the datasource may run; sha256, when set, must match the binary. */
+export interface ClassifierPlugin {
+  path: string;
+  sha256?: string;
 }
 
 /** A picker entry, as the services and clients resources return them. */

@@ -135,7 +135,7 @@ func (h *Host) ready() error {
 		return h.fail(errors.New("the plugin process exited"))
 	}
 	if time.Now().Before(h.retryAt) {
-		return fmt.Errorf("classifier plugin %s is down (%v); next start after %s", h.cfg.Path, h.lastErr, h.retryAt.Format(time.TimeOnly))
+		return fmt.Errorf("%w (down; next start after %s)", h.lastErr, h.retryAt.Format(time.TimeOnly))
 	}
 	if err := h.start(); err != nil {
 		return h.fail(err)

@@ -94,7 +94,7 @@ func TestHostSurvivesMisbehaviour(t *testing.T) {
 			t.Errorf("%s: status %+v", bad, st)
 		}
 		// Within the backoff it does not start again...
-		if _, err := h.Classify(context.Background(), []string{"known.test"}); err == nil || !strings.Contains(err.Error(), "is down") {
+		if _, err := h.Classify(context.Background(), []string{"known.test"}); err == nil || !strings.Contains(err.Error(), "(down; next start after ") {
 			t.Errorf("%s: during the backoff: %v", bad, err)
 		}
 		// ...and after it, it does.

@@ -1,10 +1,14 @@
 package classify
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 )
 
 // Result is a name's classification; Source is SourceNone when nothing
@@ -15,18 +19,31 @@ type Result struct {
 	Pattern string `json:"pattern,omitempty"`
 }
 
-// Classifier applies the user's contract patterns, then the catalog.
+// Plugin is a classifier plugin as the classifier uses it
+// (classifiersdk.Host).
+type Plugin interface {
+	// Identity changes whenever the plugin's answers may.
+	Identity() string
+	Classify(ctx context.Context, names []string) ([]classifiersdk.Result, error)
+}
+
+// Classifier applies its plugins, then the user's contract patterns, then
+// the catalog.
 type Classifier struct {
+	plugins            []Plugin
 	contracts, catalog Matcher
 	fingerprint        string
 }
 
-// New builds a classifier. Contract patterns take precedence over the
-// catalog's; a contract whose vendor the catalog lacks is classified by
-// its own patterns.
-func New(catalog []Entry, contracts []Contract) (*Classifier, error) {
-	c := &Classifier{}
+// New builds a classifier. Plugins come first, in order, then contract
+// patterns, then the catalog's; a contract whose vendor the catalog lacks
+// is classified by its own patterns.
+func New(catalog []Entry, contracts []Contract, plugins ...Plugin) (*Classifier, error) {
+	c := &Classifier{plugins: plugins}
 	h := sha256.New()
+	for _, p := range plugins {
+		fmt.Fprintf(h, "plugin %q\n", p.Identity())
+	}
 	known := map[[2]string]string{} // vendor, product → category
 	vendorCategory := map[string]string{}
 	for _, e := range catalog {
@@ -67,8 +84,70 @@ func New(catalog []Entry, contracts []Contract) (*Classifier, error) {
 // store reclassifies every name when it differs from the one it used.
 func (c *Classifier) Fingerprint() string { return c.fingerprint }
 
-// Classify returns name's service and where it came from. An HTTP Host
-// may carry a port, which is not part of the name.
+// ClassifyAll classifies names, asking the plugins first. A plugin that
+// fails leaves its names to the contracts and the catalog; the error says
+// which plugin and why, and the results are complete either way.
+func (c *Classifier) ClassifyAll(ctx context.Context, names []string) ([]Result, error) {
+	out := make([]Result, len(names))
+	open := make([]int, len(names)) // indexes no plugin answered yet
+	for i := range open {
+		open[i] = i
+	}
+	var errs []error
+	for _, p := range c.plugins {
+		if len(open) == 0 {
+			break
+		}
+		ask := make([]string, len(open))
+		for k, i := range open {
+			ask[k] = withoutPort(names[i])
+		}
+		answers, err := p.Classify(ctx, ask)
+		if err == nil && len(answers) != len(ask) {
+			err = fmt.Errorf("classifier plugin answered %d results for %d names", len(answers), len(ask))
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		still := open[:0]
+		for k, i := range open {
+			if r, ok := fromPlugin(answers[k]); ok {
+				out[i] = r
+			} else {
+				still = append(still, i)
+			}
+		}
+		open = still
+	}
+	for _, i := range open {
+		out[i] = c.Classify(names[i])
+	}
+	return out, errors.Join(errs...)
+}
+
+// fromPlugin checks a plugin's answer: a vendor is needed, the kind and
+// category must be known ones (else saas and other).
+func fromPlugin(r classifiersdk.Result) (Result, bool) {
+	if !r.Known || strings.TrimSpace(r.Vendor) == "" {
+		return Result{}, false
+	}
+	out := Result{Service: Service{Vendor: r.Vendor, Product: r.Product, Category: r.Category, Kind: r.Kind}, Source: SourcePlugin}
+	if out.Product == "" {
+		out.Product = out.Vendor
+	}
+	if !Categories[out.Category] {
+		out.Category = "other"
+	}
+	if out.Kind != KindSaaS && out.Kind != KindInfra {
+		out.Kind = KindSaaS
+	}
+	return out, true
+}
+
+// Classify returns name's service from the contracts and the catalog (not
+// the plugins: see ClassifyAll). An HTTP Host may carry a port, which is
+// not part of the name.
 func (c *Classifier) Classify(name string) Result {
 	name = withoutPort(name)
 	for _, m := range []*Matcher{&c.contracts, &c.catalog} {
@@ -79,14 +158,14 @@ func (c *Classifier) Classify(name string) Result {
 	return Result{}
 }
 
-// Builtin is the classifier of the built-in catalog and the given
-// contracts.
-func Builtin(contracts []Contract) (*Classifier, error) {
+// Builtin is the classifier of the built-in catalog, the given contracts
+// and plugins.
+func Builtin(contracts []Contract, plugins ...Plugin) (*Classifier, error) {
 	entries, err := Catalog()
 	if err != nil {
 		return nil, err
 	}
-	return New(entries, contracts)
+	return New(entries, contracts, plugins...)
 }
 
 // withoutPort strips ":port" from "host:port" and "[v6]:port".

@@ -1,16 +1,19 @@
 package classify
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 )
 
-func builtin(t testing.TB, contracts []Contract) *Classifier {
+func builtin(t testing.TB, contracts []Contract, plugins ...Plugin) *Classifier {
 	t.Helper()
-	c, err := Builtin(contracts)
+	c, err := Builtin(contracts, plugins...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +234,59 @@ func TestExampleContracts(t *testing.T) {
 	c := builtin(t, contracts)
 	if r := c.Classify("acme.sharepoint.com"); r.Source != SourceContract || r.Product != "Microsoft 365 E3" {
 		t.Errorf("acme.sharepoint.com: %+v", r)
+	}
+}
+
+type fakePlugin struct {
+	answers map[string]classifiersdk.Result
+	err     error
+}
+
+func (f fakePlugin) Identity() string { return "fake" }
+
+func (f fakePlugin) Classify(_ context.Context, names []string) ([]classifiersdk.Result, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := make([]classifiersdk.Result, len(names))
+	for i, n := range names {
+		out[i] = f.answers[n]
+	}
+	return out, nil
+}
+
+// Precedence: plugin > contract > catalog > nothing; a failing plugin
+// leaves every name to the rest, and says so.
+func TestPrecedence(t *testing.T) {
+	contracts, err := ParseContracts("contracts.yaml", []byte(contractsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin := fakePlugin{answers: map[string]classifiersdk.Result{
+		"example.cybozu.com": {Known: true, Vendor: "Cybozu", Product: "kintone (plugin)", Category: "productivity", Kind: "saas"},
+		"odd.example":        {Known: true, Vendor: "Odd", Category: "nonsense", Kind: "weird"},
+		"blank.example":      {Known: true},
+	}}
+	c := builtin(t, contracts, plugin)
+	names := []string{"example.cybozu.com:443", "other.cybozu.com", "hr.payroll.example.net", "odd.example", "blank.example", "unknown.example"}
+	got, err := c.ClassifyAll(context.Background(), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Result{
+		{Service{"Cybozu", "kintone (plugin)", "productivity", KindSaaS}, SourcePlugin, ""},
+		{Service{"Cybozu", "kintone", "productivity", KindSaaS}, SourceCatalog, ".cybozu.com"},
+		{Service{"Example Payroll", "Payroll", "other", KindSaaS}, SourceContract, ".payroll.example.net"},
+		{Service{"Odd", "Odd", "other", KindSaaS}, SourcePlugin, ""},
+		{},
+		{},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	broken := builtin(t, contracts, fakePlugin{err: errors.New("plugin crashed")})
+	got, err = broken.ClassifyAll(context.Background(), names[:2])
+	if err == nil || err.Error() != "plugin crashed" || got[0].Source != SourceContract || got[1].Source != SourceCatalog {
+		t.Errorf("failing plugin: %v, %+v", err, got)
 	}
 }

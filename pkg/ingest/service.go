@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/classify"
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/store"
@@ -39,6 +40,9 @@ type Config struct {
 	// "" classifies by the built-in catalog alone. It is read again when
 	// it changes.
 	Contracts string
+	// Plugins are the classifier plugins to run, asked before the
+	// contracts and the catalog.
+	Plugins []classifiersdk.PluginConfig
 }
 
 // DefaultConfig is a watch of no paths every minute, keeping packet rows as
@@ -66,6 +70,11 @@ func (c Config) Validate() error {
 	case c.Contracts != "" && strings.TrimSpace(c.Contracts) == "":
 		return errors.New("contracts: an empty path; name the contracts file or leave it out")
 	}
+	for _, p := range c.Plugins {
+		if err := p.Check(); err != nil {
+			return err
+		}
+	}
 	for _, p := range c.Paths {
 		if strings.TrimSpace(p) == "" {
 			return errors.New("paths: an empty path; name a capture file or directory")
@@ -91,7 +100,9 @@ type Status struct {
 	// Classified counts the server names the last run classified (all of
 	// them after the catalog or the contracts changed).
 	Classified int
-	Runs       int
+	// Plugins are the classifier plugins' states.
+	Plugins []classifiersdk.PluginStatus
+	Runs    int
 }
 
 // Service owns one database's ingest: runs never overlap, within a
@@ -106,6 +117,8 @@ type Service struct {
 
 	classifier     *classify.Classifier
 	contractsMTime time.Time
+	plugins        []*classifiersdk.Host
+	pluginIDs      string
 
 	mu     sync.Mutex
 	status Status
@@ -135,15 +148,33 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 		}
 	}
 	s.in = New(db, opts)
+	for _, p := range cfg.Plugins {
+		s.plugins = append(s.plugins, classifiersdk.NewHost(p))
+	}
 	if err := s.loadClassifier(); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// Close stops the classifier plugins.
+func (s *Service) Close() {
+	for _, p := range s.plugins {
+		p.Close()
+	}
+}
+
 // loadClassifier (re)builds the classifier when the contracts file is new
-// or changed since it was read.
+// or changed since it was read, or a plugin's identity changed.
 func (s *Service) loadClassifier() error {
+	var ids []string
+	plugins := make([]classify.Plugin, len(s.plugins))
+	for i, p := range s.plugins {
+		ids = append(ids, p.Identity())
+		plugins[i] = p
+	}
+	pluginIDs := strings.Join(ids, "\n")
 	var contracts []classify.Contract
 	var mtime time.Time
 	if s.cfg.Contracts != "" {
@@ -152,20 +183,20 @@ func (s *Service) loadClassifier() error {
 			return fmt.Errorf("contracts: %w", err)
 		}
 		mtime = info.ModTime()
-		if s.classifier != nil && mtime.Equal(s.contractsMTime) {
+		if s.classifier != nil && mtime.Equal(s.contractsMTime) && pluginIDs == s.pluginIDs {
 			return nil
 		}
 		if contracts, err = classify.LoadContracts(s.cfg.Contracts); err != nil {
 			return err
 		}
-	} else if s.classifier != nil {
+	} else if s.classifier != nil && pluginIDs == s.pluginIDs {
 		return nil
 	}
-	c, err := classify.Builtin(contracts)
+	c, err := classify.Builtin(contracts, plugins...)
 	if err != nil {
 		return err
 	}
-	s.classifier, s.contractsMTime = c, mtime
+	s.classifier, s.contractsMTime, s.pluginIDs = c, mtime, pluginIDs
 	return nil
 }
 
@@ -245,6 +276,11 @@ func (s *Service) finish(start time.Time, rep *Report, retained int64, classifie
 	s.status.LastReport = rep
 	s.status.Retained = retained
 	s.status.Classified = classified
+	// A new slice: copies of the status handed out keep theirs.
+	s.status.Plugins = make([]classifiersdk.PluginStatus, 0, len(s.plugins))
+	for _, p := range s.plugins {
+		s.status.Plugins = append(s.status.Plugins, p.Status())
+	}
 	s.status.LastError = ""
 	if err != nil {
 		s.status.LastError = err.Error()

@@ -148,6 +148,9 @@ func (d *Datasource) Dispose() {
 	case <-time.After(time.Minute):
 		d.logger.Error("ingest did not stop within a minute of dispose")
 	}
+	if d.svc != nil {
+		d.svc.Close()
+	}
 	if d.writer != nil {
 		d.writer.Close()
 	}

@@ -35,6 +35,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if st.LastRun != nil && st.LastRun.Error != "" {
 		problems = append(problems, "last ingest failed: "+st.LastRun.Error)
 	}
+	for _, p := range st.Plugins {
+		if p.LastError != "" && (st.LastRun == nil || !strings.Contains(st.LastRun.Error, p.LastError)) {
+			problems = append(problems, "classifierPlugins: "+p.LastError+" (its names fall back to the contracts and the catalog)")
+		}
+	}
 	summary := ""
 	if st.ReadProblem != "" {
 		problems = append(problems, "reading the database: "+st.ReadProblem)

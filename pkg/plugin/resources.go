@@ -11,6 +11,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/query"
 )
 
@@ -109,6 +110,8 @@ type Status struct {
 	Pending  []string `json:"pending"`
 	Streams  int64    `json:"streams"`
 	Services int64    `json:"services"`
+	// Plugins are the classifier plugins' states.
+	Plugins []classifiersdk.PluginStatus `json:"classifierPlugins"`
 	// ReadProblem is why the counts above could not be read.
 	ReadProblem string `json:"readProblem,omitempty"`
 }
@@ -154,6 +157,7 @@ func (d *Datasource) status(ctx context.Context) Status {
 		st.Ingesting = true
 		s := d.svc.Status()
 		st.Running = s.Running
+		st.Plugins = s.Plugins
 		if s.Running {
 			st.Progress = &Progress{File: s.Progress.File, FileIndex: s.Progress.FileIndex, Files: s.Progress.Files, Packets: s.Progress.Packets}
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
@@ -25,6 +26,9 @@ type Settings struct {
 	RetentionDays  int      `json:"retentionDays"`
 	Settle         string   `json:"settle"`
 	ContractsFile  string   `json:"contractsFile"`
+	// ClassifierPlugins are the only plugin binaries that run, each with
+	// an optional SHA-256 it must match.
+	ClassifierPlugins []classifiersdk.PluginConfig `json:"classifierPlugins"`
 }
 
 // SettingError names the setting at fault, for the health check.
@@ -38,13 +42,14 @@ func (e *SettingError) Error() string { return e.Setting + ": " + e.Problem }
 // settingTypes is how each setting must be written, for the message when
 // it is not.
 var settingTypes = map[string]string{
-	"captureDirs":    `a list of directories, like ["/var/captures"]`,
-	"databasePath":   `a file path, like "/var/lib/grafana/saaslens.db"`,
-	"ingestInterval": `a duration in quotes, like "1m" ("0" turns scheduled ingest off)`,
-	"storePackets":   `true or false`,
-	"retentionDays":  `a whole number of days (0 keeps everything)`,
-	"settle":         `a duration in quotes, like "10s"`,
-	"contractsFile":  `a file path, like "/etc/saaslens/contracts.yaml"`,
+	"captureDirs":       `a list of directories, like ["/var/captures"]`,
+	"databasePath":      `a file path, like "/var/lib/grafana/saaslens.db"`,
+	"ingestInterval":    `a duration in quotes, like "1m" ("0" turns scheduled ingest off)`,
+	"storePackets":      `true or false`,
+	"retentionDays":     `a whole number of days (0 keeps everything)`,
+	"settle":            `a duration in quotes, like "10s"`,
+	"contractsFile":     `a file path, like "/etc/saaslens/contracts.yaml"`,
+	"classifierPlugins": `a list of {"path": "/usr/local/lib/saaslens/classifier", "sha256": "<hex>"}`,
 }
 
 // config is what a datasource's settings come to.
@@ -90,6 +95,8 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			err = json.Unmarshal(raw[k], &c.Settle)
 		case "contractsFile":
 			err = json.Unmarshal(raw[k], &c.ContractsFile)
+		case "classifierPlugins":
+			err = json.Unmarshal(raw[k], &c.ClassifierPlugins)
 		}
 		if err != nil {
 			return c, &SettingError{k, fmt.Sprintf("%s is not %s", raw[k], want)}
@@ -130,6 +137,15 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		}
 		c.Ingest.Contracts = f
 	}
+	for _, p := range c.ClassifierPlugins {
+		if err := p.Check(); err != nil {
+			return c, &SettingError{"classifierPlugins", err.Error()}
+		}
+		if _, err := os.Stat(p.Path); err != nil {
+			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s cannot be read by the Grafana server: %v", p.Path, err)}
+		}
+	}
+	c.Ingest.Plugins = c.ClassifierPlugins
 	if err := c.Ingest.Validate(); err != nil {
 		return c, &SettingError{"settings", err.Error()}
 	}

@@ -3,10 +3,13 @@ package pluginhost
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -555,5 +558,92 @@ func TestSettingsChangeHandsTheDatabaseOver(t *testing.T) {
 	sort.Strings(keys)
 	if diff := cmp.Diff([]string{"captureDirs", "databasePath", "ingestInterval", "retentionDays", "settle", "storePackets"}, keys); diff != "" {
 		t.Errorf("provisioned settings (-want +got):\n%s", diff)
+	}
+}
+
+// The example classifier plugin, built and run as the settings say: its
+// answers come before the contracts and the catalog; a binary whose
+// checksum is not the configured one never runs, and its names fall back.
+func TestClassifierPluginAsConfigured(t *testing.T) {
+	h := startHost(t)
+	pluginDir := t.TempDir()
+	bin := filepath.Join(pluginDir, "classifier-csv")
+	build := exec.Command("go", "build", "-o", bin, "./examples/classifier-csv")
+	build.Dir = repoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	tenants := "pattern,vendor,product,category\nacme.cybozu.com,Cybozu,kintone (ACME),productivity\n"
+	if err := os.WriteFile(filepath.Join(pluginDir, "tenants.csv"), []byte(tenants), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	captures := t.TempDir()
+	office, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "office.pcap.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(captures, "office.pcap.gz"), office, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	products := func(pc backend.PluginContext) map[string]string {
+		t.Helper()
+		resp := query(t, h, pc, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"serverNames","limit":100}`)
+		r := resp.Responses["A"]
+		if r.Error != nil {
+			t.Fatal(r.Error)
+		}
+		names, _ := r.Frames[0].FieldByName("server_name")
+		vendors, _ := r.Frames[0].FieldByName("vendor")
+		prods, _ := r.Frames[0].FieldByName("product")
+		out := map[string]string{}
+		for i := 0; i < names.Len(); i++ {
+			n := *names.At(i).(*string)
+			if n == "acme.cybozu.com" || n == "wiki.acme.internal" || n == "teams.microsoft.com" {
+				out[n] = *vendors.At(i).(*string) + " / " + *prods.At(i).(*string)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		uid, sha string
+		want     map[string]string
+		health   string
+	}{
+		{"with-plugin", hex.EncodeToString(sum[:]), map[string]string{
+			"acme.cybozu.com":     "Cybozu / kintone (ACME)",
+			"wiki.acme.internal":  "Internal / wiki.acme",
+			"teams.microsoft.com": "Microsoft / Microsoft Teams",
+		}, "SaaSLens: 1 capture files"},
+		{"wrong-checksum", strings.Repeat("0", 64), map[string]string{
+			"acme.cybozu.com":     "Cybozu / kintone",
+			"wiki.acme.internal":  " / ",
+			"teams.microsoft.com": "Microsoft / Microsoft Teams",
+		}, "last ingest failed: store: classify: classifier plugin " + bin + ": checksum does not match: the binary's SHA-256 is " + hex.EncodeToString(sum[:])},
+	} {
+		t.Run(c.uid, func(t *testing.T) {
+			started := time.Now()
+			pc, _ := provisioned(t, func(j map[string]any) {
+				j["captureDirs"] = []any{captures}
+				j["classifierPlugins"] = []any{map[string]any{"path": bin, "sha256": c.sha}}
+			})
+			pc.DataSourceInstanceSettings.UID = c.uid
+			callResource(t, h, pc, http.MethodGet, "status", nil)
+			waitForIngest(t, h, pc, started.Add(-time.Second))
+			if diff := cmp.Diff(c.want, products(pc)); diff != "" {
+				t.Errorf("vendor / product (-want +got):\n%s", diff)
+			}
+			health, err := h.CheckHealth(context.Background(), pc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(health.Message, c.health) {
+				t.Errorf("health %s %q, want …%s…", health.Status, health.Message, c.health)
+			}
+		})
 	}
 }

@@ -48,24 +48,34 @@ func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, er
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: classify: %w", err)
 	}
+	results, pluginErr := c.ClassifyAll(ctx, list)
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO services(server_name, vendor, product, category, kind, source) VALUES (?,?,?,?,?,?)`)
 	if err != nil {
 		return 0, fmt.Errorf("store: classify: %w", err)
 	}
 	defer insert.Close()
-	for _, n := range list {
-		r := c.Classify(n)
+	for i, n := range list {
+		r := results[i]
 		if _, err := insert.ExecContext(ctx, n, r.Vendor, r.Product, r.Category, r.Kind, r.Source); err != nil {
 			return 0, fmt.Errorf("store: classify %q: %w", n, err)
 		}
 	}
+	// Names a failed plugin could not answer are stored as the contracts
+	// and the catalog say; no fingerprint makes the next run ask again.
+	fingerprint := c.Fingerprint()
+	if pluginErr != nil {
+		fingerprint = ""
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO classification(id, fingerprint, classified_at) VALUES (1, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint, classified_at = excluded.classified_at`,
-		c.Fingerprint(), time.Now().UnixNano()); err != nil {
+		fingerprint, time.Now().UnixNano()); err != nil {
 		return 0, fmt.Errorf("store: classify: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: classify: %w", err)
+	}
+	if pluginErr != nil {
+		return len(list), fmt.Errorf("store: classify: %w (names fell back to the contracts and the catalog)", pluginErr)
 	}
 	return len(list), nil
 }

@@ -2,7 +2,22 @@ import React, { ChangeEvent, useState } from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
 import { Field, FieldSet, Input, Switch, TextArea } from '@grafana/ui';
 
-import { SaasOptions } from '../types';
+import { ClassifierPlugin, SaasOptions } from '../types';
+
+function pluginLines(plugins: ClassifierPlugin[] | undefined): string {
+  return (plugins ?? []).map((p) => (p.sha256 ? `${p.path}=${p.sha256}` : p.path)).join('\n');
+}
+
+function parsePluginLines(text: string): ClassifierPlugin[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [path, sha256] = l.split('=', 2).map((x) => x.trim());
+      return sha256 ? { path, sha256 } : { path };
+    });
+}
 
 type Props = DataSourcePluginOptionsEditorProps<SaasOptions>;
 
@@ -13,6 +28,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   // Directories are edited as lines and committed on blur, so that a new,
   // still empty line is not dropped while typing.
   const [dirs, setDirs] = useState((jsonData.captureDirs ?? []).join('\n'));
+  const [plugins, setPlugins] = useState(pluginLines(jsonData.classifierPlugins));
 
   return (
     <>
@@ -67,6 +83,19 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             value={jsonData.contractsFile ?? ''}
             placeholder="/etc/saaslens/contracts.yaml"
             onChange={(e: ChangeEvent<HTMLInputElement>) => set({ contractsFile: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Classifier plugins"
+          description="Programs asked first which service a server name is (see the SDK in pkg/classifiersdk). Only these run; one per line, as PATH or PATH=SHA256 to refuse a changed binary."
+        >
+          <TextArea
+            aria-label="Classifier plugins"
+            rows={2}
+            value={plugins}
+            placeholder="/usr/local/lib/saaslens/classifier-csv=<sha256>"
+            onChange={(e: ChangeEvent<HTMLTextAreaElement>) => setPlugins(e.currentTarget.value)}
+            onBlur={() => set({ classifierPlugins: parsePluginLines(plugins) })}
           />
         </Field>
       </FieldSet>

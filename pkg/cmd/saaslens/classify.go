@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/classify"
 )
 
@@ -19,6 +21,8 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "one JSON object per name")
 	contractsPath := fs.String("contracts", "", "contracts file whose patterns come before the catalog")
+	var plugins pluginFlags
+	fs.Var(&plugins, "classifier-plugin", "classifier plugin asked first, as PATH or PATH=SHA256 (repeatable)")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
@@ -30,7 +34,13 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 			return 1
 		}
 	}
-	c, err := classify.Builtin(contracts)
+	var hosts []classify.Plugin
+	for _, p := range plugins {
+		h := classifiersdk.NewHost(p)
+		defer h.Close()
+		hosts = append(hosts, h)
+	}
+	c, err := classify.Builtin(contracts, hosts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "saaslens classify:", err)
 		return 1
@@ -52,8 +62,13 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if !*asJSON {
 		fmt.Fprintln(tw, "NAME\tVENDOR\tPRODUCT\tCATEGORY\tKIND\tSOURCE\tPATTERN")
 	}
-	for _, n := range names {
-		r := c.Classify(n)
+	results, err := c.ClassifyAll(context.Background(), names)
+	if err != nil {
+		// The names still have the contracts' and the catalog's answers.
+		fmt.Fprintln(stderr, "saaslens classify:", shown(err.Error()))
+	}
+	for i, n := range names {
+		r := results[i]
 		if *asJSON {
 			enc.Encode(struct {
 				Name string `json:"name"`
@@ -73,5 +88,8 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(n), dash(r.Vendor), dash(r.Product), dash(r.Category), dash(r.Kind), source, dash(r.Pattern))
 	}
 	tw.Flush()
+	if err != nil {
+		return 1
+	}
 	return 0
 }

@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -24,6 +26,7 @@ type ingestFlags struct {
 	retainDays *int
 	interval   *time.Duration
 	contracts  *string
+	plugins    pluginFlags
 }
 
 func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *ingestFlags) {
@@ -36,6 +39,7 @@ func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *
 		contracts:  fs.String("contracts", "", "contracts file: the company's SaaS contracts and its tenants' server names (see README)"),
 		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details more than this many days older than the latest packet (daily totals stay); 0 keeps everything"),
 	}
+	fs.Var(&f.plugins, "classifier-plugin", "classifier plugin to run, as PATH or PATH=SHA256 (repeatable; asked before the contracts and the catalog)")
 	if watch {
 		f.interval = fs.Duration("interval", time.Minute, "time between scans")
 	}
@@ -65,6 +69,7 @@ func ingestCommand(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
+	defer svc.Close()
 	rep, err := svc.Run(ctx)
 	clearProgress(stderr)
 	printReport(stdout, rep)
@@ -111,6 +116,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
+	defer svc.Close()
 	// Files never stop the loop (they are reported); the database failing
 	// (a full disk, a lock held too long, another ingest) may pass, so the
 	// next scan tries again.
@@ -142,6 +148,7 @@ func (f *ingestFlags) config(paths []string) (ingest.Config, error) {
 	cfg.Settle = *f.settle
 	cfg.RetainDays = *f.retainDays
 	cfg.Contracts = *f.contracts
+	cfg.Plugins = f.plugins
 	cfg.Interval = 0
 	if f.interval != nil {
 		if *f.interval <= 0 {
@@ -270,4 +277,23 @@ func printFindings(w io.Writer, db *store.DB) {
 	db.SQL().QueryRow(`SELECT count(*), count(nullif(hostname, '')) FROM devices`).Scan(&devices, &named)
 	db.SQL().QueryRow(`SELECT count(*) FROM captures`).Scan(&captures)
 	fmt.Fprintf(w, "\n%d devices (%d with DHCP host names), %d capture files in %s\n", devices, named, captures, db.Path())
+}
+
+// pluginFlags collects --classifier-plugin PATH[=SHA256].
+type pluginFlags []classifiersdk.PluginConfig
+
+func (p *pluginFlags) String() string { return fmt.Sprint(*p) }
+
+func (p *pluginFlags) Set(v string) error {
+	path, sum, _ := strings.Cut(v, "=")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	cfg := classifiersdk.PluginConfig{Path: abs, SHA256: sum}
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	*p = append(*p, cfg)
+	return nil
 }
