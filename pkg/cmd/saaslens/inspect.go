@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/classify"
 	"github.com/saaslens/saaslens/pkg/extract/dns"
 	"github.com/saaslens/saaslens/pkg/extract/tls"
 	"github.com/saaslens/saaslens/pkg/flow"
@@ -33,9 +34,16 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	defer out.Flush()
-	var p printer = &textPrinter{w: out}
+	// The built-in catalog names each stream's vendor; ingest adds the
+	// contracts and plugins.
+	classifier, err := classify.Builtin(nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens inspect:", err)
+		return 1
+	}
+	var p printer = &textPrinter{w: out, classifier: classifier}
 	if *asJSON {
-		p = &jsonPrinter{enc: json.NewEncoder(out)}
+		p = &jsonPrinter{enc: json.NewEncoder(out), classifier: classifier}
 	}
 	dec := capture.NewDecoder()
 	tracker := flow.NewTracker(flow.DefaultConfig(), p)
@@ -128,12 +136,18 @@ func flagString(f uint8) string {
 	return b.String()
 }
 
-type textPrinter struct{ w io.Writer }
+type textPrinter struct {
+	w          io.Writer
+	classifier *classify.Classifier
+}
 
 func (p *textPrinter) Stream(s *flow.Stream) {
 	name := "-"
 	if s.ServerName != "" {
 		name = s.ServerName + " (" + s.NameSource.String() + ")"
+		if r := p.classifier.Classify(s.ServerName); r.Source != classify.SourceNone {
+			name += " [" + r.Vendor + " " + r.Product + "]"
+		}
 	}
 	alpn := s.ALPN
 	if alpn == "" {
@@ -205,7 +219,10 @@ func firstValid(addrs ...netip.Addr) string {
 }
 
 // jsonPrinter writes the records documented in the README, one per line.
-type jsonPrinter struct{ enc *json.Encoder }
+type jsonPrinter struct {
+	enc        *json.Encoder
+	classifier *classify.Classifier
+}
 
 type jsonStream struct {
 	Record          string  `json:"record"`
@@ -238,6 +255,10 @@ type jsonStream struct {
 	RTTms           float64 `json:"rtt_ms,omitempty"`
 	TLSHandshakeMs  float64 `json:"tls_handshake_ms,omitempty"`
 	End             string  `json:"end_reason"`
+	Vendor          string  `json:"vendor,omitempty"`
+	Product         string  `json:"product,omitempty"`
+	Category        string  `json:"category,omitempty"`
+	Kind            string  `json:"kind,omitempty"`
 }
 
 func (p *jsonPrinter) Stream(s *flow.Stream) {
@@ -256,6 +277,11 @@ func (p *jsonPrinter) Stream(s *flow.Stream) {
 	}
 	if s.QUICVersion != 0 {
 		rec.QUICVersion = fmt.Sprintf("0x%08x", s.QUICVersion)
+	}
+	if s.ServerName != "" {
+		if r := p.classifier.Classify(s.ServerName); r.Source != classify.SourceNone {
+			rec.Vendor, rec.Product, rec.Category, rec.Kind = r.Vendor, r.Product, r.Category, r.Kind
+		}
 	}
 	p.enc.Encode(rec)
 }

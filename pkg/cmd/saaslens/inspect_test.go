@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +86,34 @@ func TestShown(t *testing.T) {
 	} {
 		if got := shown(in); got != want {
 			t.Errorf("shown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Streams carry the catalog's vendor, product, category and kind.
+func TestInspectNamesVendors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"inspect", "--json", testdata("office.pcap.gz")}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	seen := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if name, _ := m["server_name"].(string); name != "" && m["record"] == "stream" {
+			seen[name] = fmt.Sprintf("%v/%v/%v/%v", m["vendor"], m["product"], m["category"], m["kind"])
+		}
+	}
+	for name, want := range map[string]string{
+		"teams.microsoft.com": "Microsoft/Microsoft Teams/chat/saas",
+		"acme.cybozu.com":     "Cybozu/kintone/productivity/saas",
+		"ocsp.digicert.com":   "DigiCert/DigiCert/certificates/infra",
+		"wiki.acme.internal":  "<nil>/<nil>/<nil>/<nil>",
+	} {
+		if seen[name] != want {
+			t.Errorf("%s: %s, want %s", name, seen[name], want)
 		}
 	}
 }
