@@ -1,7 +1,8 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'usage' | 'serverNames' | 'streams' | 'sql' | 'variable';
+export type QueryType = 'usage' | 'latency' | 'serverNames' | 'streams' | 'sql' | 'variable';
+export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets';
 export type Metric = 'streams' | 'bytes' | 'clients';
 export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices';
 export type GroupBy = 'service' | 'vendor' | 'product' | 'category';
@@ -12,6 +13,8 @@ export interface SaasQuery extends DataQuery {
   queryType?: QueryType;
   metric?: Metric;
   topN?: number;
+  measure?: Measure;
+  percentiles?: number[];
   groupBy?: GroupBy;
   services?: string[];
   clients?: string[];

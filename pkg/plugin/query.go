@@ -19,6 +19,9 @@ type Query struct {
 	// usage
 	Metric string `json:"metric"`
 	TopN   int    `json:"topN"`
+	// latency: tls, serverRtt, clientRtt or resets; percentiles (50, 95)
+	Measure     string    `json:"measure"`
+	Percentiles []float64 `json:"percentiles"`
 	// usage, serverNames, streams
 	Services   []string `json:"services"`
 	Clients    []string `json:"clients"`
@@ -42,6 +45,7 @@ const (
 	TypeServerNames = "serverNames"
 	TypeStreams     = "streams"
 	TypeSQL         = "sql"
+	TypeLatency     = "latency"
 	TypeVariable    = "variable"
 )
 
@@ -103,6 +107,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeUsage, "":
 		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter, GroupBy: q.GroupBy,
 			Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
+	case TypeLatency:
+		frame, err = query.Latency(ctx, db.SQL(), query.LatencyQuery{Measure: q.Measure, Percentiles: q.Percentiles, Range: r,
+			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
 	case TypeServerNames:
 		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit})
 	case TypeStreams:
@@ -112,7 +119,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeVariable:
 		frame, err = d.variable(ctx, q.Variable, r)
 	default:
-		err = fmt.Errorf("unknown query type %q: want usage, serverNames, streams, sql or variable", q.QueryType)
+		err = fmt.Errorf("unknown query type %q: want usage, latency, serverNames, streams, sql or variable", q.QueryType)
 	}
 	if err != nil {
 		status := backend.StatusBadRequest

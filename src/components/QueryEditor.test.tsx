@@ -102,6 +102,19 @@ describe('QueryEditor', () => {
     expect(seen[seen.length - 1].kinds).toBeUndefined();
   });
 
+  it('asks for latency percentiles', async () => {
+    const seen: SaasQuery[] = [];
+    render(<Harness initial={{ refId: 'A', queryType: 'usage' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('radio', { name: 'Latency' }));
+    await user.click(screen.getByRole('radio', { name: 'Server RTT' }));
+    const pct = screen.getByLabelText('Percentiles');
+    await user.clear(pct);
+    await user.type(pct, '50, 99, 250');
+    await user.tab();
+    expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'latency', measure: 'serverRtt', percentiles: [50, 99] });
+  });
+
   it('says why the pickers are empty', async () => {
     const ds = fakeDatasource(new Error('no database at /x.db yet: the first ingest has not finished'));
     render(<Harness initial={{ refId: 'A', queryType: 'streams' }} ds={ds} seen={[]} runs={jest.fn()} />);

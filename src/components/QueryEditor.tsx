@@ -4,12 +4,13 @@ import { getTemplateSrv } from '@grafana/runtime';
 import { Field, InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, TextArea } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { Choice, GroupBy, Kind, Metric, QueryType, SaasOptions, SaasQuery } from '../types';
+import { Choice, GroupBy, Kind, Measure, Metric, QueryType, SaasOptions, SaasQuery } from '../types';
 
 type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
 
 const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Usage', value: 'usage', description: 'A metric per service over time' },
+  { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets' },
   { label: 'Server names', value: 'serverNames', description: 'One row per service: accesses, bytes, clients' },
   { label: 'Streams', value: 'streams', description: 'One row per stream, as in the tutorial' },
   { label: 'SQL', value: 'sql', description: 'Your own SQL over the SaaSLens tables' },
@@ -19,6 +20,13 @@ const metrics: Array<SelectableValue<Metric>> = [
   { label: 'Bytes', value: 'bytes' },
   { label: 'Streams', value: 'streams' },
   { label: 'Clients', value: 'clients' },
+];
+
+const measures: Array<SelectableValue<Measure>> = [
+  { label: 'TLS handshake', value: 'tls', description: 'ClientHello to ServerHello' },
+  { label: 'Server RTT', value: 'serverRtt', description: 'SYN to SYN/ACK: the network beyond the capture point' },
+  { label: 'Client RTT', value: 'clientRtt', description: 'SYN/ACK to ACK: the client side' },
+  { label: 'Resets', value: 'resets', description: 'Share of streams ending in a reset' },
 ];
 
 const groupings: Array<SelectableValue<GroupBy>> = [
@@ -163,6 +171,34 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
                 value={query.topN ?? 10}
                 onChange={(e: ChangeEvent<HTMLInputElement>) => change({ topN: parseInt(e.currentTarget.value, 10) || 10 }, false)}
                 onBlur={onRunQuery}
+              />
+            </InlineField>
+          </InlineFieldRow>
+          {filters}
+        </>
+      )}
+      {queryType === 'latency' && (
+        <>
+          <InlineFieldRow>
+            {grouping}
+            <InlineField label="Measure" labelWidth={10}>
+              <RadioButtonGroup<Measure> options={measures} value={query.measure ?? 'tls'} onChange={(v) => change({ measure: v })} />
+            </InlineField>
+          </InlineFieldRow>
+          <InlineFieldRow>
+            <InlineField label="Percentiles" labelWidth={12} tooltip="Comma-separated, e.g. 50, 95, 99">
+              <Input
+                aria-label="Percentiles"
+                width={20}
+                defaultValue={(query.percentiles ?? [50, 95]).join(', ')}
+                onBlur={(e: React.FocusEvent<HTMLInputElement>) =>
+                  change({
+                    percentiles: e.currentTarget.value
+                      .split(',')
+                      .map((x) => parseFloat(x))
+                      .filter((x) => x > 0 && x <= 100),
+                  })
+                }
               />
             </InlineField>
           </InlineFieldRow>

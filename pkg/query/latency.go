@@ -1,0 +1,164 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+// Latency measures of a latency query: the stream columns they read.
+var latencyColumns = map[string]string{
+	"tls":       "tls_handshake_ns", // ClientHello to ServerHello (QUIC: first Initial each way)
+	"serverRtt": "server_rtt_ns",    // SYN to SYN/ACK: the network beyond the capture point
+	"clientRtt": "client_rtt_ns",    // SYN/ACK to ACK: the client's side
+}
+
+// LatencyQuery asks for percentiles of a latency measure per group per
+// step, or the share of streams that ended in a reset.
+type LatencyQuery struct {
+	// Measure is tls, serverRtt, clientRtt, or resets (the share of
+	// streams ending in RST, in percent).
+	Measure string
+	// Percentiles, each in (0, 100]; default 50 and 95. Not for resets.
+	Percentiles []float64
+	Range       Range
+	Step        time.Duration
+	Filter      Filter
+	GroupBy     string
+	// TopN groups (by streams measured) get series; 0 means DefaultTopN.
+	TopN int
+}
+
+// Latency returns a wide time series frame: for each of the top groups and
+// each percentile, the percentile of the measure over the streams that
+// started in each step (nearest rank over the streams themselves, not an
+// average of averages); a step without measured streams is empty (null),
+// not zero.
+func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, error) {
+	column, resets := latencyColumns[q.Measure], q.Measure == "resets"
+	if column == "" && !resets {
+		return nil, fmt.Errorf("latency: measure %q: want tls, serverRtt, clientRtt or resets", q.Measure)
+	}
+	pcts := q.Percentiles
+	if len(pcts) == 0 {
+		pcts = []float64{50, 95}
+	}
+	for _, p := range pcts {
+		if p <= 0 || p > 100 {
+			return nil, fmt.Errorf("latency: percentile %v: want more than 0 and at most 100", p)
+		}
+	}
+	if q.Step <= 0 || q.Range.To < q.Range.From {
+		return nil, fmt.Errorf("latency: want a step over 0 and a range that ends after it starts")
+	}
+	step := int64(q.Step)
+	firstBucket := floorTo(q.Range.From, step)
+	buckets := (q.Range.To-firstBucket)/step + 1
+	if buckets > maxBuckets {
+		return nil, fmt.Errorf("latency: %d steps of %s over the range, more than %d: choose a longer interval", buckets, q.Step, maxBuckets)
+	}
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	label := q.GroupBy
+	if label == "" {
+		label = GroupService
+	}
+	value := "s." + column
+	where := " AND s." + column + " > 0"
+	if resets {
+		value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
+	}
+	filter, args := q.Filter.where("s")
+	text := `SELECT (s.first / ?) * ? AS t, ` + group + ` AS g, ` + value + `
+FROM streams s` + joinServices("s", q.GroupBy, q.Filter) + `
+WHERE s.first >= ? AND s.first < ?` + where + filter
+	args = append([]any{step, step, firstBucket, firstBucket + buckets*step}, args...)
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	defer rows.Close()
+	values := map[string]map[int64][]int64{}
+	count := map[string]int{}
+	for rows.Next() {
+		var t, v int64
+		var g string
+		if err := rows.Scan(&t, &g, &v); err != nil {
+			return nil, fmt.Errorf("latency: %w", err)
+		}
+		if values[g] == nil {
+			values[g] = map[int64][]int64{}
+		}
+		b := (t - firstBucket) / step
+		values[g][b] = append(values[g][b], v)
+		count[g]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	groups := make([]string, 0, len(count))
+	for g := range count {
+		groups = append(groups, g)
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if count[groups[i]] != count[groups[j]] {
+			return count[groups[i]] > count[groups[j]]
+		}
+		return groups[i] < groups[j]
+	})
+	top := q.TopN
+	if top <= 0 {
+		top = DefaultTopN
+	}
+	groups = groups[:min(top, len(groups))]
+	times := make([]time.Time, buckets)
+	for i := range times {
+		times[i] = time.Unix(0, firstBucket+int64(i)*step).UTC()
+	}
+	frame := data.NewFrame("latency", data.NewField("time", nil, times))
+	for _, g := range groups {
+		if resets {
+			field := make([]*float64, buckets)
+			for b, vs := range values[g] {
+				n := 0
+				for _, v := range vs {
+					n += int(v)
+				}
+				share := 100 * float64(n) / float64(len(vs))
+				field[b] = &share
+			}
+			f := data.NewField("resets", data.Labels{label: g}, field)
+			f.Config = &data.FieldConfig{Unit: "percent", DisplayNameFromDS: g}
+			frame.Fields = append(frame.Fields, f)
+			continue
+		}
+		for _, p := range pcts {
+			field := make([]*float64, buckets)
+			for b, vs := range values[g] {
+				ms := float64(percentile(vs, p)) / 1e6
+				field[b] = &ms
+			}
+			name := fmt.Sprintf("p%g", p)
+			f := data.NewField(q.Measure, data.Labels{label: g, "percentile": name}, field)
+			f.Config = &data.FieldConfig{Unit: "ms", DisplayNameFromDS: g + " " + name}
+			frame.Fields = append(frame.Fields, f)
+		}
+	}
+	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1},
+		ExecutedQueryString: executed(text, args)}
+	return frame, nil
+}
+
+// percentile is the nearest-rank percentile p of vs (sorted in place).
+func percentile(vs []int64, p float64) int64 {
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	rank := int(math.Ceil(p / 100 * float64(len(vs))))
+	return vs[max(rank, 1)-1]
+}

@@ -1,0 +1,133 @@
+package query
+
+import (
+	"context"
+	"math"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The percentiles agree with ones computed here from the rows, and a step
+// without a measured stream is null.
+func TestLatencyAgreesWithRawRows(t *testing.T) {
+	db := sampleDB(t)
+	streams := rawStreams(t, db)
+	all := span(streams)
+	type row struct {
+		first           int64
+		service, vendor string
+		tls, rst, open  int64
+	}
+	rows, err := db.Query(`SELECT s.first, CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END,
+		coalesce(nullif(sv.vendor, ''), CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END),
+		coalesce(s.tls_handshake_ns, 0), s.end_reason = 'rst', s.end_reason = 'open'
+		FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.first, &r.service, &r.vendor, &r.tls, &r.rst, &r.open); err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	step := Step(all, time.Hour, 300)
+	first := floorTo(all.From, int64(step))
+	nearest := func(vs []int64, p float64) float64 {
+		s := append([]int64(nil), vs...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		k := int(math.Ceil(p/100*float64(len(s)))) - 1
+		return float64(s[max(k, 0)]) / 1e6
+	}
+	for _, groupBy := range []string{GroupService, GroupVendor} {
+		f, err := Latency(context.Background(), db, LatencyQuery{Measure: "tls", Range: all, Step: step, GroupBy: groupBy, TopN: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byGroup := map[string]map[int64][]int64{}
+		for _, r := range raw {
+			g := r.service
+			if groupBy == GroupVendor {
+				g = r.vendor
+			}
+			if r.tls > 0 {
+				if byGroup[g] == nil {
+					byGroup[g] = map[int64][]int64{}
+				}
+				b := (r.first - first) / int64(step)
+				byGroup[g][b] = append(byGroup[g][b], r.tls)
+			}
+		}
+		if len(f.Fields) != 1+3*2 {
+			t.Fatalf("%s: %d fields, want time and 3 groups × 2 percentiles", groupBy, len(f.Fields))
+		}
+		for _, field := range f.Fields[1:] {
+			g, p := field.Labels[groupBy], field.Labels["percentile"]
+			pct := map[string]float64{"p50": 50, "p95": 95}[p]
+			got, want := map[int]float64{}, map[int]float64{}
+			for i := 0; i < field.Len(); i++ {
+				if v := field.At(i).(*float64); v != nil {
+					got[i] = *v
+				}
+			}
+			for b, vs := range byGroup[g] {
+				want[int(b)] = nearest(vs, pct)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s %s %s (-want +got):\n%s", groupBy, g, p, diff)
+			}
+		}
+	}
+	f, err := Latency(context.Background(), db, LatencyQuery{Measure: "resets", Range: all, Step: 7 * 24 * time.Hour, TopN: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resets, ended := 0.0, 0.0
+	for _, r := range raw {
+		if r.open == 0 {
+			ended++
+			resets += float64(r.rst)
+		}
+	}
+	if resets == 0 {
+		t.Fatal("the sample has no reset streams to check")
+	}
+	// The shares, weighted back by their streams, give the resets.
+	weeks := map[string]map[int64][2]float64{}
+	for _, r := range raw {
+		if r.open != 0 {
+			continue
+		}
+		b := (r.first - floorTo(all.From, int64(7*24*time.Hour))) / int64(7*24*time.Hour)
+		if weeks[r.service] == nil {
+			weeks[r.service] = map[int64][2]float64{}
+		}
+		w := weeks[r.service][b]
+		w[0]++
+		w[1] += float64(r.rst)
+		weeks[r.service][b] = w
+	}
+	for _, field := range f.Fields[1:] {
+		for i := 0; i < field.Len(); i++ {
+			v := field.At(i).(*float64)
+			w := weeks[field.Labels[GroupService]][int64(i)]
+			if (v == nil) != (w[0] == 0) || v != nil && math.Abs(*v-100*w[1]/w[0]) > 1e-9 {
+				t.Errorf("%s week %d: %v, want %v of %v", field.Labels[GroupService], i, v, w[1], w[0])
+			}
+		}
+	}
+	for _, bad := range []LatencyQuery{{Measure: "jitter", Range: all, Step: step}, {Measure: "tls", Range: all, Step: step, Percentiles: []float64{0}}} {
+		if _, err := Latency(context.Background(), db, bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
