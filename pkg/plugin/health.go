@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -86,7 +88,7 @@ func readableDir(dir string) error {
 		_, err = f.Readdirnames(1)
 		f.Close()
 	}
-	if err != nil && err.Error() != "EOF" {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s cannot be read by the Grafana server's user: %w", dir, err)
 	}
 	return nil
@@ -95,7 +97,7 @@ func readableDir(dir string) error {
 // writable tells whether the database's directory takes a new file: SQLite
 // needs it for its journal, and a full disk shows here first.
 func writable(db string) error {
-	f, err := os.CreateTemp(dirOf(db), ".saaslens-health-*")
+	f, err := os.CreateTemp(filepath.Dir(db), ".saaslens-health-*")
 	if err != nil {
 		return fmt.Errorf("cannot write beside %s: %w", db, err)
 	}
@@ -107,12 +109,4 @@ func writable(db string) error {
 		return fmt.Errorf("cannot write beside %s: %w", db, err)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	i := strings.LastIndexByte(path, os.PathSeparator)
-	if i <= 0 {
-		return string(os.PathSeparator)
-	}
-	return path[:i]
 }
