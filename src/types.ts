@@ -1,7 +1,7 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'usage' | 'latency' | 'serverNames' | 'streams' | 'sql' | 'variable';
+export type QueryType = 'usage' | 'latency' | 'licences' | 'shadowIT' | 'serverNames' | 'streams' | 'sql' | 'variable';
 export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets';
 export type Metric = 'streams' | 'bytes' | 'clients';
 export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices';
@@ -43,6 +43,7 @@ export interface SaasOptions extends DataSourceJsonData {
   settle?: string;
   contractsFile?: string;
   classifierPlugins?: ClassifierPlugin[];
+  timeZone?: string;
 }
 
 /** A classifier plugin the datasource may run; sha256, when set, must match the binary. */

@@ -196,6 +196,9 @@ func (s *Service) loadClassifier() error {
 	if err != nil {
 		return err
 	}
+	if err := s.db.SaveContracts(context.Background(), contracts); err != nil {
+		return err
+	}
 	s.classifier, s.contractsMTime, s.pluginIDs = c, mtime, pluginIDs
 	return nil
 }

@@ -46,6 +46,8 @@ const (
 	TypeStreams     = "streams"
 	TypeSQL         = "sql"
 	TypeLatency     = "latency"
+	TypeLicences    = "licences"
+	TypeShadowIT    = "shadowIT"
 	TypeVariable    = "variable"
 )
 
@@ -110,6 +112,10 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeLatency:
 		frame, err = query.Latency(ctx, db.SQL(), query.LatencyQuery{Measure: q.Measure, Percentiles: q.Percentiles, Range: r,
 			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
+	case TypeLicences:
+		frame, err = query.Licences(ctx, db.SQL(), r, d.cfg.Location)
+	case TypeShadowIT:
+		frame, err = query.ShadowIT(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
 	case TypeServerNames:
 		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit})
 	case TypeStreams:
@@ -119,7 +125,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeVariable:
 		frame, err = d.variable(ctx, q.Variable, r)
 	default:
-		err = fmt.Errorf("unknown query type %q: want usage, latency, serverNames, streams, sql or variable", q.QueryType)
+		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, serverNames, streams, sql or variable", q.QueryType)
 	}
 	if err != nil {
 		status := backend.StatusBadRequest

@@ -29,6 +29,10 @@ type Settings struct {
 	// ClassifierPlugins are the only plugin binaries that run, each with
 	// an optional SHA-256 it must match.
 	ClassifierPlugins []classifiersdk.PluginConfig `json:"classifierPlugins"`
+	// TimeZone cuts months and days for the licence and shadow IT
+	// questions (IANA name, default UTC): an office in Tokyo closes its
+	// month at midnight JST.
+	TimeZone string `json:"timeZone"`
 }
 
 // SettingError names the setting at fault, for the health check.
@@ -50,6 +54,7 @@ var settingTypes = map[string]string{
 	"settle":            `a duration in quotes, like "10s"`,
 	"contractsFile":     `a file path, like "/etc/saaslens/contracts.yaml"`,
 	"classifierPlugins": `a list of {"path": "/usr/local/lib/saaslens/classifier", "sha256": "<hex>"}`,
+	"timeZone":          `an IANA time zone in quotes, like "Asia/Tokyo"`,
 }
 
 // config is what a datasource's settings come to.
@@ -57,6 +62,7 @@ type config struct {
 	Settings
 	Ingest   ingest.Config
 	Database string
+	Location *time.Location
 }
 
 // loadConfig reads and checks a datasource's settings; an error is a
@@ -97,6 +103,8 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			err = json.Unmarshal(raw[k], &c.ContractsFile)
 		case "classifierPlugins":
 			err = json.Unmarshal(raw[k], &c.ClassifierPlugins)
+		case "timeZone":
+			err = json.Unmarshal(raw[k], &c.TimeZone)
 		}
 		if err != nil {
 			return c, &SettingError{k, fmt.Sprintf("%s is not %s", raw[k], want)}
@@ -146,6 +154,14 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		}
 	}
 	c.Ingest.Plugins = c.ClassifierPlugins
+	c.Location = time.UTC
+	if tz := strings.TrimSpace(c.TimeZone); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return c, &SettingError{"timeZone", fmt.Sprintf("%q is not a time zone: write an IANA name like Asia/Tokyo or Europe/Berlin", tz)}
+		}
+		c.Location = loc
+	}
 	if err := c.Ingest.Validate(); err != nil {
 		return c, &SettingError{"settings", err.Error()}
 	}

@@ -59,6 +59,9 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"storePackets": "yes"}`, `storePackets: "yes" is not true or false`},
 		{`{"retentionDays": "30"}`, `retentionDays: "30" is not a whole number of days (0 keeps everything)`},
 		{`{"retentionDays": -1}`, `retentionDays: -1: must be 0 (keep everything) or a number of days`},
+		{`{"timeZone": "Tokyo"}`, `timeZone: "Tokyo" is not a time zone: write an IANA name like Asia/Tokyo or Europe/Berlin`},
+		{`{"classifierPlugins": [{"path": "plugin"}]}`, `classifierPlugins: classifier plugin "plugin": not an absolute path`},
+		{`{"contractsFile": "/nonexistent/contracts.yaml"}`, `contractsFile: /nonexistent/contracts.yaml cannot be read by the Grafana server: stat /nonexistent/contracts.yaml: no such file or directory`},
 		{`{"databasePath": "saaslens.db"}`, `databasePath: "saaslens.db" is not an absolute path: write the whole path, or leave it empty for the default`},
 	} {
 		_, err := loadConfig(settings(c.json))

@@ -105,6 +105,7 @@ func provisioned(t *testing.T, change func(map[string]any)) (backend.PluginConte
 	dbPath := filepath.Join(t.TempDir(), "saaslens.db")
 	ds.JSONData["databasePath"] = dbPath
 	ds.JSONData["settle"] = "0s"
+	ds.JSONData["contractsFile"] = filepath.Join(repoRoot(), "examples", "contracts.yaml")
 	if change != nil {
 		change(ds.JSONData)
 	}
@@ -556,7 +557,7 @@ func TestSettingsChangeHandsTheDatabaseOver(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if diff := cmp.Diff([]string{"captureDirs", "databasePath", "ingestInterval", "retentionDays", "settle", "storePackets"}, keys); diff != "" {
+	if diff := cmp.Diff([]string{"captureDirs", "contractsFile", "databasePath", "ingestInterval", "retentionDays", "settle", "storePackets", "timeZone"}, keys); diff != "" {
 		t.Errorf("provisioned settings (-want +got):\n%s", diff)
 	}
 }
@@ -621,7 +622,7 @@ func TestClassifierPluginAsConfigured(t *testing.T) {
 		}, "SaaSLens: 1 capture files"},
 		{"wrong-checksum", strings.Repeat("0", 64), map[string]string{
 			"acme.cybozu.com":     "Cybozu / kintone",
-			"wiki.acme.internal":  " / ",
+			"wiki.acme.internal":  "ACME / Internal wiki", // the provisioned example contracts
 			"teams.microsoft.com": "Microsoft / Microsoft Teams",
 		}, "last ingest failed: store: classify: classifier plugin " + bin + ": checksum does not match: the binary's SHA-256 is " + hex.EncodeToString(sum[:])},
 	} {

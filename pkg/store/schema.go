@@ -328,4 +328,22 @@ CREATE TABLE classification (
 	classified_at INTEGER NOT NULL
 );
 `,
+	// 8: the contracts the classification used, for the licence and
+	// shadow IT questions; replaced whole whenever the contracts file is
+	// read.
+	`
+CREATE TABLE contracts (
+	vendor       TEXT NOT NULL,
+	product      TEXT NOT NULL,
+	category     TEXT NOT NULL,
+	plan         TEXT NOT NULL,
+	seats        INTEGER NOT NULL,
+	monthly_cost REAL NOT NULL,
+	currency     TEXT NOT NULL,
+	start        TEXT NOT NULL,  -- YYYY-MM-DD or ''
+	renewal      TEXT NOT NULL,
+	owner        TEXT NOT NULL,
+	patterns     TEXT NOT NULL   -- JSON list
+);
+`,
 }

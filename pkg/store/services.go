@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -78,4 +79,30 @@ func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, er
 		return len(list), fmt.Errorf("store: classify: %w (names fell back to the contracts and the catalog)", pluginErr)
 	}
 	return len(list), nil
+}
+
+// SaveContracts replaces the stored contracts with these.
+func (s *DB) SaveContracts(ctx context.Context, contracts []classify.Contract) error {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: contracts: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contracts`); err != nil {
+		return fmt.Errorf("store: contracts: %w", err)
+	}
+	for _, k := range contracts {
+		patterns, err := json.Marshal(k.Patterns)
+		if err != nil {
+			return fmt.Errorf("store: contracts: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contracts(vendor, product, category, plan, seats, monthly_cost, currency, start, renewal, owner, patterns)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, k.Vendor, k.Product, k.Category, k.Plan, k.Seats, k.MonthlyCost, k.Currency, k.Start, k.Renewal, k.Owner, string(patterns)); err != nil {
+			return fmt.Errorf("store: contracts: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: contracts: %w", err)
+	}
+	return nil
 }

@@ -57,6 +57,7 @@ describe('ConfigEditor', () => {
     await user.type(screen.getByLabelText('Settle time'), '30s');
     await user.type(screen.getByLabelText('Database file'), '/data/s.db');
     await user.type(screen.getByLabelText('Contracts file'), '/etc/c.yaml');
+    await user.type(screen.getByLabelText('Time zone'), 'Asia/Tokyo');
     await user.type(screen.getByLabelText('Classifier plugins'), '/opt/p1\n/opt/p2=abc123\n');
     await user.tab();
     await user.click(screen.getByLabelText('Store packets'));
@@ -68,6 +69,7 @@ describe('ConfigEditor', () => {
       settle: '30s',
       databasePath: '/data/s.db',
       contractsFile: '/etc/c.yaml',
+      timeZone: 'Asia/Tokyo',
       classifierPlugins: [{ path: '/opt/p1' }, { path: '/opt/p2', sha256: 'abc123' }],
       storePackets: false,
       retentionDays: 90,

@@ -86,6 +86,18 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
         <Field
+          label="Time zone"
+          description="Months and days of the licence and shadow IT questions are cut in it (an IANA name); UTC when empty."
+        >
+          <Input
+            aria-label="Time zone"
+            width={30}
+            value={jsonData.timeZone ?? ''}
+            placeholder="Asia/Tokyo"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ timeZone: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
           label="Classifier plugins"
           description="Programs asked first which service a server name is (see the SDK in pkg/classifiersdk). Only these run; one per line, as PATH or PATH=SHA256 to refuse a changed binary."
         >

@@ -11,6 +11,8 @@ type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
 const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Usage', value: 'usage', description: 'A metric per service over time' },
   { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets' },
+  { label: 'Licences', value: 'licences', description: 'Active devices against seats per contract and month' },
+  { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers' },
   { label: 'Server names', value: 'serverNames', description: 'One row per service: accesses, bytes, clients' },
   { label: 'Streams', value: 'streams', description: 'One row per stream, as in the tutorial' },
   { label: 'SQL', value: 'sql', description: 'Your own SQL over the SaaSLens tables' },
@@ -205,6 +207,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           {filters}
         </>
       )}
+      {queryType === 'shadowIT' && filters}
       {(queryType === 'serverNames' || queryType === 'streams') && (
         <>
           {queryType === 'serverNames' && <InlineFieldRow>{grouping}</InlineFieldRow>}

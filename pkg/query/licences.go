@@ -1,0 +1,191 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+// deviceExpr is a stream's device: its client MAC where seen, else its
+// address.
+const deviceExpr = `CASE s.client_mac WHEN '' THEN s.client ELSE s.client_mac END`
+
+// contractCovers is true for streams of service sv that contract c pays
+// for: SaaS use of the contract's vendor, and of its product unless the
+// vendor has a single contract (then every product of the vendor counts:
+// an M365 licence covers Teams and Outlook). Infrastructure (telemetry,
+// updates) is never licence use.
+const contractCovers = `sv.kind = 'saas' AND sv.vendor = c.vendor AND (sv.product = c.product OR (SELECT count(*) FROM contracts c2 WHERE c2.vendor = c.vendor) = 1)`
+
+// Months returns the calendar months in loc that the range touches, as
+// [start, end) in Unix ns.
+func Months(r Range, loc *time.Location) [][2]int64 {
+	t := time.Unix(0, r.From).In(loc)
+	m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+	var out [][2]int64
+	for m.UnixNano() <= r.To {
+		next := m.AddDate(0, 1, 0)
+		out = append(out, [2]int64{m.UnixNano(), next.UnixNano()})
+		m = next
+	}
+	return out
+}
+
+// coverage is the share (0..100) of [from, to) that captures cover: a
+// month partly captured says so rather than looking like a drop in use.
+func coverage(ctx context.Context, db *sql.DB, from, to int64) (float64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT first, last FROM captures WHERE first IS NOT NULL AND first < ? AND last >= ? ORDER BY first`, to, from)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	covered, reach := int64(0), from
+	for rows.Next() {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return 0, err
+		}
+		a, b = max(a, reach), min(b, to)
+		if b > a {
+			covered += b - a
+			reach = b
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return 100 * float64(covered) / float64(to-from), nil
+}
+
+// Licences answers "are we paying for seats nobody uses": per contract
+// and calendar month (in loc), the distinct devices that used it against
+// its seats, utilisation, unused seats, cost per active device, when it
+// was last used and how far its renewal is from the range's end, and how
+// much of the month the captures cover.
+func Licences(ctx context.Context, db *sql.DB, r Range, loc *time.Location) (*data.Frame, error) {
+	text := `SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal,
+	(SELECT count(DISTINCT ` + deviceExpr + `) FROM streams s JOIN services sv ON sv.server_name = s.server_name
+		WHERE s.first >= ? AND s.first < ? AND ` + contractCovers + `),
+	(SELECT max(s.last) FROM streams s JOIN services sv ON sv.server_name = s.server_name
+		WHERE s.first <= ? AND ` + contractCovers + `)
+FROM contracts c ORDER BY c.vendor, c.product`
+	end := time.Unix(0, r.To).In(loc)
+	var (
+		month                              []time.Time
+		vendor, product, currency, renewal []string
+		seats, active, unused              []int64
+		cost                               []float64
+		utilisation, perDevice, cover      []*float64
+		lastUsed                           []*time.Time
+		daysSinceUse, daysToRenewal        []*int64
+	)
+	for _, m := range Months(r, loc) {
+		pct, err := coverage(ctx, db, m[0], m[1])
+		if err != nil {
+			return nil, fmt.Errorf("licences: coverage: %w", err)
+		}
+		rows, err := db.QueryContext(ctx, text, m[0], m[1], r.To)
+		if err != nil {
+			return nil, fmt.Errorf("licences: %w", err)
+		}
+		for rows.Next() {
+			var v, p, cur, ren string
+			var st, act int64
+			var mc float64
+			var last sql.NullInt64
+			if err := rows.Scan(&v, &p, &st, &mc, &cur, &ren, &act, &last); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("licences: %w", err)
+			}
+			month = append(month, time.Unix(0, m[0]).UTC())
+			vendor, product, currency, renewal = append(vendor, v), append(product, p), append(currency, cur), append(renewal, ren)
+			seats, active, unused, cost = append(seats, st), append(active, act), append(unused, max(st-act, 0)), append(cost, mc)
+			c := pct
+			cover = append(cover, &c)
+			var u, pd *float64
+			if st > 0 {
+				x := 100 * float64(act) / float64(st)
+				u = &x
+			}
+			if act > 0 && mc > 0 {
+				x := mc / float64(act)
+				pd = &x
+			}
+			utilisation, perDevice = append(utilisation, u), append(perDevice, pd)
+			var lu *time.Time
+			var since *int64
+			if last.Valid {
+				t := time.Unix(0, last.Int64).UTC()
+				d := int64(end.Sub(t) / (24 * time.Hour))
+				lu, since = &t, &d
+			}
+			lastUsed, daysSinceUse = append(lastUsed, lu), append(daysSinceUse, since)
+			var toRenewal *int64
+			if rt, err := time.ParseInLocation(time.DateOnly, ren, loc); err == nil {
+				d := int64(rt.Sub(end).Hours() / 24)
+				toRenewal = &d
+			}
+			daysToRenewal = append(daysToRenewal, toRenewal)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("licences: %w", err)
+		}
+	}
+	frame := data.NewFrame("licences",
+		data.NewField("month", nil, month),
+		data.NewField("vendor", nil, vendor),
+		data.NewField("product", nil, product),
+		data.NewField("seats", nil, seats),
+		data.NewField("active_devices", nil, active),
+		data.NewField("utilisation", nil, utilisation),
+		data.NewField("unused_seats", nil, unused),
+		data.NewField("monthly_cost", nil, cost),
+		data.NewField("currency", nil, currency),
+		data.NewField("cost_per_active_device", nil, perDevice),
+		data.NewField("last_used", nil, lastUsed),
+		data.NewField("days_since_use", nil, daysSinceUse),
+		data.NewField("renewal", nil, renewal),
+		data.NewField("days_to_renewal", nil, daysToRenewal),
+		data.NewField("capture_coverage", nil, cover),
+	)
+	setUnits(frame, map[string]string{"utilisation": "percent", "capture_coverage": "percent", "days_since_use": "d", "days_to_renewal": "d"})
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: text + "\n-- per month in " + loc.String()}
+	return frame, nil
+}
+
+// ShadowIT lists the SaaS vendors in use in the range that no contract
+// covers, by devices and bytes, with when each was first seen at all;
+// "new" marks those first seen in the month (in loc) the range ends in.
+func ShadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
+	filter, args := q.Filter.where("s")
+	text := `SELECT sv.vendor, group_concat(DISTINCT sv.product) AS products, min(sv.category) AS category,
+	count(DISTINCT ` + deviceExpr + `) AS devices, count(*) AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
+	(SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor) AS first_seen
+FROM streams s JOIN services sv ON sv.server_name = s.server_name
+WHERE s.first <= ? AND s.last >= ? AND sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts)` + filter + `
+GROUP BY sv.vendor ORDER BY devices DESC, bytes DESC, sv.vendor LIMIT ?`
+	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
+	frame, err := queryFrame(ctx, db, "shadowIT", text, q.limit(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("shadowIT: %w", err)
+	}
+	end := time.Unix(0, q.Range.To).In(loc)
+	monthStart := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
+	firstSeen, _ := frame.FieldByName("first_seen")
+	isNew := make([]bool, frame.Rows())
+	for i := range isNew {
+		if firstSeen != nil {
+			if t, ok := firstSeen.ConcreteAt(i); ok {
+				isNew[i] = !t.(time.Time).Before(monthStart)
+			}
+		}
+	}
+	frame.Fields = append(frame.Fields, data.NewField("new_this_month", nil, isNew))
+	frame.Meta.ExecutedQueryString = executed(text, args)
+	setUnits(frame, map[string]string{"bytes": "decbytes"})
+	return frame, nil
+}

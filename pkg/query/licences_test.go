@@ -1,0 +1,125 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/saaslens/saaslens/pkg/ingest"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+// officeDB ingests the office fixture with the example contracts.
+func officeDB(t *testing.T) *sql.DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "office.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := ingest.DefaultConfig()
+	cfg.Paths = []string{filepath.Join("..", "..", "testdata", "office.pcap.gz")}
+	cfg.Contracts = filepath.Join("..", "..", "examples", "contracts.yaml")
+	cfg.Settle = 0
+	svc, err := ingest.NewService(db, cfg, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r.SQL()
+}
+
+func TestLicences(t *testing.T) {
+	db := officeDB(t)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo))
+	f, err := Licences(context.Background(), db, r, tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Active devices per contract, counted here from the fixture's design:
+	// kintone is acme.cybozu.com (7 devices); Microsoft's one contract
+	// covers all its SaaS, and all 8 devices use Teams; Sales Cloud is
+	// acme.my.salesforce.com, 3; ACME's wiki, 4.
+	want := map[string][2]int64{
+		"Cybozu kintone":             {120, 7},
+		"Microsoft Microsoft 365 E3": {150, 8},
+		"Salesforce Sales Cloud":     {25, 3},
+		"ACME Internal wiki":         {0, 4},
+	}
+	got := map[string][2]int64{}
+	field := func(name string) interface{ At(int) any } {
+		fl, _ := f.FieldByName(name)
+		if fl == nil {
+			t.Fatalf("no field %s", name)
+		}
+		return fl
+	}
+	for i := 0; i < f.Rows(); i++ {
+		got[field("vendor").At(i).(string)+" "+field("product").At(i).(string)] = [2]int64{field("seats").At(i).(int64), field("active_devices").At(i).(int64)}
+		if m := field("month").At(i).(time.Time); !m.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo)) {
+			t.Errorf("month %s, want March in Tokyo", m)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("seats, active devices (-want +got):\n%s", diff)
+	}
+	// The kintone row in full.
+	for i := 0; i < f.Rows(); i++ {
+		if field("product").At(i).(string) != "kintone" {
+			continue
+		}
+		util := *field("utilisation").At(i).(*float64)
+		perDevice := *field("cost_per_active_device").At(i).(*float64)
+		toRenewal := *field("days_to_renewal").At(i).(*int64)
+		cover := *field("capture_coverage").At(i).(*float64)
+		if util != 100*7.0/120 || perDevice != 216000.0/7 || field("unused_seats").At(i).(int64) != 113 || toRenewal != 0 {
+			t.Errorf("kintone: utilisation %v, per device %v, unused %v, days to renewal %v", util, perDevice, field("unused_seats").At(i), toRenewal)
+		}
+		// The fixture covers about 8.5 hours of the month's 744.
+		if cover < 1.0 || cover > 1.3 {
+			t.Errorf("coverage %.2f%%, want about 1.1%%", cover)
+		}
+	}
+}
+
+func TestShadowIT(t *testing.T) {
+	db := officeDB(t)
+	r := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC))
+	f, err := ShadowIT(context.Background(), db, TableQuery{Range: r}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	vendors, _ := f.FieldByName("vendor")
+	devices, _ := f.FieldByName("devices")
+	isNew, _ := f.FieldByName("new_this_month")
+	for i := 0; i < f.Rows(); i++ {
+		got[*vendors.At(i).(*string)] = *devices.At(i).(*int64)
+		if !isNew.At(i).(bool) {
+			t.Errorf("%s: not new, though the capture is this month's", *vendors.At(i).(*string))
+		}
+	}
+	// SaaS no contract covers: everything but Cybozu, Microsoft,
+	// Salesforce and ACME; infrastructure (DigiCert, Windows telemetry is
+	// Microsoft anyway) is not shadow IT.
+	want := map[string]int64{"Slack": 5, "Zoom": 4, "Box": 3, "OpenAI": 4, "freee": 2, "Google": 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("shadow IT vendors and devices (-want +got):\n%s", diff)
+	}
+}
