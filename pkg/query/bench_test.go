@@ -32,7 +32,7 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v5-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v8-%d.db", n))
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".building"
 		os.Remove(tmp)
@@ -72,6 +72,10 @@ INSERT INTO usage_hourly SELECT (first / 3600000000000) * 3600000000000, server_
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns + client_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
 FROM streams GROUP BY 1, 2, 3, 4;
+INSERT INTO services SELECT server_name, 'Vendor ' || (abs(random()) % 120), 'Product', 'chat', 'saas', 'catalog'
+	FROM (SELECT DISTINCT server_name FROM usage_hourly WHERE server_name != '');
+INSERT INTO contracts VALUES ('Vendor 1', 'Product', 'chat', '', 500, 5000, 'USD', '', '2026-12-31', '', '[]'),
+	('Vendor 2', 'Product', 'chat', '', 300, 3000, 'USD', '', '2026-12-31', '', '[]');
 INSERT INTO devices (mac, hostname, vendor_class, first, last, packets, hostname_time)
 SELECT DISTINCT client_mac, 'laptop-' || substr(client_mac, 13), '', 0, 0, 0, 0 FROM streams;
 ANALYZE`)
@@ -139,6 +143,22 @@ func BenchmarkPanels(b *testing.B) {
 		{"sql/streams-per-day", func() error {
 			_, err := RunSQL(ctx, db, SQLQuery{Text: `SELECT $__timeGroup(first, 1d) AS time, count(*) AS streams FROM streams WHERE $__timeFilter(first) GROUP BY 1 ORDER BY 1`,
 				Format: "time_series", Range: week, Interval: time.Hour})
+			return err
+		}},
+		{"latency/tls/week/p50-p95", func() error {
+			_, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: week, Step: Step(week, time.Minute, 1000)})
+			return err
+		}},
+		{"latency/tls/month/vendor", func() error {
+			_, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: benchMonth, Step: Step(benchMonth, time.Minute, 1000), GroupBy: GroupVendor})
+			return err
+		}},
+		{"licences/month", func() error {
+			_, err := Licences(ctx, db, benchMonth, time.UTC)
+			return err
+		}},
+		{"shadowIT/month", func() error {
+			_, err := ShadowIT(ctx, db, TableQuery{Range: benchMonth, Limit: 100}, time.UTC)
 			return err
 		}},
 		{"variable/services", func() error {
