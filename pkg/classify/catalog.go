@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -55,7 +56,11 @@ var Categories = map[string]bool{
 type Entry struct {
 	Service  `yaml:",inline"`
 	Patterns []string `yaml:"patterns"`
-	Source   string   `yaml:"source"`
+	// Ranges are the service's published address ranges (CIDR), for
+	// traffic that carries no name: it is named by the entry's first
+	// pattern (name_source "range").
+	Ranges []string `yaml:"ranges"`
+	Source string   `yaml:"source"`
 	// Line is where the entry is in its file, for error messages.
 	Line int `yaml:"-"`
 }
@@ -114,7 +119,75 @@ func (e *Entry) check() error {
 			return err
 		}
 	}
+	for _, r := range e.Ranges {
+		p, err := netip.ParsePrefix(r)
+		if err != nil || p != p.Masked() {
+			return fmt.Errorf("range %q: want a CIDR prefix like 52.112.0.0/14", r)
+		}
+	}
 	return nil
+}
+
+// RangeName is the name traffic to one of the entry's ranges gets: its
+// first pattern, as a name.
+func (e *Entry) RangeName() string {
+	p := strings.TrimPrefix(strings.TrimPrefix(e.Patterns[0], "*."), ".")
+	if i := strings.IndexByte(p, '*'); i >= 0 {
+		p = p[strings.IndexByte(p, '.')+1:]
+	}
+	return p
+}
+
+// AddressNames names server addresses by the catalog's ranges, the most
+// specific prefix first.
+type AddressNames struct {
+	ranges []addressRange
+}
+
+type addressRange struct {
+	prefix netip.Prefix
+	name   string
+}
+
+// CatalogAddressNames builds the namer of the built-in catalog's ranges.
+func CatalogAddressNames() (*AddressNames, error) {
+	entries, err := Catalog()
+	if err != nil {
+		return nil, err
+	}
+	return NewAddressNames(entries)
+}
+
+// NewAddressNames builds a namer over entries' ranges; a range claimed by
+// two entries, or overlapping another's, is an error.
+func NewAddressNames(entries []Entry) (*AddressNames, error) {
+	a := &AddressNames{}
+	owner := map[netip.Prefix]string{}
+	for _, e := range entries {
+		for _, r := range e.Ranges {
+			p := netip.MustParsePrefix(r)
+			for q, o := range owner {
+				if q.Overlaps(p) {
+					return nil, fmt.Errorf("catalog line %d: range %s of %s / %s overlaps %s of %s", e.Line, p, e.Vendor, e.Product, q, o)
+				}
+			}
+			owner[p] = e.Vendor + " / " + e.Product
+			a.ranges = append(a.ranges, addressRange{p, e.RangeName()})
+		}
+	}
+	sort.Slice(a.ranges, func(i, j int) bool { return a.ranges[i].prefix.Bits() > a.ranges[j].prefix.Bits() })
+	return a, nil
+}
+
+// Name returns the name of the service whose range holds addr.
+func (a *AddressNames) Name(addr netip.Addr) (string, bool) {
+	addr = addr.Unmap()
+	for _, r := range a.ranges {
+		if r.prefix.Contains(addr) {
+			return r.name, true
+		}
+	}
+	return "", false
 }
 
 // Vendors lists the catalog's distinct vendors, sorted.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -288,5 +289,50 @@ func TestPrecedence(t *testing.T) {
 	got, err = broken.ClassifyAll(context.Background(), names[:2])
 	if err == nil || err.Error() != "plugin crashed" || got[0].Source != SourceContract || got[1].Source != SourceCatalog {
 		t.Errorf("failing plugin: %v, %+v", err, got)
+	}
+}
+
+// Addresses in a catalog range are named by the entry's first pattern, and
+// that name classifies back to the entry.
+func TestAddressNames(t *testing.T) {
+	a, err := CatalogAddressNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := builtin(t, nil)
+	for _, e := range entries {
+		if len(e.Ranges) == 0 {
+			continue
+		}
+		if r := c.Classify(e.RangeName()); r.Vendor != e.Vendor || r.Product != e.Product {
+			t.Errorf("line %d: %s names the range but classifies as %s / %s", e.Line, e.RangeName(), r.Vendor, r.Product)
+		}
+	}
+	for addr, want := range map[string]string{
+		"52.113.194.132":  "teams.microsoft.com",
+		"170.114.52.2":    "zoom.us",
+		"66.114.169.10":   "webex.com",
+		"104.18.32.80":    "cloudflare.com",
+		"8.8.8.8":         "dns.google",
+		"::ffff:8.8.4.4":  "dns.google",
+		"2606:4700::1111": "cloudflare.com",
+		"10.1.0.16":       "",
+		"52.116.0.1":      "",
+	} {
+		got, _ := a.Name(netip.MustParseAddr(addr))
+		if got != want {
+			t.Errorf("%s: %q, want %q", addr, got, want)
+		}
+	}
+	_, err = NewAddressNames([]Entry{
+		{Service: Service{Vendor: "A", Product: "A"}, Patterns: []string{"a.example"}, Ranges: []string{"10.0.0.0/8"}, Line: 1},
+		{Service: Service{Vendor: "B", Product: "B"}, Patterns: []string{"b.example"}, Ranges: []string{"10.1.0.0/16"}, Line: 2},
+	})
+	if err == nil || err.Error() != "catalog line 2: range 10.1.0.0/16 of B / B overlaps 10.0.0.0/8 of A / A" {
+		t.Errorf("overlap: %v", err)
 	}
 }

@@ -21,10 +21,11 @@ const (
 	SourceQUIC            // TLS ClientHello in QUIC Initial packets
 	SourceHTTP            // HTTP/1.x Host header
 	SourceDNS             // the client's earlier DNS lookup of the server address
+	SourceRange           // an address range the catalog gives the service
 )
 
 func (s NameSource) String() string {
-	return [...]string{"", "sni", "quic", "http", "dns"}[s]
+	return [...]string{"", "sni", "quic", "http", "dns", "range"}[s]
 }
 
 // Direction of a packet within its stream.

@@ -38,6 +38,11 @@ type Config struct {
 	// (half-open ones first, then the longest idle) end early, as
 	// EndEvicted, an eighth of the bound at a time. 0 sets no bound.
 	MaxStreams int
+	// NameByAddress, when set, names a server no DNS answer named, from
+	// its address alone (the catalog's published address ranges of
+	// services reached without a name: meeting media, public resolvers);
+	// a name from the traffic itself (SNI, QUIC, HTTP) still wins.
+	NameByAddress func(netip.Addr) (string, bool)
 }
 
 // DefaultConfig has the timeouts of common flow meters (Zeek's TCP and UDP
@@ -234,6 +239,10 @@ func (t *Tracker) open(k key, f *capture.Frame, srcIsA bool) *stream {
 	s.ID = streamID(&s.Stream)
 	if name, ok := t.lookupName(s.Client, s.Server); ok {
 		s.ServerName, s.NameSource = name, SourceDNS
+	} else if t.cfg.NameByAddress != nil {
+		if name, ok := t.cfg.NameByAddress(s.Server); ok {
+			s.ServerName, s.NameSource = name, SourceRange
+		}
 	}
 	t.streams[k] = s
 	return s

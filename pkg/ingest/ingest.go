@@ -43,7 +43,7 @@ type Options struct {
 	// each file.
 	Progress func(Progress)
 	Log      Logger
-	// Flow configures the stream trackers; the zero value means
+	// Flow configures the stream trackers; without timeouts it means
 	// flow.DefaultConfig().
 	Flow flow.Config
 }
@@ -135,8 +135,10 @@ func New(db *store.DB, opts Options) *Ingester {
 	if log == nil {
 		log = discardLogger{}
 	}
-	if opts.Flow == (flow.Config{}) {
+	if opts.Flow.TCPIdle == 0 {
+		named := opts.Flow.NameByAddress
 		opts.Flow = flow.DefaultConfig()
+		opts.Flow.NameByAddress = named
 	}
 	return &Ingester{db: db, opts: opts, log: log, dec: capture.NewDecoder(), series: map[string]*series{}}
 }

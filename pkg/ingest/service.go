@@ -138,6 +138,11 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 	opts.PacketRows = cfg.PacketRows
 	opts.Settle = cfg.Settle
 	opts.Flow = cfg.Flow
+	names, err := classify.CatalogAddressNames()
+	if err != nil {
+		return nil, err
+	}
+	opts.Flow.NameByAddress = names.Name
 	report := opts.Progress
 	opts.Progress = func(p Progress) {
 		s.mu.Lock()

@@ -123,3 +123,19 @@ func TestShadowIT(t *testing.T) {
 		t.Errorf("shadow IT vendors and devices (-want +got):\n%s", diff)
 	}
 }
+
+// Teams media carries no name; the catalog's published range names it, so
+// the calls count as Microsoft Teams use.
+func TestMediaIsNamedByTheCatalogsRanges(t *testing.T) {
+	db := officeDB(t)
+	var n int
+	var name, vendor, product string
+	err := db.QueryRow(`SELECT count(*), s.server_name, sv.vendor, sv.product FROM streams s JOIN services sv ON sv.server_name = s.server_name
+		WHERE s.name_source = 'range' GROUP BY 2, 3, 4`).Scan(&n, &name, &vendor, &product)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || name != "teams.microsoft.com" || vendor != "Microsoft" || product != "Microsoft Teams" {
+		t.Errorf("%d streams named by range: %s, %s / %s; want the 3 Teams calls", n, name, vendor, product)
+	}
+}

@@ -46,7 +46,14 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 		p = &jsonPrinter{enc: json.NewEncoder(out), classifier: classifier}
 	}
 	dec := capture.NewDecoder()
-	tracker := flow.NewTracker(flow.DefaultConfig(), p)
+	names, err := classify.CatalogAddressNames()
+	if err != nil {
+		fmt.Fprintln(stderr, "saaslens inspect:", err)
+		return 1
+	}
+	cfg := flow.DefaultConfig()
+	cfg.NameByAddress = names.Name
+	tracker := flow.NewTracker(cfg, p)
 	var summaries []*capture.Summary
 	failed := false
 	for i, path := range files {
