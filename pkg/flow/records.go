@@ -16,12 +16,12 @@ import (
 type NameSource uint8
 
 const (
-	SourceNone NameSource = iota
-	SourceSNI             // TLS ClientHello over TCP
-	SourceQUIC            // TLS ClientHello in QUIC Initial packets
-	SourceHTTP            // HTTP/1.x Host header
-	SourceDNS             // the client's earlier DNS lookup of the server address
-	SourceRange           // an address range the catalog gives the service
+	SourceNone  NameSource = iota
+	SourceSNI              // TLS ClientHello over TCP
+	SourceQUIC             // TLS ClientHello in QUIC Initial packets
+	SourceHTTP             // HTTP/1.x Host header
+	SourceDNS              // the client's earlier DNS lookup of the server address
+	SourceRange            // an address range the catalog gives the service
 )
 
 func (s NameSource) String() string {
