@@ -1,7 +1,7 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'usage' | 'latency' | 'licences' | 'shadowIT' | 'serverNames' | 'streams' | 'sql' | 'variable';
+export type QueryType = 'usage' | 'latency' | 'licences' | 'shadowIT' | 'monthOverMonth' | 'serverNames' | 'streams' | 'sql' | 'variable';
 export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets';
 export type Metric = 'streams' | 'bytes' | 'clients';
 export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices';

@@ -48,6 +48,7 @@ const (
 	TypeLatency     = "latency"
 	TypeLicences    = "licences"
 	TypeShadowIT    = "shadowIT"
+	TypeMonths      = "monthOverMonth"
 	TypeVariable    = "variable"
 )
 
@@ -114,6 +115,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
 	case TypeLicences:
 		frame, err = query.Licences(ctx, db.SQL(), r, d.cfg.Location)
+	case TypeMonths:
+		frame, err = query.MonthOverMonth(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
 	case TypeShadowIT:
 		frame, err = query.ShadowIT(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
 	case TypeServerNames:
@@ -125,7 +128,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeVariable:
 		frame, err = d.variable(ctx, q.Variable, r)
 	default:
-		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, serverNames, streams, sql or variable", q.QueryType)
+		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, monthOverMonth, serverNames, streams, sql or variable", q.QueryType)
 	}
 	if err != nil {
 		status := backend.StatusBadRequest

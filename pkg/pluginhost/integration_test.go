@@ -218,6 +218,7 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 		`{"queryType":"sql","rawSql":"ATTACH DATABASE '/var/lib/grafana/grafana.db' AS g"}`,
 		`{"queryType":"nonsense"}`,
 		`{"queryType":"serverNames","groupBy":"vendor","kinds":["saas"],"limit":1000}`,
+		`{"queryType":"monthOverMonth","groupBy":"vendor"}`,
 	)
 	for _, ref := range []string{"A", "B", "C", "D", "E"} {
 		if r := resp.Responses[ref]; r.Error != nil || len(r.Frames) != 1 {
@@ -274,6 +275,9 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 	}
 	if r := resp.Responses["G"]; r.Error == nil || !strings.Contains(r.Error.Error(), `unknown query type "nonsense"`) {
 		t.Errorf("unknown query type: %v", r.Error)
+	}
+	if r := resp.Responses["I"]; r.Error != nil || len(r.Frames) != 1 || len(r.Frames[0].Meta.Notices) != 1 {
+		t.Errorf("monthOverMonth: %v", r.Error)
 	}
 	// Vendors of SaaS use: what the services table says, summed.
 	var wantVendors []string

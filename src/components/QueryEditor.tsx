@@ -13,6 +13,7 @@ const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets' },
   { label: 'Licences', value: 'licences', description: 'Active devices against seats per contract and month' },
   { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers' },
+  { label: 'Month over month', value: 'monthOverMonth', description: "The range's last month against the one before" },
   { label: 'Server names', value: 'serverNames', description: 'One row per service: accesses, bytes, clients' },
   { label: 'Streams', value: 'streams', description: 'One row per stream, as in the tutorial' },
   { label: 'SQL', value: 'sql', description: 'Your own SQL over the SaaSLens tables' },
@@ -208,6 +209,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
         </>
       )}
       {queryType === 'shadowIT' && filters}
+      {queryType === 'monthOverMonth' && (
+        <>
+          <InlineFieldRow>{grouping}</InlineFieldRow>
+          {filters}
+        </>
+      )}
       {(queryType === 'serverNames' || queryType === 'streams') && (
         <>
           {queryType === 'serverNames' && <InlineFieldRow>{grouping}</InlineFieldRow>}

@@ -1,0 +1,129 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+// MonthOverMonth compares the calendar month (in loc) the range ends in
+// with the month before, per group: streams, bytes and active devices in
+// each, with the absolute and relative change; the largest movers (by
+// bytes) come first. A month the captures only partly cover says so in
+// its coverage column.
+func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	end := time.Unix(0, q.Range.To).In(loc)
+	this := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
+	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
+	filter, args := q.Filter.where("s")
+	text := `SELECT ` + group + ` AS g, s.first >= ? AS this_month, count(*), sum(s.bytes_up + s.bytes_down), count(DISTINCT ` + deviceExpr + `)
+FROM streams s` + joinServices("s", q.GroupBy, q.Filter) + `
+WHERE s.first >= ? AND s.first < ?` + filter + `
+GROUP BY 1, 2`
+	args = append([]any{this.UnixNano(), last.UnixNano(), next.UnixNano()}, args...)
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	defer rows.Close()
+	type counts struct{ streams, bytes, devices int64 }
+	now, before := map[string]counts{}, map[string]counts{}
+	for rows.Next() {
+		var g string
+		var isThis bool
+		var c counts
+		if err := rows.Scan(&g, &isThis, &c.streams, &c.bytes, &c.devices); err != nil {
+			return nil, fmt.Errorf("monthOverMonth: %w", err)
+		}
+		if isThis {
+			now[g] = c
+		} else {
+			before[g] = c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	names := map[string]bool{}
+	for g := range now {
+		names[g] = true
+	}
+	for g := range before {
+		names[g] = true
+	}
+	order := make([]string, 0, len(names))
+	for g := range names {
+		order = append(order, g)
+	}
+	moved := func(g string) int64 { return abs(now[g].bytes - before[g].bytes) }
+	sort.Slice(order, func(i, j int) bool {
+		if moved(order[i]) != moved(order[j]) {
+			return moved(order[i]) > moved(order[j])
+		}
+		return order[i] < order[j]
+	})
+	order = order[:min(len(order), q.limit())]
+	name := q.GroupBy
+	if name == "" {
+		name = GroupService
+	}
+	cols := map[string][]int64{}
+	rel := map[string][]*float64{}
+	for _, g := range order {
+		a, b := before[g], now[g]
+		for _, m := range []struct {
+			key    string
+			va, vb int64
+		}{{"streams", a.streams, b.streams}, {"bytes", a.bytes, b.bytes}, {"devices", a.devices, b.devices}} {
+			cols[m.key+"_last_month"] = append(cols[m.key+"_last_month"], m.va)
+			cols[m.key+"_this_month"] = append(cols[m.key+"_this_month"], m.vb)
+			cols[m.key+"_change"] = append(cols[m.key+"_change"], m.vb-m.va)
+			var r *float64
+			if m.va > 0 {
+				x := 100 * float64(m.vb-m.va) / float64(m.va)
+				r = &x
+			}
+			rel[m.key+"_change_pct"] = append(rel[m.key+"_change_pct"], r)
+		}
+	}
+	frame := data.NewFrame("monthOverMonth", data.NewField(name, nil, order))
+	for _, key := range []string{"streams", "bytes", "devices"} {
+		for _, suffix := range []string{"_last_month", "_this_month", "_change"} {
+			v := cols[key+suffix]
+			if v == nil {
+				v = []int64{}
+			}
+			frame.Fields = append(frame.Fields, data.NewField(key+suffix, nil, v))
+		}
+		r := rel[key+"_change_pct"]
+		if r == nil {
+			r = []*float64{}
+		}
+		frame.Fields = append(frame.Fields, data.NewField(key+"_change_pct", nil, r))
+	}
+	lastCover, err := coverage(ctx, db, last.UnixNano(), this.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	thisCover, err := coverage(ctx, db, this.UnixNano(), next.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args)}
+	frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: fmt.Sprintf(
+		"%s against %s (%s); captures cover %.0f%% and %.0f%% of them", this.Format("January 2006"), last.Format("January 2006"), loc, thisCover, lastCover)})
+	setUnits(frame, map[string]string{"bytes_last_month": "decbytes", "bytes_this_month": "decbytes", "bytes_change": "decbytes",
+		"streams_change_pct": "percent", "bytes_change_pct": "percent", "devices_change_pct": "percent"})
+	return frame, nil
+}
+
+func abs(v int64) int64 { return int64(math.Abs(float64(v))) }
