@@ -53,14 +53,10 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 			return nil, fmt.Errorf("latency: percentile %v: want more than 0 and at most 100", p)
 		}
 	}
-	if q.Step <= 0 || q.Range.To < q.Range.From {
-		return nil, fmt.Errorf("latency: want a step over 0 and a range that ends after it starts")
-	}
 	step := int64(q.Step)
-	firstBucket := floorTo(q.Range.From, step)
-	buckets := (q.Range.To-firstBucket)/step + 1
-	if buckets > maxBuckets {
-		return nil, fmt.Errorf("latency: %d steps of %s over the range, more than %d: choose a longer interval", buckets, q.Step, maxBuckets)
+	firstBucket, buckets, err := steps(q.Range, q.Step)
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
 	}
 	group, err := groupExpr(q.GroupBy, "s")
 	if err != nil {

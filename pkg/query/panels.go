@@ -89,17 +89,10 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	default:
 		return nil, fmt.Errorf("usage: metric %q: want streams, bytes or clients", q.Metric)
 	}
-	if q.Step <= 0 {
-		return nil, fmt.Errorf("usage: step %s must be more than 0", q.Step)
-	}
-	if q.Range.To < q.Range.From {
-		return nil, fmt.Errorf("usage: the range ends before it starts")
-	}
 	step := int64(q.Step)
-	firstBucket := floorTo(q.Range.From, step)
-	buckets := (q.Range.To-firstBucket)/step + 1
-	if buckets > maxBuckets {
-		return nil, fmt.Errorf("usage: %d steps of %s over the range, more than %d: choose a longer interval", buckets, q.Step, maxBuckets)
+	firstBucket, buckets, err := steps(q.Range, q.Step)
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
 	top := q.TopN
 	if top <= 0 {
@@ -194,6 +187,23 @@ ORDER BY 1, 2`
 	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1},
 		ExecutedQueryString: executed(text, args)}
 	return frame, nil
+}
+
+// steps checks a time series' step over r and returns its first bucket
+// and how many buckets cover r.
+func steps(r Range, step time.Duration) (first, n int64, err error) {
+	if step <= 0 {
+		return 0, 0, fmt.Errorf("step %s must be more than 0", step)
+	}
+	if r.To < r.From {
+		return 0, 0, fmt.Errorf("the range ends before it starts")
+	}
+	first = floorTo(r.From, int64(step))
+	n = (r.To-first)/int64(step) + 1
+	if n > maxBuckets {
+		return 0, 0, fmt.Errorf("%d steps of %s over the range, more than %d: choose a longer interval", n, step, maxBuckets)
+	}
+	return first, n, nil
 }
 
 // floorTo rounds t down to a multiple of step, also before 1970.
