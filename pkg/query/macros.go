@@ -124,12 +124,11 @@ func Expand(text string, r Range, interval time.Duration) (string, error) {
 		rest = rest[n:]
 		var args []string
 		if strings.HasPrefix(rest, "(") {
-			end, err := closing(rest)
+			list, end, err := parenArgs(rest)
 			if err != nil {
 				return "", fmt.Errorf("$__%s: %w", name, err)
 			}
-			args = splitArgs(rest[1:end])
-			rest = rest[end+1:]
+			args, rest = list, rest[end+1:]
 		}
 		v, err := fn(args, r, interval)
 		if err != nil {
@@ -140,10 +139,12 @@ func Expand(text string, r Range, interval time.Duration) (string, error) {
 	}
 }
 
-// closing finds the parenthesis closing s[0], skipping nested ones and
-// quoted text.
-func closing(s string) (int, error) {
-	depth := 0
+// parenArgs reads the parenthesised argument list at the start of s,
+// skipping nested parentheses and quoted text: the arguments (split on
+// the commas outside them; "()" has none) and where the list ends.
+func parenArgs(s string) (args []string, end int, err error) {
+	args = []string{}
+	depth, start := 0, 1
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -156,42 +157,18 @@ func closing(s string) (int, error) {
 			quote = c
 		case c == '(':
 			depth++
+		case c == ',' && depth == 1:
+			args = append(args, strings.TrimSpace(s[start:i]))
+			start = i + 1
 		case c == ')':
 			depth--
 			if depth == 0 {
-				return i, nil
+				if last := strings.TrimSpace(s[start:i]); last != "" || len(args) > 0 {
+					args = append(args, last)
+				}
+				return args, i, nil
 			}
 		}
 	}
-	return 0, fmt.Errorf("no closing parenthesis")
-}
-
-// splitArgs splits on the commas outside parentheses and quotes; "()" has
-// no arguments.
-func splitArgs(s string) []string {
-	args := []string{}
-	if strings.TrimSpace(s) == "" {
-		return args
-	}
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ',' && depth == 0:
-			args = append(args, strings.TrimSpace(s[start:i]))
-			start = i + 1
-		}
-	}
-	return append(args, strings.TrimSpace(s[start:]))
+	return nil, 0, fmt.Errorf("no closing parenthesis")
 }
