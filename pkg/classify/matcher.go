@@ -92,12 +92,8 @@ func (m *Matcher) Add(p string, svc Service, source string) error {
 	}
 	n := &m.root
 	for rest := pt.domain; rest != ""; {
-		label := rest
-		if i := strings.LastIndexByte(rest, '.'); i >= 0 {
-			label, rest = rest[i+1:], rest[:i]
-		} else {
-			rest = ""
-		}
+		var label string
+		label, rest = lastLabel(rest)
 		child := n.children[label]
 		if child == nil {
 			if n.children == nil {
@@ -155,12 +151,8 @@ func (m *Matcher) Match(name string) *match {
 	n := &m.root
 	depth := 0
 	for rest := name; rest != ""; {
-		label := rest
-		if i := strings.LastIndexByte(rest, '.'); i >= 0 {
-			label, rest = rest[i+1:], rest[:i]
-		} else {
-			rest = ""
-		}
+		var label string
+		label, rest = lastLabel(rest)
 		child := n.children[label]
 		if child == nil {
 			break
@@ -181,6 +173,15 @@ func (m *Matcher) Match(name string) *match {
 		}
 	}
 	return best
+}
+
+// lastLabel splits the rightmost label off a name: the trie is walked
+// from the top-level domain down.
+func lastLabel(name string) (label, rest string) {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i+1:], name[:i]
+	}
+	return name, ""
 }
 
 func hasUpper(s string) bool {
