@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -68,8 +69,10 @@ type Entry struct {
 //go:embed catalog.yaml
 var catalogYAML []byte
 
-// Catalog returns the built-in catalog's entries.
-func Catalog() ([]Entry, error) { return parseCatalog("catalog.yaml", catalogYAML) }
+// Catalog returns the built-in catalog's entries, parsed once per process
+// (a classifier is rebuilt whenever the contracts change); callers share
+// the slice and must not modify it.
+var Catalog = sync.OnceValues(func() ([]Entry, error) { return parseCatalog("catalog.yaml", catalogYAML) })
 
 func parseCatalog(name string, b []byte) ([]Entry, error) {
 	var doc struct {
