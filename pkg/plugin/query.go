@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,7 +127,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeSQL:
 		frame, err = query.RunSQL(ctx, db.SQL(), query.SQLQuery{Text: q.RawSQL, Format: q.Format, Range: r, Interval: dq.Interval})
 	case TypeVariable:
-		frame, err = d.variable(ctx, q.Variable, r)
+		frame, err = variable(ctx, db.SQL(), q.Variable, r)
 	default:
 		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, monthOverMonth, serverNames, streams, sql or variable", q.QueryType)
 	}
@@ -143,11 +144,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 }
 
 // variable answers a template variable's query with text and value fields.
-func (d *Datasource) variable(ctx context.Context, what string, r query.Range) (*data.Frame, error) {
-	db, err := d.readDB()
-	if err != nil {
-		return nil, err
-	}
+func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*data.Frame, error) {
 	if what == "" {
 		what = "services"
 	}
@@ -155,7 +152,7 @@ func (d *Datasource) variable(ctx context.Context, what string, r query.Range) (
 	if !ok {
 		return nil, fmt.Errorf("variable %q: want services, vendors, categories, clients or devices", what)
 	}
-	list, err := l.Load(ctx, db.SQL(), r)
+	list, err := l.Load(ctx, db, r)
 	if err != nil {
 		return nil, err
 	}
