@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/flow"
@@ -121,14 +122,29 @@ func (d *usageDelta) add(u *usage, sign int64) {
 const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
-	var emptied []usageKey
-	for k, d := range w.usage {
+	err := flushTotals(w, w.usage, w.st.usageUpsert, w.st.usageDrop, func(k usageKey) []any {
+		return []any{k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
+	})
+	if err != nil {
+		return err
+	}
+	return flushTotals(w, w.hourly, w.st.hourUpsert, w.st.hourDrop, func(k hourKey) []any {
+		return []any{k.hour, k.serverName, k.proto, k.serverPort}
+	})
+}
+
+// flushTotals adds each key's sums to its rollup row (upsert takes the
+// key's columns, then the sums) and deletes the rows left with no stream
+// (drop takes the key's columns).
+func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, upsert, drop *sql.Stmt, key func(K) []any) error {
+	var emptied []K
+	for k, d := range sums {
 		if *d == (usageDelta{}) {
 			continue
 		}
-		if _, err := w.st.usageUpsert.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort,
-			d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
-			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount); err != nil {
+		args := append(key(k), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
+			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount)
+		if _, err := upsert.ExecContext(w.ctx, args...); err != nil {
 			return err
 		}
 		if d.streams < 0 {
@@ -136,26 +152,7 @@ func (w *FileWriter) flushUsage() error {
 		}
 	}
 	for _, k := range emptied {
-		if _, err := w.st.usageDrop.ExecContext(w.ctx, k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort); err != nil {
-			return err
-		}
-	}
-	var emptiedHours []hourKey
-	for k, d := range w.hourly {
-		if *d == (usageDelta{}) {
-			continue
-		}
-		if _, err := w.st.hourUpsert.ExecContext(w.ctx, k.hour, k.serverName, k.proto, k.serverPort,
-			d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
-			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount); err != nil {
-			return err
-		}
-		if d.streams < 0 {
-			emptiedHours = append(emptiedHours, k)
-		}
-	}
-	for _, k := range emptiedHours {
-		if _, err := w.st.hourDrop.ExecContext(w.ctx, k.hour, k.serverName, k.proto, k.serverPort); err != nil {
+		if _, err := drop.ExecContext(w.ctx, key(k)...); err != nil {
 			return err
 		}
 	}
