@@ -278,7 +278,8 @@ func TestRotationContinuesStreams(t *testing.T) {
 	checkUsage(t, db.SQL())
 }
 
-// checkUsage holds usage_daily to the streams it sums up.
+// checkUsage holds the hourly totals, per client and per service, and the
+// usage_daily view over them, to the streams they sum up.
 func checkUsage(t testing.TB, db *sql.DB) {
 	t.Helper()
 	q := `SELECT count(*), coalesce(sum(packets_up), 0), coalesce(sum(bytes_down), 0), coalesce(sum(last - first), 0) FROM streams`
@@ -289,21 +290,23 @@ func checkUsage(t testing.TB, db *sql.DB) {
 	if got != want {
 		t.Errorf("usage_daily sums %v, streams %v", got, want)
 	}
-	perKey := count(t, db, `SELECT count(*) FROM (SELECT (first / 86400000000000) * 86400000000000 AS day, client, coalesce(client_mac, '') AS mac,
-		server_name, proto, server_port, count(*) AS n FROM streams GROUP BY 1, 2, 3, 4, 5, 6) s
-		LEFT JOIN usage_daily u ON u.day = s.day AND u.client = s.client AND u.client_mac = s.mac AND u.server_name = s.server_name
-		AND u.proto = s.proto AND u.server_port = s.server_port WHERE u.streams IS NOT s.n`)
-	if perKey != 0 {
-		t.Errorf("%d usage_daily keys disagree with streams", perKey)
-	}
-	// The hourly totals per service, column by column and key by key.
-	hourly := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, server_name, proto, server_port,
-		count(*) AS n, sum(packets_up) AS pu, sum(packets_down) AS pd, sum(bytes_up) AS bu, sum(bytes_down) AS bd, sum(last - first) AS dur,
+	sums := `count(*) AS n, sum(packets_up) AS pu, sum(packets_down) AS pd, sum(bytes_up) AS bu, sum(bytes_down) AS bd, sum(last - first) AS dur,
 		sum(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END) AS rtt,
-		count(CASE WHEN tls_handshake_ns > 0 THEN 1 END) AS hs FROM streams GROUP BY 1, 2, 3, 4) s
+		count(CASE WHEN tls_handshake_ns > 0 THEN 1 END) AS hs`
+	differ := `u.streams IS NOT s.n OR u.packets_up IS NOT s.pu OR u.packets_down IS NOT s.pd OR u.bytes_up IS NOT s.bu
+		OR u.bytes_down IS NOT s.bd OR u.duration_ns IS NOT s.dur OR u.rtt_sum_ns IS NOT s.rtt OR u.handshake_count IS NOT s.hs`
+	// Column by column and key by key; every stream here is after 1970.
+	perClient := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, client, client_mac,
+		server_name, proto, server_port, `+sums+` FROM streams GROUP BY 1, 2, 3, 4, 5, 6) s
+		FULL JOIN client_usage_hourly u ON u.hour = s.hour AND u.client = s.client AND u.client_mac = s.client_mac
+		AND u.server_name = s.server_name AND u.proto = s.proto AND u.server_port = s.server_port WHERE `+differ)
+	if perClient != 0 {
+		t.Errorf("%d client_usage_hourly keys disagree with streams", perClient)
+	}
+	hourly := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, server_name, proto, server_port,
+		`+sums+` FROM streams GROUP BY 1, 2, 3, 4) s
 		FULL JOIN usage_hourly u ON u.hour = s.hour AND u.server_name = s.server_name AND u.proto = s.proto AND u.server_port = s.server_port
-		WHERE u.streams IS NOT s.n OR u.packets_up IS NOT s.pu OR u.packets_down IS NOT s.pd OR u.bytes_up IS NOT s.bu
-		OR u.bytes_down IS NOT s.bd OR u.duration_ns IS NOT s.dur OR u.rtt_sum_ns IS NOT s.rtt OR u.handshake_count IS NOT s.hs`)
+		WHERE `+differ)
 	if hourly != 0 {
 		t.Errorf("%d usage_hourly keys disagree with streams", hourly)
 	}

@@ -28,11 +28,11 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 // benchDB builds (once per process) a database of n streams spread over
 // benchMonth: 2,000 clients, 400 services with a long tail (service k
 // gets a share proportional to 1/k), working-hours clustering, and the
-// daily rollup computed from the rows, as ingest keeps it.
+// hourly rollups computed from the rows, as ingest keeps them.
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v8-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v9-%d.db", n))
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".building"
 		os.Remove(tmp)
@@ -64,7 +64,7 @@ FROM s ORDER BY t`, n, benchMonth.From, span)
 			b.Fatal(err)
 		}
 		_, err = db.SQL().Exec(`
-INSERT INTO usage_daily SELECT (first / 86400000000000) * 86400000000000, client, coalesce(client_mac, ''), server_name, proto, server_port,
+INSERT INTO client_usage_hourly SELECT (first / 3600000000000) * 3600000000000, client, client_mac, server_name, proto, server_port,
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
 FROM streams GROUP BY 1, 2, 3, 4, 5, 6;
@@ -119,6 +119,10 @@ func BenchmarkPanels(b *testing.B) {
 			_, err := Usage(ctx, db, UsageQuery{Metric: MetricClients, Range: week, Step: Step(week, time.Minute, 1000)})
 			return err
 		}},
+		{"usage/devices/month/1d", func() error {
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricDevices, Range: benchMonth, Step: 24 * time.Hour})
+			return err
+		}},
 		{"usage/streams/day/one-service", func() error {
 			_, err := Usage(ctx, db, UsageQuery{Metric: MetricStreams, Range: day, Step: Step(day, time.Minute, 1000),
 				Filter: Filter{Services: []string{"service3.example.com"}}})
@@ -134,6 +138,10 @@ func BenchmarkPanels(b *testing.B) {
 		}},
 		{"streams/month/500", func() error {
 			_, err := Streams(ctx, db, TableQuery{Range: benchMonth, Limit: 500})
+			return err
+		}},
+		{"streams/day/500", func() error {
+			_, err := Streams(ctx, db, TableQuery{Range: day, Limit: 500})
 			return err
 		}},
 		{"streams/month/one-client", func() error {

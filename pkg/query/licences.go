@@ -9,9 +9,11 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
-// deviceExpr is a stream's device: its client MAC where seen, else its
-// address.
-const deviceExpr = `CASE s.client_mac WHEN '' THEN s.client ELSE s.client_mac END`
+// deviceOf is the device of a row of the table aliased t: its client MAC
+// where seen, else its client address.
+func deviceOf(t string) string {
+	return `CASE ` + t + `.client_mac WHEN '' THEN ` + t + `.client ELSE ` + t + `.client_mac END`
+}
 
 // contractCovers is true for streams of service sv that contract c pays
 // for: SaaS use of the contract's vendor, and of its product unless the
@@ -67,7 +69,7 @@ func coverage(ctx context.Context, db *sql.DB, from, to int64) (float64, error) 
 // much of the month the captures cover.
 func Licences(ctx context.Context, db *sql.DB, r Range, loc *time.Location) (*data.Frame, error) {
 	text := `SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal,
-	(SELECT count(DISTINCT ` + deviceExpr + `) FROM streams s JOIN services sv ON sv.server_name = s.server_name
+	(SELECT count(DISTINCT ` + deviceOf("s") + `) FROM streams s JOIN services sv ON sv.server_name = s.server_name
 		WHERE s.first >= ? AND s.first < ? AND ` + contractCovers + `),
 	(SELECT max(s.last) FROM streams s JOIN services sv ON sv.server_name = s.server_name
 		WHERE s.first <= ? AND ` + contractCovers + `)
@@ -162,13 +164,17 @@ FROM contracts c ORDER BY c.vendor, c.product`
 // "new" marks those first seen in the month (in loc) the range ends in.
 func ShadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	filter, args := q.Filter.where("s")
+	active, err := activeFilter([]string{"s"}, q.Range, 0)
+	if err != nil {
+		return nil, fmt.Errorf("shadowIT: %w", err)
+	}
 	text := `SELECT sv.vendor, group_concat(DISTINCT sv.product) AS products, min(sv.category) AS category,
-	count(DISTINCT ` + deviceExpr + `) AS devices, count(*) AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
+	count(DISTINCT ` + deviceOf("s") + `) AS devices, count(*) AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	(SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor) AS first_seen
 FROM streams s JOIN services sv ON sv.server_name = s.server_name
-WHERE s.first <= ? AND s.last >= ? AND sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts)` + filter + `
+WHERE ` + active + ` AND sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts)` + filter + `
 GROUP BY sv.vendor ORDER BY devices DESC, bytes DESC, sv.vendor LIMIT ?`
-	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
+	args = append(args, q.limit())
 	frame, err := queryFrame(ctx, db, "shadowIT", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("shadowIT: %w", err)

@@ -24,6 +24,8 @@ func RangeOf(from, to time.Time) Range { return Range{From: from.UnixNano(), To:
 //	$__timeGroup(col, interval)   col floored to the interval, in ns;
 //	                              alias it AS time to make it the time field
 //	$__interval_s, $__interval_ms the panel's interval in seconds, ms
+//	$__activeFilter(alias)        the streams (aliased alias) with traffic
+//	                              in the range, started in it or before
 //
 // interval may be a duration (30s, 5m, 1h, 1d, 1w) or $__interval.
 var macros = map[string]func(args []string, r Range, interval time.Duration) (string, error){
@@ -32,6 +34,7 @@ var macros = map[string]func(args []string, r Range, interval time.Duration) (st
 	"timeFrom":             func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeFrom", args, r.From) },
 	"timeTo":               func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeTo", args, r.To) },
 	"timeGroup":            timeGroup,
+	"activeFilter":         activeFilter,
 	"interval_s": func(args []string, _ Range, i time.Duration) (string, error) {
 		return noArgs("interval_s", args, int64(i/time.Second))
 	},
@@ -53,6 +56,27 @@ func timeFilter(args []string, r Range, _ time.Duration) (string, error) {
 	}
 	return fmt.Sprintf("%s >= %d AND %s <= %d", args[0], r.From, args[0], r.To), nil
 }
+
+func activeFilter(args []string, r Range, _ time.Duration) (string, error) {
+	if len(args) != 1 || args[0] == "" {
+		return "", fmt.Errorf("$__activeFilter expects 1 argument (the streams table's name or alias), got %d", len(args))
+	}
+	return fmt.Sprintf(activeDuringSQL, args[0], r.From-longStream, r.To, r.From, r.From-longStream, r.From), nil
+}
+
+// longStream is the duration past which the streams_long partial index
+// holds a stream (migration 9).
+const longStream = int64(time.Hour)
+
+// activeDuringSQL finds the streams with traffic in a range (first <= to
+// and last >= from) through two index ranges rather than a scan: a stream
+// lasting up to longStream started at most that long before the range
+// (streams_first), and one that started earlier than that lasts longer,
+// so it is in streams_long. The two parts never hold the same stream.
+// Arguments: the table alias, from - longStream, to, from, from -
+// longStream, from.
+const activeDuringSQL = `%[1]s.rowid IN (SELECT rowid FROM streams WHERE first >= %[2]d AND first <= %[3]d AND last >= %[4]d
+	UNION ALL SELECT rowid FROM streams WHERE last - first > 3600000000000 AND first < %[5]d AND last >= %[6]d)`
 
 func timeGroup(args []string, _ Range, interval time.Duration) (string, error) {
 	if len(args) != 2 || args[0] == "" {

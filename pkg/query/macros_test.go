@@ -43,6 +43,8 @@ func TestExpandErrors(t *testing.T) {
 		{`$__timeFilter(a, b)`, `$__timeFilter expects 1 argument (a time column), got 2`},
 		{`$__timeFilter`, `$__timeFilter expects 1 argument (a time column), got 0`},
 		{`$__timeGroup(first)`, `$__timeGroup expects 2 arguments (a time column, an interval), got 1`},
+		{`$__activeFilter(s, t)`, `$__activeFilter expects 1 argument (the streams table's name or alias), got 2`},
+		{`$__activeFilter()`, `$__activeFilter expects 1 argument (the streams table's name or alias), got 0`},
 		{`$__timeGroup(first, soon)`, `$__timeGroup: interval "soon": want a duration like 30s, 5m, 1h, 1d or 1w`},
 		{`$__timeGroup(first, 0s)`, `$__timeGroup: interval "0s" must be more than 0`},
 		{`$__timeGroup(first, xd)`, `$__timeGroup: interval "xd": want a whole number of d, like 1d`},

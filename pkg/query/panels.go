@@ -23,6 +23,9 @@ const (
 	MetricStreams = "streams"
 	MetricBytes   = "bytes"
 	MetricClients = "clients"
+	// MetricDevices counts devices: a client's MAC where one was seen,
+	// else its address.
+	MetricDevices = "devices"
 )
 
 // UsageQuery asks for a metric per service per step over a range.
@@ -73,10 +76,9 @@ func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
 // Usage returns a wide time series frame: a time field and one number
 // field per service (label service), every step of the range present.
 // Streams count in the step they start in, and every step overlapping the
-// range counts whole. Steps of whole hours read the hourly rollup per
-// service, steps of whole days the daily one per client (for distinct
-// clients, or a client filter); both outlive retention, so a long range
-// still has data.
+// range counts whole. Steps of whole hours read the hourly rollups, per
+// service or (for distinct clients or devices, or a client filter) per
+// client; both outlive retention, so a long range still has data.
 func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	var agg, unit string
 	switch q.Metric {
@@ -86,8 +88,10 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		agg, unit = "sum(bytes)", "decbytes"
 	case MetricClients:
 		agg, unit = "count(DISTINCT client)", "short"
+	case MetricDevices:
+		agg, unit = "count(DISTINCT device)", "short"
 	default:
-		return nil, fmt.Errorf("usage: metric %q: want streams, bytes or clients", q.Metric)
+		return nil, fmt.Errorf("usage: metric %q: want streams, bytes, clients or devices", q.Metric)
 	}
 	step := int64(q.Step)
 	firstBucket, buckets, err := steps(q.Range, q.Step)
@@ -112,16 +116,16 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	// answers: the rollups cannot split an hour or a day.
 	end := firstBucket + buckets*step
 	var source string
-	day := int64(24 * time.Hour)
+	perClient := q.Metric == MetricClients || q.Metric == MetricDevices || len(q.Filter.narrowingClients()) > 0
 	switch {
-	case step%int64(time.Hour) == 0 && q.Metric != MetricClients && len(q.Filter.narrowingClients()) == 0:
-		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, u.bytes_up + u.bytes_down AS bytes, u.streams
+	case step%int64(time.Hour) == 0 && !perClient:
+		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, '' AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
 			FROM usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
-	case step%day == 0:
-		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, u.bytes_up + u.bytes_down AS bytes, u.streams
-			FROM usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter
+	case step%int64(time.Hour) == 0:
+		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
+			FROM client_usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
 	default:
-		source = `SELECT (u.first / ?) * ? AS t, ` + group + ` AS service, u.client, u.bytes_up + u.bytes_down AS bytes, 1 AS streams
+		source = `SELECT (u.first / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, 1 AS streams
 			FROM streams u` + join + ` WHERE u.first >= ? AND u.first < ?` + filter
 	}
 	args = append([]any{step, step, firstBucket, end}, args...)
@@ -261,13 +265,17 @@ func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, er
 		name, extra = q.GroupBy, ""
 	}
 	filter, args := q.Filter.where("s")
+	active, err := activeFilter([]string{"s"}, q.Range, 0)
+	if err != nil {
+		return nil, fmt.Errorf("serverNames: %w", err)
+	}
 	text := `SELECT ` + group + ` AS ` + name + `, count(*) AS accesses, sum(s.packets_up + s.packets_down) AS packets,
 	sum(s.bytes_up) AS bytes_up, sum(s.bytes_down) AS bytes_down, count(DISTINCT s.client) AS clients,
 	min(s.first) AS first_seen, max(s.last) AS last_seen` + extra + `
 FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name
-WHERE s.first <= ? AND s.last >= ?` + filter + `
+WHERE ` + active + filter + `
 GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
-	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
+	args = append(args, q.limit())
 	frame, err := queryFrame(ctx, db, "serverNames", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("serverNames: %w", err)
@@ -281,6 +289,10 @@ GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 // range, newest first, with its service's vendor and category.
 func Streams(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
 	filter, args := q.Filter.where("s")
+	active, err := activeFilter([]string{"s"}, q.Range, 0)
+	if err != nil {
+		return nil, fmt.Errorf("streams: %w", err)
+	}
 	text := `SELECT s.first, s.last, s.client, s.client_mac, d.hostname AS client_name, s.server, s.server_port,
 	CASE WHEN s.quic_version IS NOT NULL THEN 'quic' WHEN s.proto = 6 THEN 'tcp' WHEN s.proto = 17 THEN 'udp' ELSE CAST(s.proto AS TEXT) END AS transport,
 	s.server_name, s.name_source, coalesce(sv.vendor, '') AS vendor, coalesce(nullif(sv.category, ''), '` + Unknown + `') AS category,
@@ -288,9 +300,9 @@ func Streams(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error)
 	(s.last - s.first) / 1e6 AS duration_ms, s.server_rtt_ns / 1e6 AS rtt_ms, s.tls_handshake_ns / 1e6 AS tls_handshake_ms,
 	s.end_reason, CAST(s.id AS TEXT) AS stream_id
 FROM streams s LEFT JOIN devices d ON d.mac = s.client_mac LEFT JOIN services sv ON sv.server_name = s.server_name
-WHERE s.first <= ? AND s.last >= ?` + filter + `
+WHERE ` + active + filter + `
 ORDER BY s.first DESC, s.id LIMIT ?`
-	args = append(append([]any{q.Range.To, q.Range.From}, args...), q.limit())
+	args = append(args, q.limit())
 	frame, err := queryFrame(ctx, db, "streams", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("streams: %w", err)
@@ -320,7 +332,7 @@ type Choice struct {
 // List is what a picker or a template variable offers: services, clients
 // or devices seen in a range (every one when the range is zero).
 type List struct {
-	// SQL takes the range's start (floored to the day) and end.
+	// SQL takes the range's start (floored to the hour) and end.
 	SQL    string
 	choice func(a, b string) Choice
 }
@@ -347,8 +359,8 @@ var Lists = map[string]List{
 	},
 	// Client addresses with the DHCP name of their device when known.
 	"clients": {
-		SQL: `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM usage_daily u LEFT JOIN devices d ON d.mac = u.client_mac
-	WHERE u.day >= ? AND u.day <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`,
+		SQL: `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM client_usage_hourly u LEFT JOIN devices d ON d.mac = u.client_mac
+	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`,
 		choice: func(client, host string) Choice {
 			if host == "" {
 				return Choice{Text: client, Value: client}
@@ -377,7 +389,7 @@ func choices(ctx context.Context, db *sql.DB, text string, r Range, make func(a,
 	if r == (Range{}) {
 		r = Range{From: -1 << 63, To: 1<<63 - 1}
 	}
-	from := floorTo(r.From, int64(24*time.Hour))
+	from := floorTo(r.From, int64(time.Hour))
 	if r.From < -1<<62 {
 		from = r.From
 	}

@@ -72,6 +72,7 @@ type rawStream struct {
 	category      string
 	kind          string
 	client        string
+	device        string // client MAC, else client
 	bytes         int64
 	packets       int64
 	up, down      int64
@@ -101,7 +102,7 @@ func rawStreams(t *testing.T, db *sql.DB) []rawStream {
 		t.Fatal(err)
 	}
 	srows.Close()
-	rows, err := db.Query(`SELECT first, last, server_name, client, bytes_up, bytes_down, packets_up + packets_down FROM streams`)
+	rows, err := db.Query(`SELECT first, last, server_name, client, client_mac, bytes_up, bytes_down, packets_up + packets_down FROM streams`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +110,13 @@ func rawStreams(t *testing.T, db *sql.DB) []rawStream {
 	var out []rawStream
 	for rows.Next() {
 		var s rawStream
-		if err := rows.Scan(&s.first, &s.last, &s.service, &s.client, &s.up, &s.down, &s.packets); err != nil {
+		var mac string
+		if err := rows.Scan(&s.first, &s.last, &s.service, &s.client, &mac, &s.up, &s.down, &s.packets); err != nil {
 			t.Fatal(err)
+		}
+		s.device = mac
+		if mac == "" {
+			s.device = s.client
 		}
 		v := services[s.service]
 		if s.service == "" {
@@ -171,6 +177,12 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 			c := map[string]bool{}
 			for _, s := range set {
 				c[s.client] = true
+			}
+			return float64(len(c))
+		case MetricDevices:
+			c := map[string]bool{}
+			for _, s := range set {
+				c[s.device] = true
 			}
 			return float64(len(c))
 		}
@@ -281,6 +293,9 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricStreams, Range: around, Step: 10 * time.Minute, GroupBy: GroupVendor, Filter: Filter{Kinds: []string{"saas"}}},
 		{Metric: MetricBytes, Range: all, Step: 7 * 24 * time.Hour, Filter: Filter{Categories: []string{"web", Unknown}, Vendors: []string{"Google", Unnamed}}},
 		{Metric: MetricClients, Range: around, Step: 10 * time.Minute, TopN: 2},
+		{Metric: MetricDevices, Range: middle, Step: Step(middle, time.Hour, 1000), TopN: 3},
+		{Metric: MetricDevices, Range: around, Step: 10 * time.Minute, GroupBy: GroupVendor},
+		{Metric: MetricClients, Range: middle, Step: 3 * Step(middle, time.Hour, 1000), Filter: Filter{Vendors: []string{"Google"}}},
 		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
 	} {
@@ -296,7 +311,7 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 			t.Errorf("%+v: no executed query string", q)
 		}
 		for _, f := range got.Fields[1:] {
-			wantUnit := map[string]string{MetricStreams: "short", MetricBytes: "decbytes", MetricClients: "short"}[q.Metric]
+			wantUnit := map[string]string{MetricStreams: "short", MetricBytes: "decbytes", MetricClients: "short", MetricDevices: "short"}[q.Metric]
 			if f.Config == nil || f.Config.Unit != wantUnit {
 				t.Errorf("%+v: field %s has config %+v, want unit %s", q, f.Name, f.Config, wantUnit)
 			}
@@ -310,7 +325,7 @@ func TestUsageRefusesWhatItCannotDraw(t *testing.T) {
 		q    UsageQuery
 		want string
 	}{
-		{UsageQuery{Metric: "packets", Range: hour, Step: time.Minute}, `usage: metric "packets": want streams, bytes or clients`},
+		{UsageQuery{Metric: "packets", Range: hour, Step: time.Minute}, `usage: metric "packets": want streams, bytes, clients or devices`},
 		{UsageQuery{Range: hour, Step: 0}, `usage: step 0s must be more than 0`},
 		{UsageQuery{Range: Range{From: 10, To: 5}, Step: time.Second}, `usage: the range ends before it starts`},
 		{UsageQuery{Range: hour, Step: time.Millisecond}, `usage: 3600001 steps of 1ms over the range, more than 20000: choose a longer interval`},

@@ -16,7 +16,7 @@ const pruneBatch = 20000
 
 // Prune deletes the detail rows of everything older than before (Unix
 // nanoseconds): packets, TLS hellos, streams that ended before it, DNS and
-// DHCP messages, device address stretches. Daily usage totals, devices and
+// DHCP messages, device address stretches. Hourly usage totals, devices and
 // the capture ledger stay, so long-range panels keep their history and old
 // files are not ingested again. It deletes in batches of their own
 // transactions: a crash between two leaves older rows to the next run.

@@ -346,4 +346,75 @@ CREATE TABLE contracts (
 	patterns     TEXT NOT NULL   -- JSON list
 );
 `,
+	// 9: client totals per hour instead of per day, so that days and months
+	// can be cut in any time zone (Tokyo's month ends at 15:00 UTC), with
+	// usage_daily a view over them for the SQL written against it. The
+	// days whose streams retention already dropped keep their totals at
+	// the day's first hour. And the streams active during a range found
+	// through indexes: one lasting an hour or less started at most an
+	// hour before the range, and the longer ones are few enough for a
+	// partial index of their own (see query.ActiveDuring).
+	`
+CREATE TABLE client_usage_hourly (
+	hour             INTEGER NOT NULL,  -- UTC hour of the streams' first packet
+	client           TEXT NOT NULL,
+	client_mac       TEXT NOT NULL,
+	server_name      TEXT NOT NULL,
+	proto            INTEGER NOT NULL,
+	server_port      INTEGER NOT NULL,
+	streams          INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,
+	bytes_down       INTEGER NOT NULL,
+	duration_ns      INTEGER NOT NULL,
+	rtt_sum_ns       INTEGER NOT NULL,
+	rtt_count        INTEGER NOT NULL,
+	handshake_sum_ns INTEGER NOT NULL,
+	handshake_count  INTEGER NOT NULL,
+	PRIMARY KEY (hour, client, client_mac, server_name, proto, server_port)
+) WITHOUT ROWID;
+INSERT INTO client_usage_hourly SELECT * FROM usage_daily;
+INSERT INTO client_usage_hourly
+SELECT first / 86400000000000 * 86400000000000 - CASE WHEN first < 0 AND first % 86400000000000 != 0 THEN 86400000000000 ELSE 0 END,
+	client, client_mac, server_name, proto, server_port,
+	-count(*), -sum(packets_up), -sum(packets_down), -sum(bytes_up), -sum(bytes_down), -sum(last - first),
+	-sum(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END),
+	-count(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN 1 END),
+	-sum(CASE WHEN tls_handshake_ns > 0 THEN tls_handshake_ns ELSE 0 END),
+	-count(CASE WHEN tls_handshake_ns > 0 THEN 1 END)
+FROM streams WHERE true GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
+	packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up, bytes_down=bytes_down+excluded.bytes_down,
+	duration_ns=duration_ns+excluded.duration_ns, rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
+	handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count;
+-- Left: what retention dropped from streams. A negative remainder would
+-- be a day usage_daily missed; for it the streams are the truth.
+DELETE FROM client_usage_hourly WHERE streams <= 0;
+INSERT INTO client_usage_hourly
+SELECT first / 3600000000000 * 3600000000000 - CASE WHEN first < 0 AND first % 3600000000000 != 0 THEN 3600000000000 ELSE 0 END,
+	client, client_mac, server_name, proto, server_port,
+	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
+	sum(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END),
+	count(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN 1 END),
+	sum(CASE WHEN tls_handshake_ns > 0 THEN tls_handshake_ns ELSE 0 END),
+	count(CASE WHEN tls_handshake_ns > 0 THEN 1 END)
+FROM streams WHERE true GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
+	packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up, bytes_down=bytes_down+excluded.bytes_down,
+	duration_ns=duration_ns+excluded.duration_ns, rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
+	handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count;
+CREATE INDEX client_usage_hourly_server_name ON client_usage_hourly(server_name, hour);
+CREATE INDEX client_usage_hourly_mac ON client_usage_hourly(client_mac, hour);
+DROP TABLE usage_daily;
+CREATE VIEW usage_daily AS
+SELECT hour / 86400000000000 * 86400000000000 - CASE WHEN hour < 0 AND hour % 86400000000000 != 0 THEN 86400000000000 ELSE 0 END AS day,
+	client, client_mac, server_name, proto, server_port,
+	sum(streams) AS streams, sum(packets_up) AS packets_up, sum(packets_down) AS packets_down,
+	sum(bytes_up) AS bytes_up, sum(bytes_down) AS bytes_down, sum(duration_ns) AS duration_ns,
+	sum(rtt_sum_ns) AS rtt_sum_ns, sum(rtt_count) AS rtt_count,
+	sum(handshake_sum_ns) AS handshake_sum_ns, sum(handshake_count) AS handshake_count
+FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE INDEX streams_long ON streams(first) WHERE last - first > 3600000000000;
+`,
 }

@@ -26,7 +26,7 @@ func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, er
 	if err != nil && err != sql.ErrNoRows {
 		return 0, fmt.Errorf("store: classify: %w", err)
 	}
-	names := `SELECT server_name FROM usage_hourly WHERE server_name != '' UNION SELECT server_name FROM usage_daily WHERE server_name != ''`
+	names := `SELECT DISTINCT server_name FROM usage_hourly WHERE server_name != ''`
 	if stored.String == c.Fingerprint() {
 		names = `SELECT n.server_name FROM (` + names + `) n WHERE n.server_name NOT IN (SELECT server_name FROM services)`
 	} else if _, err := tx.ExecContext(ctx, `DELETE FROM services`); err != nil {

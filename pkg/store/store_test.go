@@ -93,11 +93,11 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestDayOf(t *testing.T) {
-	const day = int64(86400e9)
-	for _, c := range []struct{ in, want int64 }{{0, 0}, {day - 1, 0}, {day, day}, {-1, -day}, {3*day + 5, 3 * day}} {
-		if got := dayOf(c.in); got != c.want {
-			t.Errorf("dayOf(%d) = %d, want %d", c.in, got, c.want)
+func TestHourOf(t *testing.T) {
+	const hour = int64(3600e9)
+	for _, c := range []struct{ in, want int64 }{{0, 0}, {hour - 1, 0}, {hour, hour}, {-1, -hour}, {3*hour + 5, 3 * hour}} {
+		if got := hourOf(c.in); got != c.want {
+			t.Errorf("hourOf(%d) = %d, want %d", c.in, got, c.want)
 		}
 	}
 }
@@ -253,6 +253,10 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					end_reason, capture_id)
 				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, ` + mac + `, 7200000000000, 7201000000000,
 					3, 2, 300, 200, 100, 50, 27, 18, NULL, NULL, 5000, 'b.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`,
+				// The day's totals: the stream above, one more of its key
+				// and five of another, both dropped from streams by retention.
+				`INSERT INTO usage_daily VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 2, 6, 4, 600, 400, 3000000000, 0, 0, 5000, 1),
+					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0)`,
 			}
 			for _, q := range steps {
 				if _, err := raw.Exec(q); err != nil {
@@ -274,6 +278,16 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				if want := "[7200000000000 b.example 1 200 1000000000 0 5000]\n"; got != want {
 					t.Errorf("usage_hourly after migrating: %q, want %q", got, want)
 				}
+			}
+			got = rowsOf(t, db.SQL(), `SELECT * FROM client_usage_hourly ORDER BY hour, client`)
+			if want := "[0 10.0.0.2  b.example 6 443 1 3 2 300 200 2000000000 0 0 0 0]\n" +
+				"[0 10.0.0.9 aa:bb:cc:dd:ee:ff c.example 17 443 5 10 10 1000 1000 5000000000 0 0 0 0]\n" +
+				"[7200000000000 10.0.0.2  b.example 6 443 1 3 2 300 200 1000000000 0 0 5000 1]\n"; got != want {
+				t.Errorf("client_usage_hourly after migrating:\n%s\nwant\n%s", got, want)
+			}
+			got = rowsOf(t, db.SQL(), `SELECT day, client, streams, bytes_down, handshake_count FROM usage_daily ORDER BY client`)
+			if want := "[0 10.0.0.2 2 400 1]\n[0 10.0.0.9 5 1000 0]\n"; got != want {
+				t.Errorf("usage_daily view after migrating:\n%s\nwant\n%s", got, want)
 			}
 			if got := rowsOf(t, db.SQL(), `SELECT count(*) FROM pragma_table_info('captures') WHERE name = 'tcp_udp_packets'`); got != "[1]\n" {
 				t.Errorf("captures.tcp_udp_packets: %s", got)

@@ -7,14 +7,14 @@ import (
 	"github.com/saaslens/saaslens/pkg/flow"
 )
 
-// usageKey is a usage_daily row's key.
+// usageKey is a client_usage_hourly row's key.
 type usageKey struct {
-	day                           int64
+	hour                          int64
 	client, clientMAC, serverName string
 	proto, serverPort             int64
 }
 
-// usage is one stream's contribution to usage_daily.
+// usage is one stream's contribution to the hourly totals.
 type usage struct {
 	key                                        usageKey
 	first, last                                int64
@@ -26,7 +26,7 @@ type usage struct {
 
 func (u *usage) setLatencies(rtt, handshake int64) { u.rtt, u.handshake = rtt, handshake }
 
-// usageDelta accumulates the changes to one usage_daily row within a file.
+// usageDelta accumulates the changes to one totals row within a file.
 type usageDelta struct {
 	streams, packetsUp, packetsDown, bytesUp, bytesDown, duration int64
 	rttSum, rttCount, handshakeSum, handshakeCount                int64
@@ -38,8 +38,6 @@ type hourKey struct {
 	serverName        string
 	proto, serverPort int64
 }
-
-func dayOf(t int64) int64 { return floorTo(t, int64(24*time.Hour)) }
 
 func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
 
@@ -58,7 +56,7 @@ func usageOf(s *flow.Stream, names addrNames) *usage {
 		mac = macString(s.ClientMAC)
 	}
 	return &usage{
-		key: usageKey{day: dayOf(s.First), client: names.of(s.Client), clientMAC: mac, serverName: s.ServerName,
+		key: usageKey{hour: hourOf(s.First), client: names.of(s.Client), clientMAC: mac, serverName: s.ServerName,
 			proto: int64(s.Proto), serverPort: int64(s.ServerPort)},
 		first: s.First, last: s.Last,
 		packetsUp: int64(s.Packets[0]), packetsDown: int64(s.Packets[1]),
@@ -68,7 +66,7 @@ func usageOf(s *flow.Stream, names addrNames) *usage {
 }
 
 // account adds (sign +1) or takes back (sign -1) a stream's contribution
-// to the daily and hourly totals. A stream written again, when it grew or
+// to the hourly totals. A stream written again, when it grew or
 // ended in a later file, is taken back as first written and added as it
 // is now, so each stream counts once.
 func (w *FileWriter) account(u *usage, sign int64) error {
@@ -90,7 +88,7 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		d = &usageDelta{}
 		w.usage[u.key] = d
 	}
-	hk := hourKey{hour: hourOf(u.first), serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}
+	hk := hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}
 	h := w.hourly[hk]
 	if h == nil {
 		h = &usageDelta{}
@@ -123,7 +121,7 @@ const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
 	err := flushTotals(w, w.usage, w.st.usageUpsert, w.st.usageDrop, func(k usageKey) []any {
-		return []any{k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
+		return []any{k.hour, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
 	})
 	if err != nil {
 		return err

@@ -479,7 +479,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.addrLast, `SELECT rowid, last FROM device_addresses WHERE mac = ? AND ip = ? ORDER BY last DESC LIMIT 1`},
 		{&w.st.addrExtend, `UPDATE device_addresses SET first=min(first, ?), last=max(last, ?), packets=packets+? WHERE rowid = ?`},
 		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
-		{&w.st.usageUpsert, `INSERT INTO usage_daily(day, client, client_mac, server_name, proto, server_port,
+		{&w.st.usageUpsert, `INSERT INTO client_usage_hourly(hour, client, client_mac, server_name, proto, server_port,
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
@@ -489,7 +489,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`},
 		// A row whose streams all moved to another key (a stream named
 		// only by a later file) is left with zeros.
-		{&w.st.usageDrop, `DELETE FROM usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
+		{&w.st.usageDrop, `DELETE FROM client_usage_hourly WHERE hour=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.hourUpsert, `INSERT INTO usage_hourly(hour, server_name, proto, server_port,
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
@@ -715,7 +715,7 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.key.day = dayOf(u.first)
+	u.key.hour = hourOf(u.first)
 	// The stream carried on from the series' previous file only if the
 	// stored row is the series' own: a copy elsewhere may have won it.
 	u.ownSeries = s.Carried && series.String == w.file.Series
