@@ -3,7 +3,7 @@ import { DataQuery } from '@grafana/schema';
 
 export type QueryType = 'usage' | 'latency' | 'licences' | 'shadowIT' | 'monthOverMonth' | 'serverNames' | 'streams' | 'sql' | 'variable';
 export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets';
-export type Metric = 'streams' | 'bytes' | 'clients';
+export type Metric = 'streams' | 'bytes' | 'clients' | 'devices';
 export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices';
 export type GroupBy = 'service' | 'vendor' | 'product' | 'category';
 export type Kind = 'saas' | 'infra' | 'unknown';

@@ -32,7 +32,7 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v9-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v9a-%d.db", n))
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".building"
 		os.Remove(tmp)

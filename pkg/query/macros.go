@@ -61,22 +61,23 @@ func activeFilter(args []string, r Range, _ time.Duration) (string, error) {
 	if len(args) != 1 || args[0] == "" {
 		return "", fmt.Errorf("$__activeFilter expects 1 argument (the streams table's name or alias), got %d", len(args))
 	}
-	return fmt.Sprintf(activeDuringSQL, args[0], r.From-longStream, r.To, r.From, r.From-longStream, r.From), nil
+	return fmt.Sprintf(activeDuringSQL, args[0], r.From-longStream, r.To, r.From), nil
 }
 
 // longStream is the duration past which the streams_long partial index
 // holds a stream (migration 9).
 const longStream = int64(time.Hour)
 
-// activeDuringSQL finds the streams with traffic in a range (first <= to
-// and last >= from) through two index ranges rather than a scan: a stream
-// lasting up to longStream started at most that long before the range
-// (streams_first), and one that started earlier than that lasts longer,
-// so it is in streams_long. The two parts never hold the same stream.
-// Arguments: the table alias, from - longStream, to, from, from -
-// longStream, from.
-const activeDuringSQL = `%[1]s.rowid IN (SELECT rowid FROM streams WHERE first >= %[2]d AND first <= %[3]d AND last >= %[4]d
-	UNION ALL SELECT rowid FROM streams WHERE last - first > 3600000000000 AND first < %[5]d AND last >= %[6]d)`
+// activeDuringSQL is the condition of a stream with traffic in a range
+// (first <= to and last >= from) as one range of the streams_first index,
+// so that a newest-first table stops at its row limit and a sum reads
+// only the range: a stream lasting up to longStream started at most that
+// long before the range, and the earliest start of a longer one still
+// going at the range's start is found in streams_long, which holds the
+// few longer streams. Arguments: the table alias, from - longStream, to,
+// from.
+const activeDuringSQL = `%[1]s.first >= coalesce((SELECT first FROM streams WHERE last - first > 3600000000000 AND first < %[2]d AND last >= %[4]d ORDER BY first LIMIT 1), %[2]d)` +
+	` AND %[1]s.first <= %[3]d AND %[1]s.last >= %[4]d`
 
 func timeGroup(args []string, _ Range, interval time.Duration) (string, error) {
 	if len(args) != 2 || args[0] == "" {

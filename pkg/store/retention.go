@@ -25,7 +25,7 @@ func (s *DB) Prune(ctx context.Context, before int64) (Pruned, error) {
 	for _, d := range []struct{ table, where string }{
 		{"packets", "time < ?"},
 		{"tls", "time < ?"},
-		{"streams", "last < ?"},
+		{"streams", "first < ?1 AND last < ?1"},
 		{"dns", "time < ?"},
 		{"dhcp", "time < ?"},
 		{"device_addresses", "last < ?"},

@@ -353,7 +353,7 @@ CREATE TABLE contracts (
 	// the day's first hour. And the streams active during a range found
 	// through indexes: one lasting an hour or less started at most an
 	// hour before the range, and the longer ones are few enough for a
-	// partial index of their own (see query.ActiveDuring).
+	// partial index of their own (see query.activeFilter).
 	`
 CREATE TABLE client_usage_hourly (
 	hour             INTEGER NOT NULL,  -- UTC hour of the streams' first packet
@@ -404,8 +404,8 @@ ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_u
 	packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up, bytes_down=bytes_down+excluded.bytes_down,
 	duration_ns=duration_ns+excluded.duration_ns, rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
 	handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count;
-CREATE INDEX client_usage_hourly_server_name ON client_usage_hourly(server_name, hour);
-CREATE INDEX client_usage_hourly_mac ON client_usage_hourly(client_mac, hour);
+-- No index beside the key: the hour leads it, every reader asks for a
+-- range of hours, and each index cost the writer a b-tree insert per row.
 DROP TABLE usage_daily;
 CREATE VIEW usage_daily AS
 SELECT hour / 86400000000000 * 86400000000000 - CASE WHEN hour < 0 AND hour % 86400000000000 != 0 THEN 86400000000000 ELSE 0 END AS day,
@@ -416,5 +416,8 @@ SELECT hour / 86400000000000 * 86400000000000 - CASE WHEN hour < 0 AND hour % 86
 	sum(handshake_sum_ns) AS handshake_sum_ns, sum(handshake_count) AS handshake_count
 FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6;
 CREATE INDEX streams_long ON streams(first) WHERE last - first > 3600000000000;
+-- Retention finds ended streams by first too (last < t implies first < t),
+-- and every insert paid for this index.
+DROP INDEX streams_last;
 `,
 }

@@ -71,6 +71,10 @@ func dsn(path string, readOnly bool) string {
 		// crash, only possibly the last ones on power loss, and saves an
 		// fsync per commit.
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Statement journals (an upsert of many rows keeps one to undo
+		// itself alone) in memory, not a temporary file written page by
+		// page.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_txlock", "immediate")
 	}
 	q.Add("_pragma", "cache_size(-65536)") // 64 MiB of page cache

@@ -4,10 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/saaslens/saaslens/pkg/capture"
+	"github.com/saaslens/saaslens/pkg/flow"
 )
 
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
@@ -293,5 +297,42 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				t.Errorf("captures.tcp_udp_packets: %s", got)
 			}
 		})
+	}
+}
+
+// Rows still waiting in the connection's inserters when a file fails are
+// not written with the next file.
+func TestFailedFileLeavesNoPendingRows(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stream := func(id int64) *flow.Stream {
+		return &flow.Stream{ID: id, Proto: 6, Client: netip.MustParseAddr("10.0.0.1"), ClientPort: uint16(id),
+			Server: netip.MustParseAddr("192.0.2.1"), ServerPort: 443, First: id * 1e9, Last: id*1e9 + 1}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := db.BeginFile(ctx, CaptureFile{Path: "/failed.pcap", Series: "/", PacketRows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Packet(&flow.Packet{StreamID: 1, Time: 1e9, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: 6, Length: 60})
+	w.Stream(stream(1))
+	// The packets flush fails first, leaving the stream pending.
+	cancel()
+	if err := w.Commit(CaptureResult{ContentHash: "a", Summary: &capture.Summary{}}); err == nil {
+		t.Fatal("a file written under a cancelled context committed")
+	}
+	w, err = db.BeginFile(context.Background(), CaptureFile{Path: "/next.pcap", Series: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Stream(stream(2))
+	if err := w.Commit(CaptureResult{ContentHash: "b", Summary: &capture.Summary{}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, db.SQL(), `SELECT id FROM streams UNION ALL SELECT -count(*) FROM packets`); got != "[2]\n[0]\n" {
+		t.Errorf("streams, then minus the packet rows:\n%s", got)
 	}
 }

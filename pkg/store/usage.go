@@ -120,34 +120,38 @@ func (d *usageDelta) add(u *usage, sign int64) {
 const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
-	err := flushTotals(w, w.usage, w.st.usageUpsert, w.st.usageDrop, func(k usageKey) []any {
+	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, func(k usageKey) []any {
 		return []any{k.hour, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
 	})
 	if err != nil {
 		return err
 	}
-	return flushTotals(w, w.hourly, w.st.hourUpsert, w.st.hourDrop, func(k hourKey) []any {
+	return flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
 		return []any{k.hour, k.serverName, k.proto, k.serverPort}
 	})
 }
 
-// flushTotals adds each key's sums to its rollup row (upsert takes the
-// key's columns, then the sums) and deletes the rows left with no stream
-// (drop takes the key's columns).
-func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, upsert, drop *sql.Stmt, key func(K) []any) error {
+// flushTotals adds each key's sums to its rollup row (the inserter takes
+// the key's columns, then the sums) and deletes the rows left with no
+// stream (drop takes the key's columns).
+func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any) error {
 	var emptied []K
 	for k, d := range sums {
 		if *d == (usageDelta{}) {
 			continue
 		}
-		args := append(key(k), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
-			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount)
-		if _, err := upsert.ExecContext(w.ctx, args...); err != nil {
+		row, err := totals.row(w.ctx, w.conn)
+		if err != nil {
 			return err
 		}
+		setRow(row, append(key(k), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
+			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount)...)
 		if d.streams < 0 {
 			emptied = append(emptied, k)
 		}
+	}
+	if err := totals.flush(w.ctx, w.conn); err != nil {
+		return err
 	}
 	for _, k := range emptied {
 		if _, err := drop.ExecContext(w.ctx, key(k)...); err != nil {

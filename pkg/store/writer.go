@@ -128,34 +128,23 @@ type writerConn struct {
 	conn     *sql.Conn
 	st       statements
 	prepared []*sql.Stmt
-	// Packet rows go through driver statements: many rows per INSERT,
-	// and one row for a batch's remainder.
-	rawStmts                []driver.Stmt
-	packetsMany, packetsOne driver.StmtExecContext
-	packetArgs              []driver.NamedValue
+	// The tables written a row per packet, stream or message go through
+	// rowInserters, many rows per INSERT.
+	rawStmts                    []driver.Stmt
+	packets, streams, tls, dns  *rowInserter
+	clientTotals, serviceTotals *rowInserter
 	// batches go round between the decoding and the writing goroutine;
 	// every file leaves them empty for the next.
 	batches [3]*batch
 }
 
-const (
-	packetColumns = 9
-	packetRow     = "(?,?,?,?,?,?,?,?,?)"
-)
-
-var (
-	insertPacketsMany = "INSERT INTO packets VALUES " + strings.TrimSuffix(strings.Repeat(packetRow+",", rowsPerInsert), ",")
-	insertPacketsOne  = "INSERT INTO packets VALUES " + packetRow
-)
-
 type statements struct {
-	tls, streamUpsert, streamPrev, derivedRows, dns, dhcp *sql.Stmt
-	device, deviceName, addrLast, addrExtend, addrInsert  *sql.Stmt
-	usageUpsert, usageDrop, itemPut, itemDelete           *sql.Stmt
-	hourUpsert, hourDrop                                  *sql.Stmt
-	captureInsert, captureUpdate, sameContent, maxPacket  *sql.Stmt
-	storedUntil                                           *sql.Stmt
-	pathUpsert, stateUpsert                               *sql.Stmt
+	streamPrev, derivedRows, dhcp                        *sql.Stmt
+	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
+	usageDrop, itemPut, itemDelete, hourDrop             *sql.Stmt
+	captureInsert, captureUpdate, sameContent, maxPacket *sql.Stmt
+	storedUntil                                          *sql.Stmt
+	pathUpsert, stateUpsert                              *sql.Stmt
 }
 
 // BeginFile starts the transaction of one capture file. Files are written
@@ -269,6 +258,9 @@ func (w *FileWriter) drain() {
 		}
 		b.reset()
 		w.free <- b
+	}
+	if w.lastError == nil {
+		w.lastError = w.flushRows()
 	}
 	w.done <- w.lastError
 }
@@ -404,6 +396,10 @@ func (w *FileWriter) rollback() {
 	if w.released {
 		return
 	}
+	// The inserters belong to the connection, and outlive the file.
+	for _, ins := range w.wc.inserters() {
+		ins.discard()
+	}
 	// Not w.ctx: a cancelled run must still roll back.
 	if _, err := w.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 		// The connection's state is unknown: the next file opens another.
@@ -438,8 +434,6 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		sql string
 	}
 	list := []prep{
-		{&w.st.tls, `INSERT INTO tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
 			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
 			client, client_mac, server_name, proto, server_port,
@@ -448,22 +442,6 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			SELECT capture_id FROM tls WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
 			UNION ALL SELECT capture_id FROM dns WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
 			UNION ALL SELECT capture_id FROM dhcp WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4)`},
-		{&w.st.streamUpsert, `INSERT INTO streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
-			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
-			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
-			end_reason, capture_id, mirror_source)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
-			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
-			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
-			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
-			server_rtt_ns=excluded.server_rtt_ns, client_rtt_ns=excluded.client_rtt_ns,
-			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
-			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
-			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
-			capture_id=excluded.capture_id, mirror_source=excluded.mirror_source`},
-		{&w.st.dns, `INSERT INTO dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.dhcp, `INSERT INTO dhcp(time, stream_id, message_type, xid, mac, client_ip, your_ip, requested_ip, hostname, vendor_class, capture_id)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.st.device, `INSERT INTO devices(mac, hostname, vendor_class, first, last, packets, hostname_time)
@@ -479,26 +457,10 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.addrLast, `SELECT rowid, last FROM device_addresses WHERE mac = ? AND ip = ? ORDER BY last DESC LIMIT 1`},
 		{&w.st.addrExtend, `UPDATE device_addresses SET first=min(first, ?), last=max(last, ?), packets=packets+? WHERE rowid = ?`},
 		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
-		{&w.st.usageUpsert, `INSERT INTO client_usage_hourly(hour, client, client_mac, server_name, proto, server_port,
-			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
-			packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
-			bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
-			rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
-			handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`},
 		// A row whose streams all moved to another key (a stream named
 		// only by a later file) is left with zeros.
 		{&w.st.usageDrop, `DELETE FROM client_usage_hourly WHERE hour=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`},
-		{&w.st.hourUpsert, `INSERT INTO usage_hourly(hour, server_name, proto, server_port,
-			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
-			packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
-			bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
-			rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
-			handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`},
 		{&w.st.hourDrop, `DELETE FROM usage_hourly WHERE hour=? AND server_name=? AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
@@ -532,26 +494,62 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			return fmt.Errorf("driver connection %T cannot prepare", dc)
 		}
 		for _, p := range []struct {
-			dst *driver.StmtExecContext
-			sql string
-		}{{&w.packetsMany, insertPacketsMany}, {&w.packetsOne, insertPacketsOne}} {
-			st, err := prep.PrepareContext(ctx, p.sql)
+			dst        **rowInserter
+			table      string
+			cols, rows int
+			onConflict string
+		}{
+			{&w.packets, "packets", 9, 256, ""},
+			{&w.streams, `streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
+			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
+			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
+			end_reason, capture_id, mirror_source)`, 29, 64, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
+			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
+			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
+			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
+			server_rtt_ns=excluded.server_rtt_ns, client_rtt_ns=excluded.client_rtt_ns,
+			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
+			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
+			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
+			capture_id=excluded.capture_id, mirror_source=excluded.mirror_source`},
+			{&w.tls, `tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)`, 13, 64, ""},
+			{&w.dns, `dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)`, 12, 64, ""},
+			{&w.clientTotals, `client_usage_hourly(hour, client, client_mac, server_name, proto, server_port,
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 16, 64, addTotals},
+			{&w.serviceTotals, `usage_hourly(hour, server_name, proto, server_port,
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 14, 64, addTotals},
+		} {
+			ins, err := prepareInserter(ctx, prep, &w.rawStmts, p.table, p.cols, p.rows, p.onConflict)
 			if err != nil {
-				return fmt.Errorf("preparing packet rows: %w", err)
+				return err
 			}
-			w.rawStmts = append(w.rawStmts, st)
-			exec, ok := st.(driver.StmtExecContext)
-			if !ok {
-				return fmt.Errorf("driver statement %T cannot execute with a context", st)
-			}
-			*p.dst = exec
-		}
-		w.packetArgs = make([]driver.NamedValue, rowsPerInsert*packetColumns)
-		for i := range w.packetArgs {
-			w.packetArgs[i].Ordinal = i + 1
+			*p.dst = ins
 		}
 		return nil
 	})
+}
+
+// addTotals adds a totals row to the one of its key.
+const addTotals = `ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
+			packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
+			bytes_down=bytes_down+excluded.bytes_down, duration_ns=duration_ns+excluded.duration_ns,
+			rtt_sum_ns=rtt_sum_ns+excluded.rtt_sum_ns, rtt_count=rtt_count+excluded.rtt_count,
+			handshake_sum_ns=handshake_sum_ns+excluded.handshake_sum_ns, handshake_count=handshake_count+excluded.handshake_count`
+
+// inserters lists the row inserters in the order their rows are flushed.
+func (w *writerConn) inserters() []*rowInserter {
+	return []*rowInserter{w.packets, w.tls, w.dns, w.streams, w.clientTotals, w.serviceTotals}
+}
+
+// flushRows writes every pending row: before a query reads the tables in
+// the file's transaction, and when the file ends.
+func (w *FileWriter) flushRows() error {
+	for _, ins := range w.wc.inserters() {
+		if err := ins.flush(w.ctx, w.conn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // close releases the statements and the connection.
@@ -608,27 +606,14 @@ func (w *FileWriter) writeBatch(b *batch) error {
 // copy every argument into a new slice per statement, most of an
 // ingest's garbage.
 func (w *FileWriter) writePackets(ps []flow.Packet) error {
-	if len(ps) == 0 {
-		return nil
+	for i := range ps {
+		row, err := w.wc.packets.row(w.ctx, w.conn)
+		if err != nil {
+			return err
+		}
+		w.setPacket(row, &ps[i])
 	}
-	return w.conn.Raw(func(any) error {
-		for len(ps) >= rowsPerInsert {
-			for i := range ps[:rowsPerInsert] {
-				w.setPacket(w.wc.packetArgs[i*packetColumns:], &ps[i])
-			}
-			if _, err := w.wc.packetsMany.ExecContext(w.ctx, w.wc.packetArgs); err != nil {
-				return err
-			}
-			ps = ps[rowsPerInsert:]
-		}
-		for i := range ps {
-			w.setPacket(w.wc.packetArgs, &ps[i])
-			if _, err := w.wc.packetsOne.ExecContext(w.ctx, w.wc.packetArgs[:packetColumns]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return nil
 }
 
 // setPacket uses boxed values made once: turning an int64 or a string into
@@ -686,14 +671,25 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 	if s.HasClientMAC {
 		mac = macString(s.ClientMAC)
 	}
-	_, err = w.st.streamUpsert.ExecContext(w.ctx, s.ID, int64(s.Proto), w.names.of(s.Client), int64(s.ClientPort),
-		w.names.of(s.Server), int64(s.ServerPort), mac, s.First, s.Last,
+	row, err := w.wc.streams.row(w.ctx, w.conn)
+	if err != nil {
+		return err
+	}
+	setRow(row, s.ID, boxedSmall(int(s.Proto)), w.names.boxed(s.Client), boxedSmall(int(s.ClientPort)),
+		w.names.boxed(s.Server), boxedSmall(int(s.ServerPort)), mac, s.First, s.Last,
 		int64(s.Packets[0]), int64(s.Packets[1]), int64(s.Bytes[0]), int64(s.Bytes[1]),
-		int64(s.PayloadBytes[0]), int64(s.PayloadBytes[1]), int64(s.TCPFlags[0]), int64(s.TCPFlags[1]),
+		int64(s.PayloadBytes[0]), int64(s.PayloadBytes[1]), boxedSmall(int(s.TCPFlags[0])), boxedSmall(int(s.TCPFlags[1])),
 		nullIfZero(s.ServerRTT), nullIfZero(s.ClientRTT), nullIfZero(s.TLSHandshake),
 		s.ServerName, s.NameSource.String(), s.ALPN, tls.VersionName(s.TLSVersion), s.ECH,
 		nullIfZero(int64(s.QUICVersion)), end, w.captureID, s.MirrorSource)
-	return err
+	return nil
+}
+
+// setRow fills a row's arguments in column order.
+func setRow(row []driver.NamedValue, values ...any) {
+	for i, v := range values {
+		row[i].Value = v
+	}
 }
 
 // previous returns what an earlier file already wrote of this stream, so
@@ -703,6 +699,10 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 	if !s.Carried && s.First > w.storedUntil {
 		return nil, nil
+	}
+	// The lookup, and seenAgain's, must see the rows still pending.
+	if err := w.flushRows(); err != nil {
+		return nil, err
 	}
 	var u usage
 	var rtt, handshake int64
@@ -771,10 +771,10 @@ func (w *FileWriter) seenAgain(s *streamWrite, stored *usage) (keep bool, err er
 
 func (w *FileWriter) writeHello(h *helloRow) error {
 	transport := "tcp"
-	var quicVersion sql.NullInt64
+	var quicVersion any
 	if h.QUIC {
 		transport = "quic"
-		quicVersion = sql.NullInt64{Int64: int64(h.QUICVersion), Valid: true}
+		quicVersion = int64(h.QUICVersion)
 	}
 	version := h.LegacyVersion
 	for _, v := range h.Versions {
@@ -782,28 +782,38 @@ func (w *FileWriter) writeHello(h *helloRow) error {
 			version = v
 		}
 	}
-	_, err := w.st.tls.ExecContext(w.ctx, h.StreamID, h.Time, w.names.of(h.Client), w.names.of(h.Server),
-		int64(h.ClientPort), int64(h.ServerPort), h.ServerName, h.alpn, tls.VersionName(version), transport,
+	row, err := w.wc.tls.row(w.ctx, w.conn)
+	if err != nil {
+		return err
+	}
+	setRow(row, h.StreamID, h.Time, w.names.boxed(h.Client), w.names.boxed(h.Server),
+		boxedSmall(int(h.ClientPort)), boxedSmall(int(h.ServerPort)), h.ServerName, h.alpn, tls.VersionName(version), transport,
 		quicVersion, h.ECH, w.captureID)
-	return err
+	return nil
 }
 
 func (w *FileWriter) writeDNS(d *flow.DNSResponse) error {
-	client, resolver := w.names.of(d.Client), w.names.of(d.Server)
+	client, resolver := w.names.boxed(d.Client), w.names.boxed(d.Server)
 	if len(d.Answers) == 0 {
-		_, err := w.st.dns.ExecContext(w.ctx, d.Time, d.StreamID, client, resolver, d.QName, int64(d.QType),
-			int64(d.RCode), "", 0, 0, "", w.captureID)
-		return err
+		row, err := w.wc.dns.row(w.ctx, w.conn)
+		if err != nil {
+			return err
+		}
+		setRow(row, d.Time, d.StreamID, client, resolver, d.QName, boxedSmall(int(d.QType)),
+			boxedSmall(int(d.RCode)), "", boxedSmall(0), boxedSmall(0), "", w.captureID)
+		return nil
 	}
 	for _, a := range d.Answers {
 		answer := a.Target
 		if a.Addr.IsValid() {
-			answer = a.Addr.String()
+			answer = w.names.of(a.Addr)
 		}
-		if _, err := w.st.dns.ExecContext(w.ctx, d.Time, d.StreamID, client, resolver, d.QName, int64(d.QType),
-			int64(d.RCode), a.Name, int64(a.Type), int64(a.TTL), answer, w.captureID); err != nil {
+		row, err := w.wc.dns.row(w.ctx, w.conn)
+		if err != nil {
 			return err
 		}
+		setRow(row, d.Time, d.StreamID, client, resolver, d.QName, boxedSmall(int(d.QType)),
+			boxedSmall(int(d.RCode)), a.Name, boxedSmall(int(a.Type)), int64(a.TTL), answer, w.captureID)
 	}
 	return nil
 }
@@ -844,7 +854,13 @@ func (w *FileWriter) writeSighting(s *flow.Sighting) error {
 	return err
 }
 
-func nullIfZero(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v != 0} }
+// nullIfZero is NULL for 0, as the columns of measurements not made are.
+func nullIfZero(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
 
 func nullAddr(a netip.Addr) sql.NullString {
 	if !a.IsValid() || a.IsUnspecified() {

@@ -23,6 +23,7 @@ const metrics: Array<SelectableValue<Metric>> = [
   { label: 'Bytes', value: 'bytes' },
   { label: 'Streams', value: 'streams' },
   { label: 'Clients', value: 'clients' },
+  { label: 'Devices', value: 'devices', description: 'Distinct devices: a client MAC where seen, else its address' },
 ];
 
 const measures: Array<SelectableValue<Measure>> = [
