@@ -31,6 +31,8 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
       clients: expandList(query.clients, srv, scopedVars),
       vendors: expandList(query.vendors, srv, scopedVars),
       categories: expandList(query.categories, srv, scopedVars),
+      users: expandList(query.users, srv, scopedVars),
+      departments: expandList(query.departments, srv, scopedVars),
       rawSql: query.rawSql === undefined ? undefined : srv.replace(query.rawSql, scopedVars, sqlQuote),
     };
   }
@@ -52,6 +54,14 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
 
   getVendors(range?: TimeRange): Promise<Choice[]> {
     return this.getResource('vendors', rangeParams(range));
+  }
+
+  getUsers(range?: TimeRange): Promise<Choice[]> {
+    return this.getResource('users', rangeParams(range));
+  }
+
+  getDepartments(range?: TimeRange): Promise<Choice[]> {
+    return this.getResource('departments', rangeParams(range));
   }
 
   ingestNow(): Promise<{ message: string }> {

@@ -1,11 +1,22 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'usage' | 'latency' | 'licences' | 'shadowIT' | 'monthOverMonth' | 'serverNames' | 'streams' | 'sql' | 'variable';
+export type QueryType =
+  | 'usage'
+  | 'latency'
+  | 'licences'
+  | 'shadowIT'
+  | 'monthOverMonth'
+  | 'devices'
+  | 'geo'
+  | 'serverNames'
+  | 'streams'
+  | 'sql'
+  | 'variable';
 export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets';
 export type Metric = 'streams' | 'bytes' | 'clients' | 'devices';
-export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices';
-export type GroupBy = 'service' | 'vendor' | 'product' | 'category';
+export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices' | 'users' | 'departments';
+export type GroupBy = 'service' | 'vendor' | 'product' | 'category' | 'device' | 'user' | 'department';
 export type Kind = 'saas' | 'infra' | 'unknown';
 
 /** A panel query; the backend's plugin.Query reads the same JSON. */
@@ -21,6 +32,8 @@ export interface SaasQuery extends DataQuery {
   vendors?: string[];
   categories?: string[];
   kinds?: Kind[];
+  users?: string[];
+  departments?: string[];
   limit?: number;
   rawSql?: string;
   format?: 'table' | 'time_series';
@@ -42,8 +55,11 @@ export interface SaasOptions extends DataSourceJsonData {
   retentionDays?: number;
   settle?: string;
   contractsFile?: string;
+  inventoryFile?: string;
   classifierPlugins?: ClassifierPlugin[];
   timeZone?: string;
+  homeCountry?: string;
+  geoDatabase?: string;
 }
 
 /** A classifier plugin the datasource may run; sha256, when set, must match the binary. */

@@ -13,6 +13,7 @@ import (
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/classify"
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/inventory"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	// "" classifies by the built-in catalog alone. It is read again when
 	// it changes.
 	Contracts string
+	// Inventory names the device inventory CSV (inventory.Load): device
+	// names, users and departments by MAC or address; "" has none. It is
+	// read again when it changes.
+	Inventory string
 	// Plugins are the classifier plugins to run, asked before the
 	// contracts and the catalog.
 	Plugins []classifiersdk.PluginConfig
@@ -69,6 +74,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("flow max streams %d: must be 0 (no bound) or more", c.Flow.MaxStreams)
 	case c.Contracts != "" && strings.TrimSpace(c.Contracts) == "":
 		return errors.New("contracts: an empty path; name the contracts file or leave it out")
+	case c.Inventory != "" && strings.TrimSpace(c.Inventory) == "":
+		return errors.New("inventory: an empty path; name the inventory file or leave it out")
 	}
 	for _, p := range c.Plugins {
 		if err := p.Check(); err != nil {
@@ -117,6 +124,8 @@ type Service struct {
 
 	classifier     *classify.Classifier
 	contractsMTime time.Time
+	inventoryMTime time.Time
+	inventoryRead  bool
 	plugins        []*classifiersdk.Host
 	pluginIDs      string
 
@@ -208,6 +217,31 @@ func (s *Service) loadClassifier() error {
 	return nil
 }
 
+// loadInventory reads the inventory file into the database when it is
+// new or changed since it was read; one broken by an edit leaves the last
+// good one in the database.
+func (s *Service) loadInventory(ctx context.Context) error {
+	if s.cfg.Inventory == "" {
+		return nil
+	}
+	info, err := os.Stat(s.cfg.Inventory)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if s.inventoryRead && info.ModTime().Equal(s.inventoryMTime) {
+		return nil
+	}
+	entries, err := inventory.Load(s.cfg.Inventory)
+	if err != nil {
+		return err
+	}
+	if err := s.db.SaveInventory(ctx, entries); err != nil {
+		return err
+	}
+	s.inventoryRead, s.inventoryMTime = true, info.ModTime()
+	return nil
+}
+
 // Config returns the configuration the service runs with.
 func (s *Service) Config() Config { return s.cfg }
 
@@ -258,6 +292,9 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 		// A contracts file broken by an edit keeps the last good one in
 		// use; the run reports it.
 		err = s.loadClassifier()
+		if ierr := s.loadInventory(ctx); err == nil {
+			err = ierr
+		}
 		var cerr error
 		classified, cerr = s.db.ClassifyNames(ctx, s.classifier)
 		if err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -160,4 +161,7 @@ func (d *Datasource) Dispose() {
 		d.reader = nil
 	}
 	d.readerMu.Unlock()
+	if m, ok := d.cfg.Geo.(*geo.MMDB); ok {
+		m.Close()
+	}
 }

@@ -29,14 +29,20 @@ type Query struct {
 	Vendors    []string `json:"vendors"`
 	Categories []string `json:"categories"`
 	Kinds      []string `json:"kinds"` // saas, infra, unknown
-	// usage, serverNames: service (default), vendor, product, category
+	// As the inventory names them.
+	Users       []string `json:"users"`
+	Departments []string `json:"departments"`
+	// usage, latency, serverNames, monthOverMonth: service (default),
+	// vendor, product, category, device, user, department; devices: the
+	// first four
 	GroupBy string `json:"groupBy"`
 	// serverNames, streams
 	Limit int `json:"limit"`
 	// sql
 	RawSQL string `json:"rawSql"`
 	Format string `json:"format"`
-	// variable: services, clients or devices
+	// variable: services, vendors, categories, clients, devices, users
+	// or departments
 	Variable string `json:"variable"`
 }
 
@@ -50,6 +56,8 @@ const (
 	TypeLicences    = "licences"
 	TypeShadowIT    = "shadowIT"
 	TypeMonths      = "monthOverMonth"
+	TypeDevices     = "devices"
+	TypeGeo         = "geo"
 	TypeVariable    = "variable"
 )
 
@@ -101,7 +109,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	r := query.RangeOf(dq.TimeRange.From, dq.TimeRange.To)
-	filter := query.Filter{Services: q.Services, Clients: q.Clients, Vendors: q.Vendors, Categories: q.Categories, Kinds: q.Kinds}
+	filter := query.Filter{Services: q.Services, Clients: q.Clients, Vendors: q.Vendors, Categories: q.Categories, Kinds: q.Kinds,
+		Users: q.Users, Departments: q.Departments}
 	limit := q.Limit
 	if limit > maxTableRows {
 		limit = maxTableRows
@@ -118,6 +127,11 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 		frame, err = query.Licences(ctx, db.SQL(), r, d.cfg.Location)
 	case TypeMonths:
 		frame, err = query.MonthOverMonth(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
+	case TypeDevices:
+		frame, err = query.Devices(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
+	case TypeGeo:
+		frame, err = query.Geo(ctx, db.SQL(), query.GeoQuery{TableQuery: query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit},
+			Locator: d.cfg.Geo, Home: d.cfg.Home})
 	case TypeShadowIT:
 		frame, err = query.ShadowIT(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
 	case TypeServerNames:
@@ -129,7 +143,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeVariable:
 		frame, err = variable(ctx, db.SQL(), q.Variable, r)
 	default:
-		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, monthOverMonth, serverNames, streams, sql or variable", q.QueryType)
+		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, monthOverMonth, devices, geo, serverNames, streams, sql or variable", q.QueryType)
 	}
 	if err != nil {
 		status := backend.StatusBadRequest
@@ -150,7 +164,7 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 	}
 	l, ok := query.Lists[what]
 	if !ok {
-		return nil, fmt.Errorf("variable %q: want services, vendors, categories, clients or devices", what)
+		return nil, fmt.Errorf("variable %q: want services, vendors, categories, clients, devices, users or departments", what)
 	}
 	list, err := l.Load(ctx, db, r)
 	if err != nil {

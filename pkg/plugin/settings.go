@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
@@ -26,6 +28,8 @@ type Settings struct {
 	RetentionDays  int      `json:"retentionDays"`
 	Settle         string   `json:"settle"`
 	ContractsFile  string   `json:"contractsFile"`
+	// InventoryFile is a CSV naming devices, their users and departments.
+	InventoryFile string `json:"inventoryFile"`
 	// ClassifierPlugins are the only plugin binaries that run, each with
 	// an optional SHA-256 it must match.
 	ClassifierPlugins []classifiersdk.PluginConfig `json:"classifierPlugins"`
@@ -33,6 +37,12 @@ type Settings struct {
 	// questions (IANA name, default UTC): an office in Tokyo closes its
 	// month at midnight JST.
 	TimeZone string `json:"timeZone"`
+	// HomeCountry (ISO 3166-1 alpha-2) is where the office is: the geo
+	// question flags servers elsewhere.
+	HomeCountry string `json:"homeCountry"`
+	// GeoDatabase is a MaxMind-format country database used instead of
+	// the embedded table.
+	GeoDatabase string `json:"geoDatabase"`
 }
 
 // SettingError names the setting at fault, for the health check.
@@ -53,8 +63,11 @@ var settingTypes = map[string]string{
 	"retentionDays":     `a whole number of days (0 keeps everything)`,
 	"settle":            `a duration in quotes, like "10s"`,
 	"contractsFile":     `a file path, like "/etc/saaslens/contracts.yaml"`,
+	"inventoryFile":     `a file path, like "/etc/saaslens/inventory.csv"`,
 	"classifierPlugins": `a list of {"path": "/usr/local/lib/saaslens/classifier", "sha256": "<hex>"}`,
 	"timeZone":          `an IANA time zone in quotes, like "Asia/Tokyo"`,
+	"homeCountry":       `a two-letter country code in quotes, like "JP"`,
+	"geoDatabase":       `a file path, like "/usr/share/GeoIP/GeoLite2-Country.mmdb"`,
 }
 
 // config is what a datasource's settings come to.
@@ -63,6 +76,10 @@ type config struct {
 	Ingest   ingest.Config
 	Database string
 	Location *time.Location
+	Home     string
+	// Geo places server addresses; an opened geoDatabase is closed with
+	// the instance.
+	Geo geo.Locator
 }
 
 // loadConfig reads and checks a datasource's settings; an error is a
@@ -101,10 +118,16 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			err = json.Unmarshal(raw[k], &c.Settle)
 		case "contractsFile":
 			err = json.Unmarshal(raw[k], &c.ContractsFile)
+		case "inventoryFile":
+			err = json.Unmarshal(raw[k], &c.InventoryFile)
 		case "classifierPlugins":
 			err = json.Unmarshal(raw[k], &c.ClassifierPlugins)
 		case "timeZone":
 			err = json.Unmarshal(raw[k], &c.TimeZone)
+		case "homeCountry":
+			err = json.Unmarshal(raw[k], &c.HomeCountry)
+		case "geoDatabase":
+			err = json.Unmarshal(raw[k], &c.GeoDatabase)
 		}
 		if err != nil {
 			return c, &SettingError{k, fmt.Sprintf("%s is not %s", raw[k], want)}
@@ -136,14 +159,11 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		return c, &SettingError{"retentionDays", fmt.Sprintf("%d: must be 0 (keep everything) or a number of days", c.RetentionDays)}
 	}
 	c.Ingest.RetainDays = c.RetentionDays
-	if f := strings.TrimSpace(c.ContractsFile); f != "" {
-		if !filepath.IsAbs(f) {
-			return c, &SettingError{"contractsFile", fmt.Sprintf("%q is not an absolute path: write the whole path", f)}
-		}
-		if _, err := os.Stat(f); err != nil {
-			return c, &SettingError{"contractsFile", fmt.Sprintf("%s cannot be read by the Grafana server: %v", f, err)}
-		}
-		c.Ingest.Contracts = f
+	if c.Ingest.Contracts, err = readableFile("contractsFile", c.ContractsFile); err != nil {
+		return c, err
+	}
+	if c.Ingest.Inventory, err = readableFile("inventoryFile", c.InventoryFile); err != nil {
+		return c, err
 	}
 	for _, p := range c.ClassifierPlugins {
 		if err := p.Check(); err != nil {
@@ -164,6 +184,20 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 	}
 	if err := c.Ingest.Validate(); err != nil {
 		return c, &SettingError{"settings", err.Error()}
+	}
+	c.Home = strings.ToUpper(strings.TrimSpace(c.HomeCountry))
+	if c.Home != "" && !countryCode.MatchString(c.Home) {
+		return c, &SettingError{"homeCountry", fmt.Sprintf("%q is not a country code: write two letters (ISO 3166-1), like JP or DE", c.HomeCountry)}
+	}
+	c.Geo = geo.Builtin()
+	if f, err := readableFile("geoDatabase", c.GeoDatabase); err != nil {
+		return c, err
+	} else if f != "" {
+		m, err := geo.OpenMMDB(f)
+		if err != nil {
+			return c, &SettingError{"geoDatabase", err.Error()}
+		}
+		c.Geo = m
 	}
 
 	c.Database = strings.TrimSpace(c.DatabasePath)
@@ -208,3 +242,21 @@ func defaultDatabase(uid string) string {
 	}
 	return filepath.Join(base, "saaslens", uid+".db")
 }
+
+// readableFile checks an optional file setting: "" when unset, else an
+// absolute path the Grafana server can read.
+func readableFile(setting, path string) (string, error) {
+	f := strings.TrimSpace(path)
+	if f == "" {
+		return "", nil
+	}
+	if !filepath.IsAbs(f) {
+		return "", &SettingError{setting, fmt.Sprintf("%q is not an absolute path: write the whole path", f)}
+	}
+	if _, err := os.Stat(f); err != nil {
+		return "", &SettingError{setting, fmt.Sprintf("%s cannot be read by the Grafana server: %v", f, err)}
+	}
+	return f, nil
+}
+
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)

@@ -1,12 +1,15 @@
 package plugin
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
 )
 
@@ -62,11 +65,31 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"timeZone": "Tokyo"}`, `timeZone: "Tokyo" is not a time zone: write an IANA name like Asia/Tokyo or Europe/Berlin`},
 		{`{"classifierPlugins": [{"path": "plugin"}]}`, `classifierPlugins: classifier plugin "plugin": not an absolute path`},
 		{`{"contractsFile": "/nonexistent/contracts.yaml"}`, `contractsFile: /nonexistent/contracts.yaml cannot be read by the Grafana server: stat /nonexistent/contracts.yaml: no such file or directory`},
+		{`{"inventoryFile": "/nonexistent/inventory.csv"}`, `inventoryFile: /nonexistent/inventory.csv cannot be read by the Grafana server: stat /nonexistent/inventory.csv: no such file or directory`},
+		{`{"inventoryFile": "inventory.csv"}`, `inventoryFile: "inventory.csv" is not an absolute path: write the whole path`},
+		{`{"inventoryFile": 3}`, `inventoryFile: 3 is not a file path, like "/etc/saaslens/inventory.csv"`},
+		{`{"homeCountry": "Japan"}`, `homeCountry: "Japan" is not a country code: write two letters (ISO 3166-1), like JP or DE`},
+		{`{"geoDatabase": "/etc/saaslens/inventory.csv"}`, `geoDatabase: /etc/saaslens/inventory.csv cannot be read by the Grafana server: stat /etc/saaslens/inventory.csv: no such file or directory`},
 		{`{"databasePath": "saaslens.db"}`, `databasePath: "saaslens.db" is not an absolute path: write the whole path, or leave it empty for the default`},
 	} {
 		_, err := loadConfig(settings(c.json))
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s: got %v\nwant %s", c.json, err, c.want)
 		}
+	}
+}
+
+func TestGeoDatabaseMustBeOne(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "country.mmdb")
+	if err := os.WriteFile(path, []byte("not a MaxMind database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(settings(`{"geoDatabase": "` + path + `"}`))
+	if err == nil || !strings.HasPrefix(err.Error(), "geoDatabase: geo: "+path+": ") {
+		t.Errorf("got %v", err)
+	}
+	c, err := loadConfig(settings(`{"homeCountry": "jp"}`))
+	if err != nil || c.Home != "JP" || c.Geo.Source() != geo.Builtin().Source() {
+		t.Errorf("home %q, geo %v, %v", c.Home, c.Geo, err)
 	}
 }

@@ -106,6 +106,7 @@ func provisioned(t *testing.T, change func(map[string]any)) (backend.PluginConte
 	ds.JSONData["databasePath"] = dbPath
 	ds.JSONData["settle"] = "0s"
 	ds.JSONData["contractsFile"] = filepath.Join(repoRoot(), "examples", "contracts.yaml")
+	ds.JSONData["inventoryFile"] = filepath.Join(repoRoot(), "examples", "inventory.csv")
 	if change != nil {
 		change(ds.JSONData)
 	}
@@ -561,7 +562,7 @@ func TestSettingsChangeHandsTheDatabaseOver(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if diff := cmp.Diff([]string{"captureDirs", "contractsFile", "databasePath", "ingestInterval", "retentionDays", "settle", "storePackets", "timeZone"}, keys); diff != "" {
+	if diff := cmp.Diff([]string{"captureDirs", "contractsFile", "databasePath", "homeCountry", "ingestInterval", "inventoryFile", "retentionDays", "settle", "storePackets", "timeZone"}, keys); diff != "" {
 		t.Errorf("provisioned settings (-want +got):\n%s", diff)
 	}
 }

@@ -12,7 +12,35 @@ const (
 	GroupVendor   = "vendor"
 	GroupProduct  = "product"
 	GroupCategory = "category"
+	// Groupings by the device a stream came from, named by the inventory
+	// (inventory.Load) or DHCP, and by its user and department.
+	GroupDevice     = "device"
+	GroupUser       = "user"
+	GroupDepartment = "department"
 )
+
+// NoUser and NoDepartment stand for devices the inventory does not name.
+const (
+	NoUser       = "(no user)"
+	NoDepartment = "(no department)"
+)
+
+// inventoryOf is the inventory column c of the device of the row aliased
+// t, joined as im (by MAC) and ia (by address): the MAC's entry first.
+func inventoryOf(c string) string {
+	return `coalesce(nullif(im.` + c + `, ''), nullif(ia.` + c + `, ''), '')`
+}
+
+// deviceNameOf names the device of the row aliased t: its inventory name,
+// else its DHCP host name (d joined by MAC), else its MAC or address.
+func deviceNameOf(t string) string {
+	return `coalesce(nullif(` + inventoryOf("device") + `, ''), nullif(d.hostname, ''), ` + deviceOf(t) + `)`
+}
+
+// needsInventory tells whether grouping g reads the inventory.
+func needsInventory(g string) bool {
+	return g == GroupDevice || g == GroupUser || g == GroupDepartment
+}
 
 // Unknown is the category (and kind) of a name no source classifies; such
 // names keep their server name as vendor and product.
@@ -36,8 +64,14 @@ func groupExpr(g, t string) (string, error) {
 		return `CASE WHEN ` + unknown + ` THEN ` + serviceOf(t) + ` WHEN instr(sv.product, sv.vendor) = 1 THEN sv.product ELSE sv.vendor || ' ' || sv.product END`, nil
 	case GroupCategory:
 		return `CASE WHEN ` + unknown + ` THEN '` + Unknown + `' ELSE sv.category END`, nil
+	case GroupDevice:
+		return deviceNameOf(t), nil
+	case GroupUser:
+		return `coalesce(nullif(` + inventoryOf("user") + `, ''), '` + NoUser + `')`, nil
+	case GroupDepartment:
+		return `coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `')`, nil
 	}
-	return "", fmt.Errorf("group by %q: want service, vendor, product or category", g)
+	return "", fmt.Errorf("group by %q: want service, vendor, product, category, device, user or department", g)
 }
 
 // Filter narrows a query; empty lists do not narrow, nor does a list
@@ -48,6 +82,10 @@ type Filter struct {
 	Vendors    []string
 	Categories []string
 	Kinds      []string // saas, infra, unknown
+	// Users and Departments as the inventory names them (NoUser and
+	// NoDepartment for devices it does not).
+	Users       []string
+	Departments []string
 }
 
 // All in a filter list means no narrowing.
@@ -62,6 +100,11 @@ func narrowing(list []string) []string {
 
 // narrowingClients is the client filter, unless it is All.
 func (f Filter) narrowingClients() []string { return narrowing(f.Clients) }
+
+// needsInventory tells whether the filter reads the inventory.
+func (f Filter) needsInventory() bool {
+	return len(narrowing(f.Users))+len(narrowing(f.Departments)) > 0
+}
 
 // needsServices tells whether the filter reads the services table.
 func (f Filter) needsServices() bool {
@@ -94,6 +137,8 @@ func (f Filter) where(t string) (string, []any) {
 	add(`coalesce(nullif(sv.vendor, ''), `+serviceOf(t)+`)`, f.Vendors, same)
 	add(`coalesce(nullif(sv.category, ''), '`+Unknown+`')`, f.Categories, same)
 	add(`coalesce(nullif(sv.kind, ''), '`+Unknown+`')`, f.Kinds, same)
+	add(`coalesce(nullif(`+inventoryOf("user")+`, ''), '`+NoUser+`')`, f.Users, same)
+	add(`coalesce(nullif(`+inventoryOf("department")+`, ''), '`+NoDepartment+`')`, f.Departments, same)
 	return sb.String(), args
 }
 
@@ -101,10 +146,34 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// joinServices joins the services table when grouping or filtering needs it.
-func joinServices(t, group string, f Filter) string {
-	if (group == GroupService || group == "") && !f.needsServices() {
-		return ""
+// joins joins, to the table aliased t, the services table and the
+// inventory (and the DHCP devices) when grouping by group or filtering by
+// f reads them.
+func joins(t, group string, f Filter) string {
+	var j string
+	if (group != GroupService && group != "" && !needsInventory(group)) || f.needsServices() {
+		j += ` LEFT JOIN services sv ON sv.server_name = ` + t + `.server_name`
 	}
-	return ` LEFT JOIN services sv ON sv.server_name = ` + t + `.server_name`
+	return j + devicesJoin(t, group, f)
+}
+
+// devicesJoin joins, to the table aliased t, what grouping by group or
+// filtering by f reads of devices: the inventory, and the DHCP devices
+// for device names.
+func devicesJoin(t, group string, f Filter) string {
+	var j string
+	if needsInventory(group) || f.needsInventory() {
+		j += inventoryJoin(t)
+	}
+	if group == GroupDevice {
+		j += ` LEFT JOIN devices d ON d.mac = ` + t + `.client_mac`
+	}
+	return j
+}
+
+// inventoryJoin joins the inventory entries of the device of the row
+// aliased t: im by its MAC, ia by its address.
+func inventoryJoin(t string) string {
+	return ` LEFT JOIN inventory im ON im.key = ` + t + `.client_mac AND ` + t + `.client_mac != ''` +
+		` LEFT JOIN inventory ia ON ia.key = ` + t + `.client`
 }

@@ -73,7 +73,7 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 	}
 	filter, args := q.Filter.where("s")
 	text := `SELECT (s.first / ?) * ? AS t, ` + group + ` AS g, ` + value + `
-FROM streams s` + joinServices("s", q.GroupBy, q.Filter) + `
+FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
 WHERE s.first >= ? AND s.first < ?` + where + filter
 	args = append([]any{step, step, firstBucket, firstBucket + buckets*step}, args...)
 	rows, err := db.QueryContext(ctx, text, args...)

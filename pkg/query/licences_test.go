@@ -12,7 +12,8 @@ import (
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
-// officeDB ingests the office fixture with the example contracts.
+// officeDB ingests the office fixture with the example contracts and
+// inventory.
 func officeDB(t *testing.T) *sql.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "office.db")
@@ -24,6 +25,7 @@ func officeDB(t *testing.T) *sql.DB {
 	cfg := ingest.DefaultConfig()
 	cfg.Paths = []string{filepath.Join("..", "..", "testdata", "office.pcap.gz")}
 	cfg.Contracts = filepath.Join("..", "..", "examples", "contracts.yaml")
+	cfg.Inventory = filepath.Join("..", "..", "examples", "inventory.csv")
 	cfg.Settle = 0
 	svc, err := ingest.NewService(db, cfg, ingest.Options{})
 	if err != nil {

@@ -26,7 +26,7 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
 	filter, args := q.Filter.where("s")
 	text := `SELECT ` + group + ` AS g, s.first >= ? AS this_month, count(*), sum(s.bytes_up + s.bytes_down), count(DISTINCT ` + deviceOf("s") + `)
-FROM streams s` + joinServices("s", q.GroupBy, q.Filter) + `
+FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
 WHERE s.first >= ? AND s.first < ?` + filter + `
 GROUP BY 1, 2`
 	args = append([]any{this.UnixNano(), last.UnixNano(), next.UnixNano()}, args...)

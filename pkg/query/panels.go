@@ -111,12 +111,13 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		label = GroupService
 	}
 	filter, args := q.Filter.where("u")
-	join := joinServices("u", q.GroupBy, q.Filter)
+	join := joins("u", q.GroupBy, q.Filter)
 	// Every bucket overlapping the range counts whole, whichever table
 	// answers: the rollups cannot split an hour or a day.
 	end := firstBucket + buckets*step
 	var source string
-	perClient := q.Metric == MetricClients || q.Metric == MetricDevices || len(q.Filter.narrowingClients()) > 0
+	perClient := q.Metric == MetricClients || q.Metric == MetricDevices || len(q.Filter.narrowingClients()) > 0 ||
+		needsInventory(q.GroupBy) || q.Filter.needsInventory()
 	switch {
 	case step%int64(time.Hour) == 0 && !perClient:
 		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, '' AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
@@ -272,7 +273,7 @@ func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, er
 	text := `SELECT ` + group + ` AS ` + name + `, count(*) AS accesses, sum(s.packets_up + s.packets_down) AS packets,
 	sum(s.bytes_up) AS bytes_up, sum(s.bytes_down) AS bytes_down, count(DISTINCT s.client) AS clients,
 	min(s.first) AS first_seen, max(s.last) AS last_seen` + extra + `
-FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name
+FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", q.GroupBy, q.Filter) + `
 WHERE ` + active + filter + `
 GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 	args = append(args, q.limit())
@@ -298,8 +299,8 @@ func Streams(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error)
 	s.server_name, s.name_source, coalesce(sv.vendor, '') AS vendor, coalesce(nullif(sv.category, ''), '` + Unknown + `') AS category,
 	s.packets_up + s.packets_down AS packets, s.bytes_up, s.bytes_down,
 	(s.last - s.first) / 1e6 AS duration_ms, s.server_rtt_ns / 1e6 AS rtt_ms, s.tls_handshake_ns / 1e6 AS tls_handshake_ms,
-	s.end_reason, CAST(s.id AS TEXT) AS stream_id
-FROM streams s LEFT JOIN devices d ON d.mac = s.client_mac LEFT JOIN services sv ON sv.server_name = s.server_name
+	s.end_reason, CAST(s.id AS TEXT) AS stream_id, ` + inventoryOf("user") + ` AS user, ` + inventoryOf("department") + ` AS department
+FROM streams s LEFT JOIN devices d ON d.mac = s.client_mac LEFT JOIN services sv ON sv.server_name = s.server_name` + inventoryJoin("s") + `
 WHERE ` + active + filter + `
 ORDER BY s.first DESC, s.id LIMIT ?`
 	args = append(args, q.limit())
@@ -367,6 +368,18 @@ var Lists = map[string]List{
 			}
 			return Choice{Text: client + " (" + host + ")", Value: client}
 		},
+	},
+	// Users and departments of the devices seen in the range, as the
+	// inventory names them (NoUser, NoDepartment for devices it lacks).
+	"users": {
+		SQL: `SELECT DISTINCT coalesce(nullif(` + inventoryOf("user") + `, ''), '` + NoUser + `'), '' FROM client_usage_hourly u` + inventoryJoin("u") + `
+	WHERE u.hour >= ? AND u.hour <= ? ORDER BY 1 LIMIT 5000`,
+		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
+	},
+	"departments": {
+		SQL: `SELECT DISTINCT coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `'), '' FROM client_usage_hourly u` + inventoryJoin("u") + `
+	WHERE u.hour >= ? AND u.hour <= ? ORDER BY 1 LIMIT 5000`,
+		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Devices (MACs), named by DHCP.
 	"devices": {

@@ -430,7 +430,7 @@ func TestStreamsTable(t *testing.T) {
 	want := []string{"first:time.Time", "last:time.Time", "client:*string", "client_mac:*string", "client_name:*string",
 		"server:*string", "server_port:*int64", "transport:*string", "server_name:*string", "name_source:*string",
 		"vendor:*string", "category:*string", "packets:*int64", "bytes_up:*int64", "bytes_down:*int64", "duration_ms:*float64", "rtt_ms:*float64",
-		"tls_handshake_ms:*float64", "end_reason:*string", "stream_id:*string"}
+		"tls_handshake_ms:*float64", "end_reason:*string", "stream_id:*string", "user:*string", "department:*string"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("fields (-want +got):\n%s", diff)
 	}

@@ -420,4 +420,15 @@ CREATE INDEX streams_long ON streams(first) WHERE last - first > 3600000000000;
 -- and every insert paid for this index.
 DROP INDEX streams_last;
 `,
+	// 10: the company's device inventory (inventory.Load): names, users and
+	// departments of devices, by MAC or address; replaced whole whenever
+	// the inventory file is read, joined in at query time.
+	`
+CREATE TABLE inventory (
+	key        TEXT PRIMARY KEY,  -- a MAC (as client_mac) or an address (as client)
+	device     TEXT NOT NULL,
+	user       TEXT NOT NULL,
+	department TEXT NOT NULL
+) WITHOUT ROWID;
+`,
 }

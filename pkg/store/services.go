@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/classify"
+	"github.com/saaslens/saaslens/pkg/inventory"
 )
 
 // ClassifyNames gives every server name in the database its service: only
@@ -103,6 +104,28 @@ func (s *DB) SaveContracts(ctx context.Context, contracts []classify.Contract) e
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: contracts: %w", err)
+	}
+	return nil
+}
+
+// SaveInventory replaces the inventory table with entries.
+func (s *DB) SaveInventory(ctx context.Context, entries []inventory.Entry) error {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: inventory: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM inventory`); err != nil {
+		return fmt.Errorf("store: inventory: %w", err)
+	}
+	for _, e := range entries {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inventory(key, device, user, department) VALUES (?,?,?,?)`,
+			e.Key, e.Device, e.User, e.Department); err != nil {
+			return fmt.Errorf("store: inventory %s:%d: %w", e.File, e.Line, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: inventory: %w", err)
 	}
 	return nil
 }

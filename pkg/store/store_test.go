@@ -257,10 +257,17 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					end_reason, capture_id)
 				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, ` + mac + `, 7200000000000, 7201000000000,
 					3, 2, 300, 200, 100, 50, 27, 18, NULL, NULL, 5000, 'b.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`,
+			}
+			if from < 9 {
 				// The day's totals: the stream above, one more of its key
 				// and five of another, both dropped from streams by retention.
-				`INSERT INTO usage_daily VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 2, 6, 4, 600, 400, 3000000000, 0, 0, 5000, 1),
-					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0)`,
+				steps = append(steps, `INSERT INTO usage_daily VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 2, 6, 4, 600, 400, 3000000000, 0, 0, 5000, 1),
+					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0)`)
+			} else {
+				// The same, as version 9 on writes them.
+				steps = append(steps, `INSERT INTO client_usage_hourly VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 1, 3, 2, 300, 200, 2000000000, 0, 0, 0, 0),
+					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0),
+					(7200000000000, '10.0.0.2', '', 'b.example', 6, 443, 1, 3, 2, 300, 200, 1000000000, 0, 0, 5000, 1)`)
 			}
 			for _, q := range steps {
 				if _, err := raw.Exec(q); err != nil {

@@ -18,6 +18,8 @@ const provisioned: SaasOptions = {
   retentionDays: 30,
   settle: '10s',
   contractsFile: '/etc/saaslens/contracts.yaml',
+  inventoryFile: '/etc/saaslens/inventory.csv',
+  homeCountry: 'JP',
 };
 
 // A controlled editor, as Grafana renders it: every change comes back as
@@ -43,6 +45,8 @@ describe('ConfigEditor', () => {
     expect(screen.getByLabelText('Ingest interval')).toHaveValue('1m');
     expect(screen.getByLabelText('Settle time')).toHaveValue('10s');
     expect(screen.getByLabelText('Contracts file')).toHaveValue('/etc/saaslens/contracts.yaml');
+    expect(screen.getByLabelText('Inventory file')).toHaveValue('/etc/saaslens/inventory.csv');
+    expect(screen.getByLabelText('Home country')).toHaveValue('JP');
     expect(screen.getByLabelText('Retention days')).toHaveValue(30);
     expect(screen.getByLabelText('Store packets')).toBeChecked();
   });
@@ -58,6 +62,9 @@ describe('ConfigEditor', () => {
     await user.type(screen.getByLabelText('Database file'), '/data/s.db');
     await user.type(screen.getByLabelText('Contracts file'), '/etc/c.yaml');
     await user.type(screen.getByLabelText('Time zone'), 'Asia/Tokyo');
+    await user.type(screen.getByLabelText('Inventory file'), '/etc/i.csv');
+    await user.type(screen.getByLabelText('Home country'), 'DE');
+    await user.type(screen.getByLabelText('Country database'), '/geo/c.mmdb');
     await user.type(screen.getByLabelText('Classifier plugins'), '/opt/p1\n/opt/p2=abc123\n');
     await user.tab();
     await user.click(screen.getByLabelText('Store packets'));
@@ -70,6 +77,9 @@ describe('ConfigEditor', () => {
       databasePath: '/data/s.db',
       contractsFile: '/etc/c.yaml',
       timeZone: 'Asia/Tokyo',
+      inventoryFile: '/etc/i.csv',
+      homeCountry: 'DE',
+      geoDatabase: '/geo/c.mmdb',
       classifierPlugins: [{ path: '/opt/p1' }, { path: '/opt/p2', sha256: 'abc123' }],
       storePackets: false,
       retentionDays: 90,

@@ -86,8 +86,20 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
         <Field
+          label="Inventory file"
+          description="A CSV of your devices (columns mac or address, device, user, department) that names them and lets every question be grouped by user or department. Read again when it changes."
+        >
+          <Input
+            aria-label="Inventory file"
+            width={60}
+            value={jsonData.inventoryFile ?? ''}
+            placeholder="/etc/saaslens/inventory.csv"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ inventoryFile: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
           label="Time zone"
-          description="Months and days of the licence and shadow IT questions are cut in it (an IANA name); UTC when empty."
+          description="Months and days of the licence, shadow IT, month-over-month and devices questions are cut in it (an IANA name); UTC when empty."
         >
           <Input
             aria-label="Time zone"
@@ -95,6 +107,27 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             value={jsonData.timeZone ?? ''}
             placeholder="Asia/Tokyo"
             onChange={(e: ChangeEvent<HTMLInputElement>) => set({ timeZone: e.currentTarget.value })}
+          />
+        </Field>
+        <Field label="Home country" description="Two letters (ISO 3166-1), like JP: servers in other countries are flagged as abroad.">
+          <Input
+            aria-label="Home country"
+            width={8}
+            value={jsonData.homeCountry ?? ''}
+            placeholder="JP"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ homeCountry: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Country database"
+          description="A MaxMind-format country database (GeoLite2-Country, DB-IP Country) used instead of the built-in table."
+        >
+          <Input
+            aria-label="Country database"
+            width={60}
+            value={jsonData.geoDatabase ?? ''}
+            placeholder="/usr/share/GeoIP/GeoLite2-Country.mmdb"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ geoDatabase: e.currentTarget.value })}
           />
         </Field>
         <Field

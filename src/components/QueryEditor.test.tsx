@@ -11,11 +11,13 @@ jest.mock('@grafana/runtime', () => ({
   getTemplateSrv: () => ({ getVariables: () => [{ name: 'service' }] }),
 }));
 
-function fakeDatasource(services: Choice[] | Error, clients: Choice[] = [], vendors: Choice[] = []) {
+function fakeDatasource(services: Choice[] | Error, clients: Choice[] = [], vendors: Choice[] = [], users: Choice[] = []) {
   return {
     getServices: jest.fn(() => (services instanceof Error ? Promise.reject(services) : Promise.resolve(services))),
     getClients: jest.fn(() => Promise.resolve(clients)),
     getVendors: jest.fn(() => Promise.resolve(vendors)),
+    getUsers: jest.fn(() => Promise.resolve(users)),
+    getDepartments: jest.fn(() => Promise.resolve([{ text: 'Sales', value: 'Sales' }])),
   } as unknown as DataSource;
 }
 
@@ -119,5 +121,25 @@ describe('QueryEditor', () => {
     const ds = fakeDatasource(new Error('no database at /x.db yet: the first ingest has not finished'));
     render(<Harness initial={{ refId: 'A', queryType: 'streams' }} ds={ds} seen={[]} runs={jest.fn()} />);
     expect(await screen.findByText('no database at /x.db yet: the first ingest has not finished')).toBeInTheDocument();
+  });
+
+  it('groups usage by user and filters devices by a user picked from the inventory', async () => {
+    const seen: SaasQuery[] = [];
+    const runs = jest.fn();
+    const ds = fakeDatasource([], [], [], [{ text: 'Alice Tanaka', value: 'Alice Tanaka' }]);
+    render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={ds} seen={seen} runs={runs} />);
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('radio', { name: 'User' }));
+    expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'usage', metric: 'bytes', groupBy: 'user' });
+    await user.click(screen.getByRole('radio', { name: 'Devices' }));
+    expect(seen[seen.length - 1].queryType).toBe('devices');
+    // A devices row is a device already: no grouping by who.
+    expect(screen.queryByRole('radio', { name: 'User' })).not.toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Vendor' })).toBeInTheDocument();
+    await user.click(screen.getByLabelText('Users'));
+    await user.click(await screen.findByText('Alice Tanaka'));
+    expect(seen[seen.length - 1].users).toEqual(['Alice Tanaka']);
+    expect(ds.getUsers).toHaveBeenCalled();
+    expect(ds.getDepartments).toHaveBeenCalled();
   });
 });

@@ -14,6 +14,8 @@ const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Licences', value: 'licences', description: 'Active devices against seats per contract and month' },
   { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers' },
   { label: 'Month over month', value: 'monthOverMonth', description: "The range's last month against the one before" },
+  { label: 'Devices', value: 'devices', description: 'Which devices use each service: first and last use, days active' },
+  { label: 'Servers abroad', value: 'geo', description: "Streams and bytes per service and server country; outside the home country flagged" },
   { label: 'Server names', value: 'serverNames', description: 'One row per service: accesses, bytes, clients' },
   { label: 'Streams', value: 'streams', description: 'One row per stream, as in the tutorial' },
   { label: 'SQL', value: 'sql', description: 'Your own SQL over the SaaSLens tables' },
@@ -23,7 +25,7 @@ const metrics: Array<SelectableValue<Metric>> = [
   { label: 'Bytes', value: 'bytes' },
   { label: 'Streams', value: 'streams' },
   { label: 'Clients', value: 'clients' },
-  { label: 'Devices', value: 'devices', description: 'Distinct devices: a client MAC where seen, else its address' },
+  { label: 'Active devices', value: 'devices', description: 'Distinct devices: a client MAC where seen, else its address' },
 ];
 
 const measures: Array<SelectableValue<Measure>> = [
@@ -38,6 +40,13 @@ const groupings: Array<SelectableValue<GroupBy>> = [
   { label: 'Vendor', value: 'vendor' },
   { label: 'Product', value: 'product' },
   { label: 'Category', value: 'category' },
+];
+
+/** Groupings by who: the inventory's devices, users and departments. */
+const groupingsByWho: Array<SelectableValue<GroupBy>> = [
+  { label: 'Device', value: 'device', description: 'The inventory or DHCP name, else MAC or address' },
+  { label: 'User', value: 'user', description: 'As the inventory file names them' },
+  { label: 'Department', value: 'department', description: 'As the inventory file names them' },
 ];
 
 const kinds: Array<SelectableValue<Kind | 'all'>> = [
@@ -90,6 +99,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
   const services = usePicker(() => datasource.getServices(range));
   const clients = usePicker(() => datasource.getClients(range));
   const vendors = usePicker(() => datasource.getVendors(range));
+  const users = usePicker(() => datasource.getUsers(range));
+  const departments = usePicker(() => datasource.getDepartments(range));
   const variables = useMemo(variableOptions, []);
   const [sql, setSql] = useState(query.rawSql ?? '');
 
@@ -143,12 +154,39 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
         />
       </InlineField>
     </InlineFieldRow>
+    <InlineFieldRow>
+      <InlineField label="Users" labelWidth={12} error={users.error} invalid={!!users.error} grow>
+        <MultiSelect<string>
+          aria-label="Users"
+          placeholder="All users"
+          options={[...variables, ...users.options]}
+          value={asOptions(query.users)}
+          allowCustomValue
+          onChange={(v) => change({ users: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+      <InlineField label="Departments" labelWidth={12} error={departments.error} invalid={!!departments.error} grow>
+        <MultiSelect<string>
+          aria-label="Departments"
+          placeholder="All departments"
+          options={[...variables, ...departments.options]}
+          value={asOptions(query.departments)}
+          allowCustomValue
+          onChange={(v) => change({ departments: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+    </InlineFieldRow>
     </>
   );
 
+  // A devices row is already a device: it groups by what, not by who.
   const grouping = (
     <InlineField label="Group by" labelWidth={12}>
-      <RadioButtonGroup<GroupBy> options={groupings} value={query.groupBy ?? 'service'} onChange={(v) => change({ groupBy: v })} />
+      <RadioButtonGroup<GroupBy>
+        options={queryType === 'devices' ? groupings : [...groupings, ...groupingsByWho]}
+        value={query.groupBy ?? 'service'}
+        onChange={(v) => change({ groupBy: v })}
+      />
     </InlineField>
   );
 
@@ -210,6 +248,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
         </>
       )}
       {queryType === 'shadowIT' && filters}
+      {(queryType === 'devices' || queryType === 'geo') && (
+        <>
+          <InlineFieldRow>{grouping}</InlineFieldRow>
+          {filters}
+        </>
+      )}
       {queryType === 'monthOverMonth' && (
         <>
           <InlineFieldRow>{grouping}</InlineFieldRow>

@@ -10,6 +10,8 @@ const kinds: Array<{ label: string; value: VariableKind; description: string }> 
   { label: 'Vendors', value: 'vendors', description: 'SaaS vendors, by the catalog and your contracts' },
   { label: 'Categories', value: 'categories', description: 'Service categories (chat, storage, ...)' },
   { label: 'Clients', value: 'clients', description: 'Client addresses, with their DHCP host names' },
+  { label: 'Users', value: 'users', description: 'Users of the devices seen, as the inventory file names them' },
+  { label: 'Departments', value: 'departments', description: 'Departments of the devices seen, as the inventory file names them' },
   { label: 'Devices', value: 'devices', description: 'MAC addresses, named by DHCP' },
 ];
 

@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	db := fs.String("db", filepath.Join(os.TempDir(), "saaslens-demo.db"), "database the datasource writes")
 	rows := fs.Int("rows", 8, "rows shown per table panel")
 	contracts := fs.String("contracts", "examples/contracts.yaml", "contracts file instead of the provisioned one")
+	inventory := fs.String("inventory", "examples/inventory.csv", "device inventory instead of the provisioned one")
 	var captures stringList
 	fs.Var(&captures, "captures", "capture directory to ingest instead of the provisioned ones (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -47,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pluginhost: %v (build it first: go run github.com/magefile/mage -v build:backend)\n", err)
 		return 1
 	}
-	if err := serve(binary, *provisioning, *db, *contracts, captures, *rows, stdout, stderr); err != nil {
+	if err := serve(binary, *provisioning, *db, *contracts, *inventory, captures, *rows, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "pluginhost:", err)
 		return 1
 	}
@@ -59,7 +60,7 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func serve(binary, provisioning, dbPath, contracts string, captures []string, rows int, stdout, stderr io.Writer) error {
+func serve(binary, provisioning, dbPath, contracts, inventory string, captures []string, rows int, stdout, stderr io.Writer) error {
 	sources, err := pluginhost.ProvisionedDatasources(filepath.Join(provisioning, "datasources"))
 	if err != nil {
 		return err
@@ -89,12 +90,15 @@ func serve(binary, provisioning, dbPath, contracts string, captures []string, ro
 		return err
 	}
 	ds.JSONData["databasePath"] = abs
-	if contracts != "" {
-		c, err := filepath.Abs(contracts)
+	for setting, path := range map[string]string{"contractsFile": contracts, "inventoryFile": inventory} {
+		if path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(path)
 		if err != nil {
 			return err
 		}
-		ds.JSONData["contractsFile"] = c
+		ds.JSONData[setting] = abs
 	}
 	ds.JSONData["settle"] = "0s"
 	pc, err := ds.PluginContext(plugin.ID, ds.JSONData, time.Now())

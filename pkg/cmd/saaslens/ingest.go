@@ -26,6 +26,7 @@ type ingestFlags struct {
 	retainDays *int
 	interval   *time.Duration
 	contracts  *string
+	inventory  *string
 	plugins    pluginFlags
 }
 
@@ -37,6 +38,7 @@ func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *
 		noPackets:  fs.Bool("no-packets", false, "leave out the per-packet rows of the packets table (streams keep every count)"),
 		settle:     fs.Duration("settle", 10*time.Second, "how long a file must go unmodified before it is read"),
 		contracts:  fs.String("contracts", "", "contracts file: the company's SaaS contracts and its tenants' server names (see README)"),
+		inventory:  fs.String("inventory", "", "device inventory CSV (mac or address, device, user, department) naming devices, users and departments (see README)"),
 		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details more than this many days older than the latest packet (daily totals stay); 0 keeps everything"),
 	}
 	fs.Var(&f.plugins, "classifier-plugin", "classifier plugin to run, as PATH or PATH=SHA256 (repeatable; asked before the contracts and the catalog)")
@@ -148,6 +150,7 @@ func (f *ingestFlags) config(paths []string) (ingest.Config, error) {
 	cfg.Settle = *f.settle
 	cfg.RetainDays = *f.retainDays
 	cfg.Contracts = *f.contracts
+	cfg.Inventory = *f.inventory
 	cfg.Plugins = f.plugins
 	cfg.Interval = 0
 	if f.interval != nil {

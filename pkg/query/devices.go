@@ -1,0 +1,85 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+// Devices answers which devices use a service, and when: one row per
+// device and service (or vendor, product, category: GroupBy) used in the
+// range, with the device's name (inventory, else DHCP), MAC, addresses,
+// user and department, the first and last hour it was used, the days (in
+// loc) it was used on, streams and bytes; most bytes first. It reads the
+// hourly totals per client, so a stream counts in the hour it starts in
+// and first and last seen are whole hours.
+func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
+	group, err := groupExpr(q.GroupBy, "u")
+	if err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	if needsInventory(q.GroupBy) {
+		return nil, fmt.Errorf("devices: group by %q: a row is already a device; want service, vendor, product or category", q.GroupBy)
+	}
+	if q.Range.To < q.Range.From {
+		return nil, fmt.Errorf("devices: the range ends before it starts")
+	}
+	label := q.GroupBy
+	if label == "" {
+		label = GroupService
+	}
+	filter, args := q.Filter.where("u")
+	hour := int64(time.Hour)
+	text := `SELECT max(` + deviceNameOf("u") + `) AS device, ` + deviceOf("u") + ` AS device_id, max(u.client_mac) AS mac,
+	group_concat(DISTINCT u.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
+	` + group + ` AS ` + label + `, min(u.hour) AS first_seen, max(u.hour) AS last_seen,
+	count(DISTINCT ` + localDay("u.hour", q.Range, loc) + `) AS days_active, sum(u.streams) AS streams, sum(u.bytes_up + u.bytes_down) AS bytes
+FROM client_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name` + inventoryJoin("u") + ` LEFT JOIN devices d ON d.mac = u.client_mac
+WHERE u.hour >= ? AND u.hour <= ?` + filter + `
+GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
+	args = append(append([]any{floorTo(q.Range.From, hour), q.Range.To}, args...), q.limit())
+	frame, err := queryFrame(ctx, db, "devices", text, q.limit(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	frame.Meta.ExecutedQueryString = executed(text, args)
+	setUnits(frame, map[string]string{"bytes": "decbytes", "streams": "short", "days_active": "short"})
+	return frame, nil
+}
+
+// localDay is SQL for the calendar day in loc (days since 1970-01-01 there)
+// of col, a UTC time in nanoseconds within r (to the hour): the zone's
+// offset at r's start, changing where daylight saving time does within r.
+func localDay(col string, r Range, loc *time.Location) string {
+	t := time.Unix(0, floorTo(r.From, int64(time.Hour))).In(loc)
+	_, offset := t.Zone()
+	var cases strings.Builder
+	// Offsets change on a UTC hour (or half hour: that half hour goes to
+	// the later offset). Days find the changes, hours place them.
+	end := time.Unix(0, r.To)
+	for t.Before(end) {
+		next := t.Add(24 * time.Hour)
+		if _, o := next.Zone(); o != offset {
+			at := t
+			for {
+				at = at.Add(time.Hour)
+				if _, o := at.Zone(); o != offset {
+					break
+				}
+			}
+			fmt.Fprintf(&cases, " WHEN %s < %d THEN %d", col, at.UnixNano(), int64(offset)*int64(time.Second))
+			_, offset = at.Zone()
+			next = at
+		}
+		t = next
+	}
+	last := fmt.Sprint(int64(offset) * int64(time.Second))
+	if cases.Len() == 0 {
+		return fmt.Sprintf("((%s + %s) / %d)", col, last, int64(24*time.Hour))
+	}
+	return fmt.Sprintf("((%s + CASE%s ELSE %s END) / %d)", col, cases.String(), last, int64(24*time.Hour))
+}

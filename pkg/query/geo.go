@@ -1,0 +1,120 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/geo"
+)
+
+// GeoQuery asks where the servers of the streams active in a range are.
+type GeoQuery struct {
+	TableQuery
+	Locator geo.Locator
+	// Home is the office's country (ISO 3166-1 alpha-2); traffic to
+	// servers elsewhere is abroad. "" marks nothing abroad.
+	Home string
+}
+
+// Geo returns one row per service (or GroupBy group) and server country:
+// streams, bytes and distinct server addresses, and whether the country
+// is abroad; most bytes first. Countries come from q.Locator, at query
+// time, so a newer table or database places all history anew. A
+// country-code field is what Grafana's geomap panel looks up (location
+// mode "Lookup", gazetteer countries).
+func Geo(ctx context.Context, db *sql.DB, q GeoQuery) (*data.Frame, error) {
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		return nil, fmt.Errorf("geo: %w", err)
+	}
+	label := q.GroupBy
+	if label == "" {
+		label = GroupService
+	}
+	filter, args := q.Filter.where("s")
+	active, err := activeFilter([]string{"s"}, q.Range, 0)
+	if err != nil {
+		return nil, fmt.Errorf("geo: %w", err)
+	}
+	text := `SELECT ` + group + ` AS g, s.server, count(*), sum(s.bytes_up + s.bytes_down)
+FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", q.GroupBy, q.Filter) + `
+WHERE ` + active + filter + `
+GROUP BY 1, 2`
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("geo: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ group, country string }
+	type sums struct {
+		streams, bytes int64
+		servers        int64
+	}
+	totals := map[key]*sums{}
+	countries := map[string]string{}
+	for rows.Next() {
+		var g, server string
+		var streams, bytes int64
+		if err := rows.Scan(&g, &server, &streams, &bytes); err != nil {
+			return nil, fmt.Errorf("geo: %w", err)
+		}
+		country, ok := countries[server]
+		if !ok {
+			if addr, err := netip.ParseAddr(server); err == nil {
+				country = q.Locator.Country(addr)
+			}
+			countries[server] = country
+		}
+		k := key{g, country}
+		t := totals[k]
+		if t == nil {
+			t = &sums{}
+			totals[k] = t
+		}
+		t.streams += streams
+		t.bytes += bytes
+		t.servers++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("geo: %w", err)
+	}
+	keys := make([]key, 0, len(totals))
+	for k := range totals {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := totals[keys[i]], totals[keys[j]]
+		if a.bytes != b.bytes {
+			return a.bytes > b.bytes
+		}
+		if keys[i].group != keys[j].group {
+			return keys[i].group < keys[j].group
+		}
+		return keys[i].country < keys[j].country
+	})
+	if len(keys) > q.limit() {
+		keys = keys[:q.limit()]
+	}
+	n := len(keys)
+	groups, codes := make([]string, n), make([]string, n)
+	abroad := make([]bool, n)
+	streams, bytes, servers := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, k := range keys {
+		t := totals[k]
+		groups[i], codes[i] = k.group, k.country
+		abroad[i] = q.Home != "" && k.country != geo.Unknown && k.country != q.Home
+		streams[i], bytes[i], servers[i] = t.streams, t.bytes, t.servers
+	}
+	frame := data.NewFrame("geo", data.NewField(label, nil, groups), data.NewField("country", nil, codes),
+		data.NewField("abroad", nil, abroad), data.NewField("streams", nil, streams), data.NewField("bytes", nil, bytes),
+		data.NewField("servers", nil, servers))
+	setUnits(frame, map[string]string{"bytes": "decbytes", "streams": "short", "servers": "short"})
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args),
+		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo, Text: "countries from " + q.Locator.Source() + "; '' is a private or unplaced address"}}}
+	return frame, nil
+}
