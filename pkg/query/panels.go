@@ -130,44 +130,36 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 			FROM streams u` + join + ` WHERE u.first >= ? AND u.first < ?` + filter
 	}
 	args = append([]any{step, step, firstBucket, end}, args...)
-	text := `WITH s AS (` + source + `),
+	var text string
+	var points []usagePoint
+	var rank map[string]int64
+	if who := map[string]string{MetricClients: "client", MetricDevices: "device"}[q.Metric]; who != "" {
+		text = `SELECT t, service, ` + who + ` FROM (` + source + `)`
+		points, rank, err = distinctUsage(ctx, db, text, args, top)
+	} else {
+		text = `WITH s AS (` + source + `),
 	top AS (SELECT service, ` + agg + ` AS v FROM s GROUP BY service ORDER BY v DESC, service LIMIT ?)
 SELECT t, CASE WHEN service IN (SELECT service FROM top) THEN service ELSE '` + Other + `' END AS series, ` + agg + `
 FROM s GROUP BY 1, 2
-UNION ALL SELECT NULL, service, v FROM top
-ORDER BY 1, 2`
-	args = append(args, top)
-	rows, err := db.QueryContext(ctx, text, args...)
+UNION ALL SELECT NULL, service, v FROM top`
+		args = append(args, top)
+		points, rank, err = summedUsage(ctx, db, text, args)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	defer rows.Close()
 	series := map[string][]float64{}
 	var order []string
-	rank := map[string]int64{}
-	for rows.Next() {
-		var t sql.NullInt64
-		var name string
-		var v int64
-		if err := rows.Scan(&t, &name, &v); err != nil {
-			return nil, fmt.Errorf("usage: %w", err)
-		}
-		if !t.Valid { // the ranking rows
-			rank[name] = v
-			continue
-		}
-		vals, ok := series[name]
+	for _, p := range points {
+		vals, ok := series[p.series]
 		if !ok {
 			vals = make([]float64, buckets)
-			series[name] = vals
-			order = append(order, name)
+			series[p.series] = vals
+			order = append(order, p.series)
 		}
-		if i := (t.Int64 - firstBucket) / step; i >= 0 && i < buckets {
-			vals[i] = float64(v)
+		if i := (p.t - firstBucket) / step; i >= 0 && i < buckets {
+			vals[i] = float64(p.v)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("usage: %w", err)
 	}
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]
@@ -192,6 +184,140 @@ ORDER BY 1, 2`
 	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1},
 		ExecutedQueryString: executed(text, args)}
 	return frame, nil
+}
+
+// usagePoint is one series' value in the step starting at t.
+type usagePoint struct {
+	t      int64
+	series string
+	v      int64
+}
+
+// summedUsage reads the points of a summed metric and the top services'
+// totals (the rows without a time).
+func summedUsage(ctx context.Context, db *sql.DB, text string, args []any) ([]usagePoint, map[string]int64, error) {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var points []usagePoint
+	rank := map[string]int64{}
+	for rows.Next() {
+		var t sql.NullInt64
+		var p usagePoint
+		if err := rows.Scan(&t, &p.series, &p.v); err != nil {
+			return nil, nil, err
+		}
+		if !t.Valid {
+			rank[p.series] = p.v
+			continue
+		}
+		p.t = t.Int64
+		points = append(points, p)
+	}
+	return points, rank, rows.Err()
+}
+
+// distinctUsage counts distinct clients or devices per step and service
+// from rows of (step, service, who), in Go: SQLite sorted the rows twice
+// (the ranking and the steps) and that took seconds a month. The top
+// services rank by who used them over the whole range; Other counts each
+// one once per step, whichever other services it used.
+func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, top int) ([]usagePoint, map[string]int64, error) {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	// Names and users as small numbers: a month has a million rows.
+	services, users := map[string]int32{}, map[string]int32{}
+	var serviceNames []string
+	intern := func(m map[string]int32, s string) int32 {
+		id, ok := m[s]
+		if !ok {
+			id = int32(len(m))
+			m[s] = id
+		}
+		return id
+	}
+	type use struct {
+		t             int64
+		service, user int32
+	}
+	seen := map[use]struct{}{}
+	var t int64
+	var service, user string
+	for rows.Next() {
+		if err := rows.Scan(&t, &service, &user); err != nil {
+			return nil, nil, err
+		}
+		id := intern(services, service)
+		if int(id) == len(serviceNames) {
+			serviceNames = append(serviceNames, service)
+		}
+		seen[use{t, id, intern(users, user)}] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	type pair struct{ service, user int32 }
+	overall := map[pair]struct{}{}
+	for u := range seen {
+		overall[pair{u.service, u.user}] = struct{}{}
+	}
+	total := make([]int64, len(serviceNames))
+	for p := range overall {
+		total[p.service]++
+	}
+	ranked := make([]int32, len(serviceNames))
+	for i := range ranked {
+		ranked[i] = int32(i)
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		a, b := ranked[i], ranked[j]
+		if total[a] != total[b] {
+			return total[a] > total[b]
+		}
+		return serviceNames[a] < serviceNames[b]
+	})
+	isTop := make([]bool, len(serviceNames))
+	rank := map[string]int64{}
+	for _, id := range ranked[:min(top, len(ranked))] {
+		isTop[id] = true
+		rank[serviceNames[id]] = total[id]
+	}
+	type step struct {
+		t       int64
+		service int32 // -1: Other
+	}
+	counts := map[step]int64{}
+	others := map[use]struct{}{}
+	for u := range seen {
+		if isTop[u.service] {
+			counts[step{u.t, u.service}]++
+		} else if _, dup := others[use{u.t, -1, u.user}]; !dup {
+			others[use{u.t, -1, u.user}] = struct{}{}
+			counts[step{u.t, -1}]++
+		}
+	}
+	points := make([]usagePoint, 0, len(counts))
+	for k, v := range counts {
+		name := Other
+		if k.service >= 0 {
+			name = serviceNames[k.service]
+		}
+		points = append(points, usagePoint{k.t, name, v})
+	}
+	// The order the frame's series first appear in does not matter (they
+	// are sorted by rank), but the same input must give the same frame.
+	sort.Slice(points, func(i, j int) bool {
+		if points[i].t != points[j].t {
+			return points[i].t < points[j].t
+		}
+		return points[i].series < points[j].series
+	})
+	return points, rank, nil
 }
 
 // steps checks a time series' step over r and returns its first bucket
