@@ -26,6 +26,7 @@ export interface SaasQuery extends DataQuery {
   topN?: number;
   measure?: Measure;
   percentiles?: number[];
+  view?: 'time' | 'dayOfMonth';
   groupBy?: GroupBy;
   services?: string[];
   clients?: string[];

@@ -23,6 +23,9 @@ type Query struct {
 	// latency: tls, serverRtt, clientRtt or resets; percentiles (50, 95)
 	Measure     string    `json:"measure"`
 	Percentiles []float64 `json:"percentiles"`
+	// View is time (default) or dayOfMonth: every month's streams by their
+	// calendar day (in timeZone), for month-end slowdowns.
+	View string `json:"view"`
 	// usage, serverNames, streams
 	Services   []string `json:"services"`
 	Clients    []string `json:"clients"`
@@ -121,8 +124,18 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter, GroupBy: q.GroupBy,
 			Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
 	case TypeLatency:
-		frame, err = query.Latency(ctx, db.SQL(), query.LatencyQuery{Measure: q.Measure, Percentiles: q.Percentiles, Range: r,
-			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
+		lq := query.LatencyQuery{Measure: q.Measure, Percentiles: q.Percentiles, Range: r,
+			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: query.Step(r, dq.Interval, dq.MaxDataPoints)}
+		switch q.View {
+		case "", "time":
+		case "dayOfMonth":
+			lq.DayOfMonth = d.cfg.Location
+		default:
+			err = fmt.Errorf("latency: view %q: want time or dayOfMonth", q.View)
+		}
+		if err == nil {
+			frame, err = query.Latency(ctx, db.SQL(), lq)
+		}
 	case TypeLicences:
 		frame, err = query.Licences(ctx, db.SQL(), r, d.cfg.Location)
 	case TypeMonths:

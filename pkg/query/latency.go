@@ -32,6 +32,11 @@ type LatencyQuery struct {
 	GroupBy     string
 	// TopN groups (by streams measured) get series; 0 means DefaultTopN.
 	TopN int
+	// DayOfMonth, when set, puts the streams of every month in the range
+	// together by their calendar day in it (1 to 31), so that slowdowns at
+	// month's end or start show: the frame's first field is that day, not
+	// a time, and Step is not used.
+	DayOfMonth *time.Location
 }
 
 // Latency returns a wide time series frame: for each of the top groups and
@@ -54,8 +59,15 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 		}
 	}
 	step := int64(q.Step)
-	firstBucket, buckets, err := steps(q.Range, q.Step)
-	if err != nil {
+	var firstBucket, buckets int64
+	var err error
+	if q.DayOfMonth != nil {
+		// One step over the whole range: the day is found per stream.
+		if q.Range.To < q.Range.From {
+			return nil, fmt.Errorf("latency: the range ends before it starts")
+		}
+		firstBucket, step, buckets = q.Range.From, q.Range.To-q.Range.From+1, 31
+	} else if firstBucket, buckets, err = steps(q.Range, q.Step); err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
 	group, err := groupExpr(q.GroupBy, "s")
@@ -72,10 +84,16 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 		value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
 	}
 	filter, args := q.Filter.where("s")
-	text := `SELECT (s.first / ?) * ? AS t, ` + group + ` AS g, ` + value + `
+	text := `SELECT s.first, ` + group + ` AS g, ` + value + `
 FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
 WHERE s.first >= ? AND s.first < ?` + where + filter
-	args = append([]any{step, step, firstBucket, firstBucket + buckets*step}, args...)
+	end := firstBucket + buckets*step
+	bucketOf := func(first int64) int64 { return (first - firstBucket) / step }
+	if q.DayOfMonth != nil {
+		end = q.Range.To + 1
+		bucketOf = func(first int64) int64 { return int64(time.Unix(0, first).In(q.DayOfMonth).Day() - 1) }
+	}
+	args = append([]any{firstBucket, end}, args...)
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
@@ -92,7 +110,7 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		if values[g] == nil {
 			values[g] = map[int64][]int64{}
 		}
-		b := (t - firstBucket) / step
+		b := bucketOf(t)
 		values[g][b] = append(values[g][b], v)
 		count[g]++
 	}
@@ -114,11 +132,20 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		top = DefaultTopN
 	}
 	groups = groups[:min(top, len(groups))]
-	times := make([]time.Time, buckets)
-	for i := range times {
-		times[i] = time.Unix(0, firstBucket+int64(i)*step).UTC()
+	frame := data.NewFrame("latency")
+	if q.DayOfMonth != nil {
+		days := make([]int64, buckets)
+		for i := range days {
+			days[i] = int64(i + 1)
+		}
+		frame.Fields = append(frame.Fields, data.NewField("day", nil, days))
+	} else {
+		times := make([]time.Time, buckets)
+		for i := range times {
+			times[i] = time.Unix(0, firstBucket+int64(i)*step).UTC()
+		}
+		frame.Fields = append(frame.Fields, data.NewField("time", nil, times))
 	}
-	frame := data.NewFrame("latency", data.NewField("time", nil, times))
 	for _, g := range groups {
 		if resets {
 			field := make([]*float64, buckets)
@@ -149,6 +176,9 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 	}
 	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1},
 		ExecutedQueryString: executed(text, args)}
+	if q.DayOfMonth != nil {
+		frame.Meta.Type, frame.Meta.TypeVersion = "", data.FrameTypeVersion{}
+	}
 	return frame, nil
 }
 

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"testing"
@@ -124,6 +125,49 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 				t.Errorf("%s week %d: %v, want %v of %v", field.Labels[GroupService], i, v, w[1], w[0])
 			}
 		}
+	}
+	// By day of month in Tokyo: every month's streams of the same day together.
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = Latency(context.Background(), db, LatencyQuery{Measure: "tls", Range: all, DayOfMonth: tokyo, Percentiles: []float64{90}, TopN: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDay := map[string]map[int][]int64{}
+	for _, r := range raw {
+		if r.tls > 0 {
+			if byDay[r.service] == nil {
+				byDay[r.service] = map[int][]int64{}
+			}
+			d := time.Unix(0, r.first).In(tokyo).Day() - 1
+			byDay[r.service][d] = append(byDay[r.service][d], r.tls)
+		}
+	}
+	if f.Fields[0].Name != "day" || f.Fields[0].Len() != 31 || f.Fields[0].At(30).(int64) != 31 {
+		t.Errorf("first field %s of %d", f.Fields[0].Name, f.Fields[0].Len())
+	}
+	got, want := map[string]float64{}, map[string]float64{}
+	for _, field := range f.Fields[1:] {
+		for i := 0; i < field.Len(); i++ {
+			if v := field.At(i).(*float64); v != nil {
+				got[fmt.Sprint(field.Labels[GroupService], " day ", i+1)] = *v
+			}
+		}
+	}
+	days := map[int]bool{}
+	for g, ds := range byDay {
+		for d, vs := range ds {
+			want[fmt.Sprint(g, " day ", d+1)] = nearest(vs, 90)
+			days[d] = true
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("by day of month (-want +got):\n%s", diff)
+	}
+	if len(days) < 3 {
+		t.Errorf("handshakes on %d days of the month only", len(days))
 	}
 	for _, bad := range []LatencyQuery{{Measure: "jitter", Range: all, Step: step}, {Measure: "tls", Range: all, Step: step, Percentiles: []float64{0}}} {
 		if _, err := Latency(context.Background(), db, bad); err == nil {

@@ -228,6 +228,16 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
             </InlineField>
           </InlineFieldRow>
           <InlineFieldRow>
+            <InlineField label="View" labelWidth={12} tooltip="Day of month puts every month's streams together by calendar day, so month-end slowdowns show">
+              <RadioButtonGroup<'time' | 'dayOfMonth'>
+                options={[
+                  { label: 'Over time', value: 'time' },
+                  { label: 'Day of month', value: 'dayOfMonth' },
+                ]}
+                value={query.view ?? 'time'}
+                onChange={(v) => change({ view: v })}
+              />
+            </InlineField>
             <InlineField label="Percentiles" labelWidth={12} tooltip="Comma-separated, e.g. 50, 95, 99">
               <Input
                 aria-label="Percentiles"
