@@ -142,4 +142,11 @@ describe('QueryEditor', () => {
     expect(ds.getUsers).toHaveBeenCalled();
     expect(ds.getDepartments).toHaveBeenCalled();
   });
+
+  it('asks for latency by day of month', async () => {
+    const seen: SaasQuery[] = [];
+    render(<Harness initial={{ refId: 'A', queryType: 'latency' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);
+    await userEvent.setup().click(screen.getByRole('radio', { name: 'Day of month' }));
+    expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'latency', view: 'dayOfMonth' });
+  });
 });
