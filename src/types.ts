@@ -13,7 +13,7 @@ export type QueryType =
   | 'streams'
   | 'sql'
   | 'variable';
-export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets';
+export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets' | 'retransmits';
 export type Metric = 'streams' | 'bytes' | 'clients' | 'devices';
 export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices' | 'users' | 'departments';
 export type GroupBy = 'service' | 'vendor' | 'product' | 'category' | 'device' | 'user' | 'department';

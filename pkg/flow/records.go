@@ -81,6 +81,11 @@ type Stream struct {
 	PayloadBytes [2]uint64
 	// TCPFlags is the union of the flags seen in each direction.
 	TCPFlags [2]uint8
+	// Retransmits counts, per direction, TCP segments carrying only bytes
+	// already seen in that direction: retransmissions, segments reordered
+	// on the way to the capture point, or copies a mirror port made.
+	// Keep-alives are not counted.
+	Retransmits [2]uint64
 
 	// ServerRTT is SYN to SYN/ACK and ClientRTT SYN/ACK to ACK, as seen at
 	// the capture point, in nanoseconds; 0 when not observed.

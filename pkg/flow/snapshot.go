@@ -37,6 +37,8 @@ type savedStream struct {
 	SynTime, SynAckTime     int64
 	HelloTime               int64
 	ServerReplied           bool
+	SeqEnd                  [2]uint32
+	SeqSeen                 [2]bool
 	ClientBase              uint32
 	ClientBaseSet           bool
 	ClientPrefix            *reassembly.PrefixState
@@ -191,6 +193,7 @@ func saveStream(s *stream) *savedStream {
 	ss := &savedStream{
 		Stream: s.Stream, ClientIsA: s.clientIsA, FinSeen: s.finSeen,
 		SynTime: s.synTime, SynAckTime: s.synAckTime, HelloTime: s.helloTime, ServerReplied: s.serverReplied,
+		SeqEnd: s.seqEnd, SeqSeen: s.seqSeen,
 		ClientBase: s.clientBase, ClientBaseSet: s.clientBaseSet,
 		ServerBase: s.serverBase, ServerBaseSet: s.serverBaseSet, ServerParsed: s.serverParsed,
 		QUICTries: s.quicTries, QUICGaveUp: s.quicGaveUp, InspectDone: s.inspectDone,
@@ -211,6 +214,7 @@ func restoreStream(ss *savedStream) (*stream, error) {
 	s := &stream{
 		Stream: ss.Stream, clientIsA: ss.ClientIsA, finSeen: ss.FinSeen,
 		synTime: ss.SynTime, synAckTime: ss.SynAckTime, helloTime: ss.HelloTime, serverReplied: ss.ServerReplied,
+		seqEnd: ss.SeqEnd, seqSeen: ss.SeqSeen,
 		clientBase: ss.ClientBase, clientBaseSet: ss.ClientBaseSet,
 		serverBase: ss.ServerBase, serverBaseSet: ss.ServerBaseSet, serverParsed: ss.ServerParsed,
 		quicTries: ss.QUICTries, quicGaveUp: ss.QUICGaveUp, inspectDone: ss.InspectDone,

@@ -80,6 +80,10 @@ type stream struct {
 	synTime, synAckTime int64
 	helloTime           int64
 	serverReplied       bool
+	// seqEnd is, per direction, the sequence number just past the bytes
+	// seen so far (SYN and FIN count one), once seqSeen.
+	seqEnd  [2]uint32
+	seqSeen [2]bool
 
 	// Client byte stream reassembly for TLS/HTTP, until decided.
 	clientBase    uint32
@@ -337,6 +341,37 @@ func (s *stream) account(f *capture.Frame, dir int) {
 		s.ServerRTT = f.Time - s.synTime
 	case dir == ToServer && !syn && ack && s.synAckTime != 0 && s.ClientRTT == 0 && f.Time > s.synAckTime:
 		s.ClientRTT = f.Time - s.synAckTime
+	}
+	s.trackSequence(f, dir, syn)
+}
+
+// trackSequence counts a segment whose bytes were all seen before in its
+// direction as retransmitted. Sequence numbers wrap, so they are compared
+// by their difference, as TCP does (RFC 9293, section 3.4).
+func (s *stream) trackSequence(f *capture.Frame, dir int, syn bool) {
+	length := uint32(f.PayloadLen)
+	if syn {
+		length++
+	}
+	if f.TCPFlags&capture.FlagFIN != 0 {
+		length++
+	}
+	if length == 0 || f.TCPFlags&capture.FlagRST != 0 {
+		return // a bare ACK or a reset carries no bytes to repeat
+	}
+	end := f.Seq + length
+	if !s.seqSeen[dir] {
+		s.seqEnd[dir], s.seqSeen[dir] = end, true
+		return
+	}
+	ahead := int32(end - s.seqEnd[dir])
+	switch {
+	case ahead > 0:
+		s.seqEnd[dir] = end
+	case f.PayloadLen <= 1 && f.Seq == s.seqEnd[dir]-1 && !syn && f.TCPFlags&capture.FlagFIN == 0:
+		// A keep-alive: one byte (or none) just before the next.
+	default:
+		s.Retransmits[dir]++
 	}
 }
 

@@ -96,3 +96,44 @@ func TestReusedPortAfterCloseIsANewStream(t *testing.T) {
 		t.Errorf("streams %+v", c.streams)
 	}
 }
+
+// Segments repeating bytes already seen count as retransmitted, per
+// direction, across the sequence wrap; keep-alives and bare ACKs do not.
+func TestRetransmitsAreCounted(t *testing.T) {
+	var c collector
+	tr := flow.NewTracker(flow.DefaultConfig(), &c)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	client, server := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("203.0.113.1")
+	send := func(up bool, flags uint8, seq uint32, n int) {
+		at += int64(time.Millisecond)
+		f := capture.Frame{Time: at, Src: client, Dst: server, SrcPort: 40000, DstPort: 443, Proto: layers.IPProtocolTCP,
+			IPLen: 40 + n, TCPFlags: flags, Seq: seq, Payload: make([]byte, n), PayloadLen: n}
+		if !up {
+			f.Src, f.Dst, f.SrcPort, f.DstPort = server, client, 443, 40000
+		}
+		tr.Handle(&f)
+	}
+	var c0, s0 uint32 = 0xffff_fff0, 5000 // the client's numbers wrap
+	send(true, capture.FlagSYN, c0, 0)
+	send(false, capture.FlagSYN|capture.FlagACK, s0, 0)
+	send(true, capture.FlagACK, c0+1, 0)
+	send(true, capture.FlagACK, c0+1, 100)              // crosses the wrap
+	send(true, capture.FlagACK, c0+1, 100)              // the same again: 1
+	send(true, capture.FlagACK, c0+101, 100)            // new
+	send(true, capture.FlagACK, c0+51, 50)              // inside what was sent: 2
+	send(true, capture.FlagACK, c0+200, 1)              // a keep-alive: the byte before the next
+	send(true, capture.FlagACK, c0+201, 0)              // a bare ACK
+	send(false, capture.FlagACK, s0+1, 1000)            // the server's own numbers
+	send(false, capture.FlagACK, s0+1, 1000)            // 1 down
+	send(false, capture.FlagSYN|capture.FlagACK, s0, 0) // a repeated SYN/ACK: 2 down
+	send(true, capture.FlagFIN|capture.FlagACK, c0+201, 0)
+	send(false, capture.FlagFIN|capture.FlagACK, s0+1001, 0)
+	send(true, capture.FlagFIN|capture.FlagACK, c0+201, 0) // the FIN again: 3
+	tr.Flush()
+	if len(c.streams) != 1 {
+		t.Fatalf("%d streams", len(c.streams))
+	}
+	if got, want := c.streams[0].Retransmits, [2]uint64{3, 2}; got != want {
+		t.Errorf("retransmits %v, want %v", got, want)
+	}
+}

@@ -21,8 +21,9 @@ var latencyColumns = map[string]string{
 // LatencyQuery asks for percentiles of a latency measure per group per
 // step, or the share of streams that ended in a reset.
 type LatencyQuery struct {
-	// Measure is tls, serverRtt, clientRtt, or resets (the share of
-	// streams ending in RST, in percent).
+	// Measure is tls, serverRtt, clientRtt, resets (the share of ended
+	// streams that ended in RST, in percent) or retransmits (the share of
+	// TCP streams with a retransmitted segment, in percent).
 	Measure string
 	// Percentiles, each in (0, 100]; default 50 and 95. Not for resets.
 	Percentiles []float64
@@ -45,9 +46,10 @@ type LatencyQuery struct {
 // average of averages); a step without measured streams is empty (null),
 // not zero.
 func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, error) {
-	column, resets := latencyColumns[q.Measure], q.Measure == "resets"
-	if column == "" && !resets {
-		return nil, fmt.Errorf("latency: measure %q: want tls, serverRtt, clientRtt or resets", q.Measure)
+	column, resets, retransmits := latencyColumns[q.Measure], q.Measure == "resets", q.Measure == "retransmits"
+	share := resets || retransmits
+	if column == "" && !share {
+		return nil, fmt.Errorf("latency: measure %q: want tls, serverRtt, clientRtt, resets or retransmits", q.Measure)
 	}
 	pcts := q.Percentiles
 	if len(pcts) == 0 {
@@ -80,8 +82,11 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 	}
 	value := "s." + column
 	where := " AND s." + column + " > 0"
-	if resets {
+	switch {
+	case resets:
 		value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
+	case retransmits:
+		value, where = "CASE WHEN s.retransmits_up + s.retransmits_down > 0 THEN 1 ELSE 0 END", " AND s.proto = 6"
 	}
 	filter, args := q.Filter.where("s")
 	text := `SELECT s.first, ` + group + ` AS g, ` + value + `
@@ -147,7 +152,7 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		frame.Fields = append(frame.Fields, data.NewField("time", nil, times))
 	}
 	for _, g := range groups {
-		if resets {
+		if share {
 			field := make([]*float64, buckets)
 			for b, vs := range values[g] {
 				n := 0
@@ -157,7 +162,7 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 				share := 100 * float64(n) / float64(len(vs))
 				field[b] = &share
 			}
-			f := data.NewField("resets", data.Labels{label: g}, field)
+			f := data.NewField(q.Measure, data.Labels{label: g}, field)
 			f.Config = &data.FieldConfig{Unit: "percent", DisplayNameFromDS: g}
 			frame.Fields = append(frame.Fields, f)
 			continue

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // The percentiles agree with ones computed here from the rows, and a step
@@ -125,6 +126,45 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 				t.Errorf("%s week %d: %v, want %v of %v", field.Labels[GroupService], i, v, w[1], w[0])
 			}
 		}
+	}
+	// The share of TCP streams with a retransmitted segment, per vendor
+	// and week.
+	week := int64(7 * 24 * time.Hour)
+	f, err = Latency(context.Background(), db, LatencyQuery{Measure: "retransmits", Range: all, Step: time.Duration(week), GroupBy: GroupVendor, TopN: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type tally struct{ streams, retransmitted float64 }
+	tallies := map[string]*tally{}
+	anyRetransmitted := false
+	for _, r := range scanAll(t, db, `SELECT coalesce(nullif(sv.vendor, ''), CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END),
+		s.first, s.retransmits_up + s.retransmits_down FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name WHERE s.proto = 6`) {
+		k := fmt.Sprint(r[0], " week ", (r[1].(int64)-floorTo(all.From, week))/week)
+		if tallies[k] == nil {
+			tallies[k] = &tally{}
+		}
+		tallies[k].streams++
+		if r[2].(int64) > 0 {
+			tallies[k].retransmitted++
+			anyRetransmitted = true
+		}
+	}
+	gotShare, wantShare := map[string]float64{}, map[string]float64{}
+	for k, tl := range tallies {
+		wantShare[k] = 100 * tl.retransmitted / tl.streams
+	}
+	for _, field := range f.Fields[1:] {
+		for i := 0; i < field.Len(); i++ {
+			if v := field.At(i).(*float64); v != nil {
+				gotShare[fmt.Sprint(field.Labels[GroupVendor], " week ", i)] = *v
+			}
+		}
+	}
+	if diff := cmp.Diff(wantShare, gotShare, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("retransmits (-want +got):\n%s", diff)
+	}
+	if !anyRetransmitted {
+		t.Error("no stream of the sample has a retransmitted segment")
 	}
 	// By day of month in Tokyo: every month's streams of the same day together.
 	tokyo, err := time.LoadLocation("Asia/Tokyo")

@@ -431,4 +431,11 @@ CREATE TABLE inventory (
 	department TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 11: TCP segments that repeated bytes already seen, per direction
+	// (flow.Stream.Retransmits): retransmissions, or reordering before the
+	// capture point. Streams stored before count none.
+	`
+ALTER TABLE streams ADD COLUMN retransmits_up INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN retransmits_down INTEGER NOT NULL DEFAULT 0;
+`,
 }

@@ -503,7 +503,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			{&w.streams, `streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
 			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
 			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
-			end_reason, capture_id, mirror_source)`, 29, 64, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
+			end_reason, capture_id, mirror_source, retransmits_up, retransmits_down)`, 31, 64, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
 			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
 			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
 			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
@@ -511,7 +511,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			tls_handshake_ns=excluded.tls_handshake_ns, server_name=excluded.server_name,
 			name_source=excluded.name_source, alpn=excluded.alpn, tls_version=excluded.tls_version,
 			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
-			capture_id=excluded.capture_id, mirror_source=excluded.mirror_source`},
+			capture_id=excluded.capture_id, mirror_source=excluded.mirror_source,
+			retransmits_up=excluded.retransmits_up, retransmits_down=excluded.retransmits_down`},
 			{&w.tls, `tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)`, 13, 64, ""},
 			{&w.dns, `dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)`, 12, 64, ""},
 			{&w.clientTotals, `client_usage_hourly(hour, client, client_mac, server_name, proto, server_port,
@@ -681,7 +682,8 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 		int64(s.PayloadBytes[0]), int64(s.PayloadBytes[1]), boxedSmall(int(s.TCPFlags[0])), boxedSmall(int(s.TCPFlags[1])),
 		nullIfZero(s.ServerRTT), nullIfZero(s.ClientRTT), nullIfZero(s.TLSHandshake),
 		s.ServerName, s.NameSource.String(), s.ALPN, tls.VersionName(s.TLSVersion), s.ECH,
-		nullIfZero(int64(s.QUICVersion)), end, w.captureID, s.MirrorSource)
+		nullIfZero(int64(s.QUICVersion)), end, w.captureID, s.MirrorSource,
+		int64(s.Retransmits[0]), int64(s.Retransmits[1]))
 	return nil
 }
 

@@ -10,7 +10,7 @@ type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
 
 const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Usage', value: 'usage', description: 'A metric per service over time' },
-  { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets' },
+  { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets, retransmissions' },
   { label: 'Licences', value: 'licences', description: 'Active devices against seats per contract and month' },
   { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers' },
   { label: 'Month over month', value: 'monthOverMonth', description: "The range's last month against the one before" },
@@ -33,6 +33,7 @@ const measures: Array<SelectableValue<Measure>> = [
   { label: 'Server RTT', value: 'serverRtt', description: 'SYN to SYN/ACK: the network beyond the capture point' },
   { label: 'Client RTT', value: 'clientRtt', description: 'SYN/ACK to ACK: the client side' },
   { label: 'Resets', value: 'resets', description: 'Share of streams ending in a reset' },
+  { label: 'Retransmits', value: 'retransmits', description: 'Share of TCP streams with a retransmitted segment' },
 ];
 
 const groupings: Array<SelectableValue<GroupBy>> = [
