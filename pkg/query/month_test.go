@@ -1,0 +1,255 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/classify"
+	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/geo"
+	"github.com/saaslens/saaslens/pkg/ingest"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+const monthContracts = `contracts:
+  - {vendor: Microsoft, product: Microsoft 365 E3, seats: 20, monthly_cost: 720, currency: USD}
+  - {vendor: Cybozu, product: kintone, seats: 16, monthly_cost: 28800, currency: JPY}
+  - {vendor: Salesforce, product: Sales Cloud, seats: 10, monthly_cost: 1650, currency: USD}
+  - {vendor: Slack, seats: 16, monthly_cost: 140, currency: USD}
+  - {vendor: Zoom, seats: 16, monthly_cost: 250, currency: USD}
+  - {vendor: Box, seats: 16, monthly_cost: 240, currency: USD}
+  - {vendor: freee, seats: 5, monthly_cost: 9800, currency: JPY}
+`
+
+// generatedMonth writes three weeks of a 16-device office in Tokyo, from
+// the middle of March (its month end included) into April, as daily
+// capture files, and ingests them with contracts and an inventory naming
+// each device's department.
+func generatedMonth(t *testing.T) (fixture.Month, *sql.DB) {
+	t.Helper()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fixture.Month{Devices: 16, First: time.Date(2026, 3, 16, 0, 0, 0, 0, tokyo), Days: 21, Location: tokyo, Sessions: 10}
+	dir := t.TempDir()
+	captures := filepath.Join(dir, "captures")
+	if err := os.Mkdir(captures, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.WriteMonth(captures); err != nil {
+		t.Fatal(err)
+	}
+	contracts := filepath.Join(dir, "contracts.yaml")
+	inventory := filepath.Join(dir, "inventory.csv")
+	var inv strings.Builder
+	inv.WriteString("mac,device,user,department\n")
+	for _, d := range m.DeviceList() {
+		fmt.Fprintf(&inv, "%02x:%02x:%02x:%02x:%02x:%02x,%s,,%s\n", d.MAC[0], d.MAC[1], d.MAC[2], d.MAC[3], d.MAC[4], d.MAC[5], strings.ToUpper(d.Host), d.Department)
+	}
+	for path, text := range map[string]string{contracts: monthContracts, inventory: inv.String()} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "month.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ingest.DefaultConfig()
+	cfg.Paths, cfg.Contracts, cfg.Inventory, cfg.Settle = []string{captures}, contracts, inventory, 0
+	svc, err := ingest.NewService(db, cfg, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svc.Run(context.Background())
+	svc.Close()
+	db.Close()
+	if err != nil || rep.Count("ok") == 0 || rep.Count("ok") != len(rep.Files) {
+		t.Fatalf("ingest: %v %+v", err, rep)
+	}
+	r, err := store.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return m, r.SQL()
+}
+
+// TestGeneratedMonth asks the questions of a month whose answers the
+// generator knows: who used what on which days, licences against the
+// staff that uses each service, shadow IT, servers abroad, and the
+// month-end slowdown.
+func TestGeneratedMonth(t *testing.T) {
+	m, db := generatedMonth(t)
+	ctx := context.Background()
+	tokyo := m.Location
+	catalog, err := classify.Builtin(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendorOf := func(name string) string { return catalog.Classify(name).Vendor }
+	devices := m.DeviceList()
+	macOf := func(d int) string {
+		x := devices[d].MAC
+		return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", x[0], x[1], x[2], x[3], x[4], x[5])
+	}
+
+	// Devices: the days each device used each vendor, in Tokyo.
+	days := map[string]map[string]bool{}
+	march := map[string]map[string]bool{} // vendor → devices in March
+	for _, s := range m.SessionList() {
+		v := vendorOf(s.Name)
+		k := macOf(s.Device) + " " + v
+		if days[k] == nil {
+			days[k] = map[string]bool{}
+		}
+		local := s.Start.In(tokyo)
+		days[k][local.Format(time.DateOnly)] = true
+		if local.Month() == time.March {
+			if march[v] == nil {
+				march[v] = map[string]bool{}
+			}
+			march[v][macOf(s.Device)] = true
+		}
+	}
+	whole := RangeOf(m.First, m.First.AddDate(0, 0, m.Days))
+	f, err := Devices(ctx, db, TableQuery{Range: whole, GroupBy: GroupVendor, Limit: 10000}, tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := map[string]int64{}, map[string]int64{}
+	for i := 0; i < f.Rows(); i++ {
+		row := concreteRow(f, i)
+		if row[6] == Unnamed {
+			continue // the DHCP exchanges, which the generator does not count as sessions
+		}
+		got[row[1].(string)+" "+row[6].(string)] = row[9].(int64)
+	}
+	for k, ds := range days {
+		want[k] = int64(len(ds))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("days active per device and vendor (-want +got):\n%s", diff)
+	}
+
+	// Licences for March: the devices of the staff that use each vendor.
+	lf, err := Licences(ctx, db, RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo)), tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotActive, wantActive := map[string]int64{}, map[string]int64{}
+	vendor, _ := lf.FieldByName("vendor")
+	active, _ := lf.FieldByName("active_devices")
+	for i := 0; i < lf.Rows(); i++ {
+		v, _ := vendor.ConcreteAt(i)
+		n, _ := active.ConcreteAt(i)
+		gotActive[v.(string)] = n.(int64)
+	}
+	for _, v := range []string{"Microsoft", "Cybozu", "Salesforce", "Slack", "Zoom", "Box", "freee"} {
+		wantActive[v] = int64(len(march[v]))
+	}
+	if diff := cmp.Diff(wantActive, gotActive); diff != "" {
+		t.Errorf("active devices per contract in March (-want +got):\n%s", diff)
+	}
+	if wantActive["Salesforce"] != 4 || wantActive["freee"] != 4 {
+		t.Errorf("the generator's departments changed: Salesforce %d, freee %d devices", wantActive["Salesforce"], wantActive["freee"])
+	}
+
+	// Shadow IT: what no contract covers.
+	sf, err := ShadowIT(ctx, db, TableQuery{Range: whole, Limit: 100}, tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shadow []string
+	shadowVendor, _ := sf.FieldByName("vendor")
+	for i := 0; i < sf.Rows(); i++ {
+		v, _ := shadowVendor.ConcreteAt(i)
+		shadow = append(shadow, v.(string))
+	}
+	if diff := cmp.Diff([]string{"OpenAI", "Notion"}, shadow); diff != "" {
+		t.Errorf("shadow IT (-want +got):\n%s", diff)
+	}
+
+	// Servers abroad: Cybozu and freee serve from Japan.
+	gf, err := Geo(ctx, db, GeoQuery{TableQuery: TableQuery{Range: whole, GroupBy: GroupVendor, Limit: 1000}, Locator: geo.Builtin(), Home: "JP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abroad := map[string]bool{}
+	for i := 0; i < gf.Rows(); i++ {
+		row := gf.RowCopy(i)
+		if row[1].(string) != "" {
+			abroad[row[0].(string)] = abroad[row[0].(string)] || row[2].(bool)
+		}
+	}
+	for vendor, want := range map[string]bool{"Cybozu": false, "freee": false, "Salesforce": true, "Zoom": true} {
+		if got, ok := abroad[vendor]; !ok || got != want {
+			t.Errorf("%s abroad: %v (placed: %v), want %v", vendor, got, ok, want)
+		}
+	}
+
+	// The month end is slower: TLS handshakes on the 30th and 31st of
+	// March against the days before.
+	lat, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: whole, DayOfMonth: tokyo, Percentiles: []float64{50}, GroupBy: GroupVendor, TopN: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range lat.Fields[1:] {
+		day := func(d int) float64 {
+			v := field.At(d - 1).(*float64)
+			if v == nil {
+				t.Fatalf("%s: no handshakes on day %d", field.Labels[GroupVendor], d)
+			}
+			return *v
+		}
+		if end, before := day(31), day(24); end < 1.5*before {
+			t.Errorf("%s: median handshake %.1f ms on the 31st, %.1f ms on the 24th: no month-end slowdown", field.Labels[GroupVendor], end, before)
+		}
+	}
+
+	// Bytes per department add up to all bytes.
+	uf, err := Usage(ctx, db, UsageQuery{Metric: MetricBytes, Range: whole, Step: 24 * time.Hour, GroupBy: GroupDepartment, TopN: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perDept := map[string]float64{}
+	var sum float64
+	for _, field := range uf.Fields[1:] {
+		for i := 0; i < field.Len(); i++ {
+			perDept[field.Labels[GroupDepartment]] += field.At(i).(float64)
+			sum += field.At(i).(float64)
+		}
+	}
+	var total int64
+	if err := db.QueryRow(`SELECT sum(bytes_up + bytes_down) FROM streams WHERE client_mac != ''`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"Sales", "Engineering", "Finance", "Support"} {
+		if perDept[d] == 0 {
+			t.Errorf("no bytes for %s in %v", d, perDept)
+		}
+	}
+	if perDept[NoDepartment] != sum-float64(total) {
+		t.Errorf("bytes outside the inventory %v, want %v (all %v, from inventoried devices %d)", perDept[NoDepartment], sum-float64(total), sum, total)
+	}
+}
+
+// concreteRow is row i of f with nullable values as plain ones.
+func concreteRow(f *data.Frame, i int) []any {
+	row := make([]any, len(f.Fields))
+	for j, field := range f.Fields {
+		row[j], _ = field.ConcreteAt(i)
+	}
+	return row
+}
