@@ -16,7 +16,22 @@ import (
 // without per-packet rows, into a new database each time.
 func BenchmarkIngest(b *testing.B) {
 	// 500k packets, about 480 MB.
-	path, packets := fixture.BenchCapture(b, 500_000)
+	path, _ := fixture.BenchCapture(b, 500_000)
+	benchmarkIngest(b, path)
+}
+
+// BenchmarkIngestRealistic measures the same on a capture of real traffic
+// (many short DNS and QUIC flows), named by SAASLENS_BENCH_CAPTURE: build
+// one with ../shared/tools/make-bench.sh OUTDIR 1500.
+func BenchmarkIngestRealistic(b *testing.B) {
+	path := os.Getenv("SAASLENS_BENCH_CAPTURE")
+	if path == "" {
+		b.Skip("SAASLENS_BENCH_CAPTURE names no capture; build one with ../shared/tools/make-bench.sh OUTDIR 1500")
+	}
+	benchmarkIngest(b, path)
+}
+
+func benchmarkIngest(b *testing.B, path string) {
 	info, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -29,10 +44,10 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(info.Size())
 			b.ReportAllocs()
+			var packets uint64 // counted per run: the capture is only known by reading it
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				dir := b.TempDir()
-				db, err := store.Open(filepath.Join(dir, "bench.db"))
+				db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -42,11 +57,12 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatalf("%v %+v", err, rep)
 				}
 				b.StopTimer()
+				packets += rep.Packets
 				db.Close()
 				b.StartTimer()
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 			if hwm := peakRSS(); hwm > 0 {
 				b.ReportMetric(hwm, "peak-RSS-MB")
 			}
@@ -67,50 +83,4 @@ func peakRSS() float64 {
 		}
 	}
 	return 0
-}
-
-// BenchmarkIngestRealistic measures the same on a capture of real traffic
-// (many short DNS and QUIC flows), named by SAASLENS_BENCH_CAPTURE: build
-// one with ../shared/tools/make-bench.sh OUTDIR 1500.
-func BenchmarkIngestRealistic(b *testing.B) {
-	path := os.Getenv("SAASLENS_BENCH_CAPTURE")
-	if path == "" {
-		b.Skip("SAASLENS_BENCH_CAPTURE names no capture; build one with ../shared/tools/make-bench.sh OUTDIR 1500")
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, rows := range []bool{true, false} {
-		name := "packet-rows"
-		if !rows {
-			name = "streams-only"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(info.Size())
-			b.ReportAllocs()
-			var packets int64 // counted per run: the capture is only known by reading it
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				rep, err := New(db, Options{PacketRows: rows}).Run(context.Background(), []string{path})
-				if err != nil || rep.Count("ok") != 1 {
-					b.Fatalf("%v %+v", err, rep)
-				}
-				b.StopTimer()
-				packets += int64(rep.Packets)
-				db.Close()
-				b.StartTimer()
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
-			if hwm := peakRSS(); hwm > 0 {
-				b.ReportMetric(hwm, "peak-RSS-MB")
-			}
-		})
-	}
 }

@@ -47,21 +47,9 @@ func TestActiveFilterFindsEveryStreamWithTrafficInTheRange(t *testing.T) {
 	}
 	ids := func(query string) []int64 {
 		t.Helper()
-		rows, err := db.SQL().Query(query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
 		var out []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, id)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
+		for _, row := range scanAll(t, db.SQL(), query) {
+			out = append(out, row[0].(int64))
 		}
 		slices.Sort(out)
 		return out
@@ -103,29 +91,9 @@ func TestActiveFilterFindsEveryStreamWithTrafficInTheRange(t *testing.T) {
 // rowsText prints every row of a query, one per line.
 func rowsText(t *testing.T, db *store.DB, query string) string {
 	t.Helper()
-	rows, err := db.SQL().Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b strings.Builder
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintln(&b, vals...)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, row := range scanAll(t, db.SQL(), query) {
+		fmt.Fprintln(&b, row...)
 	}
 	return b.String()
 }

@@ -28,10 +28,7 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	if q.Range.To < q.Range.From {
 		return nil, fmt.Errorf("devices: the range ends before it starts")
 	}
-	label := q.GroupBy
-	if label == "" {
-		label = GroupService
-	}
+	label := groupLabel(q.GroupBy)
 	filter, args := q.Filter.where("u")
 	hour := int64(time.Hour)
 	text := `SELECT max(` + deviceNameOf("u") + `) AS device, ` + deviceOf("u") + ` AS device_id, max(u.client_mac) AS mac,

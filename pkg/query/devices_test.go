@@ -21,14 +21,7 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, err := inventory.Load(filepath.Join("..", "..", "examples", "inventory.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := map[string]inventory.Entry{}
-	for _, e := range entries {
-		inv[e.Key] = e
-	}
+	inv := exampleInventory(t)
 	hostnames := map[string]string{}
 	for _, row := range scanAll(t, db, `SELECT mac, hostname FROM devices`) {
 		hostnames[row[0].(string)] = row[1].(string)
@@ -120,14 +113,7 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 // per user from the streams and the inventory.
 func TestUsageByDepartmentAndUser(t *testing.T) {
 	db := officeDB(t)
-	entries, err := inventory.Load(filepath.Join("..", "..", "examples", "inventory.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := map[string]inventory.Entry{}
-	for _, e := range entries {
-		inv[e.Key] = e
-	}
+	inv := exampleInventory(t)
 	want := map[string]map[string]float64{GroupDepartment: {}, GroupUser: {}}
 	first, last := int64(1<<62), int64(0)
 	for _, s := range scanAll(t, db, `SELECT client, client_mac, first, bytes_up + bytes_down FROM streams`) {
@@ -264,4 +250,18 @@ func TestUsersAndDepartmentsLists(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", c.list, diff)
 		}
 	}
+}
+
+// exampleInventory is examples/inventory.csv by key.
+func exampleInventory(t *testing.T) map[string]inventory.Entry {
+	t.Helper()
+	entries, err := inventory.Load(filepath.Join("..", "..", "examples", "inventory.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := map[string]inventory.Entry{}
+	for _, e := range entries {
+		inv[e.Key] = e
+	}
+	return inv
 }

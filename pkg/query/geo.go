@@ -32,10 +32,7 @@ func Geo(ctx context.Context, db *sql.DB, q GeoQuery) (*data.Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
 	}
-	label := q.GroupBy
-	if label == "" {
-		label = GroupService
-	}
+	label := groupLabel(q.GroupBy)
 	filter, args := q.Filter.where("s")
 	active, err := activeFilter([]string{"s"}, q.Range, 0)
 	if err != nil {

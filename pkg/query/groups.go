@@ -51,6 +51,14 @@ func serviceOf(t string) string {
 	return `CASE ` + t + `.server_name WHEN '' THEN '` + Unnamed + `' ELSE ` + t + `.server_name END`
 }
 
+// groupLabel names what grouping g groups by: a frame's label or column.
+func groupLabel(g string) string {
+	if g == "" {
+		return GroupService
+	}
+	return g
+}
+
 // groupExpr is the SQL of grouping g over the table aliased t joined to
 // services as sv.
 func groupExpr(g, t string) (string, error) {

@@ -76,10 +76,7 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 	if err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
-	label := q.GroupBy
-	if label == "" {
-		label = GroupService
-	}
+	label := groupLabel(q.GroupBy)
 	value := "s." + column
 	where := " AND s." + column + " > 0"
 	switch {

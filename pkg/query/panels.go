@@ -106,10 +106,7 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	label := q.GroupBy
-	if label == "" {
-		label = GroupService
-	}
+	label := groupLabel(q.GroupBy)
 	filter, args := q.Filter.where("u")
 	join := joins("u", q.GroupBy, q.Filter)
 	// Every bucket overlapping the range counts whole, whichever table
