@@ -51,9 +51,13 @@ type CaptureResult struct {
 
 // Batching rows through a second goroutine lets SQLite's work overlap
 // decoding: the two are about equally expensive per packet.
+const batchPackets = 2048
+
+// Rows per INSERT: packet rows are narrow and many; the other tables'
+// rows are wide, and SQLite binds at most 32,766 arguments a statement.
 const (
-	batchPackets  = 2048
-	rowsPerInsert = 256
+	packetRowsPerInsert = 256
+	rowsPerInsert       = 64
 )
 
 type streamWrite struct {
@@ -499,11 +503,11 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			cols, rows int
 			onConflict string
 		}{
-			{&w.packets, "packets", 9, 256, ""},
+			{&w.packets, "packets", 9, packetRowsPerInsert, ""},
 			{&w.streams, `streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
 			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
 			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
-			end_reason, capture_id, mirror_source, retransmits_up, retransmits_down)`, 31, 64, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
+			end_reason, capture_id, mirror_source, retransmits_up, retransmits_down)`, 31, rowsPerInsert, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
 			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
 			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
 			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
@@ -513,12 +517,12 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			ech=excluded.ech, quic_version=excluded.quic_version, end_reason=excluded.end_reason,
 			capture_id=excluded.capture_id, mirror_source=excluded.mirror_source,
 			retransmits_up=excluded.retransmits_up, retransmits_down=excluded.retransmits_down`},
-			{&w.tls, `tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)`, 13, 64, ""},
-			{&w.dns, `dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)`, 12, 64, ""},
+			{&w.tls, `tls(stream_id, time, src, dst, sport, dport, server_name, alpn, version, transport, quic_version, ech, capture_id)`, 13, rowsPerInsert, ""},
+			{&w.dns, `dns(time, stream_id, client, resolver, query, query_type, rcode, name, type, ttl, answer, capture_id)`, 12, rowsPerInsert, ""},
 			{&w.clientTotals, `client_usage_hourly(hour, client, client_mac, server_name, proto, server_port,
-			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 16, 64, addTotals},
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 16, rowsPerInsert, addTotals},
 			{&w.serviceTotals, `usage_hourly(hour, server_name, proto, server_port,
-			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 14, 64, addTotals},
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 14, rowsPerInsert, addTotals},
 		} {
 			ins, err := prepareInserter(ctx, prep, &w.rawStmts, p.table, p.cols, p.rows, p.onConflict)
 			if err != nil {
