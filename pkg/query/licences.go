@@ -20,7 +20,12 @@ func deviceOf(t string) string {
 // vendor has a single contract (then every product of the vendor counts:
 // an M365 licence covers Teams and Outlook). Infrastructure (telemetry,
 // updates) is never licence use.
-const contractCovers = `sv.kind = 'saas' AND sv.vendor = c.vendor AND (sv.product = c.product OR (SELECT count(*) FROM contracts c2 WHERE c2.vendor = c.vendor) = 1)`
+const contractCovers = `sv.kind = 'saas' AND sv.vendor = c.vendor AND (sv.product = c.product OR c.single)`
+
+// contractsCTE is the contracts, each with whether it is its vendor's
+// only one, as c in contractCovers.
+const contractsCTE = `cs AS (SELECT rowid AS id, vendor, product, seats, monthly_cost, currency, renewal,
+	(SELECT count(*) FROM contracts c2 WHERE c2.vendor = contracts.vendor) = 1 AS single FROM contracts)`
 
 // Months returns the calendar months in loc that the range touches, as
 // [start, end) in Unix ns.
@@ -67,13 +72,24 @@ func coverage(ctx context.Context, db *sql.DB, from, to int64) (float64, error) 
 // its seats, utilisation, unused seats, cost per active device, when it
 // was last used and how far its renewal is from the range's end, and how
 // much of the month the captures cover.
+//
+// Active devices come from the hourly totals per client (one pass over a
+// month's for all contracts, where the streams took a minute a month of
+// ten million), so a month is cut at a whole hour: exact in every zone
+// whose offset is whole hours. The last use is the latest stream of the
+// last hour with use, or that hour's end once retention dropped it.
 func Licences(ctx context.Context, db *sql.DB, r Range, loc *time.Location) (*data.Frame, error) {
-	text := `SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal,
-	(SELECT count(DISTINCT ` + deviceOf("s") + `) FROM streams s JOIN services sv ON sv.server_name = s.server_name
-		WHERE s.first >= ? AND s.first < ? AND ` + contractCovers + `),
-	(SELECT max(s.last) FROM streams s JOIN services sv ON sv.server_name = s.server_name
-		WHERE s.first <= ? AND ` + contractCovers + `)
-FROM contracts c ORDER BY c.vendor, c.product`
+	text := `WITH ` + contractsCTE + `,
+	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices
+		FROM client_usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + `
+		WHERE u.hour >= ? AND u.hour < ? GROUP BY c.id),
+	lastHour AS (SELECT c.id, max(u.hour) AS hour
+		FROM usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + `
+		WHERE u.hour <= ? GROUP BY c.id)
+SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal, coalesce(used.devices, 0),
+	(SELECT coalesce(max(s.last), lastHour.hour + 3599999999999) FROM streams s JOIN services sv ON sv.server_name = s.server_name
+		WHERE s.first >= lastHour.hour AND s.first < lastHour.hour + 3600000000000 AND s.first <= ? AND ` + contractCovers + `)
+FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c.id ORDER BY c.vendor, c.product`
 	end := time.Unix(0, r.To).In(loc)
 	var (
 		month                              []time.Time
@@ -89,7 +105,7 @@ FROM contracts c ORDER BY c.vendor, c.product`
 		if err != nil {
 			return nil, fmt.Errorf("licences: coverage: %w", err)
 		}
-		rows, err := db.QueryContext(ctx, text, m[0], m[1], r.To)
+		rows, err := db.QueryContext(ctx, text, m[0], m[1], r.To, r.To)
 		if err != nil {
 			return nil, fmt.Errorf("licences: %w", err)
 		}

@@ -15,19 +15,20 @@ import (
 // with the month before, per group: streams, bytes and active devices in
 // each, with the absolute and relative change; the largest movers (by
 // bytes) come first. A month the captures only partly cover says so in
-// its coverage column.
+// its coverage column. It reads the hourly totals per client, so months
+// are cut at whole hours (exact where the zone's offset is whole hours).
 func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
-	group, err := groupExpr(q.GroupBy, "s")
+	group, err := groupExpr(q.GroupBy, "u")
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
 	end := time.Unix(0, q.Range.To).In(loc)
 	this := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
 	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
-	filter, args := q.Filter.where("s")
-	text := `SELECT ` + group + ` AS g, s.first >= ? AS this_month, count(*), sum(s.bytes_up + s.bytes_down), count(DISTINCT ` + deviceOf("s") + `)
-FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
-WHERE s.first >= ? AND s.first < ?` + filter + `
+	filter, args := q.Filter.where("u")
+	text := `SELECT ` + group + ` AS g, u.hour >= ? AS this_month, sum(u.streams), sum(u.bytes_up + u.bytes_down), count(DISTINCT ` + deviceOf("u") + `)
+FROM client_usage_hourly u` + joins("u", q.GroupBy, q.Filter) + `
+WHERE u.hour >= ? AND u.hour < ?` + filter + `
 GROUP BY 1, 2`
 	args = append([]any{this.UnixNano(), last.UnixNano(), next.UnixNano()}, args...)
 	rows, err := db.QueryContext(ctx, text, args...)

@@ -45,6 +45,10 @@ func TestMonthOverMonth(t *testing.T) {
 	stream(5, utc("2026-03-06T03:00:00Z"), "10.0.0.1", "02:00:00:00:00:01", "app.slack.com", 100)
 	for _, q := range []string{
 		`INSERT INTO services VALUES ('app.slack.com', 'Slack', 'Slack', 'chat', 'saas', 'catalog'), ('zoom.us', 'Zoom', 'Zoom', 'meetings', 'saas', 'catalog')`,
+		// The hourly totals per client, as ingest keeps them.
+		`INSERT INTO client_usage_hourly SELECT first / 3600000000000 * 3600000000000, client, client_mac, server_name, proto, server_port,
+			count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first), 0, 0, 0, 0
+			FROM streams GROUP BY 1, 2, 3, 4, 5, 6`,
 		`INSERT INTO captures (path, size, mtime, content_hash, format, compressed, link_types, packets, bytes, tcp_udp_packets, other, first, last, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
 			VALUES ('x', 0, 0, 'h', 'pcap', 0, '', 0, 0, 0, '{}', ` + fmt.Sprint(utc("2026-02-14T15:00:00Z").UnixNano()) + `, ` + fmt.Sprint(utc("2026-03-15T15:00:00Z").UnixNano()) + `, 'ok', 's', 0, 0, 0, 0, 0, 0)`,
 	} {
