@@ -223,7 +223,7 @@ func (d *Datasource) counts(ctx context.Context, st *Status) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("captures: %w", err)
 	}
-	err = db.SQL().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM streams), (SELECT count(DISTINCT server_name) FROM usage_daily)`).Scan(&st.Streams, &st.Services)
+	err = db.SQL().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM streams), (SELECT count(DISTINCT server_name) FROM usage_hourly)`).Scan(&st.Streams, &st.Services)
 	if err != nil {
 		return fmt.Errorf("counts: %w", err)
 	}
