@@ -201,8 +201,8 @@ func show(w io.Writer, f *data.Frame, panelType string, rows int) {
 				}
 			}
 			name := field.Name
-			if s := field.Labels["service"]; s != "" {
-				name = s
+			if field.Config != nil && field.Config.DisplayNameFromDS != "" {
+				name = field.Config.DisplayNameFromDS
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%d\n", name, total, field.Len())
 		}
