@@ -115,10 +115,7 @@ func BenchmarkOfficeMonth(b *testing.B) {
 	week := RangeOf(time.Date(2026, 3, 23, 0, 0, 0, 0, loc), time.Date(2026, 3, 30, 0, 0, 0, 0, loc))
 	day := RangeOf(time.Date(2026, 3, 24, 0, 0, 0, 0, loc), time.Date(2026, 3, 25, 0, 0, 0, 0, loc))
 	table := func(r Range, g string) TableQuery { return TableQuery{Range: r, GroupBy: g, Limit: 500} }
-	for _, c := range []struct {
-		name string
-		run  func() error
-	}{
+	runPanels(b, []panel{
 		{"usage/bytes/vendor/month/1d", func() error {
 			_, err := Usage(ctx, db, UsageQuery{Metric: MetricBytes, Range: month, Step: 24 * time.Hour, GroupBy: GroupVendor})
 			return err
@@ -179,14 +176,5 @@ func BenchmarkOfficeMonth(b *testing.B) {
 			_, err := Lists["departments"].Load(ctx, db, month)
 			return err
 		}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.run(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	})
 }

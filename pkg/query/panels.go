@@ -80,16 +80,18 @@ func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
 // service or (for distinct clients or devices, or a client filter) per
 // client; both outlive retention, so a long range still has data.
 func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
-	var agg, unit string
+	// agg sums a metric in SQL; who names the column a distinct count
+	// counts (in Go, distinctUsage).
+	var agg, who, unit string
 	switch q.Metric {
 	case MetricStreams, "":
 		q.Metric, agg, unit = MetricStreams, "sum(streams)", "short"
 	case MetricBytes:
 		agg, unit = "sum(bytes)", "decbytes"
 	case MetricClients:
-		agg, unit = "count(DISTINCT client)", "short"
+		who, unit = "client", "short"
 	case MetricDevices:
-		agg, unit = "count(DISTINCT device)", "short"
+		who, unit = "device", "short"
 	default:
 		return nil, fmt.Errorf("usage: metric %q: want streams, bytes, clients or devices", q.Metric)
 	}
@@ -130,7 +132,7 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	var text string
 	var points []usagePoint
 	var rank map[string]int64
-	if who := map[string]string{MetricClients: "client", MetricDevices: "device"}[q.Metric]; who != "" {
+	if who != "" {
 		text = `SELECT t, service, ` + who + ` FROM (` + source + `)`
 		points, rank, err = distinctUsage(ctx, db, text, args, top)
 	} else {
