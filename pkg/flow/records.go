@@ -158,12 +158,10 @@ type Sighting struct {
 }
 
 // Packet is one TCP or UDP packet, for per-packet tables.
+// Its addresses and ports are its stream's, in the order Direction says.
 type Packet struct {
-	StreamID         int64
-	Time             int64
-	Src, Dst         netip.Addr
-	Proto            layers.IPProtocol
-	SrcPort, DstPort uint16
+	StreamID int64
+	Time     int64
 	// Length is the IP length.
 	Length    int
 	Direction int

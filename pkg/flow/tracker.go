@@ -208,8 +208,7 @@ func (t *Tracker) Handle(f *capture.Frame) {
 	s.account(f, dir)
 	s.changed = true
 	if t.packetSink != nil {
-		t.packet = Packet{StreamID: s.ID, Time: f.Time, Src: f.Src, Dst: f.Dst, Proto: f.Proto,
-			SrcPort: f.SrcPort, DstPort: f.DstPort, Length: f.IPLen, Direction: dir}
+		t.packet = Packet{StreamID: s.ID, Time: f.Time, Length: f.IPLen, Direction: dir}
 		t.packetSink.Packet(&t.packet)
 	}
 	if dir == ToServer && f.HasMAC {

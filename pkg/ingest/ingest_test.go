@@ -516,7 +516,7 @@ func TestRetentionKeepsDailyTotals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pruned["packets"] == 0 || pruned["streams"] == 0 {
+	if pruned["stream_packets"] == 0 || pruned["streams"] == 0 {
 		t.Errorf("pruned %v", pruned)
 	}
 	for _, table := range []string{"packets", "tls", "streams", "dns"} {

@@ -154,8 +154,8 @@ func TestPruneInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pruned["packets"] != 3*pruneBatchForTest+17 {
-		t.Errorf("pruned %d packets, want %d", pruned["packets"], 3*pruneBatchForTest+17)
+	if pruned["stream_packets"] != 3*pruneBatchForTest+17 {
+		t.Errorf("pruned %d packets, want %d", pruned["stream_packets"], 3*pruneBatchForTest+17)
 	}
 	var left int64
 	if err := db.SQL().QueryRow(`SELECT (SELECT count(*) FROM packets) + (SELECT count(*) FROM streams) + (SELECT count(*) FROM tls)`).Scan(&left); err != nil {

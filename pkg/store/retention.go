@@ -23,7 +23,7 @@ const pruneBatch = 20000
 func (s *DB) Prune(ctx context.Context, before int64) (Pruned, error) {
 	out := Pruned{}
 	for _, d := range []struct{ table, where string }{
-		{"packets", "time < ?"},
+		{"stream_packets", "time < ?"},
 		{"tls", "time < ?"},
 		{"streams", "first < ?1 AND last < ?1"},
 		{"dns", "time < ?"},

@@ -257,6 +257,11 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					end_reason, capture_id)
 				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, ` + mac + `, 7200000000000, 7201000000000,
 					3, 2, 300, 200, 100, 50, 27, 18, NULL, NULL, 5000, 'b.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`,
+				// Two of its packets, one each way, as every version
+				// before 12 stored them: with their own 5-tuple.
+				`INSERT INTO packets (rowid, stream_id, time, src, dst, proto, sport, dport, length, direction)
+				VALUES (5, 42, 7200000000000, '10.0.0.2', '192.0.2.1', 6, 40000, 443, 60, 0),
+					(9, 42, 7200500000000, '192.0.2.1', '10.0.0.2', 6, 443, 40000, 52, 1)`,
 			}
 			if from < 9 {
 				// The day's totals: the stream above, one more of its key
@@ -303,6 +308,15 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if got := rowsOf(t, db.SQL(), `SELECT count(*) FROM pragma_table_info('captures') WHERE name = 'tcp_udp_packets'`); got != "[1]\n" {
 				t.Errorf("captures.tcp_udp_packets: %s", got)
 			}
+			// The packets view gives back each packet's own 5-tuple, and the
+			// narrow rows keep their rowids (seenAgain tells files apart by them).
+			got = rowsOf(t, db.SQL(), `SELECT * FROM packets ORDER BY time`)
+			if want := "[42 7200000000000 10.0.0.2 192.0.2.1 6 40000 443 60 0]\n[42 7200500000000 192.0.2.1 10.0.0.2 6 443 40000 52 1]\n"; got != want {
+				t.Errorf("packets after migrating:\n%s\nwant\n%s", got, want)
+			}
+			if got := rowsOf(t, db.SQL(), `SELECT rowid, stream_id, direction FROM stream_packets ORDER BY rowid`); got != "[5 42 0]\n[9 42 1]\n" {
+				t.Errorf("stream_packets after migrating:\n%s", got)
+			}
 		})
 	}
 }
@@ -324,7 +338,7 @@ func TestFailedFileLeavesNoPendingRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Packet(&flow.Packet{StreamID: 1, Time: 1e9, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: 6, Length: 60})
+	w.Packet(&flow.Packet{StreamID: 1, Time: 1e9, Length: 60})
 	w.Stream(stream(1))
 	// The packets flush fails first, leaving the stream pending.
 	cancel()

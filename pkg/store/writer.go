@@ -477,7 +477,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.captureUpdate, `UPDATE captures SET content_hash=?, format=?, compressed=?, link_types=?, packets=?, bytes=?,
 			tcp_udp_packets=?, other=?, first=?, last=?, status=?, error=?, read_to=?, ingested_at=?, ingest_ns=?, tunneled=? WHERE id=?`},
 		{&w.st.sameContent, `SELECT id, path, status, content_hash FROM captures WHERE content_hash=?`},
-		{&w.st.maxPacket, `SELECT coalesce(max(rowid), 0) FROM packets`},
+		{&w.st.maxPacket, `SELECT coalesce(max(rowid), 0) FROM stream_packets`},
 		{&w.st.storedUntil, `SELECT coalesce(max(last), 0) FROM captures`},
 		{&w.st.pathUpsert, `INSERT INTO capture_paths(path, size, mtime, capture_id) VALUES (?,?,?,?)
 			ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, capture_id=excluded.capture_id`},
@@ -503,7 +503,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			cols, rows int
 			onConflict string
 		}{
-			{&w.packets, "packets", 9, packetRowsPerInsert, ""},
+			{&w.packets, "stream_packets(stream_id, time, length, direction)", 4, packetRowsPerInsert, ""},
 			{&w.streams, `streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
 			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
 			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
@@ -626,10 +626,7 @@ func (w *FileWriter) writePackets(ps []flow.Packet) error {
 // more than the inserts' bookkeeping.
 func (w *FileWriter) setPacket(row []driver.NamedValue, p *flow.Packet) {
 	row[0].Value, row[1].Value = p.StreamID, p.Time
-	row[2].Value, row[3].Value = w.names.boxed(p.Src), w.names.boxed(p.Dst)
-	row[4].Value, row[5].Value = boxedSmall(int(p.Proto)), boxedSmall(int(p.SrcPort))
-	row[6].Value, row[7].Value = boxedSmall(int(p.DstPort)), boxedSmall(p.Length)
-	row[8].Value = boxedSmall(p.Direction)
+	row[2].Value, row[3].Value = boxedSmall(p.Length), boxedSmall(p.Direction)
 }
 
 var (
@@ -767,7 +764,7 @@ func (w *FileWriter) seenAgain(s *streamWrite, stored *usage) (keep bool, err er
 		}
 	}
 	if w.file.PacketRows {
-		q := fmt.Sprintf(`DELETE FROM packets WHERE time BETWEEN ? AND ? AND stream_id = ? AND rowid %s ?`, packetsOp)
+		q := fmt.Sprintf(`DELETE FROM stream_packets WHERE time BETWEEN ? AND ? AND stream_id = ? AND rowid %s ?`, packetsOp)
 		if _, err := w.conn.ExecContext(w.ctx, q, first, last, s.ID, w.packetsBase); err != nil {
 			return false, fmt.Errorf("dropping packet rows of stream seen again: %w", err)
 		}
