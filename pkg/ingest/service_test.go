@@ -245,7 +245,7 @@ func TestPruneShrinksTheFile(t *testing.T) {
 	// every page the details held went back to the file system.
 	var detail, free int64
 	if err := db.SQL().QueryRow(`SELECT coalesce(sum(pgsize), 0) / 4096 FROM dbstat WHERE name IN
-		('packets', 'packets_time', 'packets_stream', 'streams', 'streams_first', 'tls', 'dns', 'dhcp')`).Scan(&detail); err != nil {
+		('stream_packets', 'stream_packets_time', 'stream_packets_stream', 'streams', 'streams_first', 'tls', 'dns', 'dhcp')`).Scan(&detail); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SQL().QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil {

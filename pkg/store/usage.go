@@ -1,7 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"database/sql"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/flow"
@@ -122,21 +126,32 @@ const maxUsageKeys = 1 << 16
 func (w *FileWriter) flushUsage() error {
 	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, func(k usageKey) []any {
 		return []any{k.hour, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
+	}, func(a, b usageKey) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.client, b.client), strings.Compare(a.clientMAC, b.clientMAC),
+			strings.Compare(a.serverName, b.serverName), cmp.Compare(a.proto, b.proto), cmp.Compare(a.serverPort, b.serverPort))
 	})
 	if err != nil {
 		return err
 	}
 	return flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
 		return []any{k.hour, k.serverName, k.proto, k.serverPort}
+	}, func(a, b hourKey) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName),
+			cmp.Compare(a.proto, b.proto), cmp.Compare(a.serverPort, b.serverPort))
 	})
 }
 
 // flushTotals adds each key's sums to its rollup row (the inserter takes
 // the key's columns, then the sums) and deletes the rows left with no
-// stream (drop takes the key's columns).
-func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any) error {
+// stream (drop takes the key's columns). Keys go in the table's order
+// (compare is its primary key's): in a map's random order each upsert
+// went to another page, and SQLite journaled the same pages again for
+// every statement.
+func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any, compare func(a, b K) int) error {
 	var emptied []K
-	for k, d := range sums {
+	keys := slices.SortedFunc(maps.Keys(sums), compare)
+	for _, k := range keys {
+		d := sums[k]
 		if *d == (usageDelta{}) {
 			continue
 		}

@@ -135,8 +135,12 @@ type writerConn struct {
 	// The tables written a row per packet, stream or message go through
 	// rowInserters, many rows per INSERT.
 	rawStmts                    []driver.Stmt
-	packets, streams, tls, dns  *rowInserter
+	packets, tls, dns           *rowInserter
 	clientTotals, serviceTotals *rowInserter
+	// Most streams are new: their rows go in with a plain INSERT. An
+	// upsert, for the few that may be stored already, makes SQLite keep a
+	// statement journal, which cost a seventh of an ingest.
+	streams, newStreams *rowInserter
 	// batches go round between the decoding and the writing goroutine;
 	// every file leaves them empty for the next.
 	batches [3]*batch
@@ -504,10 +508,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			onConflict string
 		}{
 			{&w.packets, "stream_packets(stream_id, time, length, direction)", 4, packetRowsPerInsert, ""},
-			{&w.streams, `streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
-			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
-			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
-			end_reason, capture_id, mirror_source, retransmits_up, retransmits_down)`, 31, rowsPerInsert, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
+			{&w.newStreams, streamColumns, 31, rowsPerInsert, ""},
+			{&w.streams, streamColumns, 31, rowsPerInsert, `ON CONFLICT(id) DO UPDATE SET client_mac=excluded.client_mac, first=excluded.first, last=excluded.last,
 			packets_up=excluded.packets_up, packets_down=excluded.packets_down, bytes_up=excluded.bytes_up,
 			bytes_down=excluded.bytes_down, payload_up=excluded.payload_up, payload_down=excluded.payload_down,
 			tcp_flags_up=excluded.tcp_flags_up, tcp_flags_down=excluded.tcp_flags_down,
@@ -534,6 +536,11 @@ func (w *writerConn) prepare(ctx context.Context) error {
 	})
 }
 
+const streamColumns = `streams(id, proto, client, client_port, server, server_port, client_mac, first, last,
+			packets_up, packets_down, bytes_up, bytes_down, payload_up, payload_down, tcp_flags_up, tcp_flags_down,
+			server_rtt_ns, client_rtt_ns, tls_handshake_ns, server_name, name_source, alpn, tls_version, ech, quic_version,
+			end_reason, capture_id, mirror_source, retransmits_up, retransmits_down)`
+
 // addTotals adds a totals row to the one of its key.
 const addTotals = `ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, packets_up=packets_up+excluded.packets_up,
 			packets_down=packets_down+excluded.packets_down, bytes_up=bytes_up+excluded.bytes_up,
@@ -543,7 +550,7 @@ const addTotals = `ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, p
 
 // inserters lists the row inserters in the order their rows are flushed.
 func (w *writerConn) inserters() []*rowInserter {
-	return []*rowInserter{w.packets, w.tls, w.dns, w.streams, w.clientTotals, w.serviceTotals}
+	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals}
 }
 
 // flushRows writes every pending row: before a query reads the tables in
@@ -673,7 +680,12 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 	if s.HasClientMAC {
 		mac = macString(s.ClientMAC)
 	}
-	row, err := w.wc.streams.row(w.ctx, w.conn)
+	// previous found no row, or knew there could be none.
+	ins := w.wc.newStreams
+	if prev != nil {
+		ins = w.wc.streams
+	}
+	row, err := ins.row(w.ctx, w.conn)
 	if err != nil {
 		return err
 	}
