@@ -310,6 +310,13 @@ func checkUsage(t testing.TB, db *sql.DB) {
 	if hourly != 0 {
 		t.Errorf("%d usage_hourly keys disagree with streams", hourly)
 	}
+	perServer := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, server_name, server,
+		`+sums+` FROM streams GROUP BY 1, 2, 3) s
+		FULL JOIN server_usage_hourly u ON u.hour = s.hour AND u.server_name = s.server_name AND u.server = s.server
+		WHERE `+differ)
+	if perServer != 0 {
+		t.Errorf("%d server_usage_hourly keys disagree with streams", perServer)
+	}
 }
 
 // Readers see whole files or nothing, and never "database is locked".

@@ -467,4 +467,34 @@ SELECT p.stream_id, p.time,
 	p.length, p.direction
 FROM stream_packets p;
 `,
+	// 13: totals per hour, service name and server address, for where the
+	// servers are (query.Geo) over ranges too long to read stream by
+	// stream: usage_hourly has no addresses, client_usage_hourly one row
+	// per client. Built from the streams stored; kept through retention.
+	`
+CREATE TABLE server_usage_hourly (
+	hour             INTEGER NOT NULL,  -- UTC hour of the streams' first packet
+	server_name      TEXT NOT NULL,
+	server           TEXT NOT NULL,
+	streams          INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,
+	bytes_down       INTEGER NOT NULL,
+	duration_ns      INTEGER NOT NULL,
+	rtt_sum_ns       INTEGER NOT NULL,
+	rtt_count        INTEGER NOT NULL,
+	handshake_sum_ns INTEGER NOT NULL,
+	handshake_count  INTEGER NOT NULL,
+	PRIMARY KEY (hour, server_name, server)
+) WITHOUT ROWID;
+INSERT INTO server_usage_hourly
+SELECT first / 3600000000000 * 3600000000000 - CASE WHEN first < 0 AND first % 3600000000000 != 0 THEN 3600000000000 ELSE 0 END,
+	server_name, server, count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
+	sum(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END),
+	count(CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN 1 END),
+	sum(CASE WHEN tls_handshake_ns > 0 THEN tls_handshake_ns ELSE 0 END),
+	count(CASE WHEN tls_handshake_ns > 0 THEN 1 END)
+FROM streams GROUP BY 1, 2, 3;
+`,
 }

@@ -257,11 +257,16 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					end_reason, capture_id)
 				VALUES (42, 6, '10.0.0.2', 40000, '192.0.2.1', 443, ` + mac + `, 7200000000000, 7201000000000,
 					3, 2, 300, 200, 100, 50, 27, 18, NULL, NULL, 5000, 'b.example', 'sni', 'h2', 'TLS 1.3', 0, NULL, 'fin', 1)`,
+			}
+			if from < 12 {
 				// Two of its packets, one each way, as every version
 				// before 12 stored them: with their own 5-tuple.
-				`INSERT INTO packets (rowid, stream_id, time, src, dst, proto, sport, dport, length, direction)
+				steps = append(steps, `INSERT INTO packets (rowid, stream_id, time, src, dst, proto, sport, dport, length, direction)
 				VALUES (5, 42, 7200000000000, '10.0.0.2', '192.0.2.1', 6, 40000, 443, 60, 0),
-					(9, 42, 7200500000000, '192.0.2.1', '10.0.0.2', 6, 443, 40000, 52, 1)`,
+					(9, 42, 7200500000000, '192.0.2.1', '10.0.0.2', 6, 443, 40000, 52, 1)`)
+			} else {
+				steps = append(steps, `INSERT INTO stream_packets (rowid, stream_id, time, length, direction)
+				VALUES (5, 42, 7200000000000, 60, 0), (9, 42, 7200500000000, 52, 1)`)
 			}
 			if from < 9 {
 				// The day's totals: the stream above, one more of its key
@@ -316,6 +321,11 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			}
 			if got := rowsOf(t, db.SQL(), `SELECT rowid, stream_id, direction FROM stream_packets ORDER BY rowid`); got != "[5 42 0]\n[9 42 1]\n" {
 				t.Errorf("stream_packets after migrating:\n%s", got)
+			}
+			// The totals per server address start from the streams stored.
+			got = rowsOf(t, db.SQL(), `SELECT * FROM server_usage_hourly`)
+			if want := "[7200000000000 b.example 192.0.2.1 1 3 2 300 200 1000000000 0 0 5000 1]\n"; got != want {
+				t.Errorf("server_usage_hourly after migrating:\n%s\nwant\n%s", got, want)
 			}
 		})
 	}

@@ -24,6 +24,8 @@ type usage struct {
 	first, last                                int64
 	packetsUp, packetsDown, bytesUp, bytesDown int64
 	rtt, handshake                             int64
+	// server is the server's address, a server_usage_hourly key column.
+	server string
 	// ownSeries marks a stored row written by the file's own series.
 	ownSeries bool
 }
@@ -41,6 +43,12 @@ type hourKey struct {
 	hour              int64
 	serverName        string
 	proto, serverPort int64
+}
+
+// serverKey is a server_usage_hourly row's key.
+type serverKey struct {
+	hour               int64
+	serverName, server string
 }
 
 func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
@@ -65,7 +73,7 @@ func usageOf(s *flow.Stream, names addrNames) *usage {
 		first: s.First, last: s.Last,
 		packetsUp: int64(s.Packets[0]), packetsDown: int64(s.Packets[1]),
 		bytesUp: int64(s.Bytes[0]), bytesDown: int64(s.Bytes[1]),
-		rtt: s.RTT(), handshake: s.TLSHandshake,
+		rtt: s.RTT(), handshake: s.TLSHandshake, server: names.of(s.Server),
 	}
 }
 
@@ -82,12 +90,13 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		// A flood of one-off clients makes a key per stream: past a
 		// bound, what is summed so far goes to the table (in the same
 		// transaction) and the map starts again.
-		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys {
+		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys {
 			if err := w.flushUsage(); err != nil {
 				return err
 			}
 			clear(w.usage)
 			clear(w.hourly)
+			clear(w.servers)
 		}
 		d = &usageDelta{}
 		w.usage[u.key] = d
@@ -98,6 +107,13 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		h = &usageDelta{}
 		w.hourly[hk] = h
 	}
+	sk := serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}
+	sv := w.servers[sk]
+	if sv == nil {
+		sv = &usageDelta{}
+		w.servers[sk] = sv
+	}
+	sv.add(u, sign)
 	h.add(u, sign)
 	d.add(u, sign)
 	return nil
@@ -133,11 +149,19 @@ func (w *FileWriter) flushUsage() error {
 	if err != nil {
 		return err
 	}
-	return flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
+	err = flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
 		return []any{k.hour, k.serverName, k.proto, k.serverPort}
 	}, func(a, b hourKey) int {
 		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName),
 			cmp.Compare(a.proto, b.proto), cmp.Compare(a.serverPort, b.serverPort))
+	})
+	if err != nil {
+		return err
+	}
+	return flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
+		return []any{k.hour, k.serverName, k.server}
+	}, func(a, b serverKey) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName), strings.Compare(a.server, b.server))
 	})
 }
 

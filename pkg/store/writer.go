@@ -122,6 +122,7 @@ type FileWriter struct {
 	names     addrNames
 	usage     map[usageKey]*usageDelta
 	hourly    map[hourKey]*usageDelta
+	servers   map[serverKey]*usageDelta
 	lastError error
 }
 
@@ -137,6 +138,7 @@ type writerConn struct {
 	rawStmts                    []driver.Stmt
 	packets, tls, dns           *rowInserter
 	clientTotals, serviceTotals *rowInserter
+	serverTotals                *rowInserter
 	// Most streams are new: their rows go in with a plain INSERT. An
 	// upsert, for the few that may be stored already, makes SQLite keep a
 	// statement journal, which cost a seventh of an ingest.
@@ -149,7 +151,7 @@ type writerConn struct {
 type statements struct {
 	streamPrev, derivedRows, dhcp                        *sql.Stmt
 	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
-	usageDrop, itemPut, itemDelete, hourDrop             *sql.Stmt
+	usageDrop, itemPut, itemDelete, hourDrop, serverDrop *sql.Stmt
 	captureInsert, captureUpdate, sameContent, maxPacket *sql.Stmt
 	storedUntil                                          *sql.Stmt
 	pathUpsert, stateUpsert                              *sql.Stmt
@@ -174,7 +176,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
+		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
@@ -444,7 +446,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 	list := []prep{
 		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
 			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
-			client, client_mac, server_name, proto, server_port,
+			client, client_mac, server_name, proto, server_port, server,
 			(SELECT series FROM captures WHERE captures.id = streams.capture_id) FROM streams WHERE id = ?`},
 		{&w.st.derivedRows, `SELECT coalesce(sum(capture_id = ?2), 0), coalesce(sum(capture_id != ?2), 0) FROM (
 			SELECT capture_id FROM tls WHERE stream_id = ?1 AND time BETWEEN ?3 AND ?4
@@ -470,6 +472,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.usageDrop, `DELETE FROM client_usage_hourly WHERE hour=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.hourDrop, `DELETE FROM usage_hourly WHERE hour=? AND server_name=? AND proto=? AND server_port=? AND streams=0`},
+		{&w.st.serverDrop, `DELETE FROM server_usage_hourly WHERE hour=? AND server_name=? AND server=? AND streams=0`},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
 		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},
@@ -525,6 +528,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 16, rowsPerInsert, addTotals},
 			{&w.serviceTotals, `usage_hourly(hour, server_name, proto, server_port,
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 14, rowsPerInsert, addTotals},
+			{&w.serverTotals, `server_usage_hourly(hour, server_name, server,
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 13, rowsPerInsert, addTotals},
 		} {
 			ins, err := prepareInserter(ctx, prep, &w.rawStmts, p.table, p.cols, p.rows, p.onConflict)
 			if err != nil {
@@ -550,7 +555,7 @@ const addTotals = `ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, p
 
 // inserters lists the row inserters in the order their rows are flushed.
 func (w *writerConn) inserters() []*rowInserter {
-	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals}
+	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals, w.serverTotals}
 }
 
 // flushRows writes every pending row: before a query reads the tables in
@@ -723,7 +728,7 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 	var rtt, handshake int64
 	var series sql.NullString
 	err := w.st.streamPrev.QueryRowContext(w.ctx, s.ID).Scan(&u.first, &u.packetsUp, &u.packetsDown, &u.bytesUp,
-		&u.bytesDown, &u.last, &rtt, &handshake, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort, &series)
+		&u.bytesDown, &u.last, &rtt, &handshake, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort, &u.server, &series)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
