@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
@@ -27,21 +28,44 @@ type GeoQuery struct {
 // time, so a newer table or database places all history anew. A
 // country-code field is what Grafana's geomap panel looks up (location
 // mode "Lookup", gazetteer countries).
+//
+// From a day on (totalsFrom) it reads the hourly totals per server
+// address, unless it groups or filters by client, device, user or
+// department, which those totals do not hold.
 func Geo(ctx context.Context, db *sql.DB, q GeoQuery) (*data.Frame, error) {
-	group, err := groupExpr(q.GroupBy, "s")
+	from, to, fromTotals := q.totalsHours()
+	return geoFrame(ctx, db, q, from, to, fromTotals && !q.Filter.perClient(q.GroupBy))
+}
+
+// geoFrame answers from the streams, or from the hourly totals of the
+// hours [from, to).
+func geoFrame(ctx context.Context, db *sql.DB, q GeoQuery, from, to int64, fromTotals bool) (*data.Frame, error) {
+	t := "s"
+	if fromTotals {
+		t = "u"
+	}
+	group, err := groupExpr(q.GroupBy, t)
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
 	}
 	label := groupLabel(q.GroupBy)
-	filter, args := q.Filter.where("s")
-	active, err := activeFilter([]string{"s"}, q.Range, 0)
-	if err != nil {
-		return nil, fmt.Errorf("geo: %w", err)
-	}
-	text := `SELECT ` + group + ` AS g, s.server, count(*), sum(s.bytes_up + s.bytes_down)
+	filter, args := q.Filter.where(t)
+	var text string
+	if fromTotals {
+		text = `SELECT ` + group + ` AS g, u.server, sum(u.streams), sum(u.bytes_up + u.bytes_down)
+FROM server_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
+WHERE u.hour >= ` + strconv.FormatInt(from, 10) + ` AND u.hour < ` + strconv.FormatInt(to, 10) + filter + `
+GROUP BY 1, 2`
+	} else {
+		active, err := activeFilter([]string{"s"}, q.Range, 0)
+		if err != nil {
+			return nil, fmt.Errorf("geo: %w", err)
+		}
+		text = `SELECT ` + group + ` AS g, s.server, count(*), sum(s.bytes_up + s.bytes_down)
 FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", q.GroupBy, q.Filter) + `
 WHERE ` + active + filter + `
 GROUP BY 1, 2`
+	}
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
@@ -113,5 +137,8 @@ GROUP BY 1, 2`
 	setUnits(frame, map[string]string{"bytes": "decbytes", "streams": "short", "servers": "short"})
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args),
 		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo, Text: "countries from " + q.Locator.Source() + "; '' is a private or unplaced address"}}}
+	if fromTotals {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	}
 	return frame, nil
 }

@@ -109,6 +109,12 @@ func narrowing(list []string) []string {
 // narrowingClients is the client filter, unless it is All.
 func (f Filter) narrowingClients() []string { return narrowing(f.Clients) }
 
+// perClient tells whether grouping by group or filtering by f needs the
+// client of each stream: totals without a client column cannot answer.
+func (f Filter) perClient(group string) bool {
+	return len(f.narrowingClients()) > 0 || needsInventory(group) || f.needsInventory()
+}
+
 // needsInventory tells whether the filter reads the inventory.
 func (f Filter) needsInventory() bool {
 	return len(narrowing(f.Users))+len(narrowing(f.Departments)) > 0

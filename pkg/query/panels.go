@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,8 +116,7 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	// answers: the rollups cannot split an hour or a day.
 	end := firstBucket + buckets*step
 	var source string
-	perClient := q.Metric == MetricClients || q.Metric == MetricDevices || len(q.Filter.narrowingClients()) > 0 ||
-		needsInventory(q.GroupBy) || q.Filter.needsInventory()
+	perClient := q.Metric == MetricClients || q.Metric == MetricDevices || q.Filter.perClient(q.GroupBy)
 	switch {
 	case step%int64(time.Hour) == 0 && !perClient:
 		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, '' AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
@@ -375,12 +375,51 @@ func (q TableQuery) limit() int {
 	return q.Limit
 }
 
+// totalsFrom is the range from which the table queries per service
+// (serverNames, geo) read the hourly totals instead of the streams: a
+// month of a 500-device office is ten million streams, more than the
+// plugin's timeout allows reading, and a million totals per client or a
+// few thousand per server address. The totals count a stream in the hour
+// it started, and the range's first and last hours whole; over a day or
+// more, that differs from "active in the range" at the edges only.
+const totalsFrom = int64(24 * time.Hour)
+
+// totalsNotice says what an answer from the hourly totals counts.
+const totalsNotice = "from the hourly totals: streams counted in the hour they started, the range's first and last hours whole"
+
+// totalsHours returns the hours [from, to) of the hourly totals that
+// answer q, and false when the streams must: a range shorter than
+// totalsFrom.
+func (q TableQuery) totalsHours() (from, to int64, ok bool) {
+	if q.Range.To-q.Range.From < totalsFrom {
+		return 0, 0, false
+	}
+	first, n, err := steps(q.Range, time.Hour)
+	if err != nil {
+		return 0, 0, false
+	}
+	return first, first + n*int64(time.Hour), true
+}
+
 // ServerNames returns one row per service (or vendor, product, category:
 // GroupBy) active in the range: accesses (streams, as the tutorial counts
 // them), packets, bytes each way, clients, first and last seen; grouped by
 // service, each row also carries its vendor, product, category and kind.
+// From a day on it reads the hourly totals per client (totalsFrom), and
+// first and last seen are the first and last hours a stream started in.
 func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
-	group, err := groupExpr(q.GroupBy, "s")
+	from, to, fromTotals := q.totalsHours()
+	return serverNames(ctx, db, q, from, to, fromTotals)
+}
+
+// serverNames answers from the streams, or from the hourly totals of the
+// hours [from, to).
+func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, fromTotals bool) (*data.Frame, error) {
+	t := "s"
+	if fromTotals {
+		t = "u"
+	}
+	group, err := groupExpr(q.GroupBy, t)
 	if err != nil {
 		return nil, fmt.Errorf("serverNames: %w", err)
 	}
@@ -390,23 +429,36 @@ func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, er
 	if q.GroupBy != "" && q.GroupBy != GroupService {
 		name, extra = q.GroupBy, ""
 	}
-	filter, args := q.Filter.where("s")
-	active, err := activeFilter([]string{"s"}, q.Range, 0)
-	if err != nil {
-		return nil, fmt.Errorf("serverNames: %w", err)
-	}
-	text := `SELECT ` + group + ` AS ` + name + `, count(*) AS accesses, sum(s.packets_up + s.packets_down) AS packets,
+	filter, args := q.Filter.where(t)
+	var text string
+	if fromTotals {
+		text = `SELECT ` + group + ` AS ` + name + `, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
+	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients,
+	min(u.hour) AS first_seen, max(u.hour) AS last_seen` + extra + `
+FROM client_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name` + devicesJoin("u", q.GroupBy, q.Filter) + `
+WHERE u.hour >= ` + strconv.FormatInt(from, 10) + ` AND u.hour < ` + strconv.FormatInt(to, 10) + filter + `
+GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
+	} else {
+		active, err := activeFilter([]string{"s"}, q.Range, 0)
+		if err != nil {
+			return nil, fmt.Errorf("serverNames: %w", err)
+		}
+		text = `SELECT ` + group + ` AS ` + name + `, count(*) AS accesses, sum(s.packets_up + s.packets_down) AS packets,
 	sum(s.bytes_up) AS bytes_up, sum(s.bytes_down) AS bytes_down, count(DISTINCT s.client) AS clients,
 	min(s.first) AS first_seen, max(s.last) AS last_seen` + extra + `
 FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", q.GroupBy, q.Filter) + `
 WHERE ` + active + filter + `
 GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
+	}
 	args = append(args, q.limit())
 	frame, err := queryFrame(ctx, db, "serverNames", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("serverNames: %w", err)
 	}
 	frame.Meta.ExecutedQueryString = executed(text, args)
+	if fromTotals {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	}
 	setUnits(frame, map[string]string{"bytes_up": "decbytes", "bytes_down": "decbytes", "packets": "short", "accesses": "short", "clients": "short"})
 	return frame, nil
 }

@@ -1,0 +1,183 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/geo"
+)
+
+// From a day on, serverNames and geo answer from the hourly totals. Over a
+// range that no stream crosses, "started in the range" and "active in it"
+// are the same streams, so the totals must give the streams' answer: the
+// same rows, the same values, for each grouping and with a filter; first
+// and last seen are the hours the first and last of those streams started.
+func TestTotalsAnswerAsTheStreams(t *testing.T) {
+	m, db := generatedMonth(t)
+	ctx := context.Background()
+	// A week from a Monday's midnight in Tokyo (15:00 UTC, a whole hour),
+	// when the office sleeps.
+	from := m.First.AddDate(0, 0, 7)
+	r := Range{From: from.UnixNano(), To: from.AddDate(0, 0, 7).UnixNano() - 1}
+	var crossing, inside int
+	if err := db.QueryRow(`SELECT count(CASE WHEN (first < ?1 AND last >= ?1) OR (first <= ?2 AND last > ?2) THEN 1 END),
+		count(CASE WHEN first >= ?1 AND first <= ?2 THEN 1 END) FROM streams`, r.From, r.To).Scan(&crossing, &inside); err != nil {
+		t.Fatal(err)
+	}
+	if crossing != 0 || inside < 500 {
+		t.Fatalf("%d streams cross the range's edges and %d start in it: the comparison needs none and many", crossing, inside)
+	}
+	hourFrom, hourTo, ok := TableQuery{Range: r}.totalsHours()
+	if !ok || hourFrom != r.From || hourTo != r.To+1 {
+		t.Fatalf("a week answers from the hours [%d, %d) (%v), want [%d, %d)", hourFrom, hourTo, ok, r.From, r.To+1)
+	}
+	filters := map[string]Filter{"": {}, "vendors": {Vendors: []string{"Microsoft", "Slack"}}}
+	for _, group := range []string{"", GroupVendor, GroupCategory} {
+		for fname, filter := range filters {
+			q := TableQuery{Range: r, GroupBy: group, Filter: filter, Limit: 1000}
+			name := fmt.Sprintf("group %q, filter %s", group, fname)
+
+			totals, err := ServerNames(ctx, db, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasNotice(totals, totalsNotice) {
+				t.Errorf("%s: serverNames over a week does not say it read the totals", name)
+			}
+			streams, err := serverNames(ctx, db, q, 0, 0, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{"first_seen": true, "last_seen": true}
+			if got, want := tableText(totals, seen), tableText(streams, seen); got != want {
+				t.Errorf("%s: serverNames from the totals\n%s\nfrom the streams\n%s", name, got, want)
+			}
+			if got, want := seenText(t, totals), startedHours(t, streams, db, q); got != want {
+				t.Errorf("%s: first and last seen from the totals\n%s\nwant the hours the streams started\n%s", name, got, want)
+			}
+
+			gq := GeoQuery{TableQuery: q, Locator: geo.Builtin(), Home: "JP"}
+			totals, err = Geo(ctx, db, gq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasNotice(totals, totalsNotice) {
+				t.Errorf("%s: geo over a week does not say it read the totals", name)
+			}
+			streams, err = geoFrame(ctx, db, gq, 0, 0, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tableText(totals, nil), tableText(streams, nil); got != want || totals.Rows() == 0 {
+				t.Errorf("%s: geo from the totals\n%s\nfrom the streams\n%s", name, got, want)
+			}
+		}
+	}
+	// Grouped by department, geo needs each stream's client: the streams answer.
+	f, err := Geo(ctx, db, GeoQuery{TableQuery: TableQuery{Range: r, GroupBy: GroupDepartment}, Locator: geo.Builtin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasNotice(f, totalsNotice) {
+		t.Error("geo per department read the totals per server, which have no clients")
+	}
+	// A day less a nanosecond is read stream by stream.
+	if _, _, ok := (TableQuery{Range: Range{From: r.From, To: r.From + int64(24*time.Hour) - 2}}).totalsHours(); ok {
+		t.Error("a range under a day reads the totals")
+	}
+}
+
+func hasNotice(f *data.Frame, text string) bool {
+	if f.Meta == nil {
+		return false
+	}
+	for _, n := range f.Meta.Notices {
+		if n.Text == text {
+			return true
+		}
+	}
+	return false
+}
+
+// tableText is f's rows, one a line, without the columns in skip.
+func tableText(f *data.Frame, skip map[string]bool) string {
+	var b strings.Builder
+	for i := range f.Rows() {
+		for j, v := range concreteRow(f, i) {
+			if !skip[f.Fields[j].Name] {
+				fmt.Fprintf(&b, "%s=%v ", f.Fields[j].Name, v)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// seenText is each row's name, first and last seen, one a line.
+func seenText(t *testing.T, f *data.Frame) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range f.Rows() {
+		row := concreteRow(f, i)
+		fmt.Fprintf(&b, "%v %v %v\n", row[0], row[fieldIndex(t, f, "first_seen")], row[fieldIndex(t, f, "last_seen")])
+	}
+	return b.String()
+}
+
+func fieldIndex(t *testing.T, f *data.Frame, name string) int {
+	t.Helper()
+	for i, field := range f.Fields {
+		if field.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no field %s in %s", name, f.Name)
+	return -1
+}
+
+// startedHours is, for each row of f, its name and the hours its first
+// and last streams started, read from the streams that started in q's
+// range, grouped as q groups.
+func startedHours(t *testing.T, f *data.Frame, db *sql.DB, q TableQuery) string {
+	t.Helper()
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, args := q.Filter.where("s")
+	rows, err := db.Query(`SELECT `+group+`, min(s.first) / 3600000000000 * 3600000000000, max(s.first) / 3600000000000 * 3600000000000
+		FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name
+		WHERE s.first >= ? AND s.first <= ?`+filter+` GROUP BY 1`, append([]any{q.Range.From, q.Range.To}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	hours := map[string][2]int64{}
+	for rows.Next() {
+		var name string
+		var first, last int64
+		if err := rows.Scan(&name, &first, &last); err != nil {
+			t.Fatal(err)
+		}
+		hours[name] = [2]int64{first, last}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range f.Rows() {
+		name := fmt.Sprint(concreteRow(f, i)[0])
+		h, ok := hours[name]
+		if !ok {
+			t.Fatalf("%s: no stream started in the range", name)
+		}
+		fmt.Fprintf(&b, "%s %v %v\n", name, time.Unix(0, h[0]).UTC(), time.Unix(0, h[1]).UTC())
+	}
+	return b.String()
+}
