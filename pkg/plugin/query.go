@@ -41,6 +41,10 @@ type Query struct {
 	GroupBy string `json:"groupBy"`
 	// serverNames, streams
 	Limit int `json:"limit"`
+	// licences: days without use that make a contract a cancellation
+	// candidate, and days ahead in which a renewal is due (0: defaults)
+	IdleDays    int `json:"idleDays"`
+	RenewalDays int `json:"renewalDays"`
 	// sql
 	RawSQL string `json:"rawSql"`
 	Format string `json:"format"`
@@ -137,7 +141,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 			frame, err = query.Latency(ctx, db.SQL(), lq)
 		}
 	case TypeLicences:
-		frame, err = query.Licences(ctx, db.SQL(), r, d.cfg.Location)
+		frame, err = query.Licences(ctx, db.SQL(), query.LicencesQuery{Range: r, IdleDays: q.IdleDays, RenewalDays: q.RenewalDays}, d.cfg.Location)
 	case TypeMonths:
 		frame, err = query.MonthOverMonth(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
 	case TypeDevices:

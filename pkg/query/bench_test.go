@@ -168,7 +168,7 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"licences/month", func() error {
-			_, err := Licences(ctx, db, benchMonth, time.UTC)
+			_, err := Licences(ctx, db, LicencesQuery{Range: benchMonth}, time.UTC)
 			return err
 		}},
 		{"shadowIT/month", func() error {

@@ -1,6 +1,8 @@
 package query
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -183,6 +185,29 @@ func devicesJoin(t, group string, f Filter) string {
 		j += ` LEFT JOIN devices d ON d.mac = ` + t + `.client_mac`
 	}
 	return j
+}
+
+// inventoryNamesUsers tells whether the inventory names any user: without
+// one, a count of users would read zero, as if nobody used anything.
+func inventoryNamesUsers(ctx context.Context, db *sql.DB) (bool, error) {
+	var named int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM inventory WHERE user != ''`).Scan(&named); err != nil {
+		return false, fmt.Errorf("inventory: %w", err)
+	}
+	return named > 0, nil
+}
+
+// usersCount is SQL counting the distinct inventory users of the rows
+// aliased t ("NULL" unless named, see inventoryNamesUsers), and the join
+// it needs beyond what joins(t, group, f) brings.
+func usersCount(t, group string, f Filter, named bool) (count, join string) {
+	if !named {
+		return "NULL", ""
+	}
+	if !needsInventory(group) && !f.needsInventory() {
+		join = inventoryJoin(t)
+	}
+	return `count(DISTINCT nullif(` + inventoryOf("user") + `, ''))`, join
 }
 
 // inventoryJoin joins the inventory entries of the device of the row

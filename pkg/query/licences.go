@@ -67,26 +67,63 @@ func coverage(ctx context.Context, db *sql.DB, from, to int64) (float64, error) 
 	return 100 * float64(covered) / float64(to-from), nil
 }
 
+// LicencesQuery asks for the licence table over a range.
+type LicencesQuery struct {
+	Range Range
+	// IdleDays marks a contract unused for at least that many days before
+	// the range's end (or never used) as a cancellation candidate;
+	// DefaultIdleDays when 0.
+	IdleDays int
+	// RenewalDays marks a contract renewing within that many days of the
+	// range's end as due; DefaultRenewalDays when 0.
+	RenewalDays int
+}
+
+// Defaults of LicencesQuery.
+const (
+	DefaultIdleDays    = 30
+	DefaultRenewalDays = 60
+)
+
 // Licences answers "are we paying for seats nobody uses": per contract
 // and calendar month (in loc), the distinct devices that used it against
-// its seats, utilisation, unused seats, cost per active device, when it
-// was last used and how far its renewal is from the range's end, and how
-// much of the month the captures cover.
+// its seats (and the distinct users, when the inventory names users),
+// utilisation, unused seats, cost per active device and user, when it
+// was last used and how far its renewal is from the range's end, which
+// contracts are cancellation candidates and which renewals are due, and
+// how much of the month the captures cover.
 //
 // Active devices come from the hourly totals per client (one pass over a
 // month's for all contracts, where the streams took a minute a month of
 // ten million), so a month is cut at a whole hour: exact in every zone
 // whose offset is whole hours. The last use is the latest stream of the
 // last hour with use, or that hour's end once retention dropped it.
-func Licences(ctx context.Context, db *sql.DB, r Range, loc *time.Location) (*data.Frame, error) {
+func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Location) (*data.Frame, error) {
+	r := q.Range
+	idleDays, renewalDays := int64(q.IdleDays), int64(q.RenewalDays)
+	if idleDays <= 0 {
+		idleDays = DefaultIdleDays
+	}
+	if renewalDays <= 0 {
+		renewalDays = DefaultRenewalDays
+	}
+	named, err := inventoryNamesUsers(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("licences: %w", err)
+	}
+	users, userJoin := usersCount("u", "", Filter{}, named)
+	noUse := "NULL"
+	if named {
+		noUse = "0"
+	}
 	text := `WITH ` + contractsCTE + `,
-	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices
-		FROM client_usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + `
+	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices, ` + users + ` AS users
+		FROM client_usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + userJoin + `
 		WHERE u.hour >= ? AND u.hour < ? GROUP BY c.id),
 	lastHour AS (SELECT c.id, max(u.hour) AS hour
 		FROM usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + `
 		WHERE u.hour <= ? GROUP BY c.id)
-SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal, coalesce(used.devices, 0),
+SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal, coalesce(used.devices, 0), coalesce(used.users, ` + noUse + `),
 	(SELECT coalesce(max(s.last), lastHour.hour + 3599999999999) FROM streams s JOIN services sv ON sv.server_name = s.server_name
 		WHERE s.first >= lastHour.hour AND s.first < lastHour.hour + 3600000000000 AND s.first <= ? AND ` + contractCovers + `)
 FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c.id ORDER BY c.vendor, c.product`
@@ -95,10 +132,13 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 		month                              []time.Time
 		vendor, product, currency, renewal []string
 		seats, active, unused              []int64
+		activeUsers                        []*int64
 		cost                               []float64
 		utilisation, perDevice, cover      []*float64
+		perUser                            []*float64
 		lastUsed                           []*time.Time
 		daysSinceUse, daysToRenewal        []*int64
+		idle, renewalDue                   []bool
 	)
 	for _, m := range Months(r, loc) {
 		pct, err := coverage(ctx, db, m[0], m[1])
@@ -113,8 +153,8 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 			var v, p, cur, ren string
 			var st, act int64
 			var mc float64
-			var last sql.NullInt64
-			if err := rows.Scan(&v, &p, &st, &mc, &cur, &ren, &act, &last); err != nil {
+			var usr, last sql.NullInt64
+			if err := rows.Scan(&v, &p, &st, &mc, &cur, &ren, &act, &usr, &last); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("licences: %w", err)
 			}
@@ -133,6 +173,16 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 				pd = &x
 			}
 			utilisation, perDevice = append(utilisation, u), append(perDevice, pd)
+			var au *int64
+			var pu *float64
+			if usr.Valid {
+				au = &usr.Int64
+				if usr.Int64 > 0 && mc > 0 {
+					x := mc / float64(usr.Int64)
+					pu = &x
+				}
+			}
+			activeUsers, perUser = append(activeUsers, au), append(perUser, pu)
 			var lu *time.Time
 			var since *int64
 			if last.Valid {
@@ -141,12 +191,14 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 				lu, since = &t, &d
 			}
 			lastUsed, daysSinceUse = append(lastUsed, lu), append(daysSinceUse, since)
+			idle = append(idle, since == nil || *since >= idleDays)
 			var toRenewal *int64
 			if rt, err := time.ParseInLocation(time.DateOnly, ren, loc); err == nil {
 				d := int64(rt.Sub(end).Hours() / 24)
 				toRenewal = &d
 			}
 			daysToRenewal = append(daysToRenewal, toRenewal)
+			renewalDue = append(renewalDue, toRenewal != nil && *toRenewal >= 0 && *toRenewal <= renewalDays)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -159,19 +211,25 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 		data.NewField("product", nil, product),
 		data.NewField("seats", nil, seats),
 		data.NewField("active_devices", nil, active),
+		data.NewField("active_users", nil, activeUsers),
 		data.NewField("utilisation", nil, utilisation),
 		data.NewField("unused_seats", nil, unused),
 		data.NewField("monthly_cost", nil, cost),
 		data.NewField("currency", nil, currency),
 		data.NewField("cost_per_active_device", nil, perDevice),
+		data.NewField("cost_per_active_user", nil, perUser),
 		data.NewField("last_used", nil, lastUsed),
 		data.NewField("days_since_use", nil, daysSinceUse),
+		data.NewField("cancellation_candidate", nil, idle),
 		data.NewField("renewal", nil, renewal),
 		data.NewField("days_to_renewal", nil, daysToRenewal),
+		data.NewField("renewal_due", nil, renewalDue),
 		data.NewField("capture_coverage", nil, cover),
 	)
 	setUnits(frame, map[string]string{"utilisation": "percent", "capture_coverage": "percent", "days_since_use": "d", "days_to_renewal": "d"})
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: text + "\n-- per month in " + loc.String()}
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: text + "\n-- per month in " + loc.String(),
+		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo,
+			Text: fmt.Sprintf("cancellation candidates: no use in the %d days before the range's end; renewals due within %d days of it", idleDays, renewalDays)}}}
 	return frame, nil
 }
 

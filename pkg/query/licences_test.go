@@ -1,6 +1,7 @@
 package query
 
 import (
+	stdcmp "cmp"
 	"context"
 	"database/sql"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -50,7 +52,7 @@ func TestLicences(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo))
-	f, err := Licences(context.Background(), db, r, tokyo)
+	f, err := Licences(context.Background(), db, LicencesQuery{Range: r}, tokyo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,5 +141,85 @@ func TestMediaIsNamedByTheCatalogsRanges(t *testing.T) {
 	}
 	if n != 3 || name != "teams.microsoft.com" || vendor != "Microsoft" || product != "Microsoft Teams" {
 		t.Errorf("%d streams named by range: %s, %s / %s; want the 3 Teams calls", n, name, vendor, product)
+	}
+}
+
+// With an inventory that names users, each contract counts the distinct
+// users of the devices that used it, as the streams and the inventory
+// say; cancellation candidates and due renewals follow the query's days.
+func TestLicencesUsersAndFlags(t *testing.T) {
+	db := officeDB(t)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo))
+	// Users from the streams of March (Tokyo) and the stored inventory:
+	// by MAC, else by address; a device without a user counts none.
+	users := func(cover string) int64 {
+		var n int64
+		if err := db.QueryRow(`SELECT count(DISTINCT coalesce(nullif(im.user, ''), nullif(ia.user, '')))
+			FROM streams s JOIN services sv ON sv.server_name = s.server_name
+			LEFT JOIN inventory im ON im.key = s.client_mac AND s.client_mac != '' LEFT JOIN inventory ia ON ia.key = s.client
+			WHERE s.first >= ? AND s.first < ? AND sv.kind = 'saas' AND `+cover, r.From, time.Date(2026, 4, 1, 0, 0, 0, 0, tokyo).UnixNano()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	want := map[string]int64{
+		"Cybozu kintone":             users(`sv.vendor = 'Cybozu' AND sv.product = 'kintone'`),
+		"Microsoft Microsoft 365 E3": users(`sv.vendor = 'Microsoft'`), // its only contract covers all its SaaS
+		"Salesforce Sales Cloud":     users(`sv.vendor = 'Salesforce' AND sv.product = 'Sales Cloud'`),
+		"ACME Internal wiki":         users(`sv.vendor = 'ACME' AND sv.product = 'Internal wiki'`),
+	}
+	if want["Microsoft Microsoft 365 E3"] < 5 {
+		t.Fatalf("the fixture's Microsoft users %d: the comparison needs several", want["Microsoft Microsoft 365 E3"])
+	}
+	for _, opts := range []LicencesQuery{{Range: r}, {Range: r, IdleDays: 1, RenewalDays: 1}} {
+		f, err := Licences(context.Background(), db, opts, tokyo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		field := func(name string) *data.Field {
+			fl, _ := f.FieldByName(name)
+			if fl == nil {
+				t.Fatalf("no field %s", name)
+			}
+			return fl
+		}
+		idleDays, renewalDays := int64(stdcmp.Or(opts.IdleDays, DefaultIdleDays)), int64(stdcmp.Or(opts.RenewalDays, DefaultRenewalDays))
+		got := map[string]int64{}
+		var candidates, due int
+		for i := 0; i < f.Rows(); i++ {
+			key := field("vendor").At(i).(string) + " " + field("product").At(i).(string)
+			u := field("active_users").At(i).(*int64)
+			if u == nil {
+				t.Fatalf("%s: no active users with an inventory naming users", key)
+			}
+			got[key] = *u
+			cost := field("monthly_cost").At(i).(float64)
+			perUser := field("cost_per_active_user").At(i).(*float64)
+			if (*u > 0 && cost > 0) != (perUser != nil) || (perUser != nil && *perUser != cost/float64(*u)) {
+				t.Errorf("%s: cost per active user %v for %v a month and %d users", key, perUser, cost, *u)
+			}
+			since := field("days_since_use").At(i).(*int64)
+			if want := since == nil || *since >= idleDays; field("cancellation_candidate").At(i).(bool) != want {
+				t.Errorf("%s: cancellation candidate %v with %v days since use and %d idle days", key, !want, since, idleDays)
+			}
+			toRenewal := field("days_to_renewal").At(i).(*int64)
+			if want := toRenewal != nil && *toRenewal >= 0 && *toRenewal <= renewalDays; field("renewal_due").At(i).(bool) != want {
+				t.Errorf("%s: renewal due %v with %v days to renewal and %d days ahead", key, !want, toRenewal, renewalDays)
+			}
+			if field("cancellation_candidate").At(i).(bool) {
+				candidates++
+			}
+			if field("renewal_due").At(i).(bool) {
+				due++
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("active users (-want +got):\n%s", diff)
+		}
+		t.Logf("idle %d days: %d candidates; renewal within %d days: %d due", idleDays, candidates, renewalDays, due)
 	}
 }

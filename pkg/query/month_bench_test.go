@@ -137,7 +137,7 @@ func BenchmarkOfficeMonth(b *testing.B) {
 			return err
 		}},
 		{"licences/month", func() error {
-			_, err := Licences(ctx, db, month, loc)
+			_, err := Licences(ctx, db, LicencesQuery{Range: month}, loc)
 			return err
 		}},
 		{"monthOverMonth/vendor", func() error {

@@ -145,7 +145,7 @@ func TestGeneratedMonth(t *testing.T) {
 	}
 
 	// Licences for March: the devices of the staff that use each vendor.
-	lf, err := Licences(ctx, db, RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo)), tokyo)
+	lf, err := Licences(ctx, db, LicencesQuery{Range: RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo))}, tokyo)
 	if err != nil {
 		t.Fatal(err)
 	}

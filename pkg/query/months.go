@@ -12,8 +12,8 @@ import (
 )
 
 // MonthOverMonth compares the calendar month (in loc) the range ends in
-// with the month before, per group: streams, bytes and active devices in
-// each, with the absolute and relative change; the largest movers (by
+// with the month before, per group: streams, bytes, active devices and
+// (when the inventory names users) active users in each, with the absolute and relative change; the largest movers (by
 // bytes) come first. A month the captures only partly cover says so in
 // its coverage column. It reads the hourly totals per client, so months
 // are cut at whole hours (exact where the zone's offset is whole hours).
@@ -26,8 +26,14 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	this := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
 	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
 	filter, args := q.Filter.where("u")
-	text := `SELECT ` + group + ` AS g, u.hour >= ? AS this_month, sum(u.streams), sum(u.bytes_up + u.bytes_down), count(DISTINCT ` + deviceOf("u") + `)
-FROM client_usage_hourly u` + joins("u", q.GroupBy, q.Filter) + `
+	named, err := inventoryNamesUsers(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	users, userJoin := usersCount("u", q.GroupBy, q.Filter, named)
+	text := `SELECT ` + group + ` AS g, u.hour >= ? AS this_month, sum(u.streams), sum(u.bytes_up + u.bytes_down), count(DISTINCT ` + deviceOf("u") + `),
+	` + users + `
+FROM client_usage_hourly u` + joins("u", q.GroupBy, q.Filter) + userJoin + `
 WHERE u.hour >= ? AND u.hour < ?` + filter + `
 GROUP BY 1, 2`
 	args = append([]any{this.UnixNano(), last.UnixNano(), next.UnixNano()}, args...)
@@ -36,15 +42,17 @@ GROUP BY 1, 2`
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
 	defer rows.Close()
-	type counts struct{ streams, bytes, devices int64 }
+	type counts struct{ streams, bytes, devices, users int64 }
 	now, before := map[string]counts{}, map[string]counts{}
 	for rows.Next() {
 		var g string
 		var isThis bool
 		var c counts
-		if err := rows.Scan(&g, &isThis, &c.streams, &c.bytes, &c.devices); err != nil {
+		var users sql.NullInt64
+		if err := rows.Scan(&g, &isThis, &c.streams, &c.bytes, &c.devices, &users); err != nil {
 			return nil, fmt.Errorf("monthOverMonth: %w", err)
 		}
+		c.users = users.Int64
 		if isThis {
 			now[g] = c
 		} else {
@@ -84,7 +92,7 @@ GROUP BY 1, 2`
 		for _, m := range []struct {
 			key    string
 			va, vb int64
-		}{{"streams", a.streams, b.streams}, {"bytes", a.bytes, b.bytes}, {"devices", a.devices, b.devices}} {
+		}{{"streams", a.streams, b.streams}, {"bytes", a.bytes, b.bytes}, {"devices", a.devices, b.devices}, {"users", a.users, b.users}} {
 			cols[m.key+"_last_month"] = append(cols[m.key+"_last_month"], m.va)
 			cols[m.key+"_this_month"] = append(cols[m.key+"_this_month"], m.vb)
 			cols[m.key+"_change"] = append(cols[m.key+"_change"], m.vb-m.va)
@@ -97,7 +105,11 @@ GROUP BY 1, 2`
 		}
 	}
 	frame := data.NewFrame("monthOverMonth", data.NewField(name, nil, order))
-	for _, key := range []string{"streams", "bytes", "devices"} {
+	measures := []string{"streams", "bytes", "devices"}
+	if named {
+		measures = append(measures, "users")
+	}
+	for _, key := range measures {
 		for _, suffix := range []string{"_last_month", "_this_month", "_change"} {
 			v := cols[key+suffix]
 			if v == nil {
@@ -123,7 +135,7 @@ GROUP BY 1, 2`
 	frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: fmt.Sprintf(
 		"%s against %s (%s); captures cover %.0f%% and %.0f%% of them", this.Format("January 2006"), last.Format("January 2006"), loc, thisCover, lastCover)})
 	setUnits(frame, map[string]string{"bytes_last_month": "decbytes", "bytes_this_month": "decbytes", "bytes_change": "decbytes",
-		"streams_change_pct": "percent", "bytes_change_pct": "percent", "devices_change_pct": "percent"})
+		"streams_change_pct": "percent", "bytes_change_pct": "percent", "devices_change_pct": "percent", "users_change_pct": "percent"})
 	return frame, nil
 }
 

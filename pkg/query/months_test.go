@@ -97,4 +97,51 @@ func TestMonthOverMonth(t *testing.T) {
 	if want := "March 2026 against February 2026 (Asia/Tokyo); captures cover 48% and 50% of them"; len(f.Meta.Notices) != 1 || f.Meta.Notices[0].Text != want {
 		t.Errorf("notices %+v, want %s", f.Meta.Notices, want)
 	}
+	if _, i := f.FieldByName("users_this_month"); i >= 0 {
+		t.Error("users counted without an inventory naming any")
+	}
+
+	// With an inventory naming users, active users too: Alice has a
+	// laptop (by MAC) and a fixed-address desktop, so February's two
+	// Slack devices are one user.
+	if _, err := db.SQL().Exec(`INSERT INTO inventory VALUES ('02:00:00:00:00:01', 'LT-1', 'Alice', 'Sales'),
+		('10.0.0.2', 'DT-1', 'Alice', 'Sales'), ('10.0.0.3', 'DT-2', 'Bob', 'Finance')`); err != nil {
+		t.Fatal(err)
+	}
+	f, err = MonthOverMonth(context.Background(), db.SQL(), TableQuery{Range: r, GroupBy: GroupVendor}, tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string][]any{}
+	for i := 0; i < f.Rows(); i++ {
+		var row []any
+		for _, name := range []string{"devices_last_month", "users_last_month", "users_this_month", "users_change", "users_change_pct"} {
+			field, _ := f.FieldByName(name)
+			if field == nil {
+				t.Fatalf("no field %s", name)
+			}
+			v := field.At(i)
+			if p, ok := v.(*float64); ok {
+				if p == nil {
+					v = "null"
+				} else {
+					v = *p
+				}
+			}
+			row = append(row, v)
+		}
+		users[f.Fields[0].At(i).(string)] = row
+	}
+	// devices last month, then users: last month, this month, change, change %.
+	want = map[string][]any{
+		"Zoom":  {int64(0), int64(0), int64(1), int64(1), "null"},
+		"Slack": {int64(2), int64(1), int64(1), int64(0), 0.0},
+	}
+	if diff := cmp.Diff(want, users); diff != "" {
+		t.Errorf("users (-want +got):\n%s", diff)
+	}
+	// Grouped by user, the inventory is joined once, for both.
+	if _, err := MonthOverMonth(context.Background(), db.SQL(), TableQuery{Range: r, GroupBy: GroupUser}, tokyo); err != nil {
+		t.Fatal(err)
+	}
 }
