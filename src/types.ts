@@ -36,6 +36,10 @@ export interface SaasQuery extends DataQuery {
   users?: string[];
   departments?: string[];
   limit?: number;
+  /** licences: days without use that make a contract a cancellation candidate (30) */
+  idleDays?: number;
+  /** licences: days ahead in which a renewal is due (60) */
+  renewalDays?: number;
   rawSql?: string;
   format?: 'table' | 'time_series';
   variable?: VariableKind;

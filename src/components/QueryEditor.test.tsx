@@ -143,6 +143,21 @@ describe('QueryEditor', () => {
     expect(ds.getDepartments).toHaveBeenCalled();
   });
 
+  it('asks licences for cancellation candidates and renewals due', async () => {
+    const seen: SaasQuery[] = [];
+    const runs = jest.fn();
+    render(<Harness initial={{ refId: 'A', queryType: 'licences' }} ds={fakeDatasource([])} seen={seen} runs={runs} />);
+    const user = userEvent.setup();
+    const idle = screen.getByLabelText('Idle days');
+    expect(idle).toHaveValue(30);
+    expect(screen.getByLabelText('Renewal days')).toHaveValue(60);
+    await user.clear(idle);
+    await user.type(idle, '90');
+    await user.tab();
+    expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'licences', idleDays: 90 });
+    expect(runs).toHaveBeenCalledTimes(1);
+  });
+
   it('asks for latency by day of month', async () => {
     const seen: SaasQuery[] = [];
     render(<Harness initial={{ refId: 'A', queryType: 'latency' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);

@@ -8,10 +8,37 @@ import { Choice, GroupBy, Kind, Measure, Metric, QueryType, SaasOptions, SaasQue
 
 type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
 
+/**
+ * A whole-number field whose text may be cleared and retyped: it commits on
+ * blur, a positive number or undefined (the backend's default), so typing
+ * "90" over "30" gives 90, not 3090.
+ */
+function CountInput(props: { label: string; value?: number; fallback: number; width: number; onCommit: (v?: number) => void }) {
+  const { label, value, fallback, width, onCommit } = props;
+  const [text, setText] = useState(String(value ?? fallback));
+  return (
+    <Input
+      aria-label={label}
+      type="number"
+      min={1}
+      width={width}
+      value={text}
+      onChange={(e: ChangeEvent<HTMLInputElement>) => setText(e.currentTarget.value)}
+      onBlur={() => {
+        const n = parseInt(text, 10);
+        onCommit(n > 0 ? n : undefined);
+        if (!(n > 0)) {
+          setText(String(fallback));
+        }
+      }}
+    />
+  );
+}
+
 const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Usage', value: 'usage', description: 'A metric per service over time' },
   { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets, retransmissions' },
-  { label: 'Licences', value: 'licences', description: 'Active devices against seats per contract and month' },
+  { label: 'Licences', value: 'licences', description: 'Active devices and users against seats per contract and month' },
   { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers' },
   { label: 'Month over month', value: 'monthOverMonth', description: "The range's last month against the one before" },
   { label: 'Devices', value: 'devices', description: 'Which devices use each service: first and last use, days active' },
@@ -206,15 +233,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
               <RadioButtonGroup<Metric> options={metrics} value={query.metric ?? 'bytes'} onChange={(v) => change({ metric: v })} />
             </InlineField>
             <InlineField label="Top" labelWidth={8} tooltip="Services with their own series; the rest are summed as other">
-              <Input
-                aria-label="Top services"
-                type="number"
-                min={1}
-                width={8}
-                value={query.topN ?? 10}
-                onChange={(e: ChangeEvent<HTMLInputElement>) => change({ topN: parseInt(e.currentTarget.value, 10) || 10 }, false)}
-                onBlur={onRunQuery}
-              />
+              <CountInput label="Top services" value={query.topN} fallback={10} width={8} onCommit={(v) => change({ topN: v })} />
             </InlineField>
           </InlineFieldRow>
           {filters}
@@ -258,6 +277,16 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           {filters}
         </>
       )}
+      {queryType === 'licences' && (
+        <InlineFieldRow>
+          <InlineField label="Idle days" labelWidth={12} tooltip="A contract with no use in this many days before the range's end is a cancellation candidate">
+            <CountInput label="Idle days" value={query.idleDays} fallback={30} width={8} onCommit={(v) => change({ idleDays: v })} />
+          </InlineField>
+          <InlineField label="Renewal within" labelWidth={16} tooltip="Days after the range's end in which a renewal is marked due">
+            <CountInput label="Renewal days" value={query.renewalDays} fallback={60} width={8} onCommit={(v) => change({ renewalDays: v })} />
+          </InlineField>
+        </InlineFieldRow>
+      )}
       {queryType === 'shadowIT' && filters}
       {(queryType === 'devices' || queryType === 'geo') && (
         <>
@@ -277,15 +306,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           {filters}
           <InlineFieldRow>
             <InlineField label="Rows" labelWidth={12} tooltip="At most this many rows">
-              <Input
-                aria-label="Row limit"
-                type="number"
-                min={1}
-                width={10}
-                value={query.limit ?? 1000}
-                onChange={(e: ChangeEvent<HTMLInputElement>) => change({ limit: parseInt(e.currentTarget.value, 10) || 1000 }, false)}
-                onBlur={onRunQuery}
-              />
+              <CountInput label="Row limit" value={query.limit} fallback={1000} width={10} onCommit={(v) => change({ limit: v })} />
             </InlineField>
           </InlineFieldRow>
         </>
