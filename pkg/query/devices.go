@@ -18,7 +18,7 @@ import (
 // hourly totals per client, so a stream counts in the hour it starts in
 // and first and last seen are whole hours.
 func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
-	group, err := groupExpr(q.GroupBy, "u")
+	group, err := groupExpr(q.GroupBy, "p")
 	if err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
@@ -29,14 +29,20 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 		return nil, fmt.Errorf("devices: the range ends before it starts")
 	}
 	label := groupLabel(q.GroupBy)
-	filter, args := q.Filter.where("u")
+	filter, args := q.Filter.where("p")
 	hour := int64(time.Hour)
-	text := `SELECT max(` + deviceNameOf("u") + `) AS device, ` + deviceOf("u") + ` AS device_id, max(u.client_mac) AS mac,
-	group_concat(DISTINCT u.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
-	` + group + ` AS ` + label + `, min(u.hour) AS first_seen, max(u.hour) AS last_seen,
-	count(DISTINCT ` + localDay("u.hour", q.Range, loc) + `) AS days_active, sum(u.streams) AS streams, sum(u.bytes_up + u.bytes_down) AS bytes
-FROM client_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name` + inventoryJoin("u") + ` LEFT JOIN devices d ON d.mac = u.client_mac
-WHERE u.hour >= ? AND u.hour <= ?` + filter + `
+	// Each client's sums per name and local day first, then the services,
+	// inventory and DHCP names joined to those: joined to every hourly row,
+	// they took most of the time.
+	text := `WITH p AS (SELECT u.client, u.client_mac, u.server_name, ` + localDay("u.hour", q.Range, loc) + ` AS day,
+		min(u.hour) AS first, max(u.hour) AS last, sum(u.streams) AS streams, sum(u.bytes_up + u.bytes_down) AS bytes
+	FROM client_usage_hourly u WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1, 2, 3, 4)
+SELECT max(` + deviceNameOf("p") + `) AS device, ` + deviceOf("p") + ` AS device_id, max(p.client_mac) AS mac,
+	group_concat(DISTINCT p.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
+	` + group + ` AS ` + label + `, min(p.first) AS first_seen, max(p.last) AS last_seen,
+	count(DISTINCT p.day) AS days_active, sum(p.streams) AS streams, sum(p.bytes) AS bytes
+FROM p LEFT JOIN services sv ON sv.server_name = p.server_name` + inventoryJoin("p") + ` LEFT JOIN devices d ON d.mac = p.client_mac
+WHERE true` + filter + `
 GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
 	args = append(append([]any{floorTo(q.Range.From, hour), q.Range.To}, args...), q.limit())
 	frame, err := queryFrame(ctx, db, "devices", text, q.limit(), args...)

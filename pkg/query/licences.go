@@ -117,9 +117,14 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 		noUse = "0"
 	}
 	text := `WITH ` + contractsCTE + `,
+	-- Which client used which contracted name in the month first, then
+	-- the contracts: joining services and contracts to each hourly row
+	-- took five times as long on an office's month.
+	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM client_usage_hourly WHERE hour >= ? AND hour < ?
+		AND server_name IN (SELECT sv.server_name FROM services sv JOIN cs c ON ` + contractCovers + `)),
 	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices, ` + users + ` AS users
-		FROM client_usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + userJoin + `
-		WHERE u.hour >= ? AND u.hour < ? GROUP BY c.id),
+		FROM pairs u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + userJoin + `
+		GROUP BY c.id),
 	lastHour AS (SELECT c.id, max(u.hour) AS hour
 		FROM usage_hourly u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + `
 		WHERE u.hour <= ? GROUP BY c.id)
