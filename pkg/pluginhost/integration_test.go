@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -343,9 +344,17 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 	}
 }
 
+// goldenNow is "now" for the dashboards' relative time ranges in
+// TestEveryDashboardPanelHasData, so that their answers can be golden.
+var goldenNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+var update = flag.Bool("update", false, "rewrite the golden responses in testdata/golden")
+
 // Every panel of every bundled dashboard gets, over the sample captures
 // and with the dashboard's own time range and variables, the frames its
-// panel type needs.
+// panel type needs; and, over testdata and the shared captures, exactly
+// the response in testdata/golden (go test -update rewrites them; read
+// the diff before committing it).
 func TestEveryDashboardPanelHasData(t *testing.T) {
 	h := startHost(t)
 	started := time.Now()
@@ -377,7 +386,7 @@ func TestEveryDashboardPanelHasData(t *testing.T) {
 		if !listed {
 			t.Errorf("%s is not in plugin.json includes", d.File)
 		}
-		tr, err := d.Range(time.Now())
+		tr, err := d.Range(goldenNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -412,6 +421,7 @@ func TestEveryDashboardPanelHasData(t *testing.T) {
 				if err := CheckFrames(p.Type, r.Frames); err != nil {
 					t.Errorf("%s: panel %q (%s): %v", d.Title, p.Title, p.Type, err)
 				}
+				checkGolden(t, fmt.Sprintf("%s-%d.json", strings.TrimSuffix(filepath.Base(d.File), ".json"), p.ID), r.Frames)
 			}
 		}
 	}
@@ -651,5 +661,71 @@ func TestClassifierPluginAsConfigured(t *testing.T) {
 				t.Errorf("health %s %q, want …%s…", health.Status, health.Message, c.health)
 			}
 		})
+	}
+}
+
+// volatileFields change from run to run (when a file was ingested, how
+// long it took), so golden responses leave them out.
+var volatileFields = map[string]bool{"ingested_time": true, "ingested_at": true, "ingest_ns": true, "elapsed": true}
+
+// checkGolden compares frames, as JSON, with testdata/golden/name. Paths
+// of this machine read $REPO and $SHARED, and the SQL each frame ran is
+// left out: the answer is what is golden, not how it was found. Only with
+// the shared captures present: without them the answers are others.
+func checkGolden(t *testing.T, name string, frames data.Frames) {
+	t.Helper()
+	if _, err := os.Stat(sharedtest.Dir()); err != nil {
+		return
+	}
+	var out bytes.Buffer
+	for _, f := range frames {
+		stable := data.NewFrame(f.Name)
+		if f.Meta != nil {
+			meta := *f.Meta
+			meta.ExecutedQueryString = ""
+			stable.Meta = &meta
+		}
+		for _, field := range f.Fields {
+			if volatileFields[field.Name] {
+				zeroed := data.NewFieldFromFieldType(field.Type(), field.Len())
+				zeroed.Name, zeroed.Labels, zeroed.Config = field.Name, field.Labels, field.Config
+				field = zeroed
+			}
+			stable.Fields = append(stable.Fields, field)
+		}
+		b, err := data.FrameToJSON(stable, data.IncludeAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Indent(&out, b, "", " "); err != nil {
+			t.Fatal(err)
+		}
+		out.WriteString("\n")
+	}
+	var paths []string
+	for dir, name := range map[string]string{sharedtest.Dir(): "$SHARED", repoRoot(): "$REPO"} {
+		paths = append(paths, filepath.Clean(dir), name)
+		if real, err := filepath.EvalSymlinks(dir); err == nil && real != filepath.Clean(dir) {
+			paths = append(paths, real, name)
+		}
+	}
+	got := strings.NewReplacer(paths...).Replace(out.String())
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%s: %v (go test ./pkg/pluginhost -run TestEveryDashboardPanelHasData -update writes it)", name, err)
+		return
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs from its golden response (-want +got):\n%s", name, diff)
 	}
 }
