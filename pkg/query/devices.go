@@ -42,7 +42,7 @@ SELECT max(` + deviceNameOf("p") + `) AS device, ` + deviceOf("p") + ` AS device
 	` + group + ` AS ` + label + `, min(p.first) AS first_seen, max(p.last) AS last_seen,
 	count(DISTINCT p.day) AS days_active, sum(p.streams) AS streams, sum(p.bytes) AS bytes
 FROM p LEFT JOIN services sv ON sv.server_name = p.server_name` + inventoryJoin("p") + ` LEFT JOIN devices d ON d.mac = p.client_mac
-WHERE true` + filter + `
+WHERE ` + deviceOf("p") + ` IS NOT NULL` + filter + `
 GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
 	args = append(append([]any{floorTo(q.Range.From, hour), q.Range.To}, args...), q.limit())
 	frame, err := queryFrame(ctx, db, "devices", text, q.limit(), args...)

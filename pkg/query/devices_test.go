@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -35,10 +36,17 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 	}
 	want := map[key]*row{}
 	hour := int64(time.Hour)
+	broadcasts := 0
 	for _, s := range scanAll(t, db, `SELECT client, client_mac, server_name, first, bytes_up + bytes_down FROM streams`) {
 		client, mac, name, first, bytes := s[0].(string), s[1].(string), s[2].(string), s[3].(int64), s[4].(int64)
 		id := mac
 		if id == "" {
+			// An address names a device only if it is one host's: not the
+			// broadcast a DHCP server answers to.
+			if a := netip.MustParseAddr(client); a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+				broadcasts++
+				continue
+			}
 			id = client
 		}
 		if name == "" {
@@ -92,6 +100,9 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 	}
 	if len(want) < 50 {
 		t.Errorf("only %d device and service pairs", len(want))
+	}
+	if broadcasts == 0 {
+		t.Error("the office fixture has no stream to the broadcast address, which no device is")
 	}
 	// The inventory named devices and users (by MAC, and the meeting room's
 	// by address), DHCP the one it lacks.

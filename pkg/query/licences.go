@@ -10,9 +10,18 @@ import (
 )
 
 // deviceOf is the device of a row of the table aliased t: its client MAC
-// where seen, else its client address.
+// where seen, else its client address; NULL (no device, and not counted)
+// for an address that cannot be one device (notOneDevice).
 func deviceOf(t string) string {
-	return `CASE ` + t + `.client_mac WHEN '' THEN ` + t + `.client ELSE ` + t + `.client_mac END`
+	return `CASE WHEN ` + t + `.client_mac != '' THEN ` + t + `.client_mac WHEN ` + notOneDevice(t+".client") + ` THEN NULL ELSE ` + t + `.client END`
+}
+
+// notOneDevice is SQL true for an address (text, as stored) that names no
+// single device: unspecified, broadcast, or multicast. A DHCP server's
+// answer to 255.255.255.255 makes that address its stream's client.
+func notOneDevice(addr string) string {
+	return `(` + addr + ` IN ('0.0.0.0', '255.255.255.255', '::') OR ` + addr + ` GLOB 'ff[0-9a-f][0-9a-f]:*' OR (` +
+		addr + ` GLOB '2[23][0-9].*' AND substr(` + addr + `, 1, 3) BETWEEN '224' AND '239'))`
 }
 
 // contractCovers is true for streams of service sv that contract c pays

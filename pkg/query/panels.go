@@ -246,16 +246,20 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, top
 	}
 	seen := map[use]struct{}{}
 	var t int64
-	var service, user string
+	var service string
+	var user sql.NullString
 	for rows.Next() {
 		if err := rows.Scan(&t, &service, &user); err != nil {
 			return nil, nil, err
+		}
+		if !user.Valid {
+			continue // an address that is no device (deviceOf)
 		}
 		id := intern(services, service)
 		if int(id) == len(serviceNames) {
 			serviceNames = append(serviceNames, service)
 		}
-		seen[use{t, id, intern(users, user)}] = struct{}{}
+		seen[use{t, id, intern(users, user.String)}] = struct{}{}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err

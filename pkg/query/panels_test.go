@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"database/sql"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -116,7 +117,10 @@ func rawStreams(t *testing.T, db *sql.DB) []rawStream {
 		}
 		s.device = mac
 		if mac == "" {
-			s.device = s.client
+			// An address is a device only if it is one host's.
+			if a := netip.MustParseAddr(s.client); !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+				s.device = s.client
+			}
 		}
 		v := services[s.service]
 		if s.service == "" {
@@ -182,7 +186,9 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 		case MetricDevices:
 			c := map[string]bool{}
 			for _, s := range set {
-				c[s.device] = true
+				if s.device != "" {
+					c[s.device] = true
+				}
 			}
 			return float64(len(c))
 		}
