@@ -30,6 +30,7 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
       services: expandList(query.services, srv, scopedVars),
       clients: expandList(query.clients, srv, scopedVars),
       vendors: expandList(query.vendors, srv, scopedVars),
+      products: expandList(query.products, srv, scopedVars),
       categories: expandList(query.categories, srv, scopedVars),
       users: expandList(query.users, srv, scopedVars),
       departments: expandList(query.departments, srv, scopedVars),
@@ -54,6 +55,10 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
 
   getVendors(range?: TimeRange): Promise<Choice[]> {
     return this.getResource('vendors', rangeParams(range));
+  }
+
+  getProducts(range?: TimeRange): Promise<Choice[]> {
+    return this.getResource('products', rangeParams(range));
   }
 
   getUsers(range?: TimeRange): Promise<Choice[]> {

@@ -15,7 +15,7 @@ export type QueryType =
   | 'variable';
 export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets' | 'retransmits';
 export type Metric = 'streams' | 'bytes' | 'clients' | 'devices';
-export type VariableKind = 'services' | 'vendors' | 'categories' | 'clients' | 'devices' | 'users' | 'departments';
+export type VariableKind = 'services' | 'vendors' | 'products' | 'categories' | 'clients' | 'devices' | 'users' | 'departments';
 export type GroupBy = 'service' | 'vendor' | 'product' | 'category' | 'device' | 'user' | 'department';
 export type Kind = 'saas' | 'infra' | 'unknown';
 
@@ -31,6 +31,8 @@ export interface SaasQuery extends DataQuery {
   services?: string[];
   clients?: string[];
   vendors?: string[];
+  /** as grouping by product names them: "Microsoft Teams" */
+  products?: string[];
   categories?: string[];
   kinds?: Kind[];
   users?: string[];

@@ -30,6 +30,7 @@ type Query struct {
 	Services   []string `json:"services"`
 	Clients    []string `json:"clients"`
 	Vendors    []string `json:"vendors"`
+	Products   []string `json:"products"`
 	Categories []string `json:"categories"`
 	Kinds      []string `json:"kinds"` // saas, infra, unknown
 	// As the inventory names them.
@@ -116,7 +117,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	r := query.RangeOf(dq.TimeRange.From, dq.TimeRange.To)
-	filter := query.Filter{Services: q.Services, Clients: q.Clients, Vendors: q.Vendors, Categories: q.Categories, Kinds: q.Kinds,
+	filter := query.Filter{Services: q.Services, Clients: q.Clients, Vendors: q.Vendors, Products: q.Products, Categories: q.Categories, Kinds: q.Kinds,
 		Users: q.Users, Departments: q.Departments}
 	limit := q.Limit
 	if limit > maxTableRows {
@@ -181,7 +182,7 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 	}
 	l, ok := query.Lists[what]
 	if !ok {
-		return nil, fmt.Errorf("variable %q: want services, vendors, categories, clients, devices, users or departments", what)
+		return nil, fmt.Errorf("variable %q: want services, vendors, products, categories, clients, devices, users or departments", what)
 	}
 	list, err := l.Load(ctx, db, r)
 	if err != nil {

@@ -317,6 +317,12 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 	if code := callResource(t, h, pc, http.MethodGet, "services", &services2); code != http.StatusOK || int64(len(services2)) != services {
 		t.Errorf("services resource: %d, %d entries; want 200, %d", code, len(services2), services)
 	}
+	// Products as grouping by product names them, for the product filter.
+	var products []struct{ Text, Value string }
+	if code := callResource(t, h, pc, http.MethodGet, "products", &products); code != http.StatusOK ||
+		!slices.ContainsFunc(products, func(c struct{ Text, Value string }) bool { return c.Value == "Microsoft Teams" }) {
+		t.Errorf("products resource: %d, %v; want Microsoft Teams among them", code, products)
+	}
 	var clients []struct{ Text, Value string }
 	if code := callResource(t, h, pc, http.MethodGet, fmt.Sprintf("clients?from=%d&to=%d", first/1e6, last/1e6+1), &clients); code != http.StatusOK || len(clients) == 0 {
 		t.Errorf("clients resource: %d, %d entries", code, len(clients))

@@ -71,7 +71,7 @@ func groupExpr(g, t string) (string, error) {
 	case GroupVendor:
 		return `CASE WHEN ` + unknown + ` THEN ` + serviceOf(t) + ` ELSE sv.vendor END`, nil
 	case GroupProduct:
-		return `CASE WHEN ` + unknown + ` THEN ` + serviceOf(t) + ` WHEN instr(sv.product, sv.vendor) = 1 THEN sv.product ELSE sv.vendor || ' ' || sv.product END`, nil
+		return productOf(t), nil
 	case GroupCategory:
 		return `CASE WHEN ` + unknown + ` THEN '` + Unknown + `' ELSE sv.category END`, nil
 	case GroupDevice:
@@ -84,12 +84,19 @@ func groupExpr(g, t string) (string, error) {
 	return "", fmt.Errorf("group by %q: want service, vendor, product, category, device, user or department", g)
 }
 
+// productOf names the product of the row aliased t, joined to services as
+// sv: "Microsoft Teams", or the server name when no source knows it.
+func productOf(t string) string {
+	return `CASE WHEN coalesce(sv.vendor, '') = '' THEN ` + serviceOf(t) + ` WHEN instr(sv.product, sv.vendor) = 1 THEN sv.product ELSE sv.vendor || ' ' || sv.product END`
+}
+
 // Filter narrows a query; empty lists do not narrow, nor does a list
 // holding All (a template variable's "All").
 type Filter struct {
 	Services   []string // server names
 	Clients    []string
 	Vendors    []string
+	Products   []string // as productOf names them
 	Categories []string
 	Kinds      []string // saas, infra, unknown
 	// Users and Departments as the inventory names them (NoUser and
@@ -124,7 +131,7 @@ func (f Filter) needsInventory() bool {
 
 // needsServices tells whether the filter reads the services table.
 func (f Filter) needsServices() bool {
-	return len(narrowing(f.Vendors))+len(narrowing(f.Categories))+len(narrowing(f.Kinds)) > 0
+	return len(narrowing(f.Vendors))+len(narrowing(f.Products))+len(narrowing(f.Categories))+len(narrowing(f.Kinds)) > 0
 }
 
 // where returns the filter's SQL conditions (each starting with AND) over
@@ -151,6 +158,7 @@ func (f Filter) where(t string) (string, []any) {
 	})
 	add(t+".client", f.Clients, same)
 	add(`coalesce(nullif(sv.vendor, ''), `+serviceOf(t)+`)`, f.Vendors, same)
+	add(productOf(t), f.Products, same)
 	add(`coalesce(nullif(sv.category, ''), '`+Unknown+`')`, f.Categories, same)
 	add(`coalesce(nullif(sv.kind, ''), '`+Unknown+`')`, f.Kinds, same)
 	add(`coalesce(nullif(`+inventoryOf("user")+`, ''), '`+NoUser+`')`, f.Users, same)

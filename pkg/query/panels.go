@@ -533,6 +533,12 @@ var Lists = map[string]List{
 	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
+	// Products most used first, named as grouping by product names them.
+	"products": {
+		SQL: `SELECT ` + productOf("u") + `, sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
+	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
+		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
+	},
 	// Categories seen, most used first.
 	"categories": {
 		SQL: `SELECT coalesce(nullif(sv.category, ''), '` + Unknown + `'), sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name

@@ -167,7 +167,7 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 		}
 		in := func(list []string, v string) bool { return len(list) == 0 || contains(list, All) || contains(list, v) }
 		return in(q.Filter.Services, s.service) && in(q.Filter.Clients, s.client) && in(q.Filter.Vendors, s.vendor) &&
-			in(q.Filter.Categories, s.category) && in(q.Filter.Kinds, s.kind)
+			in(q.Filter.Products, s.product) && in(q.Filter.Categories, s.category) && in(q.Filter.Kinds, s.kind)
 	}
 	value := func(set []rawStream) float64 {
 		switch q.Metric {
@@ -302,6 +302,8 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricDevices, Range: middle, Step: Step(middle, time.Hour, 1000), TopN: 3},
 		{Metric: MetricDevices, Range: around, Step: 10 * time.Minute, GroupBy: GroupVendor},
 		{Metric: MetricClients, Range: middle, Step: 3 * Step(middle, time.Hour, 1000), Filter: Filter{Vendors: []string{"Google"}}},
+		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, GroupBy: GroupVendor, Filter: Filter{Products: []string{"Google Search and web", "YouTube", Unnamed}}},
+		{Metric: MetricStreams, Range: around, Step: 10 * time.Minute, Filter: Filter{Products: []string{"Google Search and web"}}},
 		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
 	} {

@@ -16,6 +16,7 @@ function fakeDatasource(services: Choice[] | Error, clients: Choice[] = [], vend
     getServices: jest.fn(() => (services instanceof Error ? Promise.reject(services) : Promise.resolve(services))),
     getClients: jest.fn(() => Promise.resolve(clients)),
     getVendors: jest.fn(() => Promise.resolve(vendors)),
+    getProducts: jest.fn(() => Promise.resolve([{ text: 'Microsoft Teams', value: 'Microsoft Teams' }])),
     getUsers: jest.fn(() => Promise.resolve(users)),
     getDepartments: jest.fn(() => Promise.resolve([{ text: 'Sales', value: 'Sales' }])),
   } as unknown as DataSource;
@@ -102,6 +103,9 @@ describe('QueryEditor', () => {
     });
     await user.click(screen.getByRole('radio', { name: 'All' }));
     expect(seen[seen.length - 1].kinds).toBeUndefined();
+    await user.click(screen.getByLabelText('Products'));
+    await user.click(await screen.findByText('Microsoft Teams'));
+    expect(seen[seen.length - 1].products).toEqual(['Microsoft Teams']);
   });
 
   it('asks for latency percentiles', async () => {

@@ -127,6 +127,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
   const services = usePicker(() => datasource.getServices(range));
   const clients = usePicker(() => datasource.getClients(range));
   const vendors = usePicker(() => datasource.getVendors(range));
+  const products = usePicker(() => datasource.getProducts(range));
   const users = usePicker(() => datasource.getUsers(range));
   const departments = usePicker(() => datasource.getDepartments(range));
   const variables = useMemo(variableOptions, []);
@@ -150,6 +151,16 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           value={asOptions(query.vendors)}
           allowCustomValue
           onChange={(v) => change({ vendors: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+      <InlineField label="Products" labelWidth={10} error={products.error} invalid={!!products.error} grow>
+        <MultiSelect<string>
+          aria-label="Products"
+          placeholder="All products"
+          options={[...variables, ...products.options]}
+          value={asOptions(query.products)}
+          allowCustomValue
+          onChange={(v) => change({ products: v.map((o) => o.value!) })}
         />
       </InlineField>
       <InlineField label="Kind" labelWidth={8}>

@@ -8,6 +8,7 @@ import { SaasOptions, SaasQuery, VariableKind, VariableQuery } from '../types';
 const kinds: Array<{ label: string; value: VariableKind; description: string }> = [
   { label: 'Services', value: 'services', description: 'Server names seen, most used first' },
   { label: 'Vendors', value: 'vendors', description: 'SaaS vendors, by the catalog and your contracts' },
+  { label: 'Products', value: 'products', description: 'Products of those vendors ("Microsoft Teams")' },
   { label: 'Categories', value: 'categories', description: 'Service categories (chat, storage, ...)' },
   { label: 'Clients', value: 'clients', description: 'Client addresses, with their DHCP host names' },
   { label: 'Users', value: 'users', description: 'Users of the devices seen, as the inventory file names them' },
