@@ -29,6 +29,7 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
       ...query,
       services: expandList(query.services, srv, scopedVars),
       clients: expandList(query.clients, srv, scopedVars),
+      devices: expandList(query.devices, srv, scopedVars),
       vendors: expandList(query.vendors, srv, scopedVars),
       products: expandList(query.products, srv, scopedVars),
       categories: expandList(query.categories, srv, scopedVars),
@@ -51,6 +52,10 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
 
   getClients(range?: TimeRange): Promise<Choice[]> {
     return this.getResource('clients', rangeParams(range));
+  }
+
+  getDevices(range?: TimeRange): Promise<Choice[]> {
+    return this.getResource('devices', rangeParams(range));
   }
 
   getVendors(range?: TimeRange): Promise<Choice[]> {

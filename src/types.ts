@@ -30,6 +30,8 @@ export interface SaasQuery extends DataQuery {
   groupBy?: GroupBy;
   services?: string[];
   clients?: string[];
+  /** device ids: the client MAC where seen, else the address */
+  devices?: string[];
   vendors?: string[];
   /** as grouping by product names them: "Microsoft Teams" */
   products?: string[];

@@ -29,6 +29,7 @@ type Query struct {
 	// usage, serverNames, streams
 	Services   []string `json:"services"`
 	Clients    []string `json:"clients"`
+	Devices    []string `json:"devices"` // MAC where seen, else address
 	Vendors    []string `json:"vendors"`
 	Products   []string `json:"products"`
 	Categories []string `json:"categories"`
@@ -117,7 +118,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	r := query.RangeOf(dq.TimeRange.From, dq.TimeRange.To)
-	filter := query.Filter{Services: q.Services, Clients: q.Clients, Vendors: q.Vendors, Products: q.Products, Categories: q.Categories, Kinds: q.Kinds,
+	filter := query.Filter{Services: q.Services, Clients: q.Clients, Devices: q.Devices, Vendors: q.Vendors, Products: q.Products, Categories: q.Categories, Kinds: q.Kinds,
 		Users: q.Users, Departments: q.Departments}
 	limit := q.Limit
 	if limit > maxTableRows {

@@ -93,8 +93,11 @@ func productOf(t string) string {
 // Filter narrows a query; empty lists do not narrow, nor does a list
 // holding All (a template variable's "All").
 type Filter struct {
-	Services   []string // server names
-	Clients    []string
+	Services []string // server names
+	Clients  []string
+	// Devices as device_id names them: the client MAC where seen, else
+	// the address (deviceOf).
+	Devices    []string
 	Vendors    []string
 	Products   []string // as productOf names them
 	Categories []string
@@ -121,7 +124,7 @@ func (f Filter) narrowingClients() []string { return narrowing(f.Clients) }
 // perClient tells whether grouping by group or filtering by f needs the
 // client of each stream: totals without a client column cannot answer.
 func (f Filter) perClient(group string) bool {
-	return len(f.narrowingClients()) > 0 || needsInventory(group) || f.needsInventory()
+	return len(f.narrowingClients()) > 0 || len(narrowing(f.Devices)) > 0 || needsInventory(group) || f.needsInventory()
 }
 
 // needsInventory tells whether the filter reads the inventory.
@@ -157,6 +160,7 @@ func (f Filter) where(t string) (string, []any) {
 		return s
 	})
 	add(t+".client", f.Clients, same)
+	add(deviceOf(t), f.Devices, same)
 	add(`coalesce(nullif(sv.vendor, ''), `+serviceOf(t)+`)`, f.Vendors, same)
 	add(productOf(t), f.Products, same)
 	add(`coalesce(nullif(sv.category, ''), '`+Unknown+`')`, f.Categories, same)

@@ -166,7 +166,7 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 			return false
 		}
 		in := func(list []string, v string) bool { return len(list) == 0 || contains(list, All) || contains(list, v) }
-		return in(q.Filter.Services, s.service) && in(q.Filter.Clients, s.client) && in(q.Filter.Vendors, s.vendor) &&
+		return in(q.Filter.Services, s.service) && in(q.Filter.Clients, s.client) && in(q.Filter.Devices, s.device) && in(q.Filter.Vendors, s.vendor) &&
 			in(q.Filter.Products, s.product) && in(q.Filter.Categories, s.category) && in(q.Filter.Kinds, s.kind)
 	}
 	value := func(set []rawStream) float64 {
@@ -283,6 +283,24 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 	if topService == "" {
 		t.Fatal("no named service in the sample")
 	}
+	// The device (by MAC) with most streams, and one known by address only.
+	perDevice := map[string]int{}
+	for _, s := range streams {
+		perDevice[s.device]++
+	}
+	var byMAC, byAddress string
+	for d, n := range perDevice {
+		isMAC := strings.Count(d, ":") == 5 && len(d) == 17
+		if isMAC && (byMAC == "" || n > perDevice[byMAC] || n == perDevice[byMAC] && d < byMAC) {
+			byMAC = d
+		}
+		if !isMAC && d != "" && (byAddress == "" || n > perDevice[byAddress] || n == perDevice[byAddress] && d < byAddress) {
+			byAddress = d
+		}
+	}
+	if byMAC == "" || byAddress == "" {
+		t.Fatalf("the sample needs devices known by MAC and by address only: %q %q", byMAC, byAddress)
+	}
 	for _, q := range []UsageQuery{
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 800)},
 		{Metric: MetricBytes, Range: all, Step: Step(all, time.Second, 800), TopN: 3},
@@ -304,6 +322,8 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricClients, Range: middle, Step: 3 * Step(middle, time.Hour, 1000), Filter: Filter{Vendors: []string{"Google"}}},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, GroupBy: GroupVendor, Filter: Filter{Products: []string{"Google Search and web", "YouTube", Unnamed}}},
 		{Metric: MetricStreams, Range: around, Step: 10 * time.Minute, Filter: Filter{Products: []string{"Google Search and web"}}},
+		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Devices: []string{byMAC, byAddress}}},
+		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 800), Filter: Filter{Devices: []string{byMAC}}},
 		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
 		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
 	} {

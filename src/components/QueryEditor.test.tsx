@@ -15,6 +15,7 @@ function fakeDatasource(services: Choice[] | Error, clients: Choice[] = [], vend
   return {
     getServices: jest.fn(() => (services instanceof Error ? Promise.reject(services) : Promise.resolve(services))),
     getClients: jest.fn(() => Promise.resolve(clients)),
+    getDevices: jest.fn(() => Promise.resolve([{ text: 'grace-laptop (02:00:00:00:01:16)', value: '02:00:00:00:01:16' }])),
     getVendors: jest.fn(() => Promise.resolve(vendors)),
     getProducts: jest.fn(() => Promise.resolve([{ text: 'Microsoft Teams', value: 'Microsoft Teams' }])),
     getUsers: jest.fn(() => Promise.resolve(users)),
@@ -106,6 +107,9 @@ describe('QueryEditor', () => {
     await user.click(screen.getByLabelText('Products'));
     await user.click(await screen.findByText('Microsoft Teams'));
     expect(seen[seen.length - 1].products).toEqual(['Microsoft Teams']);
+    await user.click(screen.getByRole('combobox', { name: 'Devices' }));
+    await user.click(await screen.findByText('grace-laptop (02:00:00:00:01:16)'));
+    expect(seen[seen.length - 1].devices).toEqual(['02:00:00:00:01:16']);
   });
 
   it('asks for latency percentiles', async () => {

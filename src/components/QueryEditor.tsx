@@ -126,6 +126,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
   const queryType = query.queryType ?? 'usage';
   const services = usePicker(() => datasource.getServices(range));
   const clients = usePicker(() => datasource.getClients(range));
+  const devices = usePicker(() => datasource.getDevices(range));
   const vendors = usePicker(() => datasource.getVendors(range));
   const products = usePicker(() => datasource.getProducts(range));
   const users = usePicker(() => datasource.getUsers(range));
@@ -190,6 +191,16 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           value={asOptions(query.clients)}
           allowCustomValue
           onChange={(v) => change({ clients: v.map((o) => o.value!) })}
+        />
+      </InlineField>
+      <InlineField label="Devices" labelWidth={10} error={devices.error} invalid={!!devices.error} grow>
+        <MultiSelect<string>
+          aria-label="Devices"
+          placeholder="All devices"
+          options={[...variables, ...devices.options]}
+          value={asOptions(query.devices)}
+          allowCustomValue
+          onChange={(v) => change({ devices: v.map((o) => o.value!) })}
         />
       </InlineField>
     </InlineFieldRow>
