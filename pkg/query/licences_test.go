@@ -45,13 +45,19 @@ func officeDB(t *testing.T) *sql.DB {
 	return r.SQL()
 }
 
-func TestLicences(t *testing.T) {
-	db := officeDB(t)
+// marchInTokyo is the office fixture's month, in its time zone.
+func marchInTokyo(t *testing.T) (Range, *time.Location) {
+	t.Helper()
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo))
+	return RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo)), tokyo
+}
+
+func TestLicences(t *testing.T) {
+	db := officeDB(t)
+	r, tokyo := marchInTokyo(t)
 	f, err := Licences(context.Background(), db, LicencesQuery{Range: r}, tokyo)
 	if err != nil {
 		t.Fatal(err)
@@ -149,11 +155,7 @@ func TestMediaIsNamedByTheCatalogsRanges(t *testing.T) {
 // say; cancellation candidates and due renewals follow the query's days.
 func TestLicencesUsersAndFlags(t *testing.T) {
 	db := officeDB(t)
-	tokyo, err := time.LoadLocation("Asia/Tokyo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 3, 31, 23, 0, 0, 0, tokyo))
+	r, tokyo := marchInTokyo(t)
 	// Users from the streams of March (Tokyo) and the stored inventory:
 	// by MAC, else by address; a device without a user counts none.
 	users := func(cover string) int64 {

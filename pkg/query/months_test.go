@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"path/filepath"
 	"testing"
 	"time"
@@ -69,15 +70,7 @@ func TestMonthOverMonth(t *testing.T) {
 	for i := 0; i < f.Rows(); i++ {
 		var row []any
 		for _, field := range f.Fields[1:] {
-			v := field.At(i)
-			if p, ok := v.(*float64); ok {
-				if p == nil {
-					v = "null"
-				} else {
-					v = *p
-				}
-			}
-			row = append(row, v)
+			row = append(row, cell(field, i))
 		}
 		got[f.Fields[0].At(i).(string)] = row
 	}
@@ -120,15 +113,7 @@ func TestMonthOverMonth(t *testing.T) {
 			if field == nil {
 				t.Fatalf("no field %s", name)
 			}
-			v := field.At(i)
-			if p, ok := v.(*float64); ok {
-				if p == nil {
-					v = "null"
-				} else {
-					v = *p
-				}
-			}
-			row = append(row, v)
+			row = append(row, cell(field, i))
 		}
 		users[f.Fields[0].At(i).(string)] = row
 	}
@@ -144,4 +129,16 @@ func TestMonthOverMonth(t *testing.T) {
 	if _, err := MonthOverMonth(context.Background(), db.SQL(), TableQuery{Range: r, GroupBy: GroupUser}, tokyo); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cell is field's value at i, a null percentage as "null".
+func cell(field *data.Field, i int) any {
+	v := field.At(i)
+	if p, ok := v.(*float64); ok {
+		if p == nil {
+			return "null"
+		}
+		return *p
+	}
+	return v
 }
