@@ -122,6 +122,30 @@ function asOptions(values: string[] | undefined): Array<SelectableValue<string>>
   return (values ?? []).map((v) => ({ label: v, value: v }));
 }
 
+/** A filter list: the backend's choices after the dashboard's variables, or any value typed. */
+function Picker(props: {
+  label: string;
+  labelWidth: number;
+  choices: { options: Array<SelectableValue<string>>; error?: string };
+  variables: Array<SelectableValue<string>>;
+  value?: string[];
+  onChange: (v: string[]) => void;
+}) {
+  const { label, labelWidth, choices, variables, value, onChange } = props;
+  return (
+    <InlineField label={label} labelWidth={labelWidth} error={choices.error} invalid={!!choices.error} grow>
+      <MultiSelect<string>
+        aria-label={label}
+        placeholder={`All ${label.toLowerCase()}`}
+        options={[...variables, ...choices.options]}
+        value={asOptions(value)}
+        allowCustomValue
+        onChange={(v) => onChange(v.map((o) => o.value!))}
+      />
+    </InlineField>
+  );
+}
+
 export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: Props) {
   const queryType = query.queryType ?? 'usage';
   const services = usePicker(() => datasource.getServices(range));
@@ -144,26 +168,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
   const filters = (
     <>
     <InlineFieldRow>
-      <InlineField label="Vendors" labelWidth={12} error={vendors.error} invalid={!!vendors.error} grow>
-        <MultiSelect<string>
-          aria-label="Vendors"
-          placeholder="All vendors"
-          options={[...variables, ...vendors.options]}
-          value={asOptions(query.vendors)}
-          allowCustomValue
-          onChange={(v) => change({ vendors: v.map((o) => o.value!) })}
-        />
-      </InlineField>
-      <InlineField label="Products" labelWidth={10} error={products.error} invalid={!!products.error} grow>
-        <MultiSelect<string>
-          aria-label="Products"
-          placeholder="All products"
-          options={[...variables, ...products.options]}
-          value={asOptions(query.products)}
-          allowCustomValue
-          onChange={(v) => change({ products: v.map((o) => o.value!) })}
-        />
-      </InlineField>
+      <Picker label="Vendors" labelWidth={12} choices={vendors} variables={variables} value={query.vendors} onChange={(v) => change({ vendors: v })} />
+      <Picker label="Products" labelWidth={10} choices={products} variables={variables} value={query.products} onChange={(v) => change({ products: v })} />
       <InlineField label="Kind" labelWidth={8}>
         <RadioButtonGroup<Kind | 'all'>
           options={kinds}
@@ -173,58 +179,13 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
       </InlineField>
     </InlineFieldRow>
     <InlineFieldRow>
-      <InlineField label="Services" labelWidth={12} error={services.error} invalid={!!services.error} grow>
-        <MultiSelect<string>
-          aria-label="Services"
-          placeholder="All services"
-          options={[...variables, ...services.options]}
-          value={asOptions(query.services)}
-          allowCustomValue
-          onChange={(v) => change({ services: v.map((o) => o.value!) })}
-        />
-      </InlineField>
-      <InlineField label="Clients" labelWidth={12} error={clients.error} invalid={!!clients.error} grow>
-        <MultiSelect<string>
-          aria-label="Clients"
-          placeholder="All clients"
-          options={[...variables, ...clients.options]}
-          value={asOptions(query.clients)}
-          allowCustomValue
-          onChange={(v) => change({ clients: v.map((o) => o.value!) })}
-        />
-      </InlineField>
-      <InlineField label="Devices" labelWidth={10} error={devices.error} invalid={!!devices.error} grow>
-        <MultiSelect<string>
-          aria-label="Devices"
-          placeholder="All devices"
-          options={[...variables, ...devices.options]}
-          value={asOptions(query.devices)}
-          allowCustomValue
-          onChange={(v) => change({ devices: v.map((o) => o.value!) })}
-        />
-      </InlineField>
+      <Picker label="Services" labelWidth={12} choices={services} variables={variables} value={query.services} onChange={(v) => change({ services: v })} />
+      <Picker label="Clients" labelWidth={12} choices={clients} variables={variables} value={query.clients} onChange={(v) => change({ clients: v })} />
+      <Picker label="Devices" labelWidth={10} choices={devices} variables={variables} value={query.devices} onChange={(v) => change({ devices: v })} />
     </InlineFieldRow>
     <InlineFieldRow>
-      <InlineField label="Users" labelWidth={12} error={users.error} invalid={!!users.error} grow>
-        <MultiSelect<string>
-          aria-label="Users"
-          placeholder="All users"
-          options={[...variables, ...users.options]}
-          value={asOptions(query.users)}
-          allowCustomValue
-          onChange={(v) => change({ users: v.map((o) => o.value!) })}
-        />
-      </InlineField>
-      <InlineField label="Departments" labelWidth={12} error={departments.error} invalid={!!departments.error} grow>
-        <MultiSelect<string>
-          aria-label="Departments"
-          placeholder="All departments"
-          options={[...variables, ...departments.options]}
-          value={asOptions(query.departments)}
-          allowCustomValue
-          onChange={(v) => change({ departments: v.map((o) => o.value!) })}
-        />
-      </InlineField>
+      <Picker label="Users" labelWidth={12} choices={users} variables={variables} value={query.users} onChange={(v) => change({ users: v })} />
+      <Picker label="Departments" labelWidth={12} choices={departments} variables={variables} value={query.departments} onChange={(v) => change({ departments: v })} />
     </InlineFieldRow>
     </>
   );
