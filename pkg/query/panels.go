@@ -519,6 +519,10 @@ type List struct {
 	choice func(a, b string) Choice
 }
 
+// devicesSeen is the clients with use in a range (two arguments: its
+// first and last hour), as u.
+const devicesSeen = `(SELECT DISTINCT client, client_mac FROM client_usage_hourly WHERE hour >= ? AND hour <= ?) u`
+
 // Lists by name, as the resources and variable queries name them.
 var Lists = map[string]List{
 	// Services most used first, from the hourly rollup, which outlives
@@ -558,14 +562,14 @@ var Lists = map[string]List{
 	},
 	// Users and departments of the devices seen in the range, as the
 	// inventory names them (NoUser, NoDepartment for devices it lacks).
+	// The devices seen first, then the inventory joined to those: joined
+	// to every hourly row it took three times as long.
 	"users": {
-		SQL: `SELECT DISTINCT coalesce(nullif(` + inventoryOf("user") + `, ''), '` + NoUser + `'), '' FROM client_usage_hourly u` + inventoryJoin("u") + `
-	WHERE u.hour >= ? AND u.hour <= ? ORDER BY 1 LIMIT 5000`,
+		SQL:    `SELECT DISTINCT coalesce(nullif(` + inventoryOf("user") + `, ''), '` + NoUser + `'), '' FROM ` + devicesSeen + inventoryJoin("u") + ` ORDER BY 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	"departments": {
-		SQL: `SELECT DISTINCT coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `'), '' FROM client_usage_hourly u` + inventoryJoin("u") + `
-	WHERE u.hour >= ? AND u.hour <= ? ORDER BY 1 LIMIT 5000`,
+		SQL:    `SELECT DISTINCT coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `'), '' FROM ` + devicesSeen + inventoryJoin("u") + ` ORDER BY 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Devices (MACs), named by DHCP.
