@@ -169,6 +169,7 @@ func (s *DB) SchemaVersion() (int, error) {
 
 func (s *DB) migrate(ctx context.Context) error {
 	deadline := time.Now().Add(busyTimeoutMS * time.Millisecond)
+	applied := false
 	for {
 		done, err := s.migrateStep(ctx)
 		// A connection switching a new file to WAL while another does the
@@ -177,10 +178,20 @@ func (s *DB) migrate(ctx context.Context) error {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		if err != nil || done {
+		if err != nil {
 			return err
 		}
+		if done {
+			break
+		}
+		applied = true
 	}
+	if !applied {
+		return nil
+	}
+	// A migration that rewrites a table (12 copies the packet rows) leaves
+	// the old one's pages free: the file would keep both sizes.
+	return s.releaseFreePages(ctx)
 }
 
 func isBusy(err error) bool {
