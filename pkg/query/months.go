@@ -12,6 +12,7 @@ import (
 )
 
 // MonthOverMonth compares the calendar month (in loc) the range ends in
+// (or the last the captures in the range reach, when they stop earlier)
 // with the month before, per group: streams, bytes, active devices and
 // (when the inventory names users) active users in each, with the absolute and relative change; the largest movers (by
 // bytes) come first. A month the captures only partly cover says so in
@@ -22,7 +23,19 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
-	end := time.Unix(0, q.Range.To).In(loc)
+	// The latest month the captures reach within the range: a range
+	// running past them (a dashboard's "now" over older captures, an
+	// ingest that stopped) compares the last month with traffic, not an
+	// empty one.
+	var reach sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(last) FROM captures WHERE first <= ? AND last >= ?`, q.Range.To, q.Range.From).Scan(&reach); err != nil {
+		return nil, fmt.Errorf("monthOverMonth: captures: %w", err)
+	}
+	endAt := q.Range.To
+	if reach.Valid && reach.Int64 < endAt {
+		endAt = reach.Int64
+	}
+	end := time.Unix(0, endAt).In(loc)
 	this := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
 	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
 	filter, args := q.Filter.where("u")

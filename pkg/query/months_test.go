@@ -125,6 +125,15 @@ func TestMonthOverMonth(t *testing.T) {
 	if diff := cmp.Diff(want, users); diff != "" {
 		t.Errorf("users (-want +got):\n%s", diff)
 	}
+	// A range running past the captures (to June) compares the last month
+	// they reach, March, not an empty June.
+	f, err = MonthOverMonth(context.Background(), db.SQL(), TableQuery{Range: RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 6, 20, 0, 0, 0, 0, tokyo)), GroupBy: GroupVendor}, tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "March 2026 against February 2026 (Asia/Tokyo); captures cover 48% and 50% of them"; len(f.Meta.Notices) != 1 || f.Meta.Notices[0].Text != want {
+		t.Errorf("past the captures: notices %+v, want %s", f.Meta.Notices, want)
+	}
 	// Grouped by user, the inventory is joined once, for both.
 	if _, err := MonthOverMonth(context.Background(), db.SQL(), TableQuery{Range: r, GroupBy: GroupUser}, tokyo); err != nil {
 		t.Fatal(err)
