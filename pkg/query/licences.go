@@ -95,7 +95,7 @@ const (
 )
 
 // Licences answers "are we paying for seats nobody uses": per contract
-// and calendar month (in loc), the distinct devices that used it against
+// and calendar month (in loc) that the captures in the range reach, the distinct devices that used it against
 // its seats (and the distinct users, when the inventory names users),
 // utilisation, unused seats, cost per active device and user, when it
 // was last used and how far its renewal is from the range's end, which
@@ -154,7 +154,19 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 		daysSinceUse, daysToRenewal        []*int64
 		idle, renewalDue                   []bool
 	)
-	for _, m := range Months(r, loc) {
+	// The months the captures span within the range: a dashboard over
+	// years listed hundreds of months no capture covers, all at zero. A
+	// gap between captures stays, with its coverage saying so.
+	var spanFrom, spanTo sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(min(first), ?1), min(max(last), ?2) FROM captures WHERE first <= ?2 AND last >= ?1`,
+		r.From, r.To).Scan(&spanFrom, &spanTo); err != nil {
+		return nil, fmt.Errorf("licences: captures: %w", err)
+	}
+	var months [][2]int64
+	if spanFrom.Valid && spanTo.Valid {
+		months = Months(Range{From: spanFrom.Int64, To: spanTo.Int64}, loc)
+	}
+	for _, m := range months {
 		pct, err := coverage(ctx, db, m[0], m[1])
 		if err != nil {
 			return nil, fmt.Errorf("licences: coverage: %w", err)

@@ -89,6 +89,15 @@ func TestLicences(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("seats, active devices (-want +got):\n%s", diff)
 	}
+	// Over two years, only the month the captures reach: no rows of
+	// months without a capture at either end.
+	wide, err := Licences(context.Background(), db, LicencesQuery{Range: RangeOf(time.Date(2025, 1, 1, 0, 0, 0, 0, tokyo), time.Date(2026, 12, 31, 0, 0, 0, 0, tokyo))}, tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide.Rows() != len(want) {
+		t.Errorf("over two years: %d rows, want the %d contracts of March 2026 alone", wide.Rows(), len(want))
+	}
 	// The kintone row in full.
 	for i := 0; i < f.Rows(); i++ {
 		if field("product").At(i).(string) != "kintone" {
