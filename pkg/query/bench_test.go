@@ -33,17 +33,9 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-query-bench-v9b-%d.db", n))
-	if _, err := os.Stat(path); err != nil {
-		tmp := path + ".building"
-		os.Remove(tmp)
-		db, err := store.Open(tmp)
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
+	return cachedDB(b, fmt.Sprintf("saaslens-query-bench-v9b-%d.db", n), func(db *store.DB) string {
 		span := benchMonth.To - benchMonth.From
-		_, err = db.SQL().Exec(`
+		_, err := db.SQL().Exec(`
 WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?),
 s AS MATERIALIZED (SELECT i,
 	abs(random()) % 2000 AS c,
@@ -91,11 +83,35 @@ ANALYZE`)
 			+ (SELECT count(*) FROM (SELECT client FROM streams GROUP BY client HAVING count(DISTINCT client_mac) > 1))`).Scan(&bad); err != nil || bad != 0 {
 			b.Fatalf("%d streams of the benchmark database are inconsistent (%v)", bad, err)
 		}
+		return fmt.Sprintf("%d streams", n)
+	})
+}
+
+// cachedDB opens the benchmark database named name in the temporary
+// directory, read-only; when it is absent, build fills a new store first
+// (it takes minutes, so once per machine) and says what it built.
+func cachedDB(b *testing.B, name string, build func(db *store.DB) string) *sql.DB {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), name)
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".building"
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+		db, err := store.Open(tmp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		built := build(db)
 		db.Close()
 		if err := os.Rename(tmp, path); err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("built %d streams in %s at %s", n, time.Since(start).Round(time.Second), path)
+		for _, suffix := range []string{"-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+		b.Logf("built %s in %s at %s", built, time.Since(start).Round(time.Second), path)
 	}
 	r, err := store.OpenReader(path)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,15 +38,7 @@ func officeMonth() fixture.Month {
 // inventory naming every device's department, and classifies its names.
 func officeMonthDB(b *testing.B, m fixture.Month) *sql.DB {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("saaslens-month-bench-v1-%d-%d.db", m.Devices, m.Sessions))
-	if _, err := os.Stat(path); err != nil {
-		tmp := path + ".building"
-		os.Remove(tmp)
-		db, err := store.Open(tmp)
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
+	return cachedDB(b, fmt.Sprintf("saaslens-month-bench-v1-%d-%d.db", m.Devices, m.Sessions), func(db *store.DB) string {
 		cfg := flow.DefaultConfig()
 		names, err := classify.CatalogAddressNames()
 		if err != nil {
@@ -87,21 +78,8 @@ func officeMonthDB(b *testing.B, m fixture.Month) *sql.DB {
 		if err := db.SQL().QueryRow(`SELECT count(*) FROM streams`).Scan(&streams); err != nil {
 			b.Fatal(err)
 		}
-		db.Close()
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-		for _, suffix := range []string{"-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		b.Logf("built %d streams of %d devices in %s at %s", streams, m.Devices, time.Since(start).Round(time.Second), path)
-	}
-	r, err := store.OpenReader(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { r.Close() })
-	return r.SQL()
+		return fmt.Sprintf("%d streams of %d devices", streams, m.Devices)
+	})
 }
 
 // BenchmarkOfficeMonth times every query type as a panel over the month
