@@ -19,6 +19,7 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -107,22 +108,8 @@ func dump(t testing.TB, db *sql.DB) string {
 
 func dumpQuery(t testing.TB, db *sql.DB, q string) string {
 	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	var lines []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range sharedtest.Rows(t, db, q) {
 		lines = append(lines, fmt.Sprintf("%v", vals))
 	}
 	slices.Sort(lines)

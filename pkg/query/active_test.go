@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -48,7 +49,7 @@ func TestActiveFilterFindsEveryStreamWithTrafficInTheRange(t *testing.T) {
 	ids := func(query string) []int64 {
 		t.Helper()
 		var out []int64
-		for _, row := range scanAll(t, db.SQL(), query) {
+		for _, row := range sharedtest.Rows(t, db.SQL(), query) {
 			out = append(out, row[0].(int64))
 		}
 		slices.Sort(out)
@@ -92,7 +93,7 @@ func TestActiveFilterFindsEveryStreamWithTrafficInTheRange(t *testing.T) {
 func rowsText(t *testing.T, db *store.DB, query string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, row := range scanAll(t, db.SQL(), query) {
+	for _, row := range sharedtest.Rows(t, db.SQL(), query) {
 		fmt.Fprintln(&b, row...)
 	}
 	return b.String()

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/saaslens/saaslens/pkg/inventory"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 // TestDevicesAgreesWithRawRows computes each device and service row from
@@ -24,7 +25,7 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 	}
 	inv := exampleInventory(t)
 	hostnames := map[string]string{}
-	for _, row := range scanAll(t, db, `SELECT mac, hostname FROM devices`) {
+	for _, row := range sharedtest.Rows(t, db, `SELECT mac, hostname FROM devices`) {
 		hostnames[row[0].(string)] = row[1].(string)
 	}
 	type key struct{ device, service string }
@@ -37,7 +38,7 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 	want := map[key]*row{}
 	hour := int64(time.Hour)
 	broadcasts := 0
-	for _, s := range scanAll(t, db, `SELECT client, client_mac, server_name, first, bytes_up + bytes_down FROM streams`) {
+	for _, s := range sharedtest.Rows(t, db, `SELECT client, client_mac, server_name, first, bytes_up + bytes_down FROM streams`) {
 		client, mac, name, first, bytes := s[0].(string), s[1].(string), s[2].(string), s[3].(int64), s[4].(int64)
 		id := mac
 		if id == "" {
@@ -127,7 +128,7 @@ func TestUsageByDepartmentAndUser(t *testing.T) {
 	inv := exampleInventory(t)
 	want := map[string]map[string]float64{GroupDepartment: {}, GroupUser: {}}
 	first, last := int64(1<<62), int64(0)
-	for _, s := range scanAll(t, db, `SELECT client, client_mac, first, bytes_up + bytes_down FROM streams`) {
+	for _, s := range sharedtest.Rows(t, db, `SELECT client, client_mac, first, bytes_up + bytes_down FROM streams`) {
 		e, ok := inv[s[1].(string)]
 		if !ok {
 			e = inv[s[0].(string)]
@@ -206,36 +207,6 @@ func TestLocalDay(t *testing.T) {
 			}
 		}
 	}
-}
-
-// scanAll reads every row of a query as Go values.
-func scanAll(t *testing.T, db *sql.DB, query string) [][]any {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, vals)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // The users and departments lists hold what the inventory names for the

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/saaslens/saaslens/pkg/geo"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 // TestGeoAgreesWithRawRows places each stream's server with the embedded
@@ -22,7 +23,7 @@ func TestGeoAgreesWithRawRows(t *testing.T) {
 		servers        map[string]bool
 	}
 	want := map[string]*sums{}
-	for _, s := range scanAll(t, db, `SELECT server_name, server, bytes_up + bytes_down FROM streams`) {
+	for _, s := range sharedtest.Rows(t, db, `SELECT server_name, server, bytes_up + bytes_down FROM streams`) {
 		name, server, bytes := s[0].(string), s[1].(string), s[2].(int64)
 		if name == "" {
 			name = Unnamed

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 // The percentiles agree with ones computed here from the rows, and a step
@@ -137,7 +139,7 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 	type tally struct{ streams, retransmitted float64 }
 	tallies := map[string]*tally{}
 	anyRetransmitted := false
-	for _, r := range scanAll(t, db, `SELECT coalesce(nullif(sv.vendor, ''), CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END),
+	for _, r := range sharedtest.Rows(t, db, `SELECT coalesce(nullif(sv.vendor, ''), CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END),
 		s.first, s.retransmits_up + s.retransmits_down FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name WHERE s.proto = 6`) {
 		k := fmt.Sprint(r[0], " week ", (r[1].(int64)-floorTo(all.From, week))/week)
 		if tallies[k] == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -311,7 +312,7 @@ func TestGeneratedMonthStoredEqualsIngested(t *testing.T) {
 	} {
 		text := func(db *store.DB) []string {
 			var out []string
-			for _, row := range scanAll(t, db.SQL(), q) {
+			for _, row := range sharedtest.Rows(t, db.SQL(), q) {
 				out = append(out, fmt.Sprint(row...))
 			}
 			return out
@@ -323,10 +324,10 @@ func TestGeneratedMonthStoredEqualsIngested(t *testing.T) {
 	// End reasons agree but for what is still open when the last file
 	// ends: ingest waits for the next file, Store ends its day.
 	ends := map[int64]string{}
-	for _, row := range scanAll(t, stored.SQL(), `SELECT id, end_reason FROM streams`) {
+	for _, row := range sharedtest.Rows(t, stored.SQL(), `SELECT id, end_reason FROM streams`) {
 		ends[row[0].(int64)] = row[1].(string)
 	}
-	for _, row := range scanAll(t, ingested.SQL(), `SELECT id, end_reason FROM streams WHERE end_reason != 'open'`) {
+	for _, row := range sharedtest.Rows(t, ingested.SQL(), `SELECT id, end_reason FROM streams WHERE end_reason != 'open'`) {
 		if got := ends[row[0].(int64)]; got != row[1] {
 			t.Errorf("stream %d ended %s, stored as %s", row[0], row[1], got)
 		}

@@ -1,5 +1,6 @@
 // Package sharedtest gives tests access to the public captures in
-// ../shared/testdata/pcap and their MANIFEST.tsv ground truth (per tshark).
+// ../shared/testdata/pcap and their MANIFEST.tsv ground truth (per tshark),
+// and what the packages' tests share for reading a database back.
 package sharedtest
 
 import (

@@ -12,6 +12,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/capture"
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
@@ -201,29 +202,9 @@ func TestMigrateFromVersion1KeepsRows(t *testing.T) {
 
 func rowsOf(t *testing.T, db *sql.DB, q string) string {
 	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out strings.Builder
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range sharedtest.Rows(t, db, q) {
 		fmt.Fprintln(&out, vals)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out.String()
 }
