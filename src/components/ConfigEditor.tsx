@@ -21,6 +21,29 @@ function parsePluginLines(text: string): ClassifierPlugin[] {
 
 type Props = DataSourcePluginOptionsEditorProps<SaasOptions>;
 
+/** A setting typed as text: a duration, a path, a zone or a country. */
+function TextSetting(props: {
+  label: string;
+  description: string;
+  width: number;
+  placeholder: string;
+  value?: string;
+  onChange: (v: string) => void;
+}) {
+  const { label, description, width, placeholder, value, onChange } = props;
+  return (
+    <Field label={label} description={description}>
+      <Input
+        aria-label={label}
+        width={width}
+        value={value ?? ''}
+        placeholder={placeholder}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => onChange(e.currentTarget.value)}
+      />
+    </Field>
+  );
+}
+
 /** Every setting of the datasource; the backend's health check explains any it refuses. */
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const jsonData = options.jsonData;
@@ -53,83 +76,64 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             }
           />
         </Field>
-        <Field label="Ingest interval" description="How often new files are read, as a duration (30s, 5m, 1h); 0 reads only when asked.">
-          <Input
-            aria-label="Ingest interval"
-            width={20}
-            value={jsonData.ingestInterval ?? ''}
-            placeholder="1m"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ ingestInterval: e.currentTarget.value })}
-          />
-        </Field>
-        <Field label="Settle time" description="How long a file must go unmodified before it is read, so the file being written is left alone.">
-          <Input
-            aria-label="Settle time"
-            width={20}
-            value={jsonData.settle ?? ''}
-            placeholder="10s"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ settle: e.currentTarget.value })}
-          />
-        </Field>
+        <TextSetting
+          label="Ingest interval"
+          description="How often new files are read, as a duration (30s, 5m, 1h); 0 reads only when asked."
+          width={20}
+          placeholder="1m"
+          value={jsonData.ingestInterval}
+          onChange={(v) => set({ ingestInterval: v })}
+        />
+        <TextSetting
+          label="Settle time"
+          description="How long a file must go unmodified before it is read, so the file being written is left alone."
+          width={20}
+          placeholder="10s"
+          value={jsonData.settle}
+          onChange={(v) => set({ settle: v })}
+        />
       </FieldSet>
       <FieldSet label="Classification">
-        <Field
+        <TextSetting
           label="Contracts file"
           description="A YAML file of your SaaS contracts (vendor, product, seats, monthly cost, renewal) and your tenants' server names, which come before the built-in catalog. Read again when it changes."
-        >
-          <Input
-            aria-label="Contracts file"
-            width={60}
-            value={jsonData.contractsFile ?? ''}
-            placeholder="/etc/saaslens/contracts.yaml"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ contractsFile: e.currentTarget.value })}
-          />
-        </Field>
-        <Field
+          width={60}
+          placeholder="/etc/saaslens/contracts.yaml"
+          value={jsonData.contractsFile}
+          onChange={(v) => set({ contractsFile: v })}
+        />
+        <TextSetting
           label="Inventory file"
           description="A CSV of your devices (columns mac or address, device, user, department) that names them and lets every question be grouped by user or department. Read again when it changes."
-        >
-          <Input
-            aria-label="Inventory file"
-            width={60}
-            value={jsonData.inventoryFile ?? ''}
-            placeholder="/etc/saaslens/inventory.csv"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ inventoryFile: e.currentTarget.value })}
-          />
-        </Field>
-        <Field
+          width={60}
+          placeholder="/etc/saaslens/inventory.csv"
+          value={jsonData.inventoryFile}
+          onChange={(v) => set({ inventoryFile: v })}
+        />
+        <TextSetting
           label="Time zone"
           description="Months and days of the licence, shadow IT, month-over-month and devices questions are cut in it (an IANA name); UTC when empty."
-        >
-          <Input
-            aria-label="Time zone"
-            width={30}
-            value={jsonData.timeZone ?? ''}
-            placeholder="Asia/Tokyo"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ timeZone: e.currentTarget.value })}
-          />
-        </Field>
-        <Field label="Home country" description="Two letters (ISO 3166-1), like JP: servers in other countries are flagged as abroad.">
-          <Input
-            aria-label="Home country"
-            width={8}
-            value={jsonData.homeCountry ?? ''}
-            placeholder="JP"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ homeCountry: e.currentTarget.value })}
-          />
-        </Field>
-        <Field
+          width={30}
+          placeholder="Asia/Tokyo"
+          value={jsonData.timeZone}
+          onChange={(v) => set({ timeZone: v })}
+        />
+        <TextSetting
+          label="Home country"
+          description="Two letters (ISO 3166-1), like JP: servers in other countries are flagged as abroad."
+          width={8}
+          placeholder="JP"
+          value={jsonData.homeCountry}
+          onChange={(v) => set({ homeCountry: v })}
+        />
+        <TextSetting
           label="Country database"
           description="A MaxMind-format country database (GeoLite2-Country, DB-IP Country) used instead of the built-in table."
-        >
-          <Input
-            aria-label="Country database"
-            width={60}
-            value={jsonData.geoDatabase ?? ''}
-            placeholder="/usr/share/GeoIP/GeoLite2-Country.mmdb"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ geoDatabase: e.currentTarget.value })}
-          />
-        </Field>
+          width={60}
+          placeholder="/usr/share/GeoIP/GeoLite2-Country.mmdb"
+          value={jsonData.geoDatabase}
+          onChange={(v) => set({ geoDatabase: v })}
+        />
         <Field
           label="Classifier plugins"
           description="Programs asked first which service a server name is (see the SDK in pkg/classifiersdk). Only these run; one per line, as PATH or PATH=SHA256 to refuse a changed binary."
@@ -145,18 +149,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
       </FieldSet>
       <FieldSet label="Database">
-        <Field
+        <TextSetting
           label="Database file"
           description="The SQLite file SaaSLens writes; empty for a file per datasource in Grafana's data directory."
-        >
-          <Input
-            aria-label="Database file"
-            width={60}
-            value={jsonData.databasePath ?? ''}
-            placeholder="default: <Grafana data>/saaslens/<datasource uid>.db"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => set({ databasePath: e.currentTarget.value })}
-          />
-        </Field>
+          width={60}
+          placeholder="default: <Grafana data>/saaslens/<datasource uid>.db"
+          value={jsonData.databasePath}
+          onChange={(v) => set({ databasePath: v })}
+        />
         <Field
           label="Store packets"
           description="One row per packet in the packets table, for the tutorial's stream join. Off keeps streams and every dashboard, in a much smaller file."
