@@ -84,48 +84,51 @@ func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, er
 
 // SaveContracts replaces the stored contracts with these.
 func (s *DB) SaveContracts(ctx context.Context, contracts []classify.Contract) error {
-	tx, err := s.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: contracts: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contracts`); err != nil {
-		return fmt.Errorf("store: contracts: %w", err)
-	}
-	for _, k := range contracts {
-		patterns, err := json.Marshal(k.Patterns)
-		if err != nil {
-			return fmt.Errorf("store: contracts: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contracts(vendor, product, category, plan, seats, monthly_cost, currency, start, renewal, owner, patterns)
+	return s.replaceTable(ctx, "contracts", func(tx *sql.Tx) error {
+		for _, k := range contracts {
+			patterns, err := json.Marshal(k.Patterns)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO contracts(vendor, product, category, plan, seats, monthly_cost, currency, start, renewal, owner, patterns)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, k.Vendor, k.Product, k.Category, k.Plan, k.Seats, k.MonthlyCost, k.Currency, k.Start, k.Renewal, k.Owner, string(patterns)); err != nil {
-			return fmt.Errorf("store: contracts: %w", err)
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: contracts: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // SaveInventory replaces the inventory table with entries.
 func (s *DB) SaveInventory(ctx context.Context, entries []inventory.Entry) error {
+	return s.replaceTable(ctx, "inventory", func(tx *sql.Tx) error {
+		for _, e := range entries {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inventory(key, device, user, department) VALUES (?,?,?,?)`,
+				e.Key, e.Device, e.User, e.Department); err != nil {
+				return fmt.Errorf("%s:%d: %w", e.File, e.Line, err)
+			}
+		}
+		return nil
+	})
+}
+
+// replaceTable empties table and fills it again in one transaction, so
+// that readers see the old rows or the new ones, never a part.
+func (s *DB) replaceTable(ctx context.Context, table string, fill func(tx *sql.Tx) error) error {
 	tx, err := s.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: inventory: %w", err)
+		return fmt.Errorf("store: %s: %w", table, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM inventory`); err != nil {
-		return fmt.Errorf("store: inventory: %w", err)
+	// table is one of this package's names, never input.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+		return fmt.Errorf("store: %s: %w", table, err)
 	}
-	for _, e := range entries {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inventory(key, device, user, department) VALUES (?,?,?,?)`,
-			e.Key, e.Device, e.User, e.Department); err != nil {
-			return fmt.Errorf("store: inventory %s:%d: %w", e.File, e.Line, err)
-		}
+	if err := fill(tx); err != nil {
+		return fmt.Errorf("store: %s: %w", table, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: inventory: %w", err)
+		return fmt.Errorf("store: %s: %w", table, err)
 	}
 	return nil
 }
