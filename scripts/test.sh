@@ -28,6 +28,7 @@ pkg/extract/dns FuzzParse
 pkg/extract/dhcp FuzzParse
 pkg/extract/http FuzzParseRequest
 pkg/extract/wiretext FuzzText
+pkg/histogram FuzzDecode
 TARGETS
 
 go test -count=1 ./...

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/histogram"
 	"github.com/saaslens/saaslens/pkg/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -303,6 +305,58 @@ func checkUsage(t testing.TB, db *sql.DB) {
 		WHERE `+differ)
 	if perServer != 0 {
 		t.Errorf("%d server_usage_hourly keys disagree with streams", perServer)
+	}
+	checkLatencyHistograms(t, db)
+}
+
+// checkLatencyHistograms holds latency_hourly to the histograms of the
+// streams' values, counted here per measure, hour and server name.
+func checkLatencyHistograms(t testing.TB, db *sql.DB) {
+	t.Helper()
+	want := map[string]histogram.Histogram{}
+	values := map[string][]int64{}
+	rows, err := db.Query(`SELECT first / 3600000000000 * 3600000000000, server_name, proto, coalesce(tls_handshake_ns, 0),
+		coalesce(server_rtt_ns, 0), coalesce(client_rtt_ns, 0), end_reason, retransmits_up + retransmits_down FROM streams`)
+	must(t, err)
+	for rows.Next() {
+		var hour, proto, tlsNS, serverRTT, clientRTT, retransmits int64
+		var name, end string
+		must(t, rows.Scan(&hour, &name, &proto, &tlsNS, &serverRTT, &clientRTT, &end, &retransmits))
+		key := func(measure string) string { return fmt.Sprintf("%s %d %s", measure, hour, name) }
+		for measure, v := range map[string]int64{"tls": tlsNS, "serverRtt": serverRTT, "clientRtt": clientRTT} {
+			if v > 0 {
+				values[key(measure)] = append(values[key(measure)], v)
+			}
+		}
+		if end != "open" {
+			values[key("resets")] = append(values[key("resets")], map[bool]int64{true: 1}[end == "rst"])
+		}
+		if proto == 6 {
+			values[key("retransmits")] = append(values[key("retransmits")], map[bool]int64{true: 1}[retransmits > 0])
+		}
+	}
+	must(t, rows.Err())
+	for k, vs := range values {
+		want[k] = histogram.Of(vs...)
+	}
+	got := map[string]histogram.Histogram{}
+	rows, err = db.Query(`SELECT measure, hour, server_name, streams, histogram FROM latency_hourly`)
+	must(t, err)
+	for rows.Next() {
+		var measure, name string
+		var hour, streams int64
+		var blob []byte
+		must(t, rows.Scan(&measure, &hour, &name, &streams, &blob))
+		h, err := histogram.Decode(nil, blob)
+		must(t, err)
+		if h.Total() != streams {
+			t.Errorf("latency_hourly %s %d %s: %d streams, histogram of %d", measure, hour, name, streams, h.Total())
+		}
+		got[fmt.Sprintf("%s %d %s", measure, hour, name)] = h
+	}
+	must(t, rows.Err())
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("latency_hourly against the streams (-want +got):\n%s", diff)
 	}
 }
 

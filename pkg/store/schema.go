@@ -1,5 +1,10 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+)
+
 // migrations build the schema step by step; PRAGMA user_version counts the
 // steps applied. Append new steps, never edit a released one: databases in
 // the field have already run it.
@@ -497,4 +502,27 @@ SELECT first / 3600000000000 * 3600000000000 - CASE WHEN first < 0 AND first % 3
 	count(CASE WHEN tls_handshake_ns > 0 THEN 1 END)
 FROM streams GROUP BY 1, 2, 3;
 `,
+	// 14: histograms per measure, hour and server name of the handshake
+	// times, and of resets and retransmissions as flags (LatencyMeasures),
+	// for percentiles over ranges too long to read stream by stream.
+	// Each histogram is a blob of the package histogram's encoding: a
+	// table of buckets would be a row per bucket, as many as streams.
+	// Built from the streams stored (buildLatencyHourly, Go's buckets);
+	// kept through retention.
+	`
+CREATE TABLE latency_hourly (
+	measure     TEXT NOT NULL,     -- tls, serverRtt, clientRtt (ns); resets, retransmits (flags, 0 or 1)
+	hour        INTEGER NOT NULL,  -- UTC hour of the streams' first packet
+	server_name TEXT NOT NULL,
+	streams     INTEGER NOT NULL,  -- streams counted: the histogram's total
+	histogram   BLOB NOT NULL,     -- per bucket, its distance from the previous one and its count, as varints
+	PRIMARY KEY (measure, hour, server_name)
+) WITHOUT ROWID;
+`,
+}
+
+// builds fill what a migration created and SQL cannot compute, in the
+// migration's transaction, keyed by the migration's number.
+var builds = map[int]func(context.Context, *sql.Tx) error{
+	14: buildLatencyHourly,
 }

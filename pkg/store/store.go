@@ -227,6 +227,11 @@ func (s *DB) migrateStep(ctx context.Context) (done bool, err error) {
 	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
 		return false, fmt.Errorf("migration %d: %w", version+1, err)
 	}
+	if build := builds[version+1]; build != nil {
+		if err := build(ctx, tx); err != nil {
+			return false, fmt.Errorf("migration %d: %w", version+1, err)
+		}
+	}
 	// PRAGMA takes no parameters; version is an int.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
 		return false, fmt.Errorf("migration %d: %w", version+1, err)

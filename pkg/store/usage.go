@@ -24,13 +24,28 @@ type usage struct {
 	first, last                                int64
 	packetsUp, packetsDown, bytesUp, bytesDown int64
 	rtt, handshake                             int64
+	serverRTT, clientRTT                       int64
+	// ended: not open; reset: ended in a reset; retransmitted: a TCP
+	// segment came again. For latency_hourly's shares.
+	ended, reset, retransmitted bool
 	// server is the server's address, a server_usage_hourly key column.
 	server string
 	// ownSeries marks a stored row written by the file's own series.
 	ownSeries bool
 }
 
-func (u *usage) setLatencies(rtt, handshake int64) { u.rtt, u.handshake = rtt, handshake }
+func (u *usage) setLatencies(serverRTT, clientRTT, handshake int64) {
+	u.serverRTT, u.clientRTT, u.handshake = serverRTT, clientRTT, handshake
+	if serverRTT > 0 && clientRTT > 0 {
+		u.rtt = serverRTT + clientRTT
+	}
+}
+
+// setEnd takes the stream's end_reason as stored and its retransmitted
+// segments.
+func (u *usage) setEnd(end string, retransmits int64) {
+	u.ended, u.reset, u.retransmitted = end != flow.EndOpen.String(), end == flow.EndRST.String(), retransmits > 0
+}
 
 // usageDelta accumulates the changes to one totals row within a file.
 type usageDelta struct {
@@ -62,19 +77,23 @@ func floorTo(t, step int64) int64 {
 	return d
 }
 
-func usageOf(s *flow.Stream, names addrNames) *usage {
+// usageOf is the contribution of stream s, stored with end_reason end.
+func usageOf(s *flow.Stream, end string, names addrNames) *usage {
 	mac := ""
 	if s.HasClientMAC {
 		mac = macString(s.ClientMAC)
 	}
-	return &usage{
+	u := &usage{
 		key: usageKey{hour: hourOf(s.First), client: names.of(s.Client), clientMAC: mac, serverName: s.ServerName,
 			proto: int64(s.Proto), serverPort: int64(s.ServerPort)},
 		first: s.First, last: s.Last,
 		packetsUp: int64(s.Packets[0]), packetsDown: int64(s.Packets[1]),
 		bytesUp: int64(s.Bytes[0]), bytesDown: int64(s.Bytes[1]),
-		rtt: s.RTT(), handshake: s.TLSHandshake, server: names.of(s.Server),
+		server: names.of(s.Server),
 	}
+	u.setLatencies(s.ServerRTT, s.ClientRTT, s.TLSHandshake)
+	u.setEnd(end, int64(s.Retransmits[0]+s.Retransmits[1]))
+	return u
 }
 
 // account adds (sign +1) or takes back (sign -1) a stream's contribution
@@ -90,13 +109,14 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		// A flood of one-off clients makes a key per stream: past a
 		// bound, what is summed so far goes to the table (in the same
 		// transaction) and the map starts again.
-		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys {
+		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys || len(w.latency) >= maxUsageKeys {
 			if err := w.flushUsage(); err != nil {
 				return err
 			}
 			clear(w.usage)
 			clear(w.hourly)
 			clear(w.servers)
+			clear(w.latency)
 		}
 		d = &usageDelta{}
 		w.usage[u.key] = d
@@ -116,6 +136,7 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 	sv.add(u, sign)
 	h.add(u, sign)
 	d.add(u, sign)
+	w.latency.account(u, sign)
 	return nil
 }
 
@@ -158,11 +179,15 @@ func (w *FileWriter) flushUsage() error {
 	if err != nil {
 		return err
 	}
-	return flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
+	err = flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
 		return []any{k.hour, k.serverName, k.server}
 	}, func(a, b serverKey) int {
 		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName), strings.Compare(a.server, b.server))
 	})
+	if err != nil {
+		return err
+	}
+	return w.latency.flush(w.ctx, w.conn)
 }
 
 // flushTotals adds each key's sums to its rollup row (the inserter takes

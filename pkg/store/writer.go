@@ -123,6 +123,7 @@ type FileWriter struct {
 	usage     map[usageKey]*usageDelta
 	hourly    map[hourKey]*usageDelta
 	servers   map[serverKey]*usageDelta
+	latency   latencyTotals
 	lastError error
 }
 
@@ -176,7 +177,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), names: addrNames{m: make(map[netip.Addr]addrName)}}
+		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
@@ -445,7 +446,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 	}
 	list := []prep{
 		{&w.st.streamPrev, `SELECT first, packets_up, packets_down, bytes_up, bytes_down, last,
-			CASE WHEN server_rtt_ns > 0 AND client_rtt_ns > 0 THEN server_rtt_ns + client_rtt_ns ELSE 0 END, coalesce(tls_handshake_ns, 0),
+			coalesce(server_rtt_ns, 0), coalesce(client_rtt_ns, 0), coalesce(tls_handshake_ns, 0), end_reason, retransmits_up + retransmits_down,
 			client, client_mac, server_name, proto, server_port, server,
 			(SELECT series FROM captures WHERE captures.id = streams.capture_id) FROM streams WHERE id = ?`},
 		{&w.st.derivedRows, `SELECT coalesce(sum(capture_id = ?2), 0), coalesce(sum(capture_id != ?2), 0) FROM (
@@ -678,7 +679,7 @@ func (w *FileWriter) writeStream(s *streamWrite) error {
 	if err := w.account(prev, -1); err != nil {
 		return err
 	}
-	if err := w.account(usageOf(&s.Stream, w.names), +1); err != nil {
+	if err := w.account(usageOf(&s.Stream, end, w.names), +1); err != nil {
 		return err
 	}
 	mac := ""
@@ -725,10 +726,11 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 		return nil, err
 	}
 	var u usage
-	var rtt, handshake int64
+	var serverRTT, clientRTT, handshake, retransmits int64
+	var end string
 	var series sql.NullString
 	err := w.st.streamPrev.QueryRowContext(w.ctx, s.ID).Scan(&u.first, &u.packetsUp, &u.packetsDown, &u.bytesUp,
-		&u.bytesDown, &u.last, &rtt, &handshake, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort, &u.server, &series)
+		&u.bytesDown, &u.last, &serverRTT, &clientRTT, &handshake, &end, &retransmits, &u.key.client, &u.key.clientMAC, &u.key.serverName, &u.key.proto, &u.key.serverPort, &u.server, &series)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -739,7 +741,8 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 	// The stream carried on from the series' previous file only if the
 	// stored row is the series' own: a copy elsewhere may have won it.
 	u.ownSeries = s.Carried && series.String == w.file.Series
-	u.setLatencies(rtt, handshake)
+	u.setLatencies(serverRTT, clientRTT, handshake)
+	u.setEnd(end, retransmits)
 	return &u, nil
 }
 
