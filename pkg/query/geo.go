@@ -33,7 +33,7 @@ type GeoQuery struct {
 // address, unless it groups or filters by client, device, user or
 // department, which those totals do not hold.
 func Geo(ctx context.Context, db *sql.DB, q GeoQuery) (*data.Frame, error) {
-	from, to, fromTotals := q.totalsHours()
+	from, to, fromTotals := q.Range.totalsHours()
 	return geoFrame(ctx, db, q, from, to, fromTotals && !q.Filter.perClient(q.GroupBy))
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/histogram"
 )
 
 // Latency measures of a latency query: the stream columns they read.
@@ -45,7 +46,19 @@ type LatencyQuery struct {
 // started in each step (nearest rank over the streams themselves, not an
 // average of averages); a step without measured streams is empty (null),
 // not zero.
+//
+// Unless grouped or filtered by client, device, user or department, a
+// query over a day or more reads the hourly histograms (latency_hourly)
+// rather than a row per stream: its steps are whole hours (the step is
+// rounded up), each percentile is the midpoint of the histogram bucket
+// holding the exact one (within 0.8% of it), and a day-of-month view
+// counts the range's first and last hours whole. A notice says so.
 func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, error) {
+	return latency(ctx, db, q, true)
+}
+
+// latency answers q, from the histograms only when histograms allows.
+func latency(ctx context.Context, db *sql.DB, q LatencyQuery, histograms bool) (*data.Frame, error) {
 	column, resets, retransmits := latencyColumns[q.Measure], q.Measure == "resets", q.Measure == "retransmits"
 	share := resets || retransmits
 	if column == "" && !share {
@@ -60,9 +73,20 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 			return nil, fmt.Errorf("latency: percentile %v: want more than 0 and at most 100", p)
 		}
 	}
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	hourFrom, hourTo, fromHistograms := q.Range.totalsHours()
+	fromHistograms = fromHistograms && histograms && !q.Filter.perClient(q.GroupBy)
+	if fromHistograms && q.DayOfMonth == nil {
+		q.Step = (q.Step + time.Hour - 1) / time.Hour * time.Hour
+	}
+	if fromHistograms && q.DayOfMonth != nil {
+		fromHistograms = wholeHourDays(hourFrom, hourTo, q.DayOfMonth)
+	}
 	step := int64(q.Step)
 	var firstBucket, buckets int64
-	var err error
 	if q.DayOfMonth != nil {
 		// One step over the whole range: the day is found per stream.
 		if q.Range.To < q.Range.From {
@@ -72,51 +96,38 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 	} else if firstBucket, buckets, err = steps(q.Range, q.Step); err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
-	group, err := groupExpr(q.GroupBy, "s")
-	if err != nil {
-		return nil, fmt.Errorf("latency: %w", err)
-	}
-	label := groupLabel(q.GroupBy)
-	value := "s." + column
-	where := " AND s." + column + " > 0"
-	switch {
-	case resets:
-		value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
-	case retransmits:
-		value, where = "CASE WHEN s.retransmits_up + s.retransmits_down > 0 THEN 1 ELSE 0 END", " AND s.proto = 6"
-	}
-	filter, args := q.Filter.where("s")
-	text := `SELECT s.first, ` + group + ` AS g, ` + value + `
-FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
-WHERE s.first >= ? AND s.first < ?` + where + filter
 	end := firstBucket + buckets*step
 	bucketOf := func(first int64) int64 { return (first - firstBucket) / step }
 	if q.DayOfMonth != nil {
 		end = q.Range.To + 1
 		bucketOf = func(first int64) int64 { return int64(time.Unix(0, first).In(q.DayOfMonth).Day() - 1) }
 	}
-	args = append([]any{firstBucket, end}, args...)
-	rows, err := db.QueryContext(ctx, text, args...)
+	filter, args := q.Filter.where("s")
+	var text string
+	if fromHistograms {
+		if q.DayOfMonth != nil {
+			firstBucket, end = hourFrom, hourTo
+		}
+		text = `SELECT s.hour, ` + group + ` AS g, s.histogram
+FROM latency_hourly s` + joins("s", q.GroupBy, q.Filter) + `
+WHERE s.measure = ? AND s.hour >= ? AND s.hour < ?` + filter
+		args = append([]any{q.Measure, firstBucket, end}, args...)
+	} else {
+		value := "s." + column
+		where := " AND s." + column + " > 0"
+		switch {
+		case resets:
+			value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
+		case retransmits:
+			value, where = "CASE WHEN s.retransmits_up + s.retransmits_down > 0 THEN 1 ELSE 0 END", " AND s.proto = 6"
+		}
+		text = `SELECT s.first, ` + group + ` AS g, ` + value + `
+FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
+WHERE s.first >= ? AND s.first < ?` + where + filter
+		args = append([]any{firstBucket, end}, args...)
+	}
+	dists, count, err := readDistributions(ctx, db, text, args, fromHistograms, bucketOf)
 	if err != nil {
-		return nil, fmt.Errorf("latency: %w", err)
-	}
-	defer rows.Close()
-	values := map[string]map[int64][]int64{}
-	count := map[string]int{}
-	for rows.Next() {
-		var t, v int64
-		var g string
-		if err := rows.Scan(&t, &g, &v); err != nil {
-			return nil, fmt.Errorf("latency: %w", err)
-		}
-		if values[g] == nil {
-			values[g] = map[int64][]int64{}
-		}
-		b := bucketOf(t)
-		values[g][b] = append(values[g][b], v)
-		count[g]++
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
 	groups := make([]string, 0, len(count))
@@ -148,16 +159,14 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		}
 		frame.Fields = append(frame.Fields, data.NewField("time", nil, times))
 	}
+	label := groupLabel(q.GroupBy)
 	for _, g := range groups {
 		if share {
 			field := make([]*float64, buckets)
-			for b, vs := range values[g] {
-				n := 0
-				for _, v := range vs {
-					n += int(v)
+			for b, d := range dists[g] {
+				if share, ok := d.share(); ok && b >= 0 && b < buckets {
+					field[b] = &share
 				}
-				share := 100 * float64(n) / float64(len(vs))
-				field[b] = &share
 			}
 			f := data.NewField(q.Measure, data.Labels{label: g}, field)
 			f.Config = &data.FieldConfig{Unit: "percent", DisplayNameFromDS: g}
@@ -166,9 +175,11 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		}
 		for _, p := range pcts {
 			field := make([]*float64, buckets)
-			for b, vs := range values[g] {
-				ms := float64(percentile(vs, p)) / 1e6
-				field[b] = &ms
+			for b, d := range dists[g] {
+				if v, ok := d.percentile(p); ok && b >= 0 && b < buckets {
+					ms := float64(v) / 1e6
+					field[b] = &ms
+				}
 			}
 			name := fmt.Sprintf("p%g", p)
 			f := data.NewField(q.Measure, data.Labels{label: g, "percentile": name}, field)
@@ -181,7 +192,122 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 	if q.DayOfMonth != nil {
 		frame.Meta.Type, frame.Meta.TypeVersion = "", data.FrameTypeVersion{}
 	}
+	if fromHistograms {
+		notice := histogramsNotice
+		if q.DayOfMonth != nil {
+			notice += "; the range's first and last hours whole"
+		}
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: notice})
+	}
 	return frame, nil
+}
+
+// histogramsNotice says what an answer from latency_hourly is.
+const histogramsNotice = "from the hourly histograms: each percentile is the midpoint of the bucket holding the exact one, within 0.8% of it"
+
+// wholeHourDays tells whether every hour in [from, to) lies within one
+// calendar day in loc, as it does while loc's offset from UTC is a whole
+// number of hours: not so in India (+05:30), whose days the hourly
+// histograms cannot cut.
+func wholeHourDays(from, to int64, loc *time.Location) bool {
+	for t := time.Unix(0, from).In(loc); t.UnixNano() < to; {
+		if _, offset := t.Zone(); offset%3600 != 0 {
+			return false
+		}
+		_, end := t.ZoneBounds()
+		if end.IsZero() {
+			break
+		}
+		t = end
+	}
+	return true
+}
+
+// distribution holds what one group measured in one step: the values of
+// its streams, or their histogram.
+type distribution struct {
+	values      []int64
+	hist, spare histogram.Histogram
+}
+
+// percentile is the nearest-rank percentile p in nanoseconds (from a
+// histogram: its bucket's midpoint), and false without streams.
+func (d *distribution) percentile(p float64) (int64, bool) {
+	if len(d.values) > 0 {
+		return percentile(d.values, p), true
+	}
+	return d.hist.Percentile(p)
+}
+
+// share is the percentage of flags set (values of 1), and false without
+// streams.
+func (d *distribution) share() (float64, bool) {
+	var set int64
+	for _, v := range d.values {
+		set += v
+	}
+	n := int64(len(d.values))
+	if n == 0 {
+		set, n = d.hist.Count(1), d.hist.Total()
+	}
+	if n <= 0 {
+		return 0, false
+	}
+	return 100 * float64(set) / float64(n), true
+}
+
+// readDistributions reads rows of (time, group, value) — or, from
+// histograms, (hour, group, encoded histogram) — into a distribution per
+// group and step (bucketOf the time), and counts the streams per group.
+func readDistributions(ctx context.Context, db *sql.DB, text string, args []any, fromHistograms bool,
+	bucketOf func(int64) int64) (map[string]map[int64]*distribution, map[string]int64, error) {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	dists := map[string]map[int64]*distribution{}
+	count := map[string]int64{}
+	var t, v int64
+	var g string
+	var blob sql.RawBytes
+	var decoded histogram.Histogram
+	for rows.Next() {
+		if fromHistograms {
+			err = rows.Scan(&t, &g, &blob)
+		} else {
+			err = rows.Scan(&t, &g, &v)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		steps := dists[g]
+		if steps == nil {
+			steps = map[int64]*distribution{}
+			dists[g] = steps
+		}
+		b := bucketOf(t)
+		d := steps[b]
+		if d == nil {
+			d = &distribution{}
+			steps[b] = d
+		}
+		if !fromHistograms {
+			d.values = append(d.values, v)
+			count[g]++
+			continue
+		}
+		if decoded, err = histogram.Decode(decoded, blob); err != nil {
+			return nil, nil, fmt.Errorf("latency_hourly at %d: %w", t, err)
+		}
+		// The two buffers take turns: Add must not write over its input.
+		d.hist, d.spare = histogram.Add(d.spare, d.hist, decoded), d.hist
+		count[g] += decoded.Total()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return dists, count, nil
 }
 
 // percentile is the nearest-rank percentile p of vs (sorted in place).

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"sort"
@@ -10,13 +11,25 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/saaslens/saaslens/pkg/histogram"
 	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 // The percentiles agree with ones computed here from the rows, and a step
-// without a measured stream is null.
+// without a measured stream is null; from the hourly histograms, each is
+// the midpoint of the bucket the one from the rows falls in, and the
+// shares are the same.
 func TestLatencyAgreesWithRawRows(t *testing.T) {
+	for _, histograms := range []bool{false, true} {
+		t.Run(map[bool]string{false: "rows", true: "histograms"}[histograms], func(t *testing.T) {
+			testLatencyAgreesWithRawRows(t, histograms)
+		})
+	}
+}
+
+func testLatencyAgreesWithRawRows(t *testing.T, histograms bool) {
 	db := sampleDB(t)
 	streams := rawStreams(t, db)
 	all := span(streams)
@@ -50,10 +63,21 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 		s := append([]int64(nil), vs...)
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 		k := int(math.Ceil(p/100*float64(len(s)))) - 1
-		return float64(s[max(k, 0)]) / 1e6
+		v := s[max(k, 0)]
+		if histograms {
+			v = histogram.Mid(histogram.Bucket(v))
+		}
+		return float64(v) / 1e6
+	}
+	latency := func(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, error) {
+		f, err := latency(ctx, db, q, histograms)
+		if err == nil && (len(f.Meta.Notices) > 0) != histograms {
+			t.Errorf("%+v: notices %v", q, f.Meta.Notices)
+		}
+		return f, err
 	}
 	for _, groupBy := range []string{GroupService, GroupVendor} {
-		f, err := Latency(context.Background(), db, LatencyQuery{Measure: "tls", Range: all, Step: step, GroupBy: groupBy, TopN: 3})
+		f, err := latency(context.Background(), db, LatencyQuery{Measure: "tls", Range: all, Step: step, GroupBy: groupBy, TopN: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +115,7 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 			}
 		}
 	}
-	f, err := Latency(context.Background(), db, LatencyQuery{Measure: "resets", Range: all, Step: 7 * 24 * time.Hour, TopN: 1000})
+	f, err := latency(context.Background(), db, LatencyQuery{Measure: "resets", Range: all, Step: 7 * 24 * time.Hour, TopN: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +156,7 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 	// The share of TCP streams with a retransmitted segment, per vendor
 	// and week.
 	week := int64(7 * 24 * time.Hour)
-	f, err = Latency(context.Background(), db, LatencyQuery{Measure: "retransmits", Range: all, Step: time.Duration(week), GroupBy: GroupVendor, TopN: 1000})
+	f, err = latency(context.Background(), db, LatencyQuery{Measure: "retransmits", Range: all, Step: time.Duration(week), GroupBy: GroupVendor, TopN: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +197,7 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err = Latency(context.Background(), db, LatencyQuery{Measure: "tls", Range: all, DayOfMonth: tokyo, Percentiles: []float64{90}, TopN: 1000})
+	f, err = latency(context.Background(), db, LatencyQuery{Measure: "tls", Range: all, DayOfMonth: tokyo, Percentiles: []float64{90}, TopN: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,5 +239,56 @@ func TestLatencyAgreesWithRawRows(t *testing.T) {
 		if _, err := Latency(context.Background(), db, bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// The histograms answer in whole hours: a finer step is rounded up, and a
+// day of month in a zone half an hour off UTC is read from the rows.
+func TestLatencyHistogramsKeepToWholeHours(t *testing.T) {
+	db := sampleDB(t)
+	all := span(rawStreams(t, db))
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	week := Range{From: all.To - int64(7*24*time.Hour), To: all.To}
+	hour := Range{From: all.To - int64(time.Hour), To: all.To}
+	type answer struct {
+		Step     time.Duration
+		Notices  int
+		Measured bool
+	}
+	got := map[string]answer{}
+	for name, q := range map[string]LatencyQuery{
+		"week in 5 minutes":           {Range: week, Step: 5 * time.Minute},
+		"an hour in 5 minutes":        {Range: hour, Step: 5 * time.Minute},
+		"week in 5 minutes of client": {Range: week, Step: 5 * time.Minute, Filter: Filter{Clients: []string{"10.0.0.2"}}},
+		"days in Kolkata":             {Range: all, DayOfMonth: kolkata},
+		"days in Tokyo":               {Range: all, DayOfMonth: tokyo},
+	} {
+		q.Measure = "tls"
+		f, err := Latency(context.Background(), db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := answer{Notices: len(f.Meta.Notices), Measured: len(f.Fields) > 1}
+		if times, ok := f.Fields[0].At(1).(time.Time); ok {
+			a.Step = times.Sub(f.Fields[0].At(0).(time.Time))
+		}
+		got[name] = a
+	}
+	want := map[string]answer{
+		"week in 5 minutes":           {Step: time.Hour, Notices: 1, Measured: true},
+		"an hour in 5 minutes":        {Step: 5 * time.Minute, Measured: true},
+		"week in 5 minutes of client": {Step: 5 * time.Minute},
+		"days in Kolkata":             {Measured: true},
+		"days in Tokyo":               {Notices: 1, Measured: true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -392,17 +392,13 @@ const totalsFrom = int64(24 * time.Hour)
 const totalsNotice = "from the hourly totals: streams counted in the hour they started, the range's first and last hours whole"
 
 // totalsHours returns the hours [from, to) of the hourly totals that
-// answer q, and false when the streams must: a range shorter than
-// totalsFrom.
-func (q TableQuery) totalsHours() (from, to int64, ok bool) {
-	if q.Range.To-q.Range.From < totalsFrom {
+// answer a query over r, and false when the streams must: a range shorter
+// than totalsFrom.
+func (r Range) totalsHours() (from, to int64, ok bool) {
+	if r.To-r.From < totalsFrom {
 		return 0, 0, false
 	}
-	first, n, err := steps(q.Range, time.Hour)
-	if err != nil {
-		return 0, 0, false
-	}
-	return first, first + n*int64(time.Hour), true
+	return floorTo(r.From, int64(time.Hour)), floorTo(r.To, int64(time.Hour)) + int64(time.Hour), true
 }
 
 // ServerNames returns one row per service (or vendor, product, category:
@@ -412,7 +408,7 @@ func (q TableQuery) totalsHours() (from, to int64, ok bool) {
 // From a day on it reads the hourly totals per client (totalsFrom), and
 // first and last seen are the first and last hours a stream started in.
 func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
-	from, to, fromTotals := q.totalsHours()
+	from, to, fromTotals := q.Range.totalsHours()
 	return serverNames(ctx, db, q, from, to, fromTotals)
 }
 

@@ -33,7 +33,7 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 	if crossing != 0 || inside < 500 {
 		t.Fatalf("%d streams cross the range's edges and %d start in it: the comparison needs none and many", crossing, inside)
 	}
-	hourFrom, hourTo, ok := TableQuery{Range: r}.totalsHours()
+	hourFrom, hourTo, ok := r.totalsHours()
 	if !ok || hourFrom != r.From || hourTo != r.To+1 {
 		t.Fatalf("a week answers from the hours [%d, %d) (%v), want [%d, %d)", hourFrom, hourTo, ok, r.From, r.To+1)
 	}
@@ -88,7 +88,7 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 		t.Error("geo per department read the totals per server, which have no clients")
 	}
 	// A day less a nanosecond is read stream by stream.
-	if _, _, ok := (TableQuery{Range: Range{From: r.From, To: r.From + int64(24*time.Hour) - 2}}).totalsHours(); ok {
+	if _, _, ok := (Range{From: r.From, To: r.From + int64(24*time.Hour) - 2}).totalsHours(); ok {
 		t.Error("a range under a day reads the totals")
 	}
 }
