@@ -265,6 +265,12 @@ func TestRotationContinuesStreams(t *testing.T) {
 		t.Error("second file not marked as continuing the first")
 	}
 	checkUsage(t, db.SQL())
+	// Built again from the streams alone, the histograms are the same.
+	if _, err := db.SQL().Exec(`DELETE FROM latency_hourly`); err != nil {
+		t.Fatal(err)
+	}
+	must(t, db.RebuildLatencyTotals(context.Background()))
+	checkLatencyHistograms(t, db.SQL())
 }
 
 // checkUsage holds the hourly totals, per client and per service, and the
