@@ -273,8 +273,9 @@ func TestRotationContinuesStreams(t *testing.T) {
 	checkLatencyHistograms(t, db.SQL())
 }
 
-// checkUsage holds the hourly totals, per client and per service, and the
-// usage_daily view over them, to the streams they sum up.
+// checkUsage holds the hourly totals (per client, per service, per server
+// address), the daily ones per client and the usage_daily view to the
+// streams they sum up.
 func checkUsage(t testing.TB, db *sql.DB) {
 	t.Helper()
 	q := `SELECT count(*), coalesce(sum(packets_up), 0), coalesce(sum(bytes_down), 0), coalesce(sum(last - first), 0) FROM streams`
@@ -311,6 +312,13 @@ func checkUsage(t testing.TB, db *sql.DB) {
 		WHERE `+differ)
 	if perServer != 0 {
 		t.Errorf("%d server_usage_hourly keys disagree with streams", perServer)
+	}
+	perDay := count(t, db, `SELECT count(*) FROM (SELECT (first / 86400000000000) * 86400000000000 AS day, client, client_mac, server_name,
+		`+sums+` FROM streams GROUP BY 1, 2, 3, 4) s
+		FULL JOIN client_usage_daily u ON u.day = s.day AND u.client = s.client AND u.client_mac = s.client_mac AND u.server_name = s.server_name
+		WHERE `+differ)
+	if perDay != 0 {
+		t.Errorf("%d client_usage_daily keys disagree with streams", perDay)
 	}
 	checkLatencyHistograms(t, db)
 }

@@ -321,6 +321,11 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if want := "[7200000000000 b.example 192.0.2.1 1 3 2 300 200 1000000000 0 0 5000 1]\n"; got != want && from < 13 {
 				t.Errorf("server_usage_hourly after migrating:\n%s\nwant\n%s", got, want)
 			}
+			// The daily totals per client start from the hourly ones.
+			got = rowsOf(t, db.SQL(), `SELECT day, client, client_mac, server_name, streams, bytes_down, duration_ns, handshake_count FROM client_usage_daily ORDER BY client`)
+			if want := "[0 10.0.0.2  b.example 2 400 3000000000 1]\n[0 10.0.0.9 aa:bb:cc:dd:ee:ff c.example 5 1000 5000000000 0]\n"; got != want {
+				t.Errorf("client_usage_daily after migrating:\n%s\nwant\n%s", got, want)
+			}
 			// So do the latency histograms: the handshake of 5000 ns in
 			// its bucket (462: 5000 >> 6 is 78, in the sixth octave past
 			// the exact ones), the stream ended without a reset, sent

@@ -66,6 +66,12 @@ type serverKey struct {
 	serverName, server string
 }
 
+// dailyKey is a client_usage_daily row's key.
+type dailyKey struct {
+	day                           int64
+	client, clientMAC, serverName string
+}
+
 func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
 
 // floorTo rounds t down to a multiple of step, also before 1970.
@@ -109,13 +115,15 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		// A flood of one-off clients makes a key per stream: past a
 		// bound, what is summed so far goes to the table (in the same
 		// transaction) and the map starts again.
-		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys || len(w.latency) >= maxUsageKeys {
+		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys ||
+			len(w.daily) >= maxUsageKeys || len(w.latency) >= maxUsageKeys {
 			if err := w.flushUsage(); err != nil {
 				return err
 			}
 			clear(w.usage)
 			clear(w.hourly)
 			clear(w.servers)
+			clear(w.daily)
 			clear(w.latency)
 		}
 		d = &usageDelta{}
@@ -133,6 +141,13 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		sv = &usageDelta{}
 		w.servers[sk] = sv
 	}
+	dk := dailyKey{day: floorTo(u.first, int64(24*time.Hour)), client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}
+	dd := w.daily[dk]
+	if dd == nil {
+		dd = &usageDelta{}
+		w.daily[dk] = dd
+	}
+	dd.add(u, sign)
 	sv.add(u, sign)
 	h.add(u, sign)
 	d.add(u, sign)
@@ -183,6 +198,15 @@ func (w *FileWriter) flushUsage() error {
 		return []any{k.hour, k.serverName, k.server}
 	}, func(a, b serverKey) int {
 		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName), strings.Compare(a.server, b.server))
+	})
+	if err != nil {
+		return err
+	}
+	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, func(k dailyKey) []any {
+		return []any{k.day, k.client, k.clientMAC, k.serverName}
+	}, func(a, b dailyKey) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), strings.Compare(a.client, b.client), strings.Compare(a.clientMAC, b.clientMAC),
+			strings.Compare(a.serverName, b.serverName))
 	})
 	if err != nil {
 		return err

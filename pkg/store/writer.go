@@ -123,6 +123,7 @@ type FileWriter struct {
 	usage     map[usageKey]*usageDelta
 	hourly    map[hourKey]*usageDelta
 	servers   map[serverKey]*usageDelta
+	daily     map[dailyKey]*usageDelta
 	latency   latencyTotals
 	lastError error
 }
@@ -139,7 +140,7 @@ type writerConn struct {
 	rawStmts                    []driver.Stmt
 	packets, tls, dns           *rowInserter
 	clientTotals, serviceTotals *rowInserter
-	serverTotals                *rowInserter
+	serverTotals, dailyTotals   *rowInserter
 	// Most streams are new: their rows go in with a plain INSERT. An
 	// upsert, for the few that may be stored already, makes SQLite keep a
 	// statement journal, which cost a seventh of an ingest.
@@ -153,6 +154,7 @@ type statements struct {
 	streamPrev, derivedRows, dhcp                        *sql.Stmt
 	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
 	usageDrop, itemPut, itemDelete, hourDrop, serverDrop *sql.Stmt
+	dailyDrop                                            *sql.Stmt
 	captureInsert, captureUpdate, sameContent, maxPacket *sql.Stmt
 	storedUntil                                          *sql.Stmt
 	pathUpsert, stateUpsert                              *sql.Stmt
@@ -177,7 +179,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
+		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), daily: make(map[dailyKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
@@ -474,6 +476,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.hourDrop, `DELETE FROM usage_hourly WHERE hour=? AND server_name=? AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.serverDrop, `DELETE FROM server_usage_hourly WHERE hour=? AND server_name=? AND server=? AND streams=0`},
+		{&w.st.dailyDrop, `DELETE FROM client_usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=? AND streams=0`},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
 		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},
@@ -531,6 +534,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 14, rowsPerInsert, addTotals},
 			{&w.serverTotals, `server_usage_hourly(hour, server_name, server,
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 13, rowsPerInsert, addTotals},
+			{&w.dailyTotals, `client_usage_daily(day, client, client_mac, server_name,
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 14, rowsPerInsert, addTotals},
 		} {
 			ins, err := prepareInserter(ctx, prep, &w.rawStmts, p.table, p.cols, p.rows, p.onConflict)
 			if err != nil {
@@ -556,7 +561,7 @@ const addTotals = `ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, p
 
 // inserters lists the row inserters in the order their rows are flushed.
 func (w *writerConn) inserters() []*rowInserter {
-	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals, w.serverTotals}
+	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals, w.serverTotals, w.dailyTotals}
 }
 
 // flushRows writes every pending row: before a query reads the tables in
