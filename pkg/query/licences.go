@@ -125,12 +125,13 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	if named {
 		noUse = "0"
 	}
-	text := `WITH ` + contractsCTE + `,
+	text := func(from, to int64) string {
+		return `WITH ` + contractsCTE + `,
 	-- Which client used which contracted name in the month first, then
 	-- the contracts: joining services and contracts to each hourly row
 	-- took five times as long on an office's month.
-	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM client_usage_hourly WHERE hour >= ? AND hour < ?
-		AND server_name IN (SELECT sv.server_name FROM services sv JOIN cs c ON ` + contractCovers + `)),
+	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM ` + clientTotals(from, to) + `
+		WHERE server_name IN (SELECT sv.server_name FROM services sv JOIN cs c ON ` + contractCovers + `)),
 	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices, ` + users + ` AS users
 		FROM pairs u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + userJoin + `
 		GROUP BY c.id),
@@ -141,6 +142,7 @@ SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal, coal
 	(SELECT coalesce(max(s.last), lastHour.hour + 3599999999999) FROM streams s JOIN services sv ON sv.server_name = s.server_name
 		WHERE s.first >= lastHour.hour AND s.first < lastHour.hour + 3600000000000 AND s.first <= ? AND ` + contractCovers + `)
 FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c.id ORDER BY c.vendor, c.product`
+	}
 	end := time.Unix(0, r.To).In(loc)
 	var (
 		month                              []time.Time
@@ -166,12 +168,14 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 	if spanFrom.Valid && spanTo.Valid {
 		months = Months(Range{From: spanFrom.Int64, To: spanTo.Int64}, loc)
 	}
+	var executedText string
 	for _, m := range months {
 		pct, err := coverage(ctx, db, m[0], m[1])
 		if err != nil {
 			return nil, fmt.Errorf("licences: coverage: %w", err)
 		}
-		rows, err := db.QueryContext(ctx, text, m[0], m[1], r.To, r.To)
+		executedText = text(m[0], m[1])
+		rows, err := db.QueryContext(ctx, executedText, r.To, r.To)
 		if err != nil {
 			return nil, fmt.Errorf("licences: %w", err)
 		}
@@ -253,7 +257,7 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 		data.NewField("capture_coverage", nil, cover),
 	)
 	setUnits(frame, map[string]string{"utilisation": "percent", "capture_coverage": "percent", "days_since_use": "d", "days_to_renewal": "d"})
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: text + "\n-- per month in " + loc.String(),
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executedText + "\n-- per month in " + loc.String() + " (the last shown)",
 		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo,
 			Text: fmt.Sprintf("cancellation candidates: no use in the %d days before the range's end; renewals due within %d days of it", idleDays, renewalDays)}}}
 	return frame, nil

@@ -46,10 +46,10 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	users, userJoin := usersCount("u", q.GroupBy, q.Filter, named)
 	text := `SELECT ` + group + ` AS g, u.hour >= ? AS this_month, sum(u.streams), sum(u.bytes_up + u.bytes_down), count(DISTINCT ` + deviceOf("u") + `),
 	` + users + `
-FROM client_usage_hourly u` + joins("u", q.GroupBy, q.Filter) + userJoin + `
-WHERE u.hour >= ? AND u.hour < ?` + filter + `
+FROM ` + clientTotals(last.UnixNano(), this.UnixNano(), next.UnixNano()) + ` u` + joins("u", q.GroupBy, q.Filter) + userJoin + `
+WHERE 1` + filter + `
 GROUP BY 1, 2`
-	args = append([]any{this.UnixNano(), last.UnixNano(), next.UnixNano()}, args...)
+	args = append([]any{this.UnixNano()}, args...)
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)

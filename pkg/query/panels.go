@@ -79,7 +79,8 @@ func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
 // Streams count in the step they start in, and every step overlapping the
 // range counts whole. Steps of whole hours read the hourly rollups, per
 // service or (for distinct clients or devices, or a client filter) per
-// client; both outlive retention, so a long range still has data.
+// client, and the latter's steps of whole (UTC) days the daily totals per
+// client; all outlive retention, so a long range still has data.
 func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	// agg sums a metric in SQL; who names the column a distinct count
 	// counts (in Go, distinctUsage).
@@ -121,6 +122,9 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	case step%int64(time.Hour) == 0 && !perClient:
 		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, '' AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
 			FROM usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
+	case step%int64(24*time.Hour) == 0:
+		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
+			FROM client_usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter
 	case step%int64(time.Hour) == 0:
 		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
 			FROM client_usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
@@ -401,6 +405,44 @@ func (r Range) totalsHours() (from, to int64, ok bool) {
 	return floorTo(r.From, int64(time.Hour)), floorTo(r.To, int64(time.Hour)) + int64(time.Hour), true
 }
 
+// clientTotals is a FROM source (to be aliased) of the totals per client
+// from cuts[0] to cuts[len(cuts)-1], whole hours: client_usage_daily's
+// rows for the UTC days wholly within one stretch between consecutive
+// cuts, and client_usage_hourly's for the hours left at the stretches'
+// edges — a month of an office is an eighth of the rows its hourly totals
+// are. Its hour column is a row's hour or day, within one stretch: group
+// by stretch (cut at months, say), never finer. Columns: hour, client,
+// client_mac, server_name, streams, packets_up, packets_down, bytes_up,
+// bytes_down.
+func clientTotals(cuts ...int64) string {
+	const day = int64(24 * time.Hour)
+	const columns = "client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down"
+	var parts []string
+	hours := func(from, to int64) {
+		if from < to {
+			parts = append(parts, fmt.Sprintf("SELECT hour, %s FROM client_usage_hourly WHERE hour >= %d AND hour < %d", columns, from, to))
+		}
+	}
+	for i := 0; i+1 < len(cuts); i++ {
+		from, to := cuts[i], cuts[i+1]
+		firstDay, lastDay := floorTo(from, day), floorTo(to, day)
+		if firstDay < from {
+			firstDay += day
+		}
+		if firstDay >= lastDay {
+			hours(from, to)
+			continue
+		}
+		hours(from, firstDay)
+		parts = append(parts, fmt.Sprintf("SELECT day AS hour, %s FROM client_usage_daily WHERE day >= %d AND day < %d", columns, firstDay, lastDay))
+		hours(lastDay, to)
+	}
+	if len(parts) == 0 {
+		return "(SELECT hour, " + columns + " FROM client_usage_hourly WHERE 0)"
+	}
+	return "(" + strings.Join(parts, "\n\tUNION ALL ") + ")"
+}
+
 // ServerNames returns one row per service (or vendor, product, category:
 // GroupBy) active in the range: accesses (streams, as the tutorial counts
 // them), packets, bytes each way, clients, first and last seen; grouped by
@@ -515,9 +557,12 @@ type List struct {
 	choice func(a, b string) Choice
 }
 
-// devicesSeen is the clients with use in a range (two arguments: its
-// first and last hour), as u.
-const devicesSeen = `(SELECT DISTINCT client, client_mac FROM client_usage_hourly WHERE hour >= ? AND hour <= ?) u`
+// clientTotalsInRange stands, in a list's SQL, for clientTotals over the
+// range the list is loaded for.
+const clientTotalsInRange = "client_totals_in_range"
+
+// devicesSeen is the clients with use in a range, as u.
+const devicesSeen = `(SELECT DISTINCT client, client_mac FROM ` + clientTotalsInRange + ` WHERE hour >= ? AND hour <= ?) u`
 
 // Lists by name, as the resources and variable queries name them.
 var Lists = map[string]List{
@@ -547,7 +592,7 @@ var Lists = map[string]List{
 	},
 	// Client addresses with the DHCP name of their device when known.
 	"clients": {
-		SQL: `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM client_usage_hourly u LEFT JOIN devices d ON d.mac = u.client_mac
+		SQL: `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM ` + clientTotalsInRange + ` u LEFT JOIN devices d ON d.mac = u.client_mac
 	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`,
 		choice: func(client, host string) Choice {
 			if host == "" {
@@ -587,12 +632,11 @@ func (l List) Load(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
 
 func choices(ctx context.Context, db *sql.DB, text string, r Range, make func(a, b string) Choice) ([]Choice, error) {
 	if r == (Range{}) {
-		r = Range{From: -1 << 63, To: 1<<63 - 1}
+		// All time: 1823 to 2116, with room to round without overflow.
+		r = Range{From: -1 << 62, To: 1 << 62}
 	}
 	from := floorTo(r.From, int64(time.Hour))
-	if r.From < -1<<62 {
-		from = r.From
-	}
+	text = strings.ReplaceAll(text, clientTotalsInRange, clientTotals(from, floorTo(r.To, int64(time.Hour))+int64(time.Hour)))
 	rows, err := db.QueryContext(ctx, text, from, r.To)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)

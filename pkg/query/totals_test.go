@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/saaslens/saaslens/pkg/geo"
+	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 // From a day on, serverNames and geo answer from the hourly totals. Over a
@@ -180,4 +182,47 @@ func startedHours(t *testing.T, f *data.Frame, db *sql.DB, q TableQuery) string 
 		fmt.Fprintf(&b, "%s %v %v\n", name, time.Unix(0, h[0]).UTC(), time.Unix(0, h[1]).UTC())
 	}
 	return b.String()
+}
+
+// clientTotals gives, stretch by stretch, the hourly totals' sums per
+// client and name, from the daily totals where whole UTC days allow: here
+// stretches cut at Tokyo's times, one of three working hours, one of two
+// whole UTC days, and months cut at Tokyo's midnight (15:00 UTC).
+func TestClientTotalsSumAsTheHourlyOnes(t *testing.T) {
+	m, db := generatedMonth(t)
+	hour, day := int64(time.Hour), int64(24*time.Hour)
+	start := m.First.UnixNano()
+	if start%day == 0 || (start+9*hour)%day != 0 {
+		t.Fatalf("the month starts at %s: the cuts need a start 9 hours before a UTC midnight", m.First)
+	}
+	// The second day's 10:00 and 13:00 in Tokyo, then the fourth and
+	// sixth UTC midnights after the start.
+	cuts := []int64{start - 40*day - 3*hour, start + 34*hour, start + 37*hour, start + 9*hour + 3*day, start + 9*hour + 5*day,
+		m.First.AddDate(0, 1, 0).UnixNano()}
+	var stretch strings.Builder
+	stretch.WriteString("CASE")
+	for i, c := range cuts[1:] {
+		fmt.Fprintf(&stretch, " WHEN hour < %d THEN %d", c, i)
+	}
+	stretch.WriteString(" END")
+	sums := func(from string) string {
+		return `SELECT ` + stretch.String() + `, client, client_mac, server_name, sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down)
+			FROM ` + from + ` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`
+	}
+	want := sharedtest.Rows(t, db, sums(fmt.Sprintf("client_usage_hourly WHERE hour >= %d AND hour < %d", cuts[0], cuts[len(cuts)-1])))
+	source := clientTotals(cuts...)
+	got := sharedtest.Rows(t, db, sums(source))
+	stretches := map[any]int{}
+	for _, r := range want {
+		stretches[r[0]]++
+	}
+	if len(stretches) != len(cuts)-1 || len(want) < 300 {
+		t.Fatalf("sums per stretch %v: the comparison needs some in each", stretches)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sums from %s (-hourly +clientTotals):\n%s", source, diff)
+	}
+	if n := strings.Count(source, "client_usage_daily"); n != 4 {
+		t.Errorf("%d stretches read the daily totals, want the four holding whole UTC days:\n%s", n, source)
+	}
 }
