@@ -49,37 +49,44 @@ func officeMonthDB(b *testing.B, m fixture.Month) *sql.DB {
 		if err := m.Store(ctx, db, cfg); err != nil {
 			b.Fatal(err)
 		}
-		contracts, err := classify.ParseContracts("contracts.yaml", []byte(strings.ReplaceAll(monthContracts, "seats: 16", "seats: 400")))
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := classify.Builtin(contracts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var entries []inventory.Entry
-		for _, d := range m.DeviceList() {
-			entries = append(entries, inventory.Entry{Key: fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", d.MAC[0], d.MAC[1], d.MAC[2], d.MAC[3], d.MAC[4], d.MAC[5]),
-				Device: strings.ToUpper(d.Host), Department: d.Department})
-		}
-		if err := db.SaveContracts(ctx, contracts); err != nil {
-			b.Fatal(err)
-		}
-		if err := db.SaveInventory(ctx, entries); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.ClassifyNames(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
-			b.Fatal(err)
-		}
+		officeMonthContracts(b, db, m)
 		var streams int64
 		if err := db.SQL().QueryRow(`SELECT count(*) FROM streams`).Scan(&streams); err != nil {
 			b.Fatal(err)
 		}
 		return fmt.Sprintf("%d streams of %d devices", streams, m.Devices)
 	})
+}
+
+// officeMonthContracts saves the office's contracts and inventory, and
+// classifies its names.
+func officeMonthContracts(b testing.TB, db *store.DB, m fixture.Month) {
+	ctx := context.Background()
+	contracts, err := classify.ParseContracts("contracts.yaml", []byte(strings.ReplaceAll(monthContracts, "seats: 16", "seats: 400")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := classify.Builtin(contracts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var entries []inventory.Entry
+	for _, d := range m.DeviceList() {
+		entries = append(entries, inventory.Entry{Key: fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", d.MAC[0], d.MAC[1], d.MAC[2], d.MAC[3], d.MAC[4], d.MAC[5]),
+			Device: strings.ToUpper(d.Host), Department: d.Department})
+	}
+	if err := db.SaveContracts(ctx, contracts); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.SaveInventory(ctx, entries); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ClassifyNames(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkOfficeMonth times every query type as a panel over the month
