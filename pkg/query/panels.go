@@ -447,8 +447,10 @@ func clientTotals(cuts ...int64) string {
 // GroupBy) active in the range: accesses (streams, as the tutorial counts
 // them), packets, bytes each way, clients, first and last seen; grouped by
 // service, each row also carries its vendor, product, category and kind.
-// From a day on it reads the hourly totals per client (totalsFrom), and
-// first and last seen are the first and last hours a stream started in.
+// From a day on it reads the totals per client (totalsFrom: daily where
+// whole UTC days allow, else hourly), and first and last seen are the
+// first and last hours a stream started in (from the hourly totals per
+// service, unless grouped or filtered per client).
 func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
 	from, to, fromTotals := q.Range.totalsHours()
 	return serverNames(ctx, db, q, from, to, fromTotals)
@@ -471,16 +473,43 @@ func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, 
 	if q.GroupBy != "" && q.GroupBy != GroupService {
 		name, extra = q.GroupBy, ""
 	}
+	extraNames := ", sums.vendor, sums.product, sums.category, sums.kind"
+	if extra == "" {
+		extraNames = ""
+	}
 	filter, args := q.Filter.where(t)
 	var text string
-	if fromTotals {
+	switch {
+	case fromTotals && !q.Filter.perClient(q.GroupBy):
+		// The sums and clients from the daily totals where whole days
+		// allow, the hours of first and last use from the totals per
+		// service: the daily rows know the day only.
+		hourGroup, err := groupExpr(q.GroupBy, "h")
+		if err != nil {
+			return nil, fmt.Errorf("serverNames: %w", err)
+		}
+		hourFilter, hourArgs := q.Filter.where("h")
+		text = `WITH sums AS (SELECT ` + group + ` AS g, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
+	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients` + extra + `
+FROM ` + clientTotals(from, to) + ` u LEFT JOIN services sv ON sv.server_name = u.server_name
+WHERE 1` + filter + `
+GROUP BY 1),
+seen AS (SELECT ` + hourGroup + ` AS g, min(h.hour) AS first_seen, max(h.hour) AS last_seen
+FROM usage_hourly h LEFT JOIN services sv ON sv.server_name = h.server_name
+WHERE h.hour >= ` + strconv.FormatInt(from, 10) + ` AND h.hour < ` + strconv.FormatInt(to, 10) + hourFilter + `
+GROUP BY 1)
+SELECT sums.g AS ` + name + `, accesses, packets, bytes_up, bytes_down, clients, seen.first_seen, seen.last_seen` + extraNames + `
+FROM sums JOIN seen ON seen.g = sums.g
+ORDER BY accesses DESC, 1 LIMIT ?`
+		args = append(args, hourArgs...)
+	case fromTotals:
 		text = `SELECT ` + group + ` AS ` + name + `, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
 	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients,
 	min(u.hour) AS first_seen, max(u.hour) AS last_seen` + extra + `
 FROM client_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name` + devicesJoin("u", q.GroupBy, q.Filter) + `
 WHERE u.hour >= ` + strconv.FormatInt(from, 10) + ` AND u.hour < ` + strconv.FormatInt(to, 10) + filter + `
 GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
-	} else {
+	default:
 		active, err := activeFilter([]string{"s"}, q.Range, 0)
 		if err != nil {
 			return nil, fmt.Errorf("serverNames: %w", err)
