@@ -266,17 +266,32 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 // ShadowIT lists the SaaS vendors in use in the range that no contract
 // covers, by devices and bytes, with when each was first seen at all;
 // "new" marks those first seen in the month (in loc) the range ends in.
+// From a day on it reads the totals per client (totalsFrom; daily where
+// whole UTC days allow): streams that started in the range's hours.
 func ShadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
+	from, to, fromTotals := q.Range.totalsHours()
+	return shadowIT(ctx, db, q, loc, from, to, fromTotals)
+}
+
+// shadowIT answers from the streams, or from the totals of the hours
+// [from, to).
+func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location, from, to int64, fromTotals bool) (*data.Frame, error) {
 	filter, args := q.Filter.where("s")
-	active, err := activeFilter([]string{"s"}, q.Range, 0)
-	if err != nil {
-		return nil, fmt.Errorf("shadowIT: %w", err)
+	source, streams := "", "count(*)"
+	if fromTotals {
+		source, streams = clientTotals(from, to)+" s", "sum(s.streams)"
+	} else {
+		active, err := activeFilter([]string{"s"}, q.Range, 0)
+		if err != nil {
+			return nil, fmt.Errorf("shadowIT: %w", err)
+		}
+		source, filter = "streams s", " AND "+active+filter
 	}
 	text := `SELECT sv.vendor, group_concat(DISTINCT sv.product) AS products, min(sv.category) AS category,
-	count(DISTINCT ` + deviceOf("s") + `) AS devices, count(*) AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
+	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	(SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor) AS first_seen
-FROM streams s JOIN services sv ON sv.server_name = s.server_name
-WHERE ` + active + ` AND sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts)` + filter + `
+FROM ` + source + ` JOIN services sv ON sv.server_name = s.server_name
+WHERE sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts)` + filter + `
 GROUP BY sv.vendor ORDER BY devices DESC, bytes DESC, sv.vendor LIMIT ?`
 	args = append(args, q.limit())
 	frame, err := queryFrame(ctx, db, "shadowIT", text, q.limit(), args...)
@@ -296,6 +311,9 @@ GROUP BY sv.vendor ORDER BY devices DESC, bytes DESC, sv.vendor LIMIT ?`
 	}
 	frame.Fields = append(frame.Fields, data.NewField("new_this_month", nil, isNew))
 	frame.Meta.ExecutedQueryString = executed(text, args)
+	if fromTotals {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	}
 	setUnits(frame, map[string]string{"bytes": "decbytes"})
 	return frame, nil
 }

@@ -64,6 +64,23 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 				t.Errorf("%s: first and last seen from the totals\n%s\nwant the hours the streams started\n%s", name, got, want)
 			}
 
+			if group == "" {
+				totals, err = ShadowIT(ctx, db, q, m.Location)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !hasNotice(totals, totalsNotice) {
+					t.Errorf("%s: shadowIT over a week does not say it read the totals", name)
+				}
+				streams, err = shadowIT(ctx, db, q, m.Location, 0, 0, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := tableText(totals, nil), tableText(streams, nil); got != want || totals.Rows() == 0 && fname == "" {
+					t.Errorf("%s: shadowIT from the totals\n%s\nfrom the streams\n%s", name, got, want)
+				}
+			}
+
 			gq := GeoQuery{TableQuery: q, Locator: geo.Builtin(), Home: "JP"}
 			totals, err = Geo(ctx, db, gq)
 			if err != nil {
