@@ -33,7 +33,7 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	return cachedDB(b, fmt.Sprintf("saaslens-query-bench-v15-%d.db", n), func(db *store.DB) string {
+	return cachedDB(b, fmt.Sprintf("saaslens-query-bench-v15c-%d.db", n), func(db *store.DB) string {
 		span := benchMonth.To - benchMonth.From
 		_, err := db.SQL().Exec(`
 WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?),
@@ -72,6 +72,11 @@ INSERT INTO services SELECT server_name, 'Vendor ' || (abs(random()) % 120), 'Pr
 	FROM (SELECT DISTINCT server_name FROM usage_hourly WHERE server_name != '');
 INSERT INTO contracts VALUES ('Vendor 1', 'Product', 'chat', '', 500, 5000, 'USD', '', '2026-12-31', '', '[]'),
 	('Vendor 2', 'Product', 'chat', '', 300, 3000, 'USD', '', '2026-12-31', '', '[]');
+-- One capture spanning the month: licences and month over month list
+-- the months captures reach.
+INSERT INTO captures (path, size, mtime, content_hash, format, compressed, link_types, packets, bytes, tcp_udp_packets, other,
+	first, last, status, series, continued, read_from, read_to, packet_rows, ingested_at, ingest_ns)
+SELECT 'bench.pcap', 0, 0, 'bench', 'pcap', 0, '', 0, 0, 0, '{}', min(first), max(last), 'ok', '/', 0, 0, 0, 0, 0, 0 FROM streams;
 INSERT INTO devices (mac, hostname, vendor_class, first, last, packets, hostname_time)
 SELECT DISTINCT client_mac, 'laptop-' || substr(client_mac, 13), '', 0, 0, 0, 0 FROM streams;
 ANALYZE`)
