@@ -292,33 +292,29 @@ func checkUsage(t testing.TB, db *sql.DB) {
 	differ := `u.streams IS NOT s.n OR u.packets_up IS NOT s.pu OR u.packets_down IS NOT s.pd OR u.bytes_up IS NOT s.bu
 		OR u.bytes_down IS NOT s.bd OR u.duration_ns IS NOT s.dur OR u.rtt_sum_ns IS NOT s.rtt OR u.handshake_count IS NOT s.hs`
 	// Column by column and key by key; every stream here is after 1970.
-	perClient := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, client, client_mac,
-		server_name, proto, server_port, `+sums+` FROM streams GROUP BY 1, 2, 3, 4, 5, 6) s
-		FULL JOIN client_usage_hourly u ON u.hour = s.hour AND u.client = s.client AND u.client_mac = s.client_mac
-		AND u.server_name = s.server_name AND u.proto = s.proto AND u.server_port = s.server_port WHERE `+differ)
-	if perClient != 0 {
-		t.Errorf("%d client_usage_hourly keys disagree with streams", perClient)
-	}
-	hourly := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, server_name, proto, server_port,
-		`+sums+` FROM streams GROUP BY 1, 2, 3, 4) s
-		FULL JOIN usage_hourly u ON u.hour = s.hour AND u.server_name = s.server_name AND u.proto = s.proto AND u.server_port = s.server_port
-		WHERE `+differ)
-	if hourly != 0 {
-		t.Errorf("%d usage_hourly keys disagree with streams", hourly)
-	}
-	perServer := count(t, db, `SELECT count(*) FROM (SELECT (first / 3600000000000) * 3600000000000 AS hour, server_name, server,
-		`+sums+` FROM streams GROUP BY 1, 2, 3) s
-		FULL JOIN server_usage_hourly u ON u.hour = s.hour AND u.server_name = s.server_name AND u.server = s.server
-		WHERE `+differ)
-	if perServer != 0 {
-		t.Errorf("%d server_usage_hourly keys disagree with streams", perServer)
-	}
-	perDay := count(t, db, `SELECT count(*) FROM (SELECT (first / 86400000000000) * 86400000000000 AS day, client, client_mac, server_name,
-		`+sums+` FROM streams GROUP BY 1, 2, 3, 4) s
-		FULL JOIN client_usage_daily u ON u.day = s.day AND u.client = s.client AND u.client_mac = s.client_mac AND u.server_name = s.server_name
-		WHERE `+differ)
-	if perDay != 0 {
-		t.Errorf("%d client_usage_daily keys disagree with streams", perDay)
+	for _, totals := range []struct {
+		table string
+		// time is the key's time column and the width it rounds to;
+		// keys are its other columns, as in streams.
+		time, width string
+		keys        []string
+	}{
+		{"client_usage_hourly", "hour", "3600000000000", []string{"client", "client_mac", "server_name", "proto", "server_port"}},
+		{"usage_hourly", "hour", "3600000000000", []string{"server_name", "proto", "server_port"}},
+		{"server_usage_hourly", "hour", "3600000000000", []string{"server_name", "server"}},
+		{"client_usage_daily", "day", "86400000000000", []string{"client", "client_mac", "server_name"}},
+	} {
+		groups, on := "1", "u."+totals.time+" = s."+totals.time
+		for i, k := range totals.keys {
+			groups += fmt.Sprintf(", %d", i+2)
+			on += " AND u." + k + " = s." + k
+		}
+		disagree := count(t, db, `SELECT count(*) FROM (SELECT (first / `+totals.width+`) * `+totals.width+` AS `+totals.time+`, `+
+			strings.Join(totals.keys, ", ")+`, `+sums+` FROM streams GROUP BY `+groups+`) s
+			FULL JOIN `+totals.table+` u ON `+on+` WHERE `+differ)
+		if disagree != 0 {
+			t.Errorf("%d %s keys disagree with streams", disagree, totals.table)
+		}
 	}
 	checkLatencyHistograms(t, db)
 }
