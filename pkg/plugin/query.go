@@ -194,6 +194,7 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 		text[i], value[i] = c.Text, c.Value
 	}
 	frame := data.NewFrame("variable", data.NewField("text", nil, text), data.NewField("value", nil, value))
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: l.SQL}
+	executedText, from, to := l.Query(r)
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executedText + fmt.Sprintf("\n-- arguments: %d, %d", from, to)}
 	return frame, nil
 }

@@ -581,7 +581,8 @@ type Choice struct {
 // List is what a picker or a template variable offers: services, clients
 // or devices seen in a range (every one when the range is zero).
 type List struct {
-	// SQL takes the range's start (floored to the hour) and end.
+	// SQL takes the range's start (floored to the hour) and end; Query
+	// puts clientTotals over the range where it names clientTotalsInRange.
 	SQL    string
 	choice func(a, b string) Choice
 }
@@ -656,17 +657,24 @@ var Lists = map[string]List{
 
 // Load runs the list over r.
 func (l List) Load(ctx context.Context, db *sql.DB, r Range) ([]Choice, error) {
-	return choices(ctx, db, l.SQL, r, l.choice)
+	text, from, to := l.Query(r)
+	return choices(ctx, db, text, from, to, l.choice)
 }
 
-func choices(ctx context.Context, db *sql.DB, text string, r Range, make func(a, b string) Choice) ([]Choice, error) {
+// Query returns the SQL the list runs over r, and its two arguments: r's
+// start (floored to the hour) and end; all time when r is zero.
+func (l List) Query(r Range) (text string, from, to int64) {
 	if r == (Range{}) {
-		// All time: 1823 to 2116, with room to round without overflow.
+		// 1823 to 2116, with room to round without overflow.
 		r = Range{From: -1 << 62, To: 1 << 62}
 	}
-	from := floorTo(r.From, int64(time.Hour))
-	text = strings.ReplaceAll(text, clientTotalsInRange, clientTotals(from, floorTo(r.To, int64(time.Hour))+int64(time.Hour)))
-	rows, err := db.QueryContext(ctx, text, from, r.To)
+	from = floorTo(r.From, int64(time.Hour))
+	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, clientTotals(from, floorTo(r.To, int64(time.Hour))+int64(time.Hour)))
+	return text, from, r.To
+}
+
+func choices(ctx context.Context, db *sql.DB, text string, from, to int64, make func(a, b string) Choice) ([]Choice, error) {
+	rows, err := db.QueryContext(ctx, text, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
