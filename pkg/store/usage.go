@@ -179,8 +179,11 @@ func (w *FileWriter) flushUsage() error {
 	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, func(k usageKey) []any {
 		return []any{k.hour, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
 	}, func(a, b usageKey) int {
-		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.client, b.client), strings.Compare(a.clientMAC, b.clientMAC),
-			strings.Compare(a.serverName, b.serverName), cmp.Compare(a.proto, b.proto), cmp.Compare(a.serverPort, b.serverPort))
+		if a.hour != b.hour {
+			return cmp.Compare(a.hour, b.hour)
+		}
+		return compareThen(compareThen(compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC),
+			a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
 	})
 	if err != nil {
 		return err
@@ -188,8 +191,10 @@ func (w *FileWriter) flushUsage() error {
 	err = flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
 		return []any{k.hour, k.serverName, k.proto, k.serverPort}
 	}, func(a, b hourKey) int {
-		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName),
-			cmp.Compare(a.proto, b.proto), cmp.Compare(a.serverPort, b.serverPort))
+		if a.hour != b.hour {
+			return cmp.Compare(a.hour, b.hour)
+		}
+		return compareThen(compareThen(strings.Compare(a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
 	})
 	if err != nil {
 		return err
@@ -197,7 +202,10 @@ func (w *FileWriter) flushUsage() error {
 	err = flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
 		return []any{k.hour, k.serverName, k.server}
 	}, func(a, b serverKey) int {
-		return cmp.Or(cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName), strings.Compare(a.server, b.server))
+		if a.hour != b.hour {
+			return cmp.Compare(a.hour, b.hour)
+		}
+		return compareThen(strings.Compare(a.serverName, b.serverName), a.server, b.server)
 	})
 	if err != nil {
 		return err
@@ -205,13 +213,25 @@ func (w *FileWriter) flushUsage() error {
 	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, func(k dailyKey) []any {
 		return []any{k.day, k.client, k.clientMAC, k.serverName}
 	}, func(a, b dailyKey) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), strings.Compare(a.client, b.client), strings.Compare(a.clientMAC, b.clientMAC),
-			strings.Compare(a.serverName, b.serverName))
+		if a.day != b.day {
+			return cmp.Compare(a.day, b.day)
+		}
+		return compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC), a.serverName, b.serverName)
 	})
 	if err != nil {
 		return err
 	}
 	return w.latency.flush(w.ctx, w.conn)
+}
+
+// compareThen is c, or when c is 0 (the keys' earlier columns are equal)
+// the comparison of a and b: unlike cmp.Or's arguments, a later column is
+// compared only when the earlier ones tie, which most sorted keys do not.
+func compareThen[T cmp.Ordered](c int, a, b T) int {
+	if c != 0 {
+		return c
+	}
+	return cmp.Compare(a, b)
 }
 
 // flushTotals adds each key's sums to its rollup row (the inserter takes
