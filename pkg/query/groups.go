@@ -127,6 +127,11 @@ func (f Filter) perClient(group string) bool {
 	return len(f.narrowingClients()) > 0 || len(narrowing(f.Devices)) > 0 || needsInventory(group) || f.needsInventory()
 }
 
+// perService tells whether the filter reads each row's server name.
+func (f Filter) perService() bool {
+	return len(narrowing(f.Services)) > 0 || f.needsServices()
+}
+
 // needsInventory tells whether the filter reads the inventory.
 func (f Filter) needsInventory() bool {
 	return len(narrowing(f.Users))+len(narrowing(f.Departments)) > 0

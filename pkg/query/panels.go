@@ -122,6 +122,14 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	case step%int64(time.Hour) == 0 && !perClient:
 		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, '' AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
 			FROM usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
+	case step%int64(24*time.Hour) == 0 && needsInventory(q.GroupBy) && !q.Filter.perService():
+		// Per device, user or department, the names do not matter: each
+		// client's day first (the table's key order, no sort), then the
+		// inventory joined to those, an eighth as many rows on an office's
+		// month.
+		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams
+			FROM (SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM client_usage_daily
+				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3) u` + join + ` WHERE 1` + filter
 	case step%int64(24*time.Hour) == 0:
 		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
 			FROM client_usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter
