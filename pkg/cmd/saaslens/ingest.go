@@ -243,16 +243,27 @@ func printReport(w io.Writer, r *ingest.Report) {
 }
 
 // printFindings shows what the database now knows: the services used most
-// and the devices seen.
+// and the devices seen. It reads the daily and hourly totals, which hold
+// all history (retention keeps them) and are a few rows per client and
+// day: summing ten million streams took a minute and 1.7 GB.
 func printFindings(w io.Writer, db *store.DB) {
-	rows, err := db.SQL().Query(`SELECT CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END,
-		coalesce(nullif(sv.vendor, ''), '-'), coalesce(nullif(sv.product, ''), '-'), coalesce(nullif(sv.kind, ''), '-'),
-		count(*), count(DISTINCT s.client), sum(s.bytes_up + s.bytes_down),
-		avg(nullif(s.tls_handshake_ns, 0)) / 1e6
-		FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name GROUP BY 1 ORDER BY 7 DESC LIMIT 15`)
-	if err != nil {
+	if err := writeFindings(w, db); err != nil {
 		fmt.Fprintln(w, "summary:", err)
-		return
+	}
+}
+
+func writeFindings(w io.Writer, db *store.DB) error {
+	rows, err := db.SQL().Query(`WITH used AS (SELECT server_name, sum(streams) AS streams, count(DISTINCT client) AS clients,
+			sum(bytes_up + bytes_down) AS bytes FROM client_usage_daily GROUP BY 1),
+		handshakes AS (SELECT server_name, sum(handshake_sum_ns) * 1.0 / nullif(sum(handshake_count), 0) / 1e6 AS ms
+			FROM usage_hourly GROUP BY 1)
+		SELECT CASE u.server_name WHEN '' THEN '(unnamed)' ELSE u.server_name END,
+			coalesce(nullif(sv.vendor, ''), '-'), coalesce(nullif(sv.product, ''), '-'), coalesce(nullif(sv.kind, ''), '-'),
+			u.streams, u.clients, u.bytes, h.ms
+		FROM used u LEFT JOIN handshakes h ON h.server_name = u.server_name LEFT JOIN services sv ON sv.server_name = u.server_name
+		ORDER BY u.bytes DESC, 1 LIMIT 15`)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
@@ -262,8 +273,7 @@ func printFindings(w io.Writer, db *store.DB) {
 		var streams, clients, bytes int64
 		var hs *float64
 		if err := rows.Scan(&name, &vendor, &product, &kind, &streams, &clients, &bytes, &hs); err != nil {
-			fmt.Fprintln(w, "summary:", err)
-			return
+			return err
 		}
 		handshake := ""
 		if hs != nil {
@@ -272,14 +282,18 @@ func printFindings(w io.Writer, db *store.DB) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", shown(name), shown(vendor), shown(product), kind, streams, clients, bytes, handshake)
 	}
 	if err := rows.Err(); err != nil {
-		fmt.Fprintln(w, "summary:", err)
-		return
+		return err
 	}
 	tw.Flush()
 	var devices, named, captures int64
-	db.SQL().QueryRow(`SELECT count(*), count(nullif(hostname, '')) FROM devices`).Scan(&devices, &named)
-	db.SQL().QueryRow(`SELECT count(*) FROM captures`).Scan(&captures)
+	if err := db.SQL().QueryRow(`SELECT count(*), count(nullif(hostname, '')) FROM devices`).Scan(&devices, &named); err != nil {
+		return err
+	}
+	if err := db.SQL().QueryRow(`SELECT count(*) FROM captures`).Scan(&captures); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\n%d devices (%d with DHCP host names), %d capture files in %s\n", devices, named, captures, db.Path())
+	return nil
 }
 
 // pluginFlags collects --classifier-plugin PATH[=SHA256].

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	_ "modernc.org/sqlite"
 )
 
@@ -206,5 +208,65 @@ func TestIngestCommandMissingPath(t *testing.T) {
 	code := run([]string{"ingest", "--db", db, "--settle", "0", testdata("lan.pcap.gz"), missing}, &out, &errOut)
 	if code != 1 || !strings.Contains(out.String(), missing+": vanished") || !strings.Contains(out.String(), "ingested 1 files") {
 		t.Errorf("exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
+// The findings after an ingest, read from the totals, are the streams'
+// own: per server name, most bytes first, its streams, clients, bytes and
+// mean TLS handshake, as summed here from the streams table.
+func TestIngestFindingsAreTheStreams(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"ingest", "--db", db, "--settle", "0", testdata("office.pcap.gz"), testdata("lan.pcap.gz")}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errOut.String())
+	}
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.Query(`SELECT CASE server_name WHEN '' THEN '(unnamed)' ELSE server_name END, count(*), count(DISTINCT client),
+		sum(bytes_up + bytes_down), avg(nullif(tls_handshake_ns, 0)) / 1e6 FROM streams GROUP BY server_name ORDER BY 4 DESC, 1 LIMIT 15`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var want []string
+	for rows.Next() {
+		var name string
+		var streams, clients, bytes int64
+		var handshake *float64
+		if err := rows.Scan(&name, &streams, &clients, &bytes, &handshake); err != nil {
+			t.Fatal(err)
+		}
+		row := fmt.Sprintf("%s %d %d %d", name, streams, clients, bytes)
+		if handshake != nil {
+			row += fmt.Sprintf(" %.1f", *handshake)
+		}
+		want = append(want, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Each table line: the name, then vendor, product and kind (a
+	// product may hold spaces), then the numbers.
+	var got []string
+	table := strings.SplitN(out.String(), "SERVER NAME", 2)
+	if len(table) != 2 {
+		t.Fatalf("no findings table:\n%s", out.String())
+	}
+	for _, line := range strings.Split(table[1], "\n")[1:] {
+		if strings.TrimSpace(line) == "" {
+			break
+		}
+		fields := strings.Fields(line)
+		numbers := 3
+		if strings.Contains(fields[len(fields)-1], ".") {
+			numbers = 4
+		}
+		got = append(got, fields[0]+" "+strings.Join(fields[len(fields)-numbers:], " "))
+	}
+	if diff := cmp.Diff(want, got); diff != "" || len(want) < 10 {
+		t.Errorf("findings (-streams +printed):\n%s\n%s", diff, out.String())
 	}
 }
