@@ -287,10 +287,14 @@ func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location,
 		}
 		source, filter = "streams s", " AND "+active+filter
 	}
+	// CROSS JOIN keeps the rows outermost, each looking its service up:
+	// left to choose, SQLite put the services first and built an index
+	// over the month's totals for them (1.06 s for an office's month, 0.34 s
+	// this way).
 	text := `SELECT sv.vendor, group_concat(DISTINCT sv.product) AS products, min(sv.category) AS category,
 	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	(SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor) AS first_seen
-FROM ` + source + ` JOIN services sv ON sv.server_name = s.server_name
+FROM ` + source + ` CROSS JOIN services sv ON sv.server_name = s.server_name
 WHERE sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts)` + filter + `
 GROUP BY sv.vendor ORDER BY devices DESC, bytes DESC, sv.vendor LIMIT ?`
 	args = append(args, q.limit())
