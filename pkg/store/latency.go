@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,13 +10,6 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/histogram"
 )
-
-// LatencyMeasures are the measures latency_hourly keeps a histogram of,
-// per hour and server name: handshake durations in nanoseconds (tls,
-// serverRtt, clientRtt: streams.tls_handshake_ns, server_rtt_ns and
-// client_rtt_ns where measured) and flags, 1 or 0 per stream (resets: an
-// ended stream ended in a reset; retransmits: a TCP stream retransmitted).
-var LatencyMeasures = []string{"tls", "serverRtt", "clientRtt", "resets", "retransmits"}
 
 // latencyKey is a latency_hourly row's key.
 type latencyKey struct {
@@ -30,7 +22,12 @@ type latencyKey struct {
 // change in count per bucket.
 type latencyTotals map[latencyKey]map[uint32]int64
 
-// account adds (sign +1) or takes back (sign -1) a stream's values.
+// account adds (sign +1) or takes back (sign -1) a stream's values, under
+// the measures latency_hourly keeps a histogram of (query.Latency's):
+// handshake durations in nanoseconds (tls, serverRtt, clientRtt:
+// streams.tls_handshake_ns, server_rtt_ns and client_rtt_ns where
+// measured) and flags, 1 or 0 per stream (resets: an ended stream ended in
+// a reset; retransmits: a TCP stream retransmitted).
 func (t latencyTotals) account(u *usage, sign int64) {
 	add := func(measure string, v int64) {
 		k := latencyKey{measure, u.key.hour, u.key.serverName}
@@ -76,7 +73,7 @@ type execQueryer interface {
 // deletes the rows left with no stream.
 func (t latencyTotals) flush(ctx context.Context, db execQueryer) error {
 	keys := slices.SortedFunc(maps.Keys(t), func(a, b latencyKey) int {
-		return cmp.Or(strings.Compare(a.measure, b.measure), cmp.Compare(a.hour, b.hour), strings.Compare(a.serverName, b.serverName))
+		return compareThen(compareThen(strings.Compare(a.measure, b.measure), a.hour, b.hour), a.serverName, b.serverName)
 	})
 	var stored, sum histogram.Histogram
 	var blob []byte

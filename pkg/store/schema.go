@@ -503,7 +503,7 @@ SELECT first / 3600000000000 * 3600000000000 - CASE WHEN first < 0 AND first % 3
 FROM streams GROUP BY 1, 2, 3;
 `,
 	// 14: histograms per measure, hour and server name of the handshake
-	// times, and of resets and retransmissions as flags (LatencyMeasures),
+	// times, and of resets and retransmissions as flags (latencyTotals),
 	// for percentiles over ranges too long to read stream by stream.
 	// Each histogram is a blob of the package histogram's encoding: a
 	// table of buckets would be a row per bucket, as many as streams.
