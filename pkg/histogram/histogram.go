@@ -2,7 +2,7 @@
 // percentiles over millions of streams can be cut from hourly totals: a
 // bucket spans at most 1/64 of its values (an octave split in 64), and a
 // percentile read from the buckets is the midpoint of the one holding the
-// exact nearest-rank value, within 0.8% of it. Values under 64 keep a
+// exact nearest-rank value, within 0.8% of it. Values under 128 keep a
 // bucket each, so counts of 0 and 1 (flags) stay exact.
 package histogram
 
