@@ -302,7 +302,7 @@ func checkUsage(t testing.TB, db *sql.DB) {
 		{"client_usage_hourly", "hour", "3600000000000", []string{"client", "client_mac", "server_name", "proto", "server_port"}},
 		{"usage_hourly", "hour", "3600000000000", []string{"server_name", "proto", "server_port"}},
 		{"server_usage_hourly", "hour", "3600000000000", []string{"server_name", "server"}},
-		{"client_usage_daily", "day", "86400000000000", []string{"client", "client_mac", "server_name"}},
+		{"client_usage_daily", "day", "86400000000000", []string{"client", "client_mac", "server_name", "proto", "server_port"}},
 	} {
 		groups, on := "1", "u."+totals.time+" = s."+totals.time
 		for i, k := range totals.keys {

@@ -33,7 +33,7 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	return cachedDB(b, fmt.Sprintf("saaslens-query-bench-v15c-%d.db", n), func(db *store.DB) string {
+	return cachedDB(b, fmt.Sprintf("saaslens-query-bench-v15d-%d.db", n), func(db *store.DB) string {
 		span := benchMonth.To - benchMonth.From
 		_, err := db.SQL().Exec(`
 WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?),
@@ -61,9 +61,9 @@ INSERT INTO client_usage_hourly SELECT (first / 3600000000000) * 3600000000000, 
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
 FROM streams GROUP BY 1, 2, 3, 4, 5, 6;
-INSERT INTO client_usage_daily SELECT hour / 86400000000000 * 86400000000000, client, client_mac, server_name, sum(streams),
-	sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns), sum(rtt_sum_ns), sum(rtt_count),
-	sum(handshake_sum_ns), sum(handshake_count) FROM client_usage_hourly GROUP BY 1, 2, 3, 4;
+INSERT INTO client_usage_daily SELECT hour / 86400000000000 * 86400000000000, client, client_mac, server_name, proto, server_port,
+	sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns), sum(rtt_sum_ns), sum(rtt_count),
+	sum(handshake_sum_ns), sum(handshake_count) FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6;
 INSERT INTO usage_hourly SELECT (first / 3600000000000) * 3600000000000, server_name, proto, server_port,
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns + client_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)

@@ -519,19 +519,22 @@ CREATE TABLE latency_hourly (
 	PRIMARY KEY (measure, hour, server_name)
 ) WITHOUT ROWID;
 `,
-	// 15: totals per UTC day, client and server name: a month of an
-	// office's hourly totals per client is a million rows, its daily ones
-	// an eighth of that, for what counts devices or sums per client over
-	// whole days (query.clientTotals takes the hours at a range's edges
-	// from the hourly totals). Built from client_usage_hourly, so days
-	// whose streams retention dropped keep their totals; kept through
-	// retention.
+	// 15: totals per UTC day, client, server name, protocol and port, the
+	// usage_daily view's rows kept in a table: a month of an office's
+	// hourly totals per client is a million rows, its daily ones an eighth
+	// of that, for what counts devices or sums per client over whole days
+	// (query.clientTotals takes the hours at a range's edges from the
+	// hourly totals). Built from the view, so from client_usage_hourly,
+	// and days whose streams retention dropped keep their totals; kept
+	// through retention. The view now reads the table.
 	`
 CREATE TABLE client_usage_daily (
 	day              INTEGER NOT NULL,  -- UTC day of the streams' first packet (midnight, ns)
 	client           TEXT NOT NULL,
 	client_mac       TEXT NOT NULL,
 	server_name      TEXT NOT NULL,
+	proto            INTEGER NOT NULL,
+	server_port      INTEGER NOT NULL,
 	streams          INTEGER NOT NULL,
 	packets_up       INTEGER NOT NULL,
 	packets_down     INTEGER NOT NULL,
@@ -542,13 +545,11 @@ CREATE TABLE client_usage_daily (
 	rtt_count        INTEGER NOT NULL,
 	handshake_sum_ns INTEGER NOT NULL,
 	handshake_count  INTEGER NOT NULL,
-	PRIMARY KEY (day, client, client_mac, server_name)
+	PRIMARY KEY (day, client, client_mac, server_name, proto, server_port)
 ) WITHOUT ROWID;
-INSERT INTO client_usage_daily
-SELECT hour / 86400000000000 * 86400000000000 - CASE WHEN hour < 0 AND hour % 86400000000000 != 0 THEN 86400000000000 ELSE 0 END,
-	client, client_mac, server_name, sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down),
-	sum(duration_ns), sum(rtt_sum_ns), sum(rtt_count), sum(handshake_sum_ns), sum(handshake_count)
-FROM client_usage_hourly GROUP BY 1, 2, 3, 4;
+INSERT INTO client_usage_daily SELECT * FROM usage_daily;
+DROP VIEW usage_daily;
+CREATE VIEW usage_daily AS SELECT * FROM client_usage_daily;
 `,
 }
 

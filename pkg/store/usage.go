@@ -70,6 +70,7 @@ type serverKey struct {
 type dailyKey struct {
 	day                           int64
 	client, clientMAC, serverName string
+	proto, serverPort             int64
 }
 
 func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
@@ -141,7 +142,8 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		sv = &usageDelta{}
 		w.servers[sk] = sv
 	}
-	dk := dailyKey{day: floorTo(u.first, int64(24*time.Hour)), client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}
+	dk := dailyKey{day: floorTo(u.first, int64(24*time.Hour)), client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName,
+		proto: u.key.proto, serverPort: u.key.serverPort}
 	dd := w.daily[dk]
 	if dd == nil {
 		dd = &usageDelta{}
@@ -211,12 +213,13 @@ func (w *FileWriter) flushUsage() error {
 		return err
 	}
 	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, func(k dailyKey) []any {
-		return []any{k.day, k.client, k.clientMAC, k.serverName}
+		return []any{k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
 	}, func(a, b dailyKey) int {
 		if a.day != b.day {
 			return cmp.Compare(a.day, b.day)
 		}
-		return compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC), a.serverName, b.serverName)
+		return compareThen(compareThen(compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC),
+			a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
 	})
 	if err != nil {
 		return err
