@@ -11,7 +11,8 @@ import (
 	"github.com/saaslens/saaslens/pkg/flow"
 )
 
-// usageKey is a client_usage_hourly row's key.
+// usageKey is a client_usage_hourly row's key, and with the day in hour a
+// client_usage_daily row's.
 type usageKey struct {
 	hour                          int64
 	client, clientMAC, serverName string
@@ -64,13 +65,6 @@ type hourKey struct {
 type serverKey struct {
 	hour               int64
 	serverName, server string
-}
-
-// dailyKey is a client_usage_daily row's key.
-type dailyKey struct {
-	day                           int64
-	client, clientMAC, serverName string
-	proto, serverPort             int64
 }
 
 func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
@@ -142,8 +136,8 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		sv = &usageDelta{}
 		w.servers[sk] = sv
 	}
-	dk := dailyKey{day: floorTo(u.first, int64(24*time.Hour)), client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName,
-		proto: u.key.proto, serverPort: u.key.serverPort}
+	dk := u.key
+	dk.hour = floorTo(u.first, int64(24*time.Hour))
 	dd := w.daily[dk]
 	if dd == nil {
 		dd = &usageDelta{}
@@ -178,15 +172,7 @@ func (d *usageDelta) add(u *usage, sign int64) {
 const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
-	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, func(k usageKey) []any {
-		return []any{k.hour, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
-	}, func(a, b usageKey) int {
-		if a.hour != b.hour {
-			return cmp.Compare(a.hour, b.hour)
-		}
-		return compareThen(compareThen(compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC),
-			a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
-	})
+	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys)
 	if err != nil {
 		return err
 	}
@@ -212,19 +198,25 @@ func (w *FileWriter) flushUsage() error {
 	if err != nil {
 		return err
 	}
-	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, func(k dailyKey) []any {
-		return []any{k.day, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
-	}, func(a, b dailyKey) int {
-		if a.day != b.day {
-			return cmp.Compare(a.day, b.day)
-		}
-		return compareThen(compareThen(compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC),
-			a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
-	})
+	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys)
 	if err != nil {
 		return err
 	}
 	return w.latency.flush(w.ctx, w.conn)
+}
+
+// columns are the key's values in its table's column order.
+func (k usageKey) columns() []any {
+	return []any{k.hour, k.client, k.clientMAC, k.serverName, k.proto, k.serverPort}
+}
+
+// compareUsageKeys orders keys as their table's primary key does.
+func compareUsageKeys(a, b usageKey) int {
+	if a.hour != b.hour {
+		return cmp.Compare(a.hour, b.hour)
+	}
+	return compareThen(compareThen(compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC),
+		a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
 }
 
 // compareThen is c, or when c is 0 (the keys' earlier columns are equal)

@@ -123,7 +123,7 @@ type FileWriter struct {
 	usage     map[usageKey]*usageDelta
 	hourly    map[hourKey]*usageDelta
 	servers   map[serverKey]*usageDelta
-	daily     map[dailyKey]*usageDelta
+	daily     map[usageKey]*usageDelta // the day in hour
 	latency   latencyTotals
 	lastError error
 }
@@ -179,7 +179,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), daily: make(map[dailyKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
+		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
