@@ -116,12 +116,21 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	// Every bucket overlapping the range counts whole, whichever table
 	// answers: the rollups cannot split an hour or a day.
 	end := firstBucket + buckets*step
-	var source string
 	perClient := q.Metric == MetricClients || q.Metric == MetricDevices || q.Filter.perClient(q.GroupBy)
+	// rowsOf reads table, whose time column is at, each row counting
+	// streams streams.
+	rowsOf := func(table, at, streams string) string {
+		who := `u.client, ` + deviceOf("u") + ` AS device`
+		if !perClient {
+			who = `'' AS client, '' AS device`
+		}
+		return `SELECT (u.` + at + ` / ?) * ? AS t, ` + group + ` AS service, ` + who + `, u.bytes_up + u.bytes_down AS bytes, ` + streams + ` AS streams
+			FROM ` + table + ` u` + join + ` WHERE u.` + at + ` >= ? AND u.` + at + ` < ?` + filter
+	}
+	var source string
 	switch {
 	case step%int64(time.Hour) == 0 && !perClient:
-		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, '' AS client, '' AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
-			FROM usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
+		source = rowsOf("usage_hourly", "hour", "u.streams")
 	case step%int64(24*time.Hour) == 0 && needsInventory(q.GroupBy) && !q.Filter.perService():
 		// Per device, user or department, the names do not matter: each
 		// client's day first (the table's key order, no sort), then the
@@ -131,14 +140,11 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 			FROM (SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM client_usage_daily
 				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3) u` + join + ` WHERE 1` + filter
 	case step%int64(24*time.Hour) == 0:
-		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
-			FROM client_usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter
+		source = rowsOf("client_usage_daily", "day", "u.streams")
 	case step%int64(time.Hour) == 0:
-		source = `SELECT (u.hour / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, u.streams
-			FROM client_usage_hourly u` + join + ` WHERE u.hour >= ? AND u.hour < ?` + filter
+		source = rowsOf("client_usage_hourly", "hour", "u.streams")
 	default:
-		source = `SELECT (u.first / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes_up + u.bytes_down AS bytes, 1 AS streams
-			FROM streams u` + join + ` WHERE u.first >= ? AND u.first < ?` + filter
+		source = rowsOf("streams", "first", "1")
 	}
 	args = append([]any{step, step, firstBucket, end}, args...)
 	var text string
