@@ -95,17 +95,19 @@ const (
 )
 
 // Licences answers "are we paying for seats nobody uses": per contract
-// and calendar month (in loc) that the captures in the range reach, the distinct devices that used it against
-// its seats (and the distinct users, when the inventory names users),
+// and calendar month (in loc) that the captures in the range reach, the
+// distinct devices that used it against its seats (and the distinct
+// users, when the inventory names users),
 // utilisation, unused seats, cost per active device and user, when it
 // was last used and how far its renewal is from the range's end, which
 // contracts are cancellation candidates and which renewals are due, and
 // how much of the month the captures cover.
 //
-// Active devices come from the hourly totals per client (one pass over a
-// month's for all contracts, where the streams took a minute a month of
-// ten million), so a month is cut at a whole hour: exact in every zone
-// whose offset is whole hours. The last use is the latest stream of the
+// Active devices come from the totals per client (clientTotals: daily for
+// whole UTC days, hourly at the month's edges; one pass over a month's for
+// all contracts, where the streams took a minute a month of ten million),
+// so a month is cut at a whole hour: exact in every zone whose offset is
+// whole hours. The last use is the latest stream of the
 // last hour with use, or that hour's end once retention dropped it.
 func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Location) (*data.Frame, error) {
 	r := q.Range

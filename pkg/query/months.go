@@ -15,9 +15,11 @@ import (
 // (or the last the captures in the range reach, when they stop earlier)
 // with the month before, per group: streams, bytes, active devices and
 // (when the inventory names users) active users in each, with the
-// absolute and relative change; the largest movers (by bytes) come first. A month the captures only partly cover says so in
-// its coverage column. It reads the hourly totals per client, so months
-// are cut at whole hours (exact where the zone's offset is whole hours).
+// absolute and relative change; the largest movers (by bytes) come
+// first. A month the captures only partly cover says so in its coverage
+// column. It reads the totals per client (clientTotals: daily for whole
+// UTC days, hourly at the months' edges), so months are cut at whole
+// hours (exact where the zone's offset is whole hours).
 func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	group, err := groupExpr(q.GroupBy, "u")
 	if err != nil {
