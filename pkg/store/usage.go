@@ -105,8 +105,7 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 	if u == nil {
 		return nil
 	}
-	d := w.usage[u.key]
-	if d == nil {
+	if _, known := w.usage[u.key]; !known {
 		// A flood of one-off clients makes a key per stream: past a
 		// bound, what is summed so far goes to the table (in the same
 		// transaction) and the map starts again.
@@ -121,34 +120,25 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 			clear(w.daily)
 			clear(w.latency)
 		}
-		d = &usageDelta{}
-		w.usage[u.key] = d
 	}
-	hk := hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}
-	h := w.hourly[hk]
-	if h == nil {
-		h = &usageDelta{}
-		w.hourly[hk] = h
-	}
-	sk := serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}
-	sv := w.servers[sk]
-	if sv == nil {
-		sv = &usageDelta{}
-		w.servers[sk] = sv
-	}
-	dk := u.key
-	dk.hour = floorTo(u.first, int64(24*time.Hour))
-	dd := w.daily[dk]
-	if dd == nil {
-		dd = &usageDelta{}
-		w.daily[dk] = dd
-	}
-	dd.add(u, sign)
-	sv.add(u, sign)
-	h.add(u, sign)
-	d.add(u, sign)
+	day := u.key
+	day.hour = floorTo(u.first, int64(24*time.Hour))
+	addTo(w.usage, u.key, u, sign)
+	addTo(w.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign)
+	addTo(w.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign)
+	addTo(w.daily, day, u, sign)
 	w.latency.account(u, sign)
 	return nil
+}
+
+// addTo adds (sign +1) or takes back (sign -1) u in the sums of key k.
+func addTo[K comparable](sums map[K]*usageDelta, k K, u *usage, sign int64) {
+	d := sums[k]
+	if d == nil {
+		d = &usageDelta{}
+		sums[k] = d
+	}
+	d.add(u, sign)
 }
 
 func (d *usageDelta) add(u *usage, sign int64) {
