@@ -24,8 +24,7 @@ type usage struct {
 	key                                        usageKey
 	first, last                                int64
 	packetsUp, packetsDown, bytesUp, bytesDown int64
-	rtt, handshake                             int64
-	serverRTT, clientRTT                       int64
+	serverRTT, clientRTT, handshake            int64
 	// ended: not open; reset: ended in a reset; retransmitted: a TCP
 	// segment came again. For latency_hourly's shares.
 	ended, reset, retransmitted bool
@@ -37,9 +36,15 @@ type usage struct {
 
 func (u *usage) setLatencies(serverRTT, clientRTT, handshake int64) {
 	u.serverRTT, u.clientRTT, u.handshake = serverRTT, clientRTT, handshake
-	if serverRTT > 0 && clientRTT > 0 {
-		u.rtt = serverRTT + clientRTT
+}
+
+// rtt is the whole TCP handshake's round trip, 0 unless both halves were
+// measured (as flow.Stream.RTT).
+func (u *usage) rtt() int64 {
+	if u.serverRTT > 0 && u.clientRTT > 0 {
+		return u.serverRTT + u.clientRTT
 	}
+	return 0
 }
 
 // setEnd takes the stream's end_reason as stored and its retransmitted
@@ -148,8 +153,8 @@ func (d *usageDelta) add(u *usage, sign int64) {
 	d.bytesUp += sign * u.bytesUp
 	d.bytesDown += sign * u.bytesDown
 	d.duration += sign * (u.last - u.first)
-	if u.rtt > 0 {
-		d.rttSum += sign * u.rtt
+	if rtt := u.rtt(); rtt > 0 {
+		d.rttSum += sign * rtt
 		d.rttCount += sign
 	}
 	if u.handshake > 0 {
