@@ -323,48 +323,36 @@ func checkUsage(t testing.TB, db *sql.DB) {
 // streams' values, counted here per measure, hour and server name.
 func checkLatencyHistograms(t testing.TB, db *sql.DB) {
 	t.Helper()
-	want := map[string]histogram.Histogram{}
 	values := map[string][]int64{}
-	rows, err := db.Query(`SELECT first / 3600000000000 * 3600000000000, server_name, proto, coalesce(tls_handshake_ns, 0),
-		coalesce(server_rtt_ns, 0), coalesce(client_rtt_ns, 0), end_reason, retransmits_up + retransmits_down FROM streams`)
-	must(t, err)
-	for rows.Next() {
-		var hour, proto, tlsNS, serverRTT, clientRTT, retransmits int64
-		var name, end string
-		must(t, rows.Scan(&hour, &name, &proto, &tlsNS, &serverRTT, &clientRTT, &end, &retransmits))
-		key := func(measure string) string { return fmt.Sprintf("%s %d %s", measure, hour, name) }
-		for measure, v := range map[string]int64{"tls": tlsNS, "serverRtt": serverRTT, "clientRtt": clientRTT} {
-			if v > 0 {
+	for _, r := range sharedtest.Rows(t, db, `SELECT first / 3600000000000 * 3600000000000, server_name, proto, coalesce(tls_handshake_ns, 0),
+		coalesce(server_rtt_ns, 0), coalesce(client_rtt_ns, 0), end_reason, retransmits_up + retransmits_down FROM streams`) {
+		key := func(measure string) string { return fmt.Sprintf("%s %d %s", measure, r[0], r[1]) }
+		for i, measure := range []string{"tls", "serverRtt", "clientRtt"} {
+			if v := r[3+i].(int64); v > 0 {
 				values[key(measure)] = append(values[key(measure)], v)
 			}
 		}
-		if end != "open" {
+		if end := r[6].(string); end != "open" {
 			values[key("resets")] = append(values[key("resets")], map[bool]int64{true: 1}[end == "rst"])
 		}
-		if proto == 6 {
-			values[key("retransmits")] = append(values[key("retransmits")], map[bool]int64{true: 1}[retransmits > 0])
+		if r[2].(int64) == 6 {
+			values[key("retransmits")] = append(values[key("retransmits")], map[bool]int64{true: 1}[r[7].(int64) > 0])
 		}
 	}
-	must(t, rows.Err())
+	want := map[string]histogram.Histogram{}
 	for k, vs := range values {
 		want[k] = histogram.Of(vs...)
 	}
 	got := map[string]histogram.Histogram{}
-	rows, err = db.Query(`SELECT measure, hour, server_name, streams, histogram FROM latency_hourly`)
-	must(t, err)
-	for rows.Next() {
-		var measure, name string
-		var hour, streams int64
-		var blob []byte
-		must(t, rows.Scan(&measure, &hour, &name, &streams, &blob))
-		h, err := histogram.Decode(nil, blob)
+	for _, r := range sharedtest.Rows(t, db, `SELECT measure, hour, server_name, streams, histogram FROM latency_hourly`) {
+		key := fmt.Sprintf("%s %d %s", r[0], r[1], r[2])
+		h, err := histogram.Decode(nil, r[4].([]byte))
 		must(t, err)
-		if h.Total() != streams {
-			t.Errorf("latency_hourly %s %d %s: %d streams, histogram of %d", measure, hour, name, streams, h.Total())
+		if h.Total() != r[3].(int64) {
+			t.Errorf("latency_hourly %s: %d streams, histogram of %d", key, r[3], h.Total())
 		}
-		got[fmt.Sprintf("%s %d %s", measure, hour, name)] = h
+		got[key] = h
 	}
-	must(t, rows.Err())
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("latency_hourly against the streams (-want +got):\n%s", diff)
 	}
