@@ -61,9 +61,6 @@ INSERT INTO client_usage_hourly SELECT (first / 3600000000000) * 3600000000000, 
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
 FROM streams GROUP BY 1, 2, 3, 4, 5, 6;
-INSERT INTO client_usage_daily SELECT hour / 86400000000000 * 86400000000000, client, client_mac, server_name, proto, server_port,
-	sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns), sum(rtt_sum_ns), sum(rtt_count),
-	sum(handshake_sum_ns), sum(handshake_count) FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6;
 INSERT INTO usage_hourly SELECT (first / 3600000000000) * 3600000000000, server_name, proto, server_port,
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns + client_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
@@ -81,6 +78,9 @@ INSERT INTO devices (mac, hostname, vendor_class, first, last, packets, hostname
 SELECT DISTINCT client_mac, 'laptop-' || substr(client_mac, 13), '', 0, 0, 0, 0 FROM streams;
 ANALYZE`)
 		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.RebuildDailyTotals(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		if err := db.RebuildLatencyTotals(context.Background()); err != nil {

@@ -551,10 +551,45 @@ INSERT INTO client_usage_daily SELECT * FROM usage_daily;
 DROP VIEW usage_daily;
 CREATE VIEW usage_daily AS SELECT * FROM client_usage_daily;
 `,
+	// 16: the daily totals per client say in which of the day's UTC hours
+	// streams started (hours, a bit per hour), so that what counts days
+	// or hours a device was active in reads a day's row, not 24 hourly
+	// ones: a device's days active in an office's zone, whose days a UTC
+	// day does not cut, and active devices per hour. Rebuilt from the
+	// hourly totals (buildDailyTotals), as migration 15 built it; the view
+	// keeps its columns.
+	`
+DROP VIEW usage_daily;
+DROP TABLE client_usage_daily;
+CREATE TABLE client_usage_daily (
+	day              INTEGER NOT NULL,  -- UTC day of the streams' first packet (midnight, ns)
+	client           TEXT NOT NULL,
+	client_mac       TEXT NOT NULL,
+	server_name      TEXT NOT NULL,
+	proto            INTEGER NOT NULL,
+	server_port      INTEGER NOT NULL,
+	streams          INTEGER NOT NULL,
+	packets_up       INTEGER NOT NULL,
+	packets_down     INTEGER NOT NULL,
+	bytes_up         INTEGER NOT NULL,
+	bytes_down       INTEGER NOT NULL,
+	duration_ns      INTEGER NOT NULL,
+	rtt_sum_ns       INTEGER NOT NULL,
+	rtt_count        INTEGER NOT NULL,
+	handshake_sum_ns INTEGER NOT NULL,
+	handshake_count  INTEGER NOT NULL,
+	hours            INTEGER NOT NULL,  -- bit h set: a stream started in the day's hour h (UTC), client_usage_hourly has its row
+	PRIMARY KEY (day, client, client_mac, server_name, proto, server_port)
+) WITHOUT ROWID;
+CREATE VIEW usage_daily AS SELECT day, client, client_mac, server_name, proto, server_port, streams, packets_up, packets_down,
+	bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count FROM client_usage_daily;
+`,
 }
 
-// builds fill what a migration created and SQL cannot compute, in the
-// migration's transaction, keyed by the migration's number.
+// builds fill what a migration created, in the migration's transaction,
+// keyed by the migration's number: what SQL cannot compute, and what a
+// Rebuild function also builds for streams written by SQL.
 var builds = map[int]func(context.Context, *sql.Tx) error{
 	14: buildLatencyHourly,
+	16: buildDailyTotals,
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/saaslens/saaslens/pkg/capture"
 	"github.com/saaslens/saaslens/pkg/flow"
@@ -321,9 +322,10 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if want := "[7200000000000 b.example 192.0.2.1 1 3 2 300 200 1000000000 0 0 5000 1]\n"; got != want && from < 13 {
 				t.Errorf("server_usage_hourly after migrating:\n%s\nwant\n%s", got, want)
 			}
-			// The daily totals per client start from the hourly ones.
-			got = rowsOf(t, db.SQL(), `SELECT day, client, client_mac, server_name, streams, bytes_down, duration_ns, handshake_count FROM client_usage_daily ORDER BY client`)
-			if want := "[0 10.0.0.2  b.example 2 400 3000000000 1]\n[0 10.0.0.9 aa:bb:cc:dd:ee:ff c.example 5 1000 5000000000 0]\n"; got != want {
+			// The daily totals per client start from the hourly ones, with
+			// a bit for each hour that has a row: 10.0.0.2's hours 0 and 2.
+			got = rowsOf(t, db.SQL(), `SELECT day, client, client_mac, server_name, streams, bytes_down, duration_ns, handshake_count, hours FROM client_usage_daily ORDER BY client`)
+			if want := "[0 10.0.0.2  b.example 2 400 3000000000 1 5]\n[0 10.0.0.9 aa:bb:cc:dd:ee:ff c.example 5 1000 5000000000 0 1]\n"; got != want {
 				t.Errorf("client_usage_daily after migrating:\n%s\nwant\n%s", got, want)
 			}
 			// So do the latency histograms: the handshake of 5000 ns in
@@ -373,5 +375,43 @@ func TestFailedFileLeavesNoPendingRows(t *testing.T) {
 	}
 	if got := rowsOf(t, db.SQL(), `SELECT id FROM streams UNION ALL SELECT -count(*) FROM packets`); got != "[2]\n[0]\n" {
 		t.Errorf("streams, then minus the packet rows:\n%s", got)
+	}
+}
+
+// A stream named only by a later file moves to its name's totals: the
+// hour it started in leaves the unnamed key's day, whose other hour stays.
+func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC).UnixNano()
+	stream := func(id int64, hour int, name string) *flow.Stream {
+		first := day + int64(hour)*int64(time.Hour)
+		return &flow.Stream{ID: id, Proto: 6, Client: netip.MustParseAddr("10.0.0.1"), ClientPort: uint16(40000 + id),
+			Server: netip.MustParseAddr("192.0.2.1"), ServerPort: 443, First: first, Last: first + 1e9,
+			Packets: [2]uint64{1, 1}, ServerName: name}
+	}
+	write := func(path string, streams ...*flow.Stream) {
+		t.Helper()
+		w, err := db.BeginFile(context.Background(), CaptureFile{Path: path, Series: "/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range streams {
+			w.Stream(s)
+		}
+		if err := w.Commit(CaptureResult{ContentHash: path, Summary: &capture.Summary{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("/a.pcap", stream(1, 10, ""), stream(2, 11, ""))
+	named := stream(2, 11, "app.example")
+	named.Carried = true
+	write("/b.pcap", named)
+	got := rowsOf(t, db.SQL(), `SELECT server_name, streams, hours FROM client_usage_daily ORDER BY server_name`)
+	if want := fmt.Sprintf("[ 1 %d]\n[app.example 1 %d]\n", 1<<10, 1<<11); got != want {
+		t.Errorf("daily totals:\n%s\nwant\n%s", got, want)
 	}
 }

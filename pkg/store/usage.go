@@ -2,7 +2,9 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -55,6 +57,16 @@ func (u *usage) setEnd(end string, retransmits int64) {
 
 // usageDelta accumulates the changes to one totals row within a file.
 type usageDelta struct {
+	usageSums
+	// hours has a bit for each hour of the day (UTC) a stream was added
+	// in, client_usage_daily's hours; takenBack says a stream was taken
+	// back, so that an hour may have lost its last stream.
+	hours     int64
+	takenBack bool
+}
+
+// usageSums are a totals row's sums.
+type usageSums struct {
 	streams, packetsUp, packetsDown, bytesUp, bytesDown, duration int64
 	rttSum, rttCount, handshakeSum, handshakeCount                int64
 }
@@ -147,6 +159,11 @@ func addTo[K comparable](sums map[K]*usageDelta, k K, u *usage, sign int64) {
 }
 
 func (d *usageDelta) add(u *usage, sign int64) {
+	if sign > 0 {
+		d.hours |= 1 << ((u.key.hour - floorTo(u.key.hour, int64(24*time.Hour))) / int64(time.Hour))
+	} else {
+		d.takenBack = true
+	}
 	d.streams += sign
 	d.packetsUp += sign * u.packetsUp
 	d.packetsDown += sign * u.packetsDown
@@ -167,7 +184,7 @@ func (d *usageDelta) add(u *usage, sign int64) {
 const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
-	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys)
+	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys, nil)
 	if err != nil {
 		return err
 	}
@@ -178,7 +195,7 @@ func (w *FileWriter) flushUsage() error {
 			return cmp.Compare(a.hour, b.hour)
 		}
 		return compareThen(compareThen(strings.Compare(a.serverName, b.serverName), a.proto, b.proto), a.serverPort, b.serverPort)
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -189,11 +206,14 @@ func (w *FileWriter) flushUsage() error {
 			return cmp.Compare(a.hour, b.hour)
 		}
 		return compareThen(strings.Compare(a.serverName, b.serverName), a.server, b.server)
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
-	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys)
+	// After the hourly totals per client: an hour whose row a stream
+	// taken back emptied loses its bit when the day's hours are counted
+	// again from those rows.
+	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys, w.st.dailyHours)
 	if err != nil {
 		return err
 	}
@@ -229,21 +249,31 @@ func compareThen[T cmp.Ordered](c int, a, b T) int {
 // stream (drop takes the key's columns). Keys go in the table's order
 // (compare is its primary key's): in a map's random order each upsert
 // went to another page, and SQLite journaled the same pages again for
-// every statement.
-func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any, compare func(a, b K) int) error {
-	var emptied []K
+// every statement. A table with hours (client_usage_daily) is given
+// recount: its inserter takes the hours after the sums, and recount
+// (taking the key's columns) counts them again where a stream was taken
+// back.
+func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any, compare func(a, b K) int, recount *sql.Stmt) error {
+	var emptied, takenBack []K
 	keys := slices.SortedFunc(maps.Keys(sums), compare)
 	for _, k := range keys {
 		d := sums[k]
-		if *d == (usageDelta{}) {
+		if d.takenBack && recount != nil {
+			takenBack = append(takenBack, k)
+		}
+		if d.usageSums == (usageSums{}) {
 			continue
 		}
 		row, err := totals.row(w.ctx, w.conn)
 		if err != nil {
 			return err
 		}
-		setRow(row, append(key(k), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
-			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount)...)
+		values := append(key(k), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
+			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount)
+		if recount != nil {
+			values = append(values, d.hours)
+		}
+		setRow(row, values...)
 		if d.streams < 0 {
 			emptied = append(emptied, k)
 		}
@@ -256,5 +286,56 @@ func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *ro
 			return err
 		}
 	}
+	for _, k := range takenBack {
+		if _, err := recount.ExecContext(w.ctx, key(k)...); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// buildDailyTotals fills client_usage_daily from client_usage_hourly: a
+// day's sums and, in hours, a bit for each of the day's hours with a row.
+func buildDailyTotals(ctx context.Context, tx *sql.Tx) error {
+	const day, hour = int64(24 * time.Hour), int64(time.Hour)
+	// The remainder taken twice keeps the days of hours before 1970 right.
+	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO client_usage_daily
+SELECT hour - ((hour %% %[1]d) + %[1]d) %% %[1]d, client, client_mac, server_name, proto, server_port,
+	sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns),
+	sum(rtt_sum_ns), sum(rtt_count), sum(handshake_sum_ns), sum(handshake_count),
+	sum(1 << (((hour %% %[1]d) + %[1]d) %% %[1]d / %[2]d))
+FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6`, day, hour))
+	return err
+}
+
+// RebuildDailyTotals builds client_usage_daily anew from the hourly
+// totals per client, for a database whose totals were written by SQL
+// rather than by a FileWriter (an import, a benchmark's generated month).
+func (s *DB) RebuildDailyTotals(ctx context.Context) error {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rebuilding client_usage_daily: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM client_usage_daily`); err != nil {
+		return fmt.Errorf("rebuilding client_usage_daily: %w", err)
+	}
+	if err := buildDailyTotals(ctx, tx); err != nil {
+		return fmt.Errorf("rebuilding client_usage_daily: %w", err)
+	}
+	return tx.Commit()
+}
+
+// dailyHoursRecount sets a client_usage_daily row's hours (its key's
+// columns the arguments) to the hours of the day that have a row in
+// client_usage_hourly: an IN list of the 24 hours, so that each is a
+// lookup by the hourly table's primary key, not a scan of the day.
+var dailyHoursRecount = func() string {
+	var hours []string
+	for h := range 24 {
+		hours = append(hours, fmt.Sprintf("?1 + %d", int64(h)*int64(time.Hour)))
+	}
+	key := "client = ?2 AND client_mac = ?3 AND server_name = ?4 AND proto = ?5 AND server_port = ?6"
+	return fmt.Sprintf(`UPDATE client_usage_daily SET hours = (SELECT coalesce(sum(1 << ((hour - ?1) / %d)), 0) FROM client_usage_hourly
+	WHERE hour IN (%s) AND %s) WHERE day = ?1 AND %s`, int64(time.Hour), strings.Join(hours, ", "), key, key)
+}()

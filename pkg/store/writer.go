@@ -154,7 +154,7 @@ type statements struct {
 	streamPrev, derivedRows, dhcp                        *sql.Stmt
 	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
 	usageDrop, itemPut, itemDelete, hourDrop, serverDrop *sql.Stmt
-	dailyDrop                                            *sql.Stmt
+	dailyDrop, dailyHours                                *sql.Stmt
 	captureInsert, captureUpdate, sameContent, maxPacket *sql.Stmt
 	storedUntil                                          *sql.Stmt
 	pathUpsert, stateUpsert                              *sql.Stmt
@@ -478,6 +478,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.serverDrop, `DELETE FROM server_usage_hourly WHERE hour=? AND server_name=? AND server=? AND streams=0`},
 		{&w.st.dailyDrop, `DELETE FROM client_usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`},
+		{&w.st.dailyHours, dailyHoursRecount},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
 		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},
@@ -536,7 +537,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			{&w.serverTotals, `server_usage_hourly(hour, server_name, server,
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 13, rowsPerInsert, addTotals},
 			{&w.dailyTotals, `client_usage_daily(day, client, client_mac, server_name, proto, server_port,
-			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count)`, 16, rowsPerInsert, addTotals},
+			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count, hours)`,
+				17, rowsPerInsert, addTotals + ", hours=hours|excluded.hours"},
 		} {
 			ins, err := prepareInserter(ctx, prep, &w.rawStmts, p.table, p.cols, p.rows, p.onConflict)
 			if err != nil {
