@@ -15,8 +15,9 @@ import (
 // range, with the device's name (inventory, else DHCP), MAC, addresses,
 // user and department, the first and last hour it was used, the days (in
 // loc) it was used on, streams and bytes; most bytes first. It reads the
-// hourly totals per client, so a stream counts in the hour it starts in
-// and first and last seen are whole hours.
+// totals per client (clientTotals: a day's row where the range holds the
+// whole UTC day), so a stream counts in the hour it starts in and first
+// and last seen are whole hours.
 func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	group, err := groupExpr(q.GroupBy, "p")
 	if err != nil {
@@ -31,12 +32,21 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	label := groupLabel(q.GroupBy)
 	filter, args := q.Filter.where("p")
 	hour := int64(time.Hour)
+	from, to := floorTo(q.Range.From, hour), floorTo(q.Range.To, hour)+hour
+	// A row's first and last hours are its lowest and highest bits; the
+	// local days it was used on, those of its first and last hours: a UTC
+	// day's hours fall on at most two local days, in order.
+	first := fmt.Sprintf("(u.hour + CAST(log2(u.hours & -u.hours) AS INTEGER) * %d)", hour)
+	last := fmt.Sprintf("(u.hour + CAST(log2(u.hours) AS INTEGER) * %d)", hour)
 	// Each client's sums per name and local day first, then the services,
-	// inventory and DHCP names joined to those: joined to every hourly row,
-	// they took most of the time.
-	text := `WITH p AS (SELECT u.client, u.client_mac, u.server_name, ` + localDay("u.hour", q.Range, loc) + ` AS day,
-		min(u.hour) AS first, max(u.hour) AS last, sum(u.streams) AS streams, sum(u.bytes_up + u.bytes_down) AS bytes
-	FROM client_usage_hourly u WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1, 2, 3, 4)
+	// inventory and DHCP names joined to those: joined to every totals
+	// row, they took most of the time.
+	text := `WITH u AS (SELECT client, client_mac, server_name, hour, hours, streams, bytes_up + bytes_down AS bytes FROM ` + clientTotals(from, to) + `),
+	p AS (SELECT client, client_mac, server_name, day, min(first) AS first, max(last) AS last, sum(streams) AS streams, sum(bytes) AS bytes
+	FROM (SELECT u.client, u.client_mac, u.server_name, ` + localDay(first, q.Range, loc) + ` AS day, ` + first + ` AS first, ` + last + ` AS last, u.streams, u.bytes FROM u
+		UNION ALL SELECT u.client, u.client_mac, u.server_name, ` + localDay(last, q.Range, loc) + `, NULL, NULL, 0, 0 FROM u
+		WHERE ` + localDay(last, q.Range, loc) + ` != ` + localDay(first, q.Range, loc) + `)
+	GROUP BY 1, 2, 3, 4)
 SELECT max(` + deviceNameOf("p") + `) AS device, ` + deviceOf("p") + ` AS device_id, max(p.client_mac) AS mac,
 	group_concat(DISTINCT p.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
 	` + group + ` AS ` + label + `, min(p.first) AS first_seen, max(p.last) AS last_seen,
@@ -44,7 +54,7 @@ SELECT max(` + deviceNameOf("p") + `) AS device, ` + deviceOf("p") + ` AS device
 FROM p LEFT JOIN services sv ON sv.server_name = p.server_name` + inventoryJoin("p") + ` LEFT JOIN devices d ON d.mac = p.client_mac
 WHERE ` + deviceOf("p") + ` IS NOT NULL` + filter + `
 GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
-	args = append(append([]any{floorTo(q.Range.From, hour), q.Range.To}, args...), q.limit())
+	args = append(args, q.limit())
 	frame, err := queryFrame(ctx, db, "devices", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("devices: %w", err)

@@ -80,7 +80,9 @@ func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
 // range counts whole. Steps of whole hours read the hourly rollups, per
 // service or (for distinct clients or devices, or a client filter) per
 // client, and the latter's steps of whole (UTC) days the daily totals per
-// client; all outlive retention, so a long range still has data.
+// client, as do distinct counts in steps of hours (the hours of the day a
+// client was active); all outlive retention, so a long range still has
+// data.
 func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	// agg sums a metric in SQL; who names the column a distinct count
 	// counts (in Go, distinctUsage).
@@ -124,10 +126,11 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		if !perClient {
 			who = `'' AS client, '' AS device`
 		}
-		return `SELECT (u.` + at + ` / ?) * ? AS t, ` + group + ` AS service, ` + who + `, u.bytes_up + u.bytes_down AS bytes, ` + streams + ` AS streams
+		return `SELECT (u.` + at + ` / ?) * ? AS t, ` + group + ` AS service, ` + who + `, u.bytes_up + u.bytes_down AS bytes, ` + streams + ` AS streams, 1 AS hours
 			FROM ` + table + ` u` + join + ` WHERE u.` + at + ` >= ? AND u.` + at + ` < ?` + filter
 	}
 	var source string
+	rangeArgs := []any{step, step, firstBucket, end}
 	switch {
 	case step%int64(time.Hour) == 0 && !perClient:
 		source = rowsOf("usage_hourly", "hour", "u.streams")
@@ -136,23 +139,30 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		// client's day first (the table's key order, no sort), then the
 		// inventory joined to those, an eighth as many rows on an office's
 		// month.
-		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams
+		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams, 1 AS hours
 			FROM (SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM client_usage_daily
 				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3) u` + join + ` WHERE 1` + filter
 	case step%int64(24*time.Hour) == 0:
 		source = rowsOf("client_usage_daily", "day", "u.streams")
+	case who != "" && step%int64(time.Hour) == 0:
+		// Who was active in an hour is in the day's row (its hours): on
+		// an office's week, a seventh of the hourly totals' rows per
+		// client. The count expands each row's hours into steps.
+		source = `SELECT u.hour AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.hours
+			FROM ` + clientTotals(firstBucket, end) + ` u` + join + ` WHERE 1` + filter
+		rangeArgs = nil
 	case step%int64(time.Hour) == 0:
 		source = rowsOf("client_usage_hourly", "hour", "u.streams")
 	default:
 		source = rowsOf("streams", "first", "1")
 	}
-	args = append([]any{step, step, firstBucket, end}, args...)
+	args = append(rangeArgs, args...)
 	var text string
 	var points []usagePoint
 	var rank map[string]int64
 	if who != "" {
-		text = `SELECT t, service, ` + who + ` FROM (` + source + `)`
-		points, rank, err = distinctUsage(ctx, db, text, args, top)
+		text = `SELECT t, service, ` + who + `, hours FROM (` + source + `)`
+		points, rank, err = distinctUsage(ctx, db, text, args, step, top)
 	} else {
 		text = `WITH s AS (` + source + `),
 	top AS (SELECT service, ` + agg + ` AS v FROM s GROUP BY service ORDER BY v DESC, service LIMIT ?)
@@ -237,11 +247,13 @@ func summedUsage(ctx context.Context, db *sql.DB, text string, args []any) ([]us
 }
 
 // distinctUsage counts distinct clients or devices per step and service
-// from rows of (step, service, who), in Go: SQLite sorted the rows twice
-// (the ranking and the steps) and that took seconds a month. The top
-// services rank by who used them over the whole range; Other counts each
-// one once per step, whichever other services it used.
-func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, top int) ([]usagePoint, map[string]int64, error) {
+// from rows of (time, service, who, hours), in Go: SQLite sorted the rows
+// twice (the ranking and the steps) and that took seconds a month. Bit h
+// of hours says who was active h hours after the row's time, which counts
+// in the step holding that hour. The top services rank by who used them
+// over the whole range; Other counts each one once per step, whichever
+// other services it used.
+func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, step int64, top int) ([]usagePoint, map[string]int64, error) {
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, nil, err
@@ -263,11 +275,11 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, top
 		service, user int32
 	}
 	seen := map[use]struct{}{}
-	var t int64
+	var t, hours int64
 	var service string
 	var user sql.NullString
 	for rows.Next() {
-		if err := rows.Scan(&t, &service, &user); err != nil {
+		if err := rows.Scan(&t, &service, &user, &hours); err != nil {
 			return nil, nil, err
 		}
 		if !user.Valid {
@@ -277,7 +289,12 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, top
 		if int(id) == len(serviceNames) {
 			serviceNames = append(serviceNames, service)
 		}
-		seen[use{t, id, intern(users, user.String)}] = struct{}{}
+		who := intern(users, user.String)
+		for h := int64(0); hours != 0; h, hours = h+1, hours>>1 {
+			if hours&1 != 0 {
+				seen[use{floorTo(t+h*int64(time.Hour), step), id, who}] = struct{}{}
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
@@ -308,18 +325,18 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, top
 		isTop[id] = true
 		rank[serviceNames[id]] = total[id]
 	}
-	type step struct {
+	type point struct {
 		t       int64
 		service int32 // -1: Other
 	}
-	counts := map[step]int64{}
+	counts := map[point]int64{}
 	others := map[use]struct{}{}
 	for u := range seen {
 		if isTop[u.service] {
-			counts[step{u.t, u.service}]++
+			counts[point{u.t, u.service}]++
 		} else if _, dup := others[use{u.t, -1, u.user}]; !dup {
 			others[use{u.t, -1, u.user}] = struct{}{}
-			counts[step{u.t, -1}]++
+			counts[point{u.t, -1}]++
 		}
 	}
 	points := make([]usagePoint, 0, len(counts))
@@ -425,16 +442,17 @@ func (r Range) totalsHours() (from, to int64, ok bool) {
 // cuts, and client_usage_hourly's for the hours left at the stretches'
 // edges — a month of an office is an eighth of the rows its hourly totals
 // are. Its hour column is a row's hour or day, within one stretch: group
-// by stretch (cut at months, say), never finer. Columns: hour, client,
-// client_mac, server_name, streams, packets_up, packets_down, bytes_up,
-// bytes_down.
+// by stretch (cut at months, say), never finer; hours has a bit for each
+// hour a stream started in, bit h for hour + h hours (a daily row's hours,
+// an hourly row's 1). Columns: hour, client, client_mac, server_name,
+// streams, packets_up, packets_down, bytes_up, bytes_down, hours.
 func clientTotals(cuts ...int64) string {
 	const day = int64(24 * time.Hour)
 	const columns = "client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down"
 	var parts []string
 	hours := func(from, to int64) {
 		if from < to {
-			parts = append(parts, fmt.Sprintf("SELECT hour, %s FROM client_usage_hourly WHERE hour >= %d AND hour < %d", columns, from, to))
+			parts = append(parts, fmt.Sprintf("SELECT hour, %s, 1 AS hours FROM client_usage_hourly WHERE hour >= %d AND hour < %d", columns, from, to))
 		}
 	}
 	for i := 0; i+1 < len(cuts); i++ {
@@ -448,11 +466,11 @@ func clientTotals(cuts ...int64) string {
 			continue
 		}
 		hours(from, firstDay)
-		parts = append(parts, fmt.Sprintf("SELECT day AS hour, %s FROM client_usage_daily WHERE day >= %d AND day < %d", columns, firstDay, lastDay))
+		parts = append(parts, fmt.Sprintf("SELECT day AS hour, %s, hours FROM client_usage_daily WHERE day >= %d AND day < %d", columns, firstDay, lastDay))
 		hours(lastDay, to)
 	}
 	if len(parts) == 0 {
-		return "(SELECT hour, " + columns + " FROM client_usage_hourly WHERE 0)"
+		return "(SELECT hour, " + columns + ", 1 AS hours FROM client_usage_hourly WHERE 0)"
 	}
 	return "(" + strings.Join(parts, "\n\tUNION ALL ") + ")"
 }

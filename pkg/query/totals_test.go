@@ -243,3 +243,49 @@ func TestClientTotalsSumAsTheHourlyOnes(t *testing.T) {
 		t.Errorf("%d stretches read the daily totals, want the four holding whole UTC days:\n%s", n, source)
 	}
 }
+
+// Active devices and clients in steps of hours, counted from the hours the
+// daily totals keep, are those counted from the streams: per step and
+// vendor, over a week cut at Tokyo's midnight (its first nine hours from
+// the hourly totals), in steps of one hour and of three.
+func TestActivePerHourAsTheStreams(t *testing.T) {
+	m, db := generatedMonth(t)
+	from := m.First.AddDate(0, 0, 7)
+	r := Range{From: from.UnixNano(), To: from.AddDate(0, 0, 7).UnixNano() - 1}
+	group, err := groupExpr(GroupVendor, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, metric := range []string{MetricDevices, MetricClients} {
+		who := deviceOf("s")
+		if metric == MetricClients {
+			who = "s.client"
+		}
+		for _, step := range []time.Duration{time.Hour, 3 * time.Hour} {
+			want := map[string]float64{}
+			for _, row := range sharedtest.Rows(t, db, fmt.Sprintf(`SELECT s.first / %[1]d * %[1]d, %[2]s, count(DISTINCT %[3]s)
+				FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name
+				WHERE s.first >= %[4]d AND s.first <= %[5]d AND %[3]s IS NOT NULL GROUP BY 1, 2`, int64(step), group, who, r.From, r.To)) {
+				want[fmt.Sprintf("%s %s", time.Unix(0, row[0].(int64)).UTC().Format(time.DateTime), row[1])] = float64(row[2].(int64))
+			}
+			f, err := Usage(context.Background(), db, UsageQuery{Metric: metric, Range: r, Step: step, GroupBy: GroupVendor, TopN: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]float64{}
+			for _, field := range f.Fields[1:] {
+				for i := range field.Len() {
+					if v := field.At(i).(float64); v != 0 {
+						got[fmt.Sprintf("%s %s", f.Fields[0].At(i).(time.Time).Format(time.DateTime), field.Labels[GroupVendor])] = v
+					}
+				}
+			}
+			if len(want) < 100 {
+				t.Fatalf("%s per %s: %d steps and vendors with a device, the comparison needs many", metric, step, len(want))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s per %s (-streams +usage):\n%s", metric, step, diff)
+			}
+		}
+	}
+}
