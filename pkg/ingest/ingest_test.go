@@ -291,33 +291,41 @@ func checkUsage(t testing.TB, db *sql.DB) {
 		count(CASE WHEN tls_handshake_ns > 0 THEN 1 END) AS hs`
 	differ := `u.streams IS NOT s.n OR u.packets_up IS NOT s.pu OR u.packets_down IS NOT s.pd OR u.bytes_up IS NOT s.bu
 		OR u.bytes_down IS NOT s.bd OR u.duration_ns IS NOT s.dur OR u.rtt_sum_ns IS NOT s.rtt OR u.handshake_count IS NOT s.hs`
-	// Column by column and key by key; every stream here is after 1970.
+	// Column by column and key by key; every stream here is after 1970,
+	// and the database cuts months in UTC.
+	const hour = "first / 3600000000000 * 3600000000000"
+	const month = "CAST(unixepoch(first / 1000000000, 'unixepoch', 'start of month') AS INTEGER) * 1000000000"
+	const dayOfMonth = "CAST(strftime('%d', first / 1000000000, 'unixepoch') AS INTEGER)"
+	perClient := []string{"client", "client_mac", "server_name", "proto", "server_port"}
 	for _, totals := range []struct {
 		table string
-		// time is the key's time column and the width it rounds to;
-		// keys are its other columns, as in streams.
-		time, width string
+		// time is the key's time column and start its value for a
+		// stream; keys are its other columns, as in streams.
+		time, start string
 		keys        []string
-		// hours: the table has a bit per hour of the day a stream
-		// started in.
-		hours bool
+		// Columns of what the table keeps of when streams started, and
+		// their values for a group of streams.
+		extra, extraSums []string
 	}{
-		{"client_usage_hourly", "hour", "3600000000000", []string{"client", "client_mac", "server_name", "proto", "server_port"}, false},
-		{"usage_hourly", "hour", "3600000000000", []string{"server_name", "proto", "server_port"}, false},
-		{"server_usage_hourly", "hour", "3600000000000", []string{"server_name", "server"}, false},
-		{"client_usage_daily", "day", "86400000000000", []string{"client", "client_mac", "server_name", "proto", "server_port"}, true},
+		{"client_usage_hourly", "hour", hour, perClient, nil, nil},
+		{"usage_hourly", "hour", hour, []string{"server_name", "proto", "server_port"}, nil, nil},
+		{"server_usage_hourly", "hour", hour, []string{"server_name", "server"}, nil, nil},
+		{"client_usage_daily", "day", "first / 86400000000000 * 86400000000000", perClient,
+			[]string{"hours"}, []string{"sum(DISTINCT 1 << ((first / 3600000000000) % 24))"}},
+		{"client_usage_monthly", "month", month, []string{"client", "client_mac", "server_name"},
+			[]string{"days", "first_hour", "last_hour"}, []string{"sum(DISTINCT 1 << (" + dayOfMonth + " - 1))", "min(" + hour + ")", "max(" + hour + ")"}},
 	} {
 		sums, differ := sums, differ
-		if totals.hours {
-			sums += ", sum(DISTINCT 1 << ((first / 3600000000000) % 24)) AS hours"
-			differ += " OR u.hours IS NOT s.hours"
+		for i, c := range totals.extra {
+			sums += ", " + totals.extraSums[i] + " AS " + c
+			differ += " OR u." + c + " IS NOT s." + c
 		}
 		groups, on := "1", "u."+totals.time+" = s."+totals.time
 		for i, k := range totals.keys {
 			groups += fmt.Sprintf(", %d", i+2)
 			on += " AND u." + k + " = s." + k
 		}
-		disagree := count(t, db, `SELECT count(*) FROM (SELECT (first / `+totals.width+`) * `+totals.width+` AS `+totals.time+`, `+
+		disagree := count(t, db, `SELECT count(*) FROM (SELECT `+totals.start+` AS `+totals.time+`, `+
 			strings.Join(totals.keys, ", ")+`, `+sums+` FROM streams GROUP BY `+groups+`) s
 			FULL JOIN `+totals.table+` u ON `+on+` WHERE `+differ)
 		if disagree != 0 {

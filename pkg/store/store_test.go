@@ -270,6 +270,11 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0),
 					(7200000000000, '10.0.0.2', '', 'b.example', 6, 443, 1, 3, 2, 300, 200, 1000000000, 0, 0, 5000, 1)`)
 			}
+			if from >= 16 {
+				// And their day, as version 16 on writes it.
+				steps = append(steps, `INSERT INTO client_usage_daily VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 2, 6, 4, 600, 400, 3000000000, 0, 0, 5000, 1, 5),
+					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0, 1)`)
+			}
 			for _, q := range steps {
 				if _, err := raw.Exec(q); err != nil {
 					t.Fatal(err)
@@ -328,6 +333,15 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if want := "[0 10.0.0.2  b.example 2 400 3000000000 1 5]\n[0 10.0.0.9 aa:bb:cc:dd:ee:ff c.example 5 1000 5000000000 0 1]\n"; got != want {
 				t.Errorf("client_usage_daily after migrating:\n%s\nwant\n%s", got, want)
 			}
+			// So do the monthly ones, in UTC: the first day of January
+			// 1970, the hours 0 and 2.
+			got = rowsOf(t, db.SQL(), `SELECT month, client, server_name, streams, bytes_down, handshake_count, days, first_hour, last_hour FROM client_usage_monthly ORDER BY client`)
+			if want := "[0 10.0.0.2 b.example 2 400 1 1 0 7200000000000]\n[0 10.0.0.9 c.example 5 1000 0 1 0 0]\n"; got != want && from < 17 {
+				t.Errorf("client_usage_monthly after migrating:\n%s\nwant\n%s", got, want)
+			}
+			if got := rowsOf(t, db.SQL(), `SELECT zone FROM rollup_zone`); got != "[UTC]\n" {
+				t.Errorf("rollup zone after migrating: %s", got)
+			}
 			// So do the latency histograms: the handshake of 5000 ns in
 			// its bucket (462: 5000 >> 6 is 78, in the sixth octave past
 			// the exact ones), the stream ended without a reset, sent
@@ -379,18 +393,28 @@ func TestFailedFileLeavesNoPendingRows(t *testing.T) {
 }
 
 // A stream named only by a later file moves to its name's totals: the
-// hour it started in leaves the unnamed key's day, whose other hour stays.
+// hour it started in leaves the unnamed key's day, and the day it started
+// on (in Tokyo, the rollup zone) the unnamed key's month, whose other hour
+// and day stay; later files' streams that month add their days and hours.
 func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC).UnixNano()
-	stream := func(id int64, hour int, name string) *flow.Stream {
-		first := day + int64(hour)*int64(time.Hour)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetRollupZone(context.Background(), tokyo); err != nil {
+		t.Fatal(err)
+	}
+	// 14:00 and 15:00 UTC: 23:00 on 30 March and midnight on the 31st in Tokyo.
+	day := time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC).UnixNano()
+	hour := func(h int) int64 { return day + int64(h)*int64(time.Hour) }
+	stream := func(id int64, h int, name string) *flow.Stream {
 		return &flow.Stream{ID: id, Proto: 6, Client: netip.MustParseAddr("10.0.0.1"), ClientPort: uint16(40000 + id),
-			Server: netip.MustParseAddr("192.0.2.1"), ServerPort: 443, First: first, Last: first + 1e9,
+			Server: netip.MustParseAddr("192.0.2.1"), ServerPort: 443, First: hour(h), Last: hour(h) + 1e9,
 			Packets: [2]uint64{1, 1}, ServerName: name}
 	}
 	write := func(path string, streams ...*flow.Stream) {
@@ -406,12 +430,44 @@ func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("/a.pcap", stream(1, 10, ""), stream(2, 11, ""))
-	named := stream(2, 11, "app.example")
+	write("/a.pcap", stream(1, 14, ""), stream(2, 15, ""))
+	named := stream(2, 15, "app.example")
 	named.Carried = true
 	write("/b.pcap", named)
-	got := rowsOf(t, db.SQL(), `SELECT server_name, streams, hours FROM client_usage_daily ORDER BY server_name`)
-	if want := fmt.Sprintf("[ 1 %d]\n[app.example 1 %d]\n", 1<<10, 1<<11); got != want {
+	// Three more unnamed streams that month, one file each, at 10:00 on
+	// the 31st, 14:00 on the 2nd and 05:00 on the 31st in Tokyo: neither
+	// the first hour nor the last is the last file's.
+	write("/c.pcap", stream(3, 25, ""))
+	write("/d.pcap", stream(4, 5-28*24, ""))
+	write("/e.pcap", stream(5, 20, ""))
+	got := rowsOf(t, db.SQL(), fmt.Sprintf(`SELECT server_name, streams, hours FROM client_usage_daily WHERE day = %d ORDER BY server_name`, day))
+	if want := fmt.Sprintf("[ 2 %d]\n[app.example 1 %d]\n", 1<<14|1<<20, 1<<15); got != want {
 		t.Errorf("daily totals:\n%s\nwant\n%s", got, want)
+	}
+	march := time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo).UnixNano()
+	got = rowsOf(t, db.SQL(), `SELECT month, server_name, streams, days, first_hour, last_hour FROM client_usage_monthly ORDER BY server_name`)
+	if want := fmt.Sprintf("[%d  4 %d %d %d]\n[%d app.example 1 %d %d %d]\n", march, 1<<1|1<<29|1<<30, hour(5-28*24), hour(25), march, 1<<30, hour(15), hour(15)); got != want {
+		t.Errorf("monthly totals:\n%s\nwant\n%s", got, want)
+	}
+	// Built again from the hourly totals, in UTC and back in Tokyo, the
+	// months are as the files left them.
+	// The same zone again rebuilds nothing.
+	for i, zone := range []*time.Location{time.UTC, tokyo, tokyo} {
+		rebuilt, err := db.SetRollupZone(context.Background(), zone)
+		if err != nil || rebuilt != (i < 2) {
+			t.Fatalf("setting the zone to %s: rebuilt %v, %v", zone, rebuilt, err)
+		}
+		if i == 0 {
+			utc := rowsOf(t, db.SQL(), `SELECT month, server_name, streams, days FROM client_usage_monthly ORDER BY server_name`)
+			if want := fmt.Sprintf("[%d  4 %d]\n[%d app.example 1 %d]\n", day-29*24*int64(time.Hour), 1<<1|1<<29|1<<30, day-29*24*int64(time.Hour), 1<<29); utc != want {
+				t.Errorf("monthly totals in UTC:\n%s\nwant\n%s", utc, want)
+			}
+		}
+	}
+	if again := rowsOf(t, db.SQL(), `SELECT month, server_name, streams, days, first_hour, last_hour FROM client_usage_monthly ORDER BY server_name`); again != got {
+		t.Errorf("monthly totals rebuilt:\n%s\nwant\n%s", again, got)
+	}
+	if _, err := db.SetRollupZone(context.Background(), time.Local); err == nil {
+		t.Error("the machine's local zone was taken as the rollup zone")
 	}
 }

@@ -58,11 +58,12 @@ func (u *usage) setEnd(end string, retransmits int64) {
 // usageDelta accumulates the changes to one totals row within a file.
 type usageDelta struct {
 	usageSums
-	// hours has a bit for each hour of the day (UTC) a stream was added
-	// in, client_usage_daily's hours; takenBack says a stream was taken
-	// back, so that an hour may have lost its last stream.
-	hours     int64
-	takenBack bool
+	// For the totals that keep when streams started (client_usage_daily
+	// the hours of its day, client_usage_monthly the days of its month):
+	// the bits of the streams added and of those taken back, and the
+	// first and last hours streams were added in (none unless added).
+	added, takenBack    int64
+	firstHour, lastHour int64
 }
 
 // usageSums are a totals row's sums.
@@ -127,7 +128,7 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 		// bound, what is summed so far goes to the table (in the same
 		// transaction) and the map starts again.
 		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys ||
-			len(w.daily) >= maxUsageKeys || len(w.latency) >= maxUsageKeys {
+			len(w.daily) >= maxUsageKeys || len(w.monthly) >= maxUsageKeys || len(w.latency) >= maxUsageKeys {
 			if err := w.flushUsage(); err != nil {
 				return err
 			}
@@ -135,35 +136,48 @@ func (w *FileWriter) account(u *usage, sign int64) error {
 			clear(w.hourly)
 			clear(w.servers)
 			clear(w.daily)
+			clear(w.monthly)
 			clear(w.latency)
 		}
 	}
 	day := u.key
-	day.hour = floorTo(u.first, int64(24*time.Hour))
-	addTo(w.usage, u.key, u, sign)
-	addTo(w.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign)
-	addTo(w.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign)
-	addTo(w.daily, day, u, sign)
+	day.hour = floorTo(u.key.hour, int64(24*time.Hour))
+	addTo(w.usage, u.key, u, sign, 0)
+	addTo(w.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign, 0)
+	addTo(w.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign, 0)
+	addTo(w.daily, day, u, sign, 1<<((u.key.hour-day.hour)/int64(time.Hour)))
+	month, dayOfMonth := w.calendar.place(u.key.hour)
+	addTo(w.monthly, monthKey{month: month, client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}, u, sign, 1<<(dayOfMonth-1))
 	w.latency.account(u, sign)
 	return nil
 }
 
-// addTo adds (sign +1) or takes back (sign -1) u in the sums of key k.
-func addTo[K comparable](sums map[K]*usageDelta, k K, u *usage, sign int64) {
+// addTo adds (sign +1) or takes back (sign -1) u in the sums of key k, and
+// for totals that keep when streams started, bit (their table's bit for
+// u's hour) in the bits added or taken back.
+func addTo[K comparable](sums map[K]*usageDelta, k K, u *usage, sign, bit int64) {
 	d := sums[k]
 	if d == nil {
 		d = &usageDelta{}
 		sums[k] = d
 	}
 	d.add(u, sign)
+	switch {
+	case bit == 0:
+	case sign < 0:
+		d.takenBack |= bit
+	default:
+		if d.added == 0 || u.key.hour < d.firstHour {
+			d.firstHour = u.key.hour
+		}
+		if d.added == 0 || u.key.hour > d.lastHour {
+			d.lastHour = u.key.hour
+		}
+		d.added |= bit
+	}
 }
 
 func (d *usageDelta) add(u *usage, sign int64) {
-	if sign > 0 {
-		d.hours |= 1 << ((u.key.hour - floorTo(u.key.hour, int64(24*time.Hour))) / int64(time.Hour))
-	} else {
-		d.takenBack = true
-	}
 	d.streams += sign
 	d.packetsUp += sign * u.packetsUp
 	d.packetsDown += sign * u.packetsDown
@@ -184,11 +198,11 @@ func (d *usageDelta) add(u *usage, sign int64) {
 const maxUsageKeys = 1 << 16
 
 func (w *FileWriter) flushUsage() error {
-	err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys, nil)
+	_, err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys, nil)
 	if err != nil {
 		return err
 	}
-	err = flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
+	_, err = flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
 		return []any{k.hour, k.serverName, k.proto, k.serverPort}
 	}, func(a, b hourKey) int {
 		if a.hour != b.hour {
@@ -199,7 +213,7 @@ func (w *FileWriter) flushUsage() error {
 	if err != nil {
 		return err
 	}
-	err = flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
+	_, err = flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
 		return []any{k.hour, k.serverName, k.server}
 	}, func(a, b serverKey) int {
 		if a.hour != b.hour {
@@ -212,10 +226,34 @@ func (w *FileWriter) flushUsage() error {
 	}
 	// After the hourly totals per client: an hour whose row a stream
 	// taken back emptied loses its bit when the day's hours are counted
-	// again from those rows.
-	err = flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys, w.st.dailyHours)
+	// again from those rows, and the days and first and last hours of
+	// its month, from the days' rows, once these are written.
+	recount, err := flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys,
+		func(d *usageDelta) []any { return []any{d.added} })
 	if err != nil {
 		return err
+	}
+	months := map[monthKey]bool{}
+	for _, k := range recount {
+		if _, err := w.st.dailyHours.ExecContext(w.ctx, k.columns()...); err != nil {
+			return err
+		}
+		d := w.daily[k]
+		for h, emptied := int64(0), d.takenBack&^d.added; emptied != 0; h, emptied = h+1, emptied>>1 {
+			if emptied&1 != 0 {
+				month, _ := w.calendar.place(k.hour + h*int64(time.Hour))
+				months[monthKey{month: month, client: k.client, clientMAC: k.clientMAC, serverName: k.serverName}] = true
+			}
+		}
+	}
+	_, err = flushTotals(w, w.monthly, w.wc.monthlyTotals, w.st.monthlyDrop, monthKey.columns, compareMonthKeys, monthlyExtra)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(months), compareMonthKeys) {
+		if err := w.recountMonth(k); err != nil {
+			return err
+		}
 	}
 	return w.latency.flush(w.ctx, w.conn)
 }
@@ -245,33 +283,34 @@ func compareThen[T cmp.Ordered](c int, a, b T) int {
 }
 
 // flushTotals adds each key's sums to its rollup row (the inserter takes
-// the key's columns, then the sums) and deletes the rows left with no
-// stream (drop takes the key's columns). Keys go in the table's order
-// (compare is its primary key's): in a map's random order each upsert
-// went to another page, and SQLite journaled the same pages again for
-// every statement. A table with hours (client_usage_daily) is given
-// recount: its inserter takes the hours after the sums, and recount
-// (taking the key's columns) counts them again where a stream was taken
-// back.
-func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any, compare func(a, b K) int, recount *sql.Stmt) error {
-	var emptied, takenBack []K
+// the key's columns, then the sums, then extra's values) and deletes the
+// rows left with no stream (drop takes the key's columns). Keys go in the
+// table's order (compare is its primary key's): in a map's random order
+// each upsert went to another page, and SQLite journaled the same pages
+// again for every statement. For totals that keep when streams started
+// (extra not nil), it returns the keys whose bits must be counted again:
+// a stream taken back where none was added, so that its hour or day may
+// have no stream left.
+func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *rowInserter, drop *sql.Stmt, key func(K) []any, compare func(a, b K) int,
+	extra func(*usageDelta) []any) (recount []K, err error) {
+	var emptied []K
 	keys := slices.SortedFunc(maps.Keys(sums), compare)
 	for _, k := range keys {
 		d := sums[k]
-		if d.takenBack && recount != nil {
-			takenBack = append(takenBack, k)
+		if extra != nil && d.takenBack&^d.added != 0 {
+			recount = append(recount, k)
 		}
 		if d.usageSums == (usageSums{}) {
 			continue
 		}
 		row, err := totals.row(w.ctx, w.conn)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		values := append(key(k), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown, d.duration,
 			d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount)
-		if recount != nil {
-			values = append(values, d.hours)
+		if extra != nil {
+			values = append(values, extra(d)...)
 		}
 		setRow(row, values...)
 		if d.streams < 0 {
@@ -279,19 +318,14 @@ func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *ro
 		}
 	}
 	if err := totals.flush(w.ctx, w.conn); err != nil {
-		return err
+		return nil, err
 	}
 	for _, k := range emptied {
 		if _, err := drop.ExecContext(w.ctx, key(k)...); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for _, k := range takenBack {
-		if _, err := recount.ExecContext(w.ctx, key(k)...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return recount, nil
 }
 
 // buildDailyTotals fills client_usage_daily from client_usage_hourly: a

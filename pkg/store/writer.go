@@ -124,6 +124,8 @@ type FileWriter struct {
 	hourly    map[hourKey]*usageDelta
 	servers   map[serverKey]*usageDelta
 	daily     map[usageKey]*usageDelta // the day in hour
+	monthly   map[monthKey]*usageDelta
+	calendar  calendar // the rollup zone's, for monthly
 	latency   latencyTotals
 	lastError error
 }
@@ -141,6 +143,7 @@ type writerConn struct {
 	packets, tls, dns           *rowInserter
 	clientTotals, serviceTotals *rowInserter
 	serverTotals, dailyTotals   *rowInserter
+	monthlyTotals               *rowInserter
 	// Most streams are new: their rows go in with a plain INSERT. An
 	// upsert, for the few that may be stored already, makes SQLite keep a
 	// statement journal, which cost a seventh of an ingest.
@@ -155,6 +158,7 @@ type statements struct {
 	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
 	usageDrop, itemPut, itemDelete, hourDrop, serverDrop *sql.Stmt
 	dailyDrop, dailyHours                                *sql.Stmt
+	monthlyDrop, monthDays, monthRecount, rollupZone     *sql.Stmt
 	captureInsert, captureUpdate, sameContent, maxPacket *sql.Stmt
 	storedUntil                                          *sql.Stmt
 	pathUpsert, stateUpsert                              *sql.Stmt
@@ -179,7 +183,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
 		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
+		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta), monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
@@ -189,6 +193,13 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	if err == nil {
 		err = wc.st.storedUntil.QueryRowContext(ctx).Scan(&w.storedUntil)
+	}
+	var zone string
+	if err == nil {
+		err = wc.st.rollupZone.QueryRowContext(ctx).Scan(&zone)
+	}
+	if err == nil {
+		w.calendar.loc, err = loadZone(zone)
 	}
 	if err != nil {
 		w.rollback()
@@ -479,6 +490,10 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.dailyDrop, `DELETE FROM client_usage_daily WHERE day=? AND client=? AND client_mac=? AND server_name=?
 			AND proto=? AND server_port=? AND streams=0`},
 		{&w.st.dailyHours, dailyHoursRecount},
+		{&w.st.monthlyDrop, `DELETE FROM client_usage_monthly WHERE month=? AND client=? AND client_mac=? AND server_name=? AND streams=0`},
+		{&w.st.monthDays, monthDaysQuery},
+		{&w.st.monthRecount, `UPDATE client_usage_monthly SET days=?, first_hour=?, last_hour=? WHERE month=? AND client=? AND client_mac=? AND server_name=?`},
+		{&w.st.rollupZone, `SELECT zone FROM rollup_zone`},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
 		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},
@@ -539,6 +554,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			{&w.dailyTotals, `client_usage_daily(day, client, client_mac, server_name, proto, server_port,
 			streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count, hours)`,
 				17, rowsPerInsert, addTotals + ", hours=hours|excluded.hours"},
+			{&w.monthlyTotals, monthlyColumns, 17, rowsPerInsert, addTotals + monthlyMerge},
 		} {
 			ins, err := prepareInserter(ctx, prep, &w.rawStmts, p.table, p.cols, p.rows, p.onConflict)
 			if err != nil {
@@ -564,7 +580,7 @@ const addTotals = `ON CONFLICT DO UPDATE SET streams=streams+excluded.streams, p
 
 // inserters lists the row inserters in the order their rows are flushed.
 func (w *writerConn) inserters() []*rowInserter {
-	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals, w.serverTotals, w.dailyTotals}
+	return []*rowInserter{w.packets, w.tls, w.dns, w.newStreams, w.streams, w.clientTotals, w.serviceTotals, w.serverTotals, w.dailyTotals, w.monthlyTotals}
 }
 
 // flushRows writes every pending row: before a query reads the tables in

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+)
+
+// monthKey is a client_usage_monthly row's key.
+type monthKey struct {
+	month                         int64 // its first instant in the rollup zone
+	client, clientMAC, serverName string
+}
+
+// columns are the key's values in its table's column order.
+func (k monthKey) columns() []any {
+	return []any{k.month, k.client, k.clientMAC, k.serverName}
+}
+
+// compareMonthKeys orders keys as their table's primary key does.
+func compareMonthKeys(a, b monthKey) int {
+	if a.month != b.month {
+		return cmp.Compare(a.month, b.month)
+	}
+	return compareThen(compareThen(strings.Compare(a.client, b.client), a.clientMAC, b.clientMAC), a.serverName, b.serverName)
+}
+
+// monthlyExtra are client_usage_monthly's columns after the sums: the
+// days added, and the first and last hours, which a delta that added
+// nothing leaves as they are (monthlyMerge takes the least and greatest).
+func monthlyExtra(d *usageDelta) []any {
+	if d.added == 0 {
+		return []any{int64(0), int64(math.MaxInt64), int64(math.MinInt64)}
+	}
+	return []any{d.added, d.firstHour, d.lastHour}
+}
+
+// monthlyMerge merges a row's days and hours into the stored row's.
+const monthlyMerge = `, days=days|excluded.days, first_hour=min(first_hour, excluded.first_hour), last_hour=max(last_hour, excluded.last_hour)`
+
+// monthlyColumns are client_usage_monthly's columns, as inserted.
+const monthlyColumns = `client_usage_monthly(month, client, client_mac, server_name,
+	streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count,
+	days, first_hour, last_hour)`
+
+// calendar places UTC hours in the months and days of a zone.
+type calendar struct {
+	loc *time.Location
+	// The local day placed last, [from, to) (none while empty): streams
+	// come in time order.
+	from, to, month, day int64
+}
+
+// place returns the first instant of the month hour falls in, and its
+// day of the month (from 1).
+func (c *calendar) place(hour int64) (month, day int64) {
+	if hour >= c.from && hour < c.to {
+		return c.month, c.day
+	}
+	y, m, d := time.Unix(0, hour).In(c.loc).Date()
+	c.from = time.Date(y, m, d, 0, 0, 0, 0, c.loc).UnixNano()
+	c.to = time.Date(y, m, d+1, 0, 0, 0, 0, c.loc).UnixNano()
+	c.month, c.day = time.Date(y, m, 1, 0, 0, 0, 0, c.loc).UnixNano(), int64(d)
+	return c.month, c.day
+}
+
+// next is the first instant of the month after the one starting at month.
+func (c *calendar) next(month int64) int64 {
+	y, m, _ := time.Unix(0, month).In(c.loc).Date()
+	return time.Date(y, m+1, 1, 0, 0, 0, 0, c.loc).UnixNano()
+}
+
+// monthDaysMax bounds the UTC days a month of any zone overlaps: 31 days
+// and a few hours of offset on either side.
+const monthDaysMax = 34
+
+// monthDaysQuery reads the hours of the daily totals per client of a
+// month's UTC days (an IN list, monthDaysMax days, the last repeated) for
+// one client and name: a lookup by primary key per day.
+var monthDaysQuery = `SELECT day, hours FROM client_usage_daily WHERE day IN (?` + strings.Repeat(`, ?`, monthDaysMax-1) + `)
+	AND client = ? AND client_mac = ? AND server_name = ?`
+
+// recountMonth sets the days and first and last hours of k's row from
+// the daily totals' hours, after a stream taken back may have left a day
+// or an hour without streams.
+func (w *FileWriter) recountMonth(k monthKey) error {
+	const day, hour = int64(24 * time.Hour), int64(time.Hour)
+	next := w.calendar.next(k.month)
+	args := make([]any, 0, monthDaysMax+3)
+	for d := floorTo(k.month, day); len(args) < monthDaysMax; d = min(d+day, floorTo(next-1, day)) {
+		args = append(args, d)
+	}
+	rows, err := w.st.monthDays.QueryContext(w.ctx, append(args, k.client, k.clientMAC, k.serverName)...)
+	if err != nil {
+		return fmt.Errorf("recounting a month's days: %w", err)
+	}
+	defer rows.Close()
+	var days, first, last int64
+	for rows.Next() {
+		var d, hours int64
+		if err := rows.Scan(&d, &hours); err != nil {
+			return fmt.Errorf("recounting a month's days: %w", err)
+		}
+		for h := d; hours != 0; h, hours = h+hour, hours>>1 {
+			if hours&1 == 0 || h < k.month || h >= next {
+				continue
+			}
+			_, dayOfMonth := w.calendar.place(h)
+			if days == 0 || h < first {
+				first = h
+			}
+			if days == 0 || h > last {
+				last = h
+			}
+			days |= 1 << (dayOfMonth - 1)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recounting a month's days: %w", err)
+	}
+	if days == 0 {
+		return nil // no stream left: the row went with its streams
+	}
+	_, err = w.st.monthRecount.ExecContext(w.ctx, append([]any{days, first, last}, k.columns()...)...)
+	return err
+}
+
+// buildMonthlyTotals fills client_usage_monthly, empty, from
+// client_usage_hourly with the months and days of loc.
+func buildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location) error {
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO `+monthlyColumns+` VALUES (?`+strings.Repeat(`, ?`, 16)+`) `+addTotals+monthlyMerge)
+	if err != nil {
+		return err
+	}
+	defer upsert.Close()
+	// The hourly rows in their key's order, so hours in time order.
+	rows, err := tx.QueryContext(ctx, `SELECT hour, client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down,
+		duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count FROM client_usage_hourly ORDER BY hour`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cal := calendar{loc: loc}
+	totals := map[monthKey]*usageDelta{}
+	flush := func() error {
+		for k, d := range totals {
+			if _, err := upsert.ExecContext(ctx, append(append(k.columns(), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown,
+				d.duration, d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount), monthlyExtra(d)...)...); err != nil {
+				return err
+			}
+		}
+		clear(totals)
+		return nil
+	}
+	for rows.Next() {
+		var hour int64
+		var k monthKey
+		var row usageSums
+		if err := rows.Scan(&hour, &k.client, &k.clientMAC, &k.serverName, &row.streams, &row.packetsUp, &row.packetsDown,
+			&row.bytesUp, &row.bytesDown, &row.duration, &row.rttSum, &row.rttCount, &row.handshakeSum, &row.handshakeCount); err != nil {
+			return err
+		}
+		month, day := cal.place(hour)
+		k.month = month
+		d := totals[k]
+		if d == nil {
+			// Bounded like the writer's sums; flushing adds to the rows.
+			if len(totals) >= maxUsageKeys {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			d = &usageDelta{firstHour: hour}
+			totals[k] = d
+		}
+		d.usageSums.plus(row)
+		d.added |= 1 << (day - 1)
+		d.lastHour = hour
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+// plus adds o's sums.
+func (s *usageSums) plus(o usageSums) {
+	s.streams += o.streams
+	s.packetsUp += o.packetsUp
+	s.packetsDown += o.packetsDown
+	s.bytesUp += o.bytesUp
+	s.bytesDown += o.bytesDown
+	s.duration += o.duration
+	s.rttSum += o.rttSum
+	s.rttCount += o.rttCount
+	s.handshakeSum += o.handshakeSum
+	s.handshakeCount += o.handshakeCount
+}
+
+// SetRollupZone cuts client_usage_monthly's months and days in loc from
+// now on, rebuilding the table from the hourly totals per client when
+// it was cut in another zone (a few seconds for a month of an office);
+// it tells whether it did. loc must be named (time.LoadLocation), not
+// time.Local: another process reads the name.
+func (s *DB) SetRollupZone(ctx context.Context, loc *time.Location) (rebuilt bool, err error) {
+	if loc.String() == "Local" {
+		return false, fmt.Errorf("store: rollup zone: name the zone (time.LoadLocation), not the machine's local one")
+	}
+	// No file is being written meanwhile: its months would be the old
+	// zone's.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("store: rollup zone: %w", err)
+	}
+	defer tx.Rollback()
+	var zone string
+	if err := tx.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
+		return false, fmt.Errorf("store: rollup zone: %w", err)
+	}
+	if zone == loc.String() {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rollup_zone SET zone = ?`, loc.String()); err != nil {
+		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM client_usage_monthly`); err != nil {
+		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
+	}
+	if err := buildMonthlyTotals(ctx, tx, loc); err != nil {
+		return false, fmt.Errorf("store: rollup zone %s: rebuilding client_usage_monthly: %w", loc, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
+	}
+	return true, nil
+}
+
+// zones holds the zones rollup_zone named, loaded once each.
+var zones sync.Map
+
+// loadZone is time.LoadLocation, remembered.
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("rollup zone %q: %w", name, err)
+	}
+	zones.Store(name, loc)
+	return loc, nil
+}
