@@ -48,6 +48,11 @@ type Config struct {
 	// Plugins are the classifier plugins to run, asked before the
 	// contracts and the catalog.
 	Plugins []classifiersdk.PluginConfig
+	// TimeZone cuts the monthly totals' months and days (the office's
+	// zone, the datasource's timeZone); nil keeps the database's (UTC in
+	// a new one). A run after it changed first rebuilds them
+	// (store.DB.SetRollupZone).
+	TimeZone *time.Location
 }
 
 // DefaultConfig is a watch of no paths every minute, keeping packet rows as
@@ -76,6 +81,8 @@ func (c Config) Validate() error {
 		return errors.New("contracts: an empty path; name the contracts file or leave it out")
 	case c.Inventory != "" && strings.TrimSpace(c.Inventory) == "":
 		return errors.New("inventory: an empty path; name the inventory file or leave it out")
+	case c.TimeZone != nil && c.TimeZone.String() == "Local":
+		return errors.New("time zone: the machine's local zone has no name another process can read; name it, like Asia/Tokyo")
 	}
 	for _, p := range c.Plugins {
 		if err := p.Check(); err != nil {
@@ -280,7 +287,12 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 	s.status.Progress = Progress{}
 	s.mu.Unlock()
 	var rep *Report
-	if len(s.cfg.Paths) > 0 {
+	if s.cfg.TimeZone != nil {
+		if _, err = s.db.SetRollupZone(ctx, s.cfg.TimeZone); err != nil {
+			err = fmt.Errorf("ingest: %w", err)
+		}
+	}
+	if err == nil && len(s.cfg.Paths) > 0 {
 		rep, err = s.in.Run(ctx, s.cfg.Paths)
 	}
 	var retained int64

@@ -33,6 +33,7 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 		{func(c *Config) { c.Flow.UDPIdle = 0 }, "flow idle timeouts (TCP 5m0s, UDP 0s): must be more than 0"},
 		{func(c *Config) { c.Flow.MaxStreams = -1 }, "flow max streams -1: must be 0 (no bound) or more"},
 		{func(c *Config) { c.Paths = []string{"/a", " "} }, "paths: an empty path; name a capture file or directory"},
+		{func(c *Config) { c.TimeZone = time.Local }, "time zone: the machine's local zone has no name another process can read; name it, like Asia/Tokyo"},
 	} {
 		cfg := DefaultConfig()
 		c.change(&cfg)
@@ -328,5 +329,31 @@ func TestRunClassifiesNames(t *testing.T) {
 	}
 	if got := vendors(); !strings.HasPrefix(got, "Example Holdings/contract=") {
 		t.Errorf("after a broken edit: %s", got)
+	}
+}
+
+// A run cuts the monthly totals in the configured zone, and without one
+// keeps the database's.
+func TestRunSetsTheRollupZone(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		zone *time.Location
+		want string
+	}{{nil, "UTC"}, {tokyo, "Asia/Tokyo"}, {nil, "Asia/Tokyo"}, {time.UTC, "UTC"}} {
+		cfg := DefaultConfig()
+		cfg.TimeZone = c.zone
+		svc := newService(t, db, cfg)
+		if _, err := svc.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var zone string
+		must(t, db.SQL().QueryRow(`SELECT zone FROM rollup_zone`).Scan(&zone))
+		if zone != c.want {
+			t.Errorf("after a run in %v: rollup zone %s, want %s", c.zone, zone, c.want)
+		}
 	}
 }

@@ -182,6 +182,7 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		}
 		c.Location = loc
 	}
+	c.Ingest.TimeZone = c.Location
 	if err := c.Ingest.Validate(); err != nil {
 		return c, &SettingError{"settings", err.Error()}
 	}

@@ -17,6 +17,11 @@ func settings(json string) backend.DataSourceInstanceSettings {
 	return backend.DataSourceInstanceSettings{UID: "abc", JSONData: []byte(json)}
 }
 
+// sameZone compares zones by name.
+var sameZone = cmp.Comparer(func(a, b *time.Location) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.String() == b.String())
+})
+
 func TestLoadConfig(t *testing.T) {
 	t.Setenv("GF_PATHS_DATA", "/var/lib/grafana")
 	c, err := loadConfig(settings(`{"captureDirs": ["/srv/captures/", "/mnt/office"], "ingestInterval": "5m", "storePackets": false,
@@ -30,7 +35,10 @@ func TestLoadConfig(t *testing.T) {
 	want.PacketRows = false
 	want.RetainDays = 90
 	want.Settle = 30 * time.Second
-	if diff := cmp.Diff(want, c.Ingest); diff != "" {
+	// Without a timeZone, the datasource's months are UTC's, and so are
+	// the monthly totals'.
+	want.TimeZone = time.UTC
+	if diff := cmp.Diff(want, c.Ingest, sameZone); diff != "" {
 		t.Errorf("ingest config (-want +got):\n%s", diff)
 	}
 	if c.Database != filepath.Join("/var/lib/grafana", "saaslens", "abc.db") {
@@ -41,8 +49,14 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ingest.DefaultConfig(), c.Ingest); diff != "" {
+	want = ingest.DefaultConfig()
+	want.TimeZone = time.UTC
+	if diff := cmp.Diff(want, c.Ingest, sameZone); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	c, err = loadConfig(settings(`{"timeZone": "Asia/Tokyo"}`))
+	if err != nil || c.Ingest.TimeZone != c.Location || c.Location.String() != "Asia/Tokyo" {
+		t.Errorf("timeZone Asia/Tokyo: %v, ingest's zone %v, queries' %v", err, c.Ingest.TimeZone, c.Location)
 	}
 	c, err = loadConfig(settings(`{"ingestInterval": "0"}`))
 	if err != nil || c.Ingest.Interval != 0 {

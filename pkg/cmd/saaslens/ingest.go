@@ -27,6 +27,7 @@ type ingestFlags struct {
 	interval   *time.Duration
 	contracts  *string
 	inventory  *string
+	timeZone   *string
 	plugins    pluginFlags
 }
 
@@ -40,6 +41,7 @@ func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *
 		contracts:  fs.String("contracts", "", "contracts file: the company's SaaS contracts and its tenants' server names (see README)"),
 		inventory:  fs.String("inventory", "", "device inventory CSV (mac or address, device, user, department) naming devices, users and departments (see README)"),
 		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details more than this many days older than the latest packet (daily totals stay); 0 keeps everything"),
+		timeZone:   fs.String("time-zone", "", "IANA zone (like Asia/Tokyo) the monthly totals cut months and days in, as the datasource's timeZone; empty keeps the database's"),
 	}
 	fs.Var(&f.plugins, "classifier-plugin", "classifier plugin to run, as PATH or PATH=SHA256 (repeatable; asked before the contracts and the catalog)")
 	if watch {
@@ -152,6 +154,13 @@ func (f *ingestFlags) config(paths []string) (ingest.Config, error) {
 	cfg.Contracts = *f.contracts
 	cfg.Inventory = *f.inventory
 	cfg.Plugins = f.plugins
+	if *f.timeZone != "" {
+		loc, err := time.LoadLocation(*f.timeZone)
+		if err != nil {
+			return cfg, fmt.Errorf("--time-zone %q: not a time zone; write an IANA name like Asia/Tokyo", *f.timeZone)
+		}
+		cfg.TimeZone = loc
+	}
 	cfg.Interval = 0
 	if f.interval != nil {
 		if *f.interval <= 0 {
