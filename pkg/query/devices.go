@@ -41,7 +41,7 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	// Each client's sums per name and local day first, then the services,
 	// inventory and DHCP names joined to those: joined to every totals
 	// row, they took most of the time.
-	text := `WITH u AS (SELECT client, client_mac, server_name, hour, hours, streams, bytes_up + bytes_down AS bytes FROM ` + clientTotals(from, to) + `),
+	text := `WITH u AS (SELECT client, client_mac, server_name, hour, hours, streams, bytes_up + bytes_down AS bytes FROM ` + clientTotals(nil, from, to) + `),
 	p AS (SELECT client, client_mac, server_name, day, min(first) AS first, max(last) AS last, sum(streams) AS streams, sum(bytes) AS bytes
 	FROM (SELECT u.client, u.client_mac, u.server_name, ` + localDay(first, q.Range, loc) + ` AS day, ` + first + ` AS first, ` + last + ` AS last, u.streams, u.bytes FROM u
 		UNION ALL SELECT u.client, u.client_mac, u.server_name, ` + localDay(last, q.Range, loc) + `, NULL, NULL, 0, 0 FROM u

@@ -122,6 +122,10 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	if err != nil {
 		return nil, fmt.Errorf("licences: %w", err)
 	}
+	monthly, err := monthlyIn(ctx, db, loc)
+	if err != nil {
+		return nil, fmt.Errorf("licences: %w", err)
+	}
 	users, userJoin := usersCount("u", "", Filter{}, named)
 	noUse := "NULL"
 	if named {
@@ -132,7 +136,7 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	-- Which client used which contracted name in the month first, then
 	-- the contracts: joining services and contracts to each hourly row
 	-- took five times as long on an office's month.
-	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM ` + clientTotals(from, to) + `
+	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM ` + clientTotals(monthly, from, to) + `
 		WHERE server_name IN (SELECT sv.server_name FROM services sv JOIN cs c ON ` + contractCovers + `)),
 	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices, ` + users + ` AS users
 		FROM pairs u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + userJoin + `
@@ -281,7 +285,7 @@ func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location,
 	filter, args := q.Filter.where("s")
 	source, streams := "", "count(*)"
 	if fromTotals {
-		source, streams = clientTotals(from, to)+" s", "sum(s.streams)"
+		source, streams = clientTotals(nil, from, to)+" s", "sum(s.streams)"
 	} else {
 		active, err := activeFilter([]string{"s"}, q.Range, 0)
 		if err != nil {

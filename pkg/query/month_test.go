@@ -69,7 +69,9 @@ func generatedMonth(t *testing.T) (fixture.Month, *sql.DB) {
 		t.Fatal(err)
 	}
 	cfg := ingest.DefaultConfig()
-	cfg.Paths, cfg.Contracts, cfg.Inventory, cfg.Settle = []string{captures}, contracts, inventory, 0
+	// As a datasource whose timeZone is the office's: the monthly totals
+	// are Tokyo's.
+	cfg.Paths, cfg.Contracts, cfg.Inventory, cfg.Settle, cfg.TimeZone = []string{captures}, contracts, inventory, 0, tokyo
 	svc, err := ingest.NewService(db, cfg, ingest.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -45,12 +45,16 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
+	monthly, err := monthlyIn(ctx, db, loc)
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
 	users, userJoin := usersCount("u", q.GroupBy, q.Filter, named)
 	// Each client's sums per name and month first, then the services and
 	// inventory joined to those: joined to every daily and hourly row,
 	// they took most of the time.
 	text := `WITH u AS (SELECT client, client_mac, server_name, hour >= ? AS this_month, sum(streams) AS streams, sum(bytes_up + bytes_down) AS bytes
-	FROM ` + clientTotals(last.UnixNano(), this.UnixNano(), next.UnixNano()) + ` GROUP BY 1, 2, 3, 4)
+	FROM ` + clientTotals(monthly, last.UnixNano(), this.UnixNano(), next.UnixNano()) + ` GROUP BY 1, 2, 3, 4)
 SELECT ` + group + ` AS g, u.this_month, sum(u.streams), sum(u.bytes), count(DISTINCT ` + deviceOf("u") + `),
 	` + users + `
 FROM u` + joins("u", q.GroupBy, q.Filter) + userJoin + `

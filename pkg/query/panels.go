@@ -149,7 +149,7 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		// an office's week, a seventh of the hourly totals' rows per
 		// client. The count expands each row's hours into steps.
 		source = `SELECT u.hour AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.hours
-			FROM ` + clientTotals(firstBucket, end) + ` u` + join + ` WHERE 1` + filter
+			FROM ` + clientTotals(nil, firstBucket, end) + ` u` + join + ` WHERE 1` + filter
 		rangeArgs = nil
 	case step%int64(time.Hour) == 0:
 		source = rowsOf("client_usage_hourly", "hour", "u.streams")
@@ -437,16 +437,20 @@ func (r Range) totalsHours() (from, to int64, ok bool) {
 }
 
 // clientTotals is a FROM source (to be aliased) of the totals per client
-// from cuts[0] to cuts[len(cuts)-1], whole hours: client_usage_daily's
-// rows for the UTC days wholly within one stretch between consecutive
-// cuts, and client_usage_hourly's for the hours left at the stretches'
-// edges — a month of an office is an eighth of the rows its hourly totals
-// are. Its hour column is a row's hour or day, within one stretch: group
-// by stretch (cut at months, say), never finer; hours has a bit for each
-// hour a stream started in, bit h for hour + h hours (a daily row's hours,
-// an hourly row's 1). Columns: hour, client, client_mac, server_name,
-// streams, packets_up, packets_down, bytes_up, bytes_down, hours.
-func clientTotals(cuts ...int64) string {
+// from cuts[0] to cuts[len(cuts)-1], whole hours: with months (the zone
+// the database's monthly totals are cut in, monthlyIn), client_usage_monthly's
+// rows for the months of that zone wholly within one stretch between
+// consecutive cuts; client_usage_daily's for the UTC days wholly within
+// what is left of a stretch; and client_usage_hourly's for the hours
+// left at the edges — a month of an office is a few thousand monthly
+// rows, or an eighth of the rows its hourly totals are in daily ones. Its
+// hour column is a row's hour, day or month, within one stretch: group by
+// stretch (cut at months, say), never finer; hours has a bit for each hour
+// a stream started in, bit h for hour + h hours (a daily row's hours, an
+// hourly row's 1, a monthly row's NULL). Columns: hour, client,
+// client_mac, server_name, streams, packets_up, packets_down, bytes_up,
+// bytes_down, hours.
+func clientTotals(months *time.Location, cuts ...int64) string {
 	const day = int64(24 * time.Hour)
 	const columns = "client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down"
 	var parts []string
@@ -455,24 +459,68 @@ func clientTotals(cuts ...int64) string {
 			parts = append(parts, fmt.Sprintf("SELECT hour, %s, 1 AS hours FROM client_usage_hourly WHERE hour >= %d AND hour < %d", columns, from, to))
 		}
 	}
-	for i := 0; i+1 < len(cuts); i++ {
-		from, to := cuts[i], cuts[i+1]
+	days := func(from, to int64) {
 		firstDay, lastDay := floorTo(from, day), floorTo(to, day)
 		if firstDay < from {
 			firstDay += day
 		}
 		if firstDay >= lastDay {
 			hours(from, to)
-			continue
+			return
 		}
 		hours(from, firstDay)
 		parts = append(parts, fmt.Sprintf("SELECT day AS hour, %s, hours FROM client_usage_daily WHERE day >= %d AND day < %d", columns, firstDay, lastDay))
 		hours(lastDay, to)
 	}
+	for i := 0; i+1 < len(cuts); i++ {
+		from, to := cuts[i], cuts[i+1]
+		first, last, ok := wholeMonths(from, to, months)
+		if !ok {
+			days(from, to)
+			continue
+		}
+		days(from, first)
+		parts = append(parts, fmt.Sprintf("SELECT month AS hour, %s, NULL AS hours FROM client_usage_monthly WHERE month >= %d AND month < %d", columns, first, last))
+		days(last, to)
+	}
 	if len(parts) == 0 {
 		return "(SELECT hour, " + columns + ", 1 AS hours FROM client_usage_hourly WHERE 0)"
 	}
 	return "(" + strings.Join(parts, "\n\tUNION ALL ") + ")"
+}
+
+// wholeMonths returns the months of loc wholly within [from, to), from
+// the first's start to the end of the last, and false when there are none
+// (or loc is nil).
+func wholeMonths(from, to int64, loc *time.Location) (first, last int64, ok bool) {
+	if loc == nil {
+		return 0, 0, false
+	}
+	t := time.Unix(0, from).In(loc)
+	m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+	if m.UnixNano() < from {
+		m = m.AddDate(0, 1, 0)
+	}
+	first = m.UnixNano()
+	for next := m.AddDate(0, 1, 0); next.UnixNano() <= to; next = m.AddDate(0, 1, 0) {
+		m = next
+	}
+	last = m.UnixNano()
+	return first, last, first < last
+}
+
+// monthlyIn returns loc when the database's monthly totals are cut in it
+// (rollup_zone), so that clientTotals reads them for whole months of loc;
+// else nil.
+func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*time.Location, error) {
+	var zone string
+	if err := db.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
+		return nil, fmt.Errorf("the monthly totals' zone: %w", err)
+	}
+	if zone != loc.String() {
+		return nil, nil
+	}
+	return loc, nil
 }
 
 // ServerNames returns one row per service (or vendor, product, category:
@@ -523,7 +571,7 @@ func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, 
 		hourFilter, hourArgs := q.Filter.where("h")
 		text = `WITH sums AS (SELECT ` + group + ` AS g, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
 	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients` + extra + `
-FROM ` + clientTotals(from, to) + ` u LEFT JOIN services sv ON sv.server_name = u.server_name
+FROM ` + clientTotals(nil, from, to) + ` u LEFT JOIN services sv ON sv.server_name = u.server_name
 WHERE 1` + filter + `
 GROUP BY 1),
 seen AS (SELECT ` + hourGroup + ` AS g, min(h.hour) AS first_seen, max(h.hour) AS last_seen
@@ -701,7 +749,7 @@ func (l List) Query(r Range) (text string, from, to int64) {
 		r = Range{From: -1 << 62, To: 1 << 62}
 	}
 	from = floorTo(r.From, int64(time.Hour))
-	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, clientTotals(from, floorTo(r.To, int64(time.Hour))+int64(time.Hour)))
+	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, clientTotals(nil, from, floorTo(r.To, int64(time.Hour))+int64(time.Hour)))
 	return text, from, r.To
 }
 

@@ -202,9 +202,12 @@ func startedHours(t *testing.T, f *data.Frame, db *sql.DB, q TableQuery) string 
 }
 
 // clientTotals gives, stretch by stretch, the hourly totals' sums per
-// client and name, from the daily totals where whole UTC days allow: here
-// stretches cut at Tokyo's times, one of three working hours, one of two
-// whole UTC days, and months cut at Tokyo's midnight (15:00 UTC).
+// client and name, from the monthly totals for whole months of Tokyo (the
+// zone they are cut in) and the daily ones for whole UTC days where those
+// allow: here stretches cut at Tokyo's times, one of three working hours,
+// one of two whole UTC days, and months cut at Tokyo's midnight (15:00
+// UTC); then the months themselves, and two stretches holding a month
+// each with days and hours on either side.
 func TestClientTotalsSumAsTheHourlyOnes(t *testing.T) {
 	m, db := generatedMonth(t)
 	hour, day := int64(time.Hour), int64(24*time.Hour)
@@ -212,35 +215,54 @@ func TestClientTotalsSumAsTheHourlyOnes(t *testing.T) {
 	if start%day == 0 || (start+9*hour)%day != 0 {
 		t.Fatalf("the month starts at %s: the cuts need a start 9 hours before a UTC midnight", m.First)
 	}
-	// The second day's 10:00 and 13:00 in Tokyo, then the fourth and
-	// sixth UTC midnights after the start.
-	cuts := []int64{start - 40*day - 3*hour, start + 34*hour, start + 37*hour, start + 9*hour + 3*day, start + 9*hour + 5*day,
-		m.First.AddDate(0, 1, 0).UnixNano()}
-	var stretch strings.Builder
-	stretch.WriteString("CASE")
-	for i, c := range cuts[1:] {
-		fmt.Fprintf(&stretch, " WHEN hour < %d THEN %d", c, i)
-	}
-	stretch.WriteString(" END")
-	sums := func(from string) string {
-		return `SELECT ` + stretch.String() + `, client, client_mac, server_name, sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down)
+	month := func(y int, mo time.Month, d, h int) int64 { return time.Date(y, mo, d, h, 0, 0, 0, m.Location).UnixNano() }
+	for _, c := range []struct {
+		// The second day's 10:00 and 13:00 in Tokyo, then the fourth and
+		// sixth UTC midnights after the start.
+		cuts []int64
+		// How many parts read the monthly and the daily totals, and the
+		// daily ones without the monthly.
+		monthly, daily, onlyDaily int
+	}{
+		{[]int64{start - 40*day - 3*hour, start + 34*hour, start + 37*hour, start + 9*hour + 3*day, start + 9*hour + 5*day,
+			m.First.AddDate(0, 1, 0).UnixNano()}, 0, 4, 4},
+		{[]int64{month(2026, 3, 1, 0), month(2026, 4, 1, 0), month(2026, 5, 1, 0)}, 2, 0, 2},
+		// March, and days on either side; then days.
+		{[]int64{month(2026, 2, 20, 3), month(2026, 4, 3, 10), month(2026, 5, 2, 0)}, 1, 3, 2},
+	} {
+		var stretch strings.Builder
+		stretch.WriteString("CASE")
+		for i, c := range c.cuts[1:] {
+			fmt.Fprintf(&stretch, " WHEN hour < %d THEN %d", c, i)
+		}
+		stretch.WriteString(" END")
+		sums := func(from string) string {
+			return `SELECT ` + stretch.String() + `, client, client_mac, server_name, sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down)
 			FROM ` + from + ` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`
-	}
-	want := sharedtest.Rows(t, db, sums(fmt.Sprintf("client_usage_hourly WHERE hour >= %d AND hour < %d", cuts[0], cuts[len(cuts)-1])))
-	source := clientTotals(cuts...)
-	got := sharedtest.Rows(t, db, sums(source))
-	stretches := map[any]int{}
-	for _, r := range want {
-		stretches[r[0]]++
-	}
-	if len(stretches) != len(cuts)-1 || len(want) < 300 {
-		t.Fatalf("sums per stretch %v: the comparison needs some in each", stretches)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("sums from %s (-hourly +clientTotals):\n%s", source, diff)
-	}
-	if n := strings.Count(source, "client_usage_daily"); n != 4 {
-		t.Errorf("%d stretches read the daily totals, want the four holding whole UTC days:\n%s", n, source)
+		}
+		want := sharedtest.Rows(t, db, sums(fmt.Sprintf("client_usage_hourly WHERE hour >= %d AND hour < %d", c.cuts[0], c.cuts[len(c.cuts)-1])))
+		stretches := map[any]int{}
+		for _, r := range want {
+			stretches[r[0]]++
+		}
+		if len(stretches) != len(c.cuts)-1 || len(want) < 300 {
+			t.Fatalf("sums per stretch %v: the comparison needs some in each", stretches)
+		}
+		for _, months := range []*time.Location{nil, m.Location} {
+			source := clientTotals(months, c.cuts...)
+			got := sharedtest.Rows(t, db, sums(source))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("sums from %s (-hourly +clientTotals):\n%s", source, diff)
+			}
+			monthly, daily := strings.Count(source, "client_usage_monthly"), strings.Count(source, "client_usage_daily")
+			wantMonthly, wantDaily := c.monthly, c.daily
+			if months == nil {
+				wantMonthly, wantDaily = 0, c.onlyDaily
+			}
+			if monthly != wantMonthly || daily != wantDaily {
+				t.Errorf("%d parts read the monthly totals and %d the daily ones, want %d and %d:\n%s", monthly, daily, wantMonthly, wantDaily, source)
+			}
+		}
 	}
 }
 
@@ -286,6 +308,50 @@ func TestActivePerHourAsTheStreams(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s per %s (-streams +usage):\n%s", metric, step, diff)
 			}
+		}
+	}
+}
+
+// Licences and month over month read the monthly totals when they are cut
+// in the query's zone (Tokyo, here), and give what the daily and hourly
+// ones give: asked in Seoul, the same offset all year under another name,
+// they read those.
+func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
+	m, db := generatedMonth(t)
+	ctx := context.Background()
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RangeOf(m.First.AddDate(0, 0, -20), m.First.AddDate(0, 1, 0))
+	for _, c := range []struct {
+		name  string
+		query func(loc *time.Location) (*data.Frame, error)
+	}{
+		{"licences", func(loc *time.Location) (*data.Frame, error) {
+			return Licences(ctx, db, LicencesQuery{Range: r}, loc)
+		}},
+		{"monthOverMonth", func(loc *time.Location) (*data.Frame, error) {
+			return MonthOverMonth(ctx, db, TableQuery{Range: r, GroupBy: GroupVendor}, loc)
+		}},
+		{"monthOverMonth per department", func(loc *time.Location) (*data.Frame, error) {
+			return MonthOverMonth(ctx, db, TableQuery{Range: r, GroupBy: GroupDepartment}, loc)
+		}},
+	} {
+		monthly, err := c.query(m.Location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		daily, err := c.query(seoul)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(monthly.Meta.ExecutedQueryString, "client_usage_monthly") || strings.Contains(daily.Meta.ExecutedQueryString, "client_usage_monthly") {
+			t.Fatalf("%s: Tokyo's answer does not read the monthly totals, or Seoul's does", c.name)
+		}
+		got, want := tableText(monthly, nil), tableText(daily, nil)
+		if got != want || monthly.Rows() < 3 {
+			t.Errorf("%s from the monthly totals\n%s\nfrom the daily ones\n%s", c.name, got, want)
 		}
 	}
 }
