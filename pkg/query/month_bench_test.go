@@ -38,7 +38,7 @@ func officeMonth() fixture.Month {
 // inventory naming every device's department, and classifies its names.
 func officeMonthDB(b *testing.B, m fixture.Month) *sql.DB {
 	b.Helper()
-	return cachedDB(b, fmt.Sprintf("saaslens-month-bench-v1-%d-%d.db", m.Devices, m.Sessions), func(db *store.DB) string {
+	return cachedDB(b, fmt.Sprintf("saaslens-month-bench-v1-%d-%d.db", m.Devices, m.Sessions), m.Location, func(db *store.DB) string {
 		cfg := flow.DefaultConfig()
 		names, err := classify.CatalogAddressNames()
 		if err != nil {

@@ -215,7 +215,9 @@ func TestClientTotalsSumAsTheHourlyOnes(t *testing.T) {
 	if start%day == 0 || (start+9*hour)%day != 0 {
 		t.Fatalf("the month starts at %s: the cuts need a start 9 hours before a UTC midnight", m.First)
 	}
-	month := func(y int, mo time.Month, d, h int) int64 { return time.Date(y, mo, d, h, 0, 0, 0, m.Location).UnixNano() }
+	month := func(y int, mo time.Month, d, h int) int64 {
+		return time.Date(y, mo, d, h, 0, 0, 0, m.Location).UnixNano()
+	}
 	for _, c := range []struct {
 		// The second day's 10:00 and 13:00 in Tokyo, then the fourth and
 		// sixth UTC midnights after the start.

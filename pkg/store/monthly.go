@@ -230,16 +230,49 @@ func (s *DB) SetRollupZone(ctx context.Context, loc *time.Location) (rebuilt boo
 	if _, err := tx.ExecContext(ctx, `UPDATE rollup_zone SET zone = ?`, loc.String()); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM client_usage_monthly`); err != nil {
+	if err := rebuildMonthlyTotals(ctx, tx, loc); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
-	}
-	if err := buildMonthlyTotals(ctx, tx, loc); err != nil {
-		return false, fmt.Errorf("store: rollup zone %s: rebuilding client_usage_monthly: %w", loc, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
 	}
 	return true, nil
+}
+
+// RebuildMonthlyTotals builds client_usage_monthly anew from the hourly
+// totals per client, in the rollup zone, for a database whose totals were
+// written by SQL rather than by a FileWriter (an import, a benchmark's
+// generated month).
+func (s *DB) RebuildMonthlyTotals(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer tx.Rollback()
+	var zone string
+	if err := tx.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
+		return fmt.Errorf("store: rollup zone: %w", err)
+	}
+	loc, err := loadZone(zone)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := rebuildMonthlyTotals(ctx, tx, loc); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return tx.Commit()
+}
+
+func rebuildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM client_usage_monthly`); err != nil {
+		return fmt.Errorf("rebuilding client_usage_monthly: %w", err)
+	}
+	if err := buildMonthlyTotals(ctx, tx, loc); err != nil {
+		return fmt.Errorf("rebuilding client_usage_monthly: %w", err)
+	}
+	return nil
 }
 
 // zones holds the zones rollup_zone named, loaded once each.

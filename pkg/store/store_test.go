@@ -467,6 +467,12 @@ func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 	if again := rowsOf(t, db.SQL(), `SELECT month, server_name, streams, days, first_hour, last_hour FROM client_usage_monthly ORDER BY server_name`); again != got {
 		t.Errorf("monthly totals rebuilt:\n%s\nwant\n%s", again, got)
 	}
+	if err := db.RebuildMonthlyTotals(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if again := rowsOf(t, db.SQL(), `SELECT month, server_name, streams, days, first_hour, last_hour FROM client_usage_monthly ORDER BY server_name`); again != got {
+		t.Errorf("monthly totals rebuilt in the same zone:\n%s\nwant\n%s", again, got)
+	}
 	if _, err := db.SetRollupZone(context.Background(), time.Local); err == nil {
 		t.Error("the machine's local zone was taken as the rollup zone")
 	}
