@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +18,8 @@ import (
 // range, with the device's name (inventory, else DHCP), MAC, addresses,
 // user and department, the first and last hour it was used, the days (in
 // loc) it was used on, streams and bytes; most bytes first. It reads the
-// totals per client (clientTotals: a day's row where the range holds the
+// totals per client (a month's row where the range holds a whole month of
+// the zone the monthly totals are cut in, then a day's where it holds the
 // whole UTC day), so a stream counts in the hour it starts in and first
 // and last seen are whole hours.
 func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
@@ -38,19 +42,33 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	// day's hours fall on at most two local days, in order.
 	first := fmt.Sprintf("(u.hour + CAST(log2(u.hours & -u.hours) AS INTEGER) * %d)", hour)
 	last := fmt.Sprintf("(u.hour + CAST(log2(u.hours) AS INTEGER) * %d)", hour)
+	// Whole months of the zone the monthly totals are cut in read those:
+	// their days are bits, OR-ed per month in Go (addMonthDays).
+	monthly, err := monthlyIn(ctx, db, loc)
+	if err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	totals, months := clientTotals(nil, from, to), ""
+	if monthsFrom, monthsTo, whole := wholeMonths(from, to, monthly); whole {
+		totals = `(SELECT * FROM ` + clientTotals(nil, from, monthsFrom) + ` UNION ALL SELECT * FROM ` + clientTotals(nil, monthsTo, to) + `)`
+		months = fmt.Sprintf(`
+	UNION ALL SELECT client, client_mac, server_name, NULL, first_hour, last_hour, streams, bytes_up + bytes_down, month, days
+	FROM client_usage_monthly WHERE month >= %d AND month < %d`, monthsFrom, monthsTo)
+	}
 	// Each client's sums per name and local day first, then the services,
 	// inventory and DHCP names joined to those: joined to every totals
 	// row, they took most of the time.
-	text := `WITH u AS (SELECT client, client_mac, server_name, hour, hours, streams, bytes_up + bytes_down AS bytes FROM ` + clientTotals(nil, from, to) + `),
-	p AS (SELECT client, client_mac, server_name, day, min(first) AS first, max(last) AS last, sum(streams) AS streams, sum(bytes) AS bytes
+	text := `WITH u AS (SELECT client, client_mac, server_name, hour, hours, streams, bytes_up + bytes_down AS bytes FROM ` + totals + `),
+	p AS (SELECT client, client_mac, server_name, day, min(first) AS first, max(last) AS last, sum(streams) AS streams, sum(bytes) AS bytes,
+		NULL AS month, NULL AS days
 	FROM (SELECT u.client, u.client_mac, u.server_name, ` + localDay(first, q.Range, loc) + ` AS day, ` + first + ` AS first, ` + last + ` AS last, u.streams, u.bytes FROM u
 		UNION ALL SELECT u.client, u.client_mac, u.server_name, ` + localDay(last, q.Range, loc) + `, NULL, NULL, 0, 0 FROM u
 		WHERE ` + localDay(last, q.Range, loc) + ` != ` + localDay(first, q.Range, loc) + `)
-	GROUP BY 1, 2, 3, 4)
+	GROUP BY 1, 2, 3, 4` + months + `)
 SELECT max(` + deviceNameOf("p") + `) AS device, ` + deviceOf("p") + ` AS device_id, max(p.client_mac) AS mac,
-	group_concat(DISTINCT p.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
+	group_concat(DISTINCT p.client ORDER BY p.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
 	` + group + ` AS ` + label + `, min(p.first) AS first_seen, max(p.last) AS last_seen,
-	count(DISTINCT p.day) AS days_active, sum(p.streams) AS streams, sum(p.bytes) AS bytes
+	count(DISTINCT p.day) AS days_active, sum(p.streams) AS streams, sum(p.bytes) AS bytes, group_concat(p.month || ':' || p.days) AS month_days
 FROM p LEFT JOIN services sv ON sv.server_name = p.server_name` + inventoryJoin("p") + ` LEFT JOIN devices d ON d.mac = p.client_mac
 WHERE ` + deviceOf("p") + ` IS NOT NULL` + filter + `
 GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
@@ -59,9 +77,47 @@ GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
 	if err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
+	if err := addMonthDays(frame); err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
 	frame.Meta.ExecutedQueryString = executed(text, args)
 	setUnits(frame, map[string]string{"bytes": "decbytes", "streams": "short", "days_active": "short"})
 	return frame, nil
+}
+
+// addMonthDays adds to each row's days_active the days of its monthly
+// totals, month_days (month:days pairs, days a bit per day of the month,
+// as client_usage_monthly keeps them): the bits OR-ed per month, then
+// counted. SQLite has no OR over rows. It then drops month_days.
+func addMonthDays(frame *data.Frame) error {
+	days, at := frame.FieldByName("days_active")
+	pairs, pairsAt := frame.FieldByName("month_days")
+	if at < 0 || pairsAt < 0 {
+		return fmt.Errorf("no days_active or month_days in %s", frame.Name)
+	}
+	for i := range frame.Rows() {
+		text, ok := pairs.ConcreteAt(i)
+		if !ok {
+			continue
+		}
+		perMonth := map[string]uint64{}
+		for _, pair := range strings.Split(text.(string), ",") {
+			month, mask, ok := strings.Cut(pair, ":")
+			v, err := strconv.ParseUint(mask, 10, 64)
+			if !ok || err != nil {
+				return fmt.Errorf("month_days %q: want month:days pairs", text)
+			}
+			perMonth[month] |= v
+		}
+		n, _ := days.ConcreteAt(i)
+		count, _ := n.(int64)
+		for _, v := range perMonth {
+			count += int64(bits.OnesCount64(v))
+		}
+		days.Set(i, &count)
+	}
+	frame.Fields = slices.Delete(frame.Fields, pairsAt, pairsAt+1)
+	return nil
 }
 
 // localDay is SQL for the calendar day in loc (days since 1970-01-01 there)

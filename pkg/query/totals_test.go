@@ -314,10 +314,11 @@ func TestActivePerHourAsTheStreams(t *testing.T) {
 	}
 }
 
-// Licences and month over month read the monthly totals when they are cut
-// in the query's zone (Tokyo, here), and give what the daily and hourly
-// ones give: asked in Seoul, the same offset all year under another name,
-// they read those.
+// Licences, month over month and devices read the monthly totals when
+// they are cut in the query's zone (Tokyo, here), and give what the daily
+// and hourly ones give: asked in Seoul, the same offset all year under
+// another name, they read those. The generated days run from 16 March to
+// 5 April in Tokyo.
 func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 	m, db := generatedMonth(t)
 	ctx := context.Background()
@@ -325,7 +326,13 @@ func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tokyo := func(month time.Month, day, hour int) time.Time { return time.Date(2026, month, day, hour, 0, 0, 0, m.Location) }
 	r := RangeOf(m.First.AddDate(0, 0, -20), m.First.AddDate(0, 1, 0))
+	devices := func(r Range, filter Filter) func(loc *time.Location) (*data.Frame, error) {
+		return func(loc *time.Location) (*data.Frame, error) {
+			return Devices(ctx, db, TableQuery{Range: r, GroupBy: GroupVendor, Filter: filter}, loc)
+		}
+	}
 	for _, c := range []struct {
 		name  string
 		query func(loc *time.Location) (*data.Frame, error)
@@ -339,6 +346,11 @@ func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 		{"monthOverMonth per department", func(loc *time.Location) (*data.Frame, error) {
 			return MonthOverMonth(ctx, db, TableQuery{Range: r, GroupBy: GroupDepartment}, loc)
 		}},
+		// March and the first days of April; March alone; March and April
+		// with a day before (its last nine hours from the hourly totals).
+		{"devices", devices(RangeOf(tokyo(2, 26, 0), tokyo(4, 3, 10)), Filter{})},
+		{"devices in March", devices(RangeOf(tokyo(3, 1, 0), tokyo(4, 1, 0).Add(-time.Nanosecond)), Filter{})},
+		{"devices of two vendors", devices(RangeOf(tokyo(2, 28, 0), tokyo(5, 1, 0)), Filter{Vendors: []string{"Microsoft", "Slack"}})},
 	} {
 		monthly, err := c.query(m.Location)
 		if err != nil {
