@@ -326,7 +326,9 @@ func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokyo := func(month time.Month, day, hour int) time.Time { return time.Date(2026, month, day, hour, 0, 0, 0, m.Location) }
+	tokyo := func(month time.Month, day, hour int) time.Time {
+		return time.Date(2026, month, day, hour, 0, 0, 0, m.Location)
+	}
 	r := RangeOf(m.First.AddDate(0, 0, -20), m.First.AddDate(0, 1, 0))
 	devices := func(r Range, filter Filter) func(loc *time.Location) (*data.Frame, error) {
 		return func(loc *time.Location) (*data.Frame, error) {
