@@ -154,7 +154,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeShadowIT:
 		frame, err = query.ShadowIT(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
 	case TypeServerNames:
-		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit})
+		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
 	case TypeStreams:
 		frame, err = query.Streams(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit})
 	case TypeSQL:

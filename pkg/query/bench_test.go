@@ -176,11 +176,11 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"serverNames/month", func() error {
-			_, err := ServerNames(ctx, db, TableQuery{Range: benchMonth, Limit: 200})
+			_, err := ServerNames(ctx, db, TableQuery{Range: benchMonth, Limit: 200}, time.UTC)
 			return err
 		}},
 		{"serverNames/day", func() error {
-			_, err := ServerNames(ctx, db, TableQuery{Range: day, Limit: 200})
+			_, err := ServerNames(ctx, db, TableQuery{Range: day, Limit: 200}, time.UTC)
 			return err
 		}},
 		{"streams/month/500", func() error {

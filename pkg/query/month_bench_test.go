@@ -146,11 +146,11 @@ func BenchmarkOfficeMonth(b *testing.B) {
 			return err
 		}},
 		{"serverNames/day", func() error {
-			_, err := ServerNames(ctx, db, table(day, ""))
+			_, err := ServerNames(ctx, db, table(day, ""), loc)
 			return err
 		}},
 		{"serverNames/month", func() error {
-			_, err := ServerNames(ctx, db, table(month, ""))
+			_, err := ServerNames(ctx, db, table(month, ""), loc)
 			return err
 		}},
 		{"streams/month/500", func() error {

@@ -527,18 +527,23 @@ func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*time.Locat
 // GroupBy) active in the range: accesses (streams, as the tutorial counts
 // them), packets, bytes each way, clients, first and last seen; grouped by
 // service, each row also carries its vendor, product, category and kind.
-// From a day on it reads the totals per client (totalsFrom: daily where
+// From a day on it reads the totals per client (totalsFrom: monthly for
+// whole months of loc where the monthly totals are cut in it, daily where
 // whole UTC days allow, else hourly), and first and last seen are the
 // first and last hours a stream started in (from the hourly totals per
 // service, unless grouped or filtered per client).
-func ServerNames(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
+func ServerNames(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	from, to, fromTotals := q.Range.totalsHours()
-	return serverNames(ctx, db, q, from, to, fromTotals)
+	monthly, err := monthlyIn(ctx, db, loc)
+	if err != nil {
+		return nil, fmt.Errorf("serverNames: %w", err)
+	}
+	return serverNames(ctx, db, q, from, to, fromTotals, monthly)
 }
 
 // serverNames answers from the streams, or from the hourly totals of the
-// hours [from, to).
-func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, fromTotals bool) (*data.Frame, error) {
+// hours [from, to) (monthly: clientTotals's months).
+func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, fromTotals bool, monthly *time.Location) (*data.Frame, error) {
 	t := "s"
 	if fromTotals {
 		t = "u"
@@ -571,7 +576,7 @@ func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, 
 		hourFilter, hourArgs := q.Filter.where("h")
 		text = `WITH sums AS (SELECT ` + group + ` AS g, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
 	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients` + extra + `
-FROM ` + clientTotals(nil, from, to) + ` u LEFT JOIN services sv ON sv.server_name = u.server_name
+FROM ` + clientTotals(monthly, from, to) + ` u LEFT JOIN services sv ON sv.server_name = u.server_name
 WHERE 1` + filter + `
 GROUP BY 1),
 seen AS (SELECT ` + hourGroup + ` AS g, min(h.hour) AS first_seen, max(h.hour) AS last_seen

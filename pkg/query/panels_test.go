@@ -418,7 +418,7 @@ func TestServerNamesAgreesWithRawRows(t *testing.T) {
 	// From the streams, as a range under a day reads: over the sample's
 	// years ServerNames reads the hourly totals, which
 	// TestTotalsAnswerAsTheStreams holds to the streams.
-	f, err := serverNames(context.Background(), db, TableQuery{Range: all, Limit: 100000}, 0, 0, false)
+	f, err := serverNames(context.Background(), db, TableQuery{Range: all, Limit: 100000}, 0, 0, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +541,7 @@ func TestServerNamesByVendor(t *testing.T) {
 	for _, s := range streams {
 		want[s.vendor]++
 	}
-	f, err := ServerNames(context.Background(), db, TableQuery{Range: span(streams), GroupBy: GroupVendor, Limit: 100000})
+	f, err := ServerNames(context.Background(), db, TableQuery{Range: span(streams), GroupBy: GroupVendor, Limit: 100000}, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
