@@ -272,7 +272,8 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 // ShadowIT lists the SaaS vendors in use in the range that no contract
 // covers, by devices and bytes, with when each was first seen at all;
 // "new" marks those first seen in the month (in loc) the range ends in.
-// From a day on it reads the totals per client (totalsFrom; daily where
+// From a day on it reads the totals per client (totalsFrom; monthly for
+// whole months of loc where the monthly totals are cut in it, daily where
 // whole UTC days allow): streams that started in the range's hours.
 func ShadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	from, to, fromTotals := q.Range.totalsHours()
@@ -285,7 +286,11 @@ func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location,
 	filter, args := q.Filter.where("s")
 	source, streams := "", "count(*)"
 	if fromTotals {
-		source, streams = clientTotals(nil, from, to)+" s", "sum(s.streams)"
+		monthly, err := monthlyIn(ctx, db, loc)
+		if err != nil {
+			return nil, fmt.Errorf("shadowIT: %w", err)
+		}
+		source, streams = clientTotals(monthly, from, to)+" s", "sum(s.streams)"
 	} else {
 		active, err := activeFilter([]string{"s"}, q.Range, 0)
 		if err != nil {

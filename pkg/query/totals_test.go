@@ -314,10 +314,10 @@ func TestActivePerHourAsTheStreams(t *testing.T) {
 	}
 }
 
-// Licences, month over month, devices and server names read the monthly
-// totals when they are cut in the query's zone (Tokyo, here), and give
-// what the daily and hourly ones give: asked in Seoul, the same offset
-// all year under another name, they read those. The generated days run from 16 March to
+// Licences, month over month, shadow IT, server names and devices read
+// the monthly totals when they are cut in the query's zone (Tokyo, here),
+// and give what the daily and hourly ones give: asked in Seoul, the same
+// offset all year under another name, they read those. The generated days run from 16 March to
 // 5 April in Tokyo.
 func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 	m, db := generatedMonth(t)
@@ -347,6 +347,9 @@ func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 		}},
 		{"monthOverMonth per department", func(loc *time.Location) (*data.Frame, error) {
 			return MonthOverMonth(ctx, db, TableQuery{Range: r, GroupBy: GroupDepartment}, loc)
+		}},
+		{"shadowIT", func(loc *time.Location) (*data.Frame, error) {
+			return ShadowIT(ctx, db, TableQuery{Range: r}, loc)
 		}},
 		{"serverNames", func(loc *time.Location) (*data.Frame, error) {
 			return ServerNames(ctx, db, TableQuery{Range: r}, loc)
