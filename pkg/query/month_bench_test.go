@@ -121,6 +121,11 @@ func BenchmarkOfficeMonth(b *testing.B) {
 			_, err := Devices(ctx, db, table(month, GroupVendor), loc)
 			return err
 		}},
+		{"devices/vendor/30days", func() error {
+			// The month less its first day: no whole month.
+			_, err := Devices(ctx, db, table(RangeOf(m.First.AddDate(0, 0, 1), m.First.AddDate(0, 1, 0).Add(-time.Second)), GroupVendor), loc)
+			return err
+		}},
 		{"licences/month", func() error {
 			_, err := Licences(ctx, db, LicencesQuery{Range: month}, loc)
 			return err

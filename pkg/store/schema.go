@@ -629,5 +629,18 @@ CREATE TABLE client_usage_monthly (
 var builds = map[int]func(context.Context, *sql.Tx) error{
 	14: buildLatencyHourly,
 	16: buildDailyTotals,
-	17: func(ctx context.Context, tx *sql.Tx) error { return buildMonthlyTotals(ctx, tx, time.UTC) },
+	17: buildMonthlyTotalsAndStatistics,
+}
+
+// buildMonthlyTotalsAndStatistics builds client_usage_monthly in UTC and
+// gives it, and client_usage_daily that migration 16 rebuilt (dropping its
+// statistics), the planner's statistics: without them SQLite chose worse
+// plans for the daily rows of a month (bytes per department: 0.36 s, 0.24 s
+// with them).
+func buildMonthlyTotalsAndStatistics(ctx context.Context, tx *sql.Tx) error {
+	if err := buildMonthlyTotals(ctx, tx, time.UTC); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `ANALYZE client_usage_daily; ANALYZE client_usage_monthly`)
+	return err
 }
