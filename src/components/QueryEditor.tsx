@@ -298,7 +298,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
         <>
           <Field
             label="SQL"
-            description="One SELECT over the SaaSLens tables (streams, tls, packets, dns, dhcp, devices, client_usage_hourly, client_usage_daily, usage_hourly, server_usage_hourly, captures). Times are Unix nanoseconds: $__timeFilter(col), $__timeGroup(col, $__interval) AS time, $__timeFrom, $__timeTo, $__interval_s; $__activeFilter(s) keeps the streams s with traffic in the range."
+            description="One SELECT over the SaaSLens tables (streams, tls, packets, dns, dhcp, devices, client_usage_hourly, client_usage_daily, client_usage_monthly, usage_hourly, server_usage_hourly, captures). Times are Unix nanoseconds: $__timeFilter(col), $__timeGroup(col, $__interval) AS time, $__timeFrom, $__timeTo, $__interval_s; $__activeFilter(s) keeps the streams s with traffic in the range."
           >
             <TextArea
               aria-label="SQL"
