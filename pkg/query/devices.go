@@ -49,7 +49,7 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 		return nil, fmt.Errorf("devices: %w", err)
 	}
 	totals, months := clientTotals(nil, from, to), ""
-	if monthsFrom, monthsTo, whole := wholeMonths(from, to, monthly); whole {
+	if monthsFrom, monthsTo, ok := monthly.within(from, to); ok {
 		totals = `(SELECT * FROM ` + clientTotals(nil, from, monthsFrom) + ` UNION ALL SELECT * FROM ` + clientTotals(nil, monthsTo, to) + `)`
 		months = fmt.Sprintf(`
 	UNION ALL SELECT client, client_mac, server_name, NULL, first_hour, last_hour, streams, bytes_up + bytes_down, month, days

@@ -437,20 +437,19 @@ func (r Range) totalsHours() (from, to int64, ok bool) {
 }
 
 // clientTotals is a FROM source (to be aliased) of the totals per client
-// from cuts[0] to cuts[len(cuts)-1], whole hours: with months (the zone
-// the database's monthly totals are cut in, monthlyIn), client_usage_monthly's
-// rows for the months of that zone wholly within one stretch between
-// consecutive cuts; client_usage_daily's for the UTC days wholly within
-// what is left of a stretch; and client_usage_hourly's for the hours
-// left at the edges — a month of an office is a few thousand monthly
-// rows, or an eighth of the rows its hourly totals are in daily ones. Its
-// hour column is a row's hour, day or month, within one stretch: group by
-// stretch (cut at months, say), never finer; hours has a bit for each hour
-// a stream started in, bit h for hour + h hours (a daily row's hours, an
-// hourly row's 1, a monthly row's NULL). Columns: hour, client,
-// client_mac, server_name, streams, packets_up, packets_down, bytes_up,
-// bytes_down, hours.
-func clientTotals(months *time.Location, cuts ...int64) string {
+// from cuts[0] to cuts[len(cuts)-1], whole hours: with months (monthlyIn),
+// client_usage_monthly's rows for the months it answers for within one
+// stretch between consecutive cuts (monthlyTotals.within); then
+// client_usage_daily's for the UTC days wholly within what is left of a
+// stretch; and client_usage_hourly's for the hours left at the edges — a
+// month of an office is a few thousand monthly rows, or an eighth of the
+// rows its hourly totals are in daily ones. Its hour column is a row's
+// hour, day or month, within one stretch: group by stretch (cut at months,
+// say), never finer; hours has a bit for each hour a stream started in,
+// bit h for hour + h hours (a daily row's hours, an hourly row's 1, a
+// monthly row's NULL). Columns: hour, client, client_mac, server_name,
+// streams, packets_up, packets_down, bytes_up, bytes_down, hours.
+func clientTotals(months *monthlyTotals, cuts ...int64) string {
 	const day = int64(24 * time.Hour)
 	const columns = "client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down"
 	var parts []string
@@ -474,7 +473,7 @@ func clientTotals(months *time.Location, cuts ...int64) string {
 	}
 	for i := 0; i+1 < len(cuts); i++ {
 		from, to := cuts[i], cuts[i+1]
-		first, last, ok := wholeMonths(from, to, months)
+		first, last, ok := months.within(from, to)
 		if !ok {
 			days(from, to)
 			continue
@@ -489,30 +488,19 @@ func clientTotals(months *time.Location, cuts ...int64) string {
 	return "(" + strings.Join(parts, "\n\tUNION ALL ") + ")"
 }
 
-// wholeMonths returns the months of loc wholly within [from, to), from
-// the first's start to the end of the last, and false when there are none
-// (or loc is nil).
-func wholeMonths(from, to int64, loc *time.Location) (first, last int64, ok bool) {
-	if loc == nil {
-		return 0, 0, false
-	}
-	t := time.Unix(0, from).In(loc)
-	m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
-	if m.UnixNano() < from {
-		m = m.AddDate(0, 1, 0)
-	}
-	first = m.UnixNano()
-	for next := m.AddDate(0, 1, 0); next.UnixNano() <= to; next = m.AddDate(0, 1, 0) {
-		m = next
-	}
-	last = m.UnixNano()
-	return first, last, first < last
+// monthlyTotals says which months client_usage_monthly answers for: those
+// of its zone, loc, that a range holds whole, or holds all the data of:
+// a range to now holds all of the current month's, a range over years all
+// of the first month's.
+type monthlyTotals struct {
+	loc *time.Location
+	// The hours the totals per client hold, [from, to).
+	from, to int64
 }
 
-// monthlyIn returns loc when the database's monthly totals are cut in it
-// (rollup_zone), so that clientTotals reads them for whole months of loc;
-// else nil.
-func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*time.Location, error) {
+// monthlyIn returns the monthly totals when the database's are cut in loc
+// (rollup_zone), for clientTotals to read; else nil.
+func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*monthlyTotals, error) {
 	var zone string
 	if err := db.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
 		return nil, fmt.Errorf("the monthly totals' zone: %w", err)
@@ -520,7 +508,46 @@ func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*time.Locat
 	if zone != loc.String() {
 		return nil, nil
 	}
-	return loc, nil
+	// Both ends of the primary key: two lookups.
+	var first, last sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT min(hour), max(hour) FROM client_usage_hourly`).Scan(&first, &last); err != nil {
+		return nil, fmt.Errorf("the hours the totals hold: %w", err)
+	}
+	m := &monthlyTotals{loc: loc}
+	if first.Valid {
+		m.from, m.to = first.Int64, last.Int64+int64(time.Hour)
+	}
+	return m, nil
+}
+
+// within returns the months m answers for within [from, to) (which may
+// start before from or end after to, where those hold no data), from the
+// first's start to the end of the last, and false when there are none
+// (or m is nil). Only the first and last months can be partial, so the
+// months between are whole.
+func (m *monthlyTotals) within(from, to int64) (first, last int64, ok bool) {
+	if m == nil || from >= to {
+		return 0, 0, false
+	}
+	t := time.Unix(0, from).In(m.loc)
+	start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, m.loc)
+	t = time.Unix(0, to-1).In(m.loc)
+	end := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, m.loc).AddDate(0, 1, 0)
+	// A month answers if the range holds all of its part of the data.
+	holds := func(month time.Time) bool {
+		next := month.AddDate(0, 1, 0).UnixNano()
+		return from <= max(month.UnixNano(), m.from) && to >= min(next, m.to)
+	}
+	if !holds(start) {
+		start = start.AddDate(0, 1, 0)
+	}
+	if end.After(start) && !holds(end.AddDate(0, -1, 0)) {
+		end = end.AddDate(0, -1, 0)
+	}
+	if !end.After(start) {
+		return 0, 0, false
+	}
+	return start.UnixNano(), end.UnixNano(), true
 }
 
 // ServerNames returns one row per service (or vendor, product, category:
@@ -543,7 +570,7 @@ func ServerNames(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Locati
 
 // serverNames answers from the streams, or from the hourly totals of the
 // hours [from, to) (monthly: clientTotals's months).
-func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, fromTotals bool, monthly *time.Location) (*data.Frame, error) {
+func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, fromTotals bool, monthly *monthlyTotals) (*data.Frame, error) {
 	t := "s"
 	if fromTotals {
 		t = "u"
