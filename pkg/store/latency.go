@@ -148,16 +148,5 @@ func buildLatencyHourly(ctx context.Context, tx *sql.Tx) error {
 // for a database whose streams were written by SQL rather than by a
 // FileWriter (an import, a benchmark's generated month).
 func (s *DB) RebuildLatencyTotals(ctx context.Context) error {
-	tx, err := s.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("rebuilding latency_hourly: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM latency_hourly`); err != nil {
-		return fmt.Errorf("rebuilding latency_hourly: %w", err)
-	}
-	if err := buildLatencyHourly(ctx, tx); err != nil {
-		return fmt.Errorf("rebuilding latency_hourly: %w", err)
-	}
-	return tx.Commit()
+	return s.rebuild(ctx, "latency_hourly", buildLatencyHourly)
 }

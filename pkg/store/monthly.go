@@ -230,7 +230,7 @@ func (s *DB) SetRollupZone(ctx context.Context, loc *time.Location) (rebuilt boo
 	if _, err := tx.ExecContext(ctx, `UPDATE rollup_zone SET zone = ?`, loc.String()); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
 	}
-	if err := rebuildMonthlyTotals(ctx, tx, loc); err != nil {
+	if err := refill(ctx, tx, "client_usage_monthly", buildMonthlyTotalsInZone); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -244,35 +244,21 @@ func (s *DB) SetRollupZone(ctx context.Context, loc *time.Location) (rebuilt boo
 // written by SQL rather than by a FileWriter (an import, a benchmark's
 // generated month).
 func (s *DB) RebuildMonthlyTotals(ctx context.Context) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	tx, err := s.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	defer tx.Rollback()
+	return s.rebuild(ctx, "client_usage_monthly", buildMonthlyTotalsInZone)
+}
+
+// buildMonthlyTotalsInZone is buildMonthlyTotals in the zone rollup_zone
+// names.
+func buildMonthlyTotalsInZone(ctx context.Context, tx *sql.Tx) error {
 	var zone string
 	if err := tx.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
-		return fmt.Errorf("store: rollup zone: %w", err)
+		return fmt.Errorf("rollup zone: %w", err)
 	}
 	loc, err := loadZone(zone)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return err
 	}
-	if err := rebuildMonthlyTotals(ctx, tx, loc); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return tx.Commit()
-}
-
-func rebuildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM client_usage_monthly`); err != nil {
-		return fmt.Errorf("rebuilding client_usage_monthly: %w", err)
-	}
-	if err := buildMonthlyTotals(ctx, tx, loc); err != nil {
-		return fmt.Errorf("rebuilding client_usage_monthly: %w", err)
-	}
-	return nil
+	return buildMonthlyTotals(ctx, tx, loc)
 }
 
 // zones holds the zones rollup_zone named, loaded once each.

@@ -346,18 +346,34 @@ FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6`, day, hour))
 // totals per client, for a database whose totals were written by SQL
 // rather than by a FileWriter (an import, a benchmark's generated month).
 func (s *DB) RebuildDailyTotals(ctx context.Context) error {
+	return s.rebuild(ctx, "client_usage_daily", buildDailyTotals)
+}
+
+// rebuild empties table and fills it again with build, in a transaction
+// of its own, no file being written meanwhile.
+func (s *DB) rebuild(ctx context.Context, table string, build func(context.Context, *sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("rebuilding client_usage_daily: %w", err)
+		return fmt.Errorf("store: rebuilding %s: %w", table, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM client_usage_daily`); err != nil {
-		return fmt.Errorf("rebuilding client_usage_daily: %w", err)
-	}
-	if err := buildDailyTotals(ctx, tx); err != nil {
-		return fmt.Errorf("rebuilding client_usage_daily: %w", err)
+	if err := refill(ctx, tx, table, build); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	return tx.Commit()
+}
+
+// refill empties table and fills it again with build, in tx.
+func refill(ctx context.Context, tx *sql.Tx, table string, build func(context.Context, *sql.Tx) error) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+		return fmt.Errorf("rebuilding %s: %w", table, err)
+	}
+	if err := build(ctx, tx); err != nil {
+		return fmt.Errorf("rebuilding %s: %w", table, err)
+	}
+	return nil
 }
 
 // dailyHoursRecount sets a client_usage_daily row's hours (its key's
