@@ -18,10 +18,10 @@ import (
 // range, with the device's name (inventory, else DHCP), MAC, addresses,
 // user and department, the first and last hour it was used, the days (in
 // loc) it was used on, streams and bytes; most bytes first. It reads the
-// totals per client (a month's row where the range holds a whole month of
-// the zone the monthly totals are cut in, then a day's where it holds the
-// whole UTC day), so a stream counts in the hour it starts in and first
-// and last seen are whole hours.
+// totals per client (a month's row where the range holds a month of the
+// zone the monthly totals are cut in whole, or all of its data; then a
+// day's where it holds the whole UTC day), so a stream counts in the hour
+// it starts in and first and last seen are whole hours.
 func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	group, err := groupExpr(q.GroupBy, "p")
 	if err != nil {
@@ -42,8 +42,8 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	// day's hours fall on at most two local days, in order.
 	first := fmt.Sprintf("(u.hour + CAST(log2(u.hours & -u.hours) AS INTEGER) * %d)", hour)
 	last := fmt.Sprintf("(u.hour + CAST(log2(u.hours) AS INTEGER) * %d)", hour)
-	// Whole months of the zone the monthly totals are cut in read those:
-	// their days are bits, OR-ed per month in Go (addMonthDays).
+	// The months the monthly totals answer for read those: their days are
+	// bits, OR-ed per month in Go (addMonthDays).
 	monthly, err := monthlyIn(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
