@@ -131,6 +131,9 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	}
 	var source string
 	rangeArgs := []any{step, step, firstBucket, end}
+	// listed: a row's service is a list, a line each; materialized: the
+	// source is computed once for the ranking and the steps, not twice.
+	listed, materialized := false, ""
 	switch {
 	case step%int64(time.Hour) == 0 && !perClient:
 		source = rowsOf("usage_hourly", "hour", "u.streams")
@@ -142,6 +145,17 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams, 1 AS hours
 			FROM (SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM client_usage_daily
 				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3) u` + join + ` WHERE 1` + filter
+		// An aggregate: computed twice, a month per department took 0.15 s
+		// in the sqlite3 shell, 0.11 s once. (Row sources lose their
+		// indexes to it: a day of one service, 5 ms against 18 ms.)
+		materialized = "MATERIALIZED "
+	case step%int64(24*time.Hour) == 0 && who != "":
+		// Who used what in a day: a row per client's day with the services
+		// it used, a thirteenth of the daily rows on an office's month, in
+		// the table's key order (no sort); the count splits the lists.
+		source = `SELECT (u.day / ?) * ? AS t, group_concat(` + group + `, char(10)) AS service, u.client, ` + deviceOf("u") + ` AS device, 1 AS hours
+			FROM client_usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter + ` GROUP BY u.day, u.client, u.client_mac`
+		listed = true
 	case step%int64(24*time.Hour) == 0:
 		source = rowsOf("client_usage_daily", "day", "u.streams")
 	case who != "" && step%int64(time.Hour) == 0:
@@ -162,9 +176,9 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	var rank map[string]int64
 	if who != "" {
 		text = `SELECT t, service, ` + who + `, hours FROM (` + source + `)`
-		points, rank, err = distinctUsage(ctx, db, text, args, step, top)
+		points, rank, err = distinctUsage(ctx, db, text, args, step, top, listed)
 	} else {
-		text = `WITH s AS (` + source + `),
+		text = `WITH s AS ` + materialized + `(` + source + `),
 	top AS (SELECT service, ` + agg + ` AS v FROM s GROUP BY service ORDER BY v DESC, service LIMIT ?)
 SELECT t, CASE WHEN service IN (SELECT service FROM top) THEN service ELSE '` + Other + `' END AS series, ` + agg + `
 FROM s GROUP BY 1, 2
@@ -250,10 +264,11 @@ func summedUsage(ctx context.Context, db *sql.DB, text string, args []any) ([]us
 // from rows of (time, service, who, hours), in Go: SQLite sorted the rows
 // twice (the ranking and the steps) and that took seconds a month. Bit h
 // of hours says who was active h hours after the row's time, which counts
-// in the step holding that hour. The top services rank by who used them
-// over the whole range; Other counts each one once per step, whichever
-// other services it used.
-func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, step int64, top int) ([]usagePoint, map[string]int64, error) {
+// in the step holding that hour; with listed, service is a list of
+// services, a line each. The top services rank by who used them over the
+// whole range; Other counts each one once per step, whichever other
+// services it used.
+func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, step int64, top int, listed bool) ([]usagePoint, map[string]int64, error) {
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, nil, err
@@ -285,14 +300,20 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, ste
 		if !user.Valid {
 			continue // an address that is no device (deviceOf)
 		}
-		id := intern(services, service)
-		if int(id) == len(serviceNames) {
-			serviceNames = append(serviceNames, service)
-		}
 		who := intern(users, user.String)
-		for h := int64(0); hours != 0; h, hours = h+1, hours>>1 {
-			if hours&1 != 0 {
-				seen[use{floorTo(t+h*int64(time.Hour), step), id, who}] = struct{}{}
+		names := []string{service}
+		if listed {
+			names = strings.Split(service, "\n")
+		}
+		for _, name := range names {
+			id := intern(services, name)
+			if int(id) == len(serviceNames) {
+				serviceNames = append(serviceNames, name)
+			}
+			for h, bits := int64(0), hours; bits != 0; h, bits = h+1, bits>>1 {
+				if bits&1 != 0 {
+					seen[use{floorTo(t+h*int64(time.Hour), step), id, who}] = struct{}{}
+				}
 			}
 		}
 	}
