@@ -38,7 +38,18 @@ const monthContracts = `contracts:
 // each device's department.
 func generatedMonth(t *testing.T) (fixture.Month, *sql.DB) {
 	t.Helper()
+	return generatedMonthCutIn(t, "Asia/Tokyo")
+}
+
+// generatedMonthCutIn is generatedMonth with its monthly totals cut in
+// zone, as by a datasource whose timeZone it is.
+func generatedMonthCutIn(t *testing.T, zone string) (fixture.Month, *sql.DB) {
+	t.Helper()
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rollup, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,9 +80,7 @@ func generatedMonth(t *testing.T) (fixture.Month, *sql.DB) {
 		t.Fatal(err)
 	}
 	cfg := ingest.DefaultConfig()
-	// As a datasource whose timeZone is the office's: the monthly totals
-	// are Tokyo's.
-	cfg.Paths, cfg.Contracts, cfg.Inventory, cfg.Settle, cfg.TimeZone = []string{captures}, contracts, inventory, 0, tokyo
+	cfg.Paths, cfg.Contracts, cfg.Inventory, cfg.Settle, cfg.TimeZone = []string{captures}, contracts, inventory, 0, rollup
 	svc, err := ingest.NewService(db, cfg, ingest.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -331,19 +331,32 @@ func TestActivePerHourAsTheStreams(t *testing.T) {
 }
 
 // Licences, month over month, shadow IT, server names and devices read
-// the monthly totals when they are cut in the query's zone (Tokyo, here),
-// and give what the daily and hourly ones give: asked in Seoul, the same
-// offset all year under another name, they read those. The generated days run from 16 March to
-// 5 April in Tokyo.
+// the monthly totals when they are cut in the query's zone, and give what
+// the daily and hourly ones give: asked in a twin zone, the same clock all
+// year under another name, they read those. The generated days run from
+// 16 March to 5 April in Tokyo; in Berlin (Paris its twin), daylight
+// saving time starts on 29 March.
 func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
-	m, db := generatedMonth(t)
+	for _, zones := range [][2]string{{"Asia/Tokyo", "Asia/Seoul"}, {"Europe/Berlin", "Europe/Paris"}} {
+		t.Run(zones[0], func(t *testing.T) { monthlyAnswersAsDaily(t, zones[0], zones[1]) })
+	}
+}
+
+// monthlyAnswersAsDaily asks in zone, which the monthly totals are cut in,
+// and in twin, which keeps zone's clock under another name.
+func monthlyAnswersAsDaily(t *testing.T, zone, twin string) {
+	m, db := generatedMonthCutIn(t, zone)
 	ctx := context.Background()
-	seoul, err := time.LoadLocation("Asia/Seoul")
+	cut, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokyo := func(month time.Month, day, hour int) time.Time {
-		return time.Date(2026, month, day, hour, 0, 0, 0, m.Location)
+	other, err := time.LoadLocation(twin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(month time.Month, day, hour int) time.Time {
+		return time.Date(2026, month, day, hour, 0, 0, 0, cut)
 	}
 	r := RangeOf(m.First.AddDate(0, 0, -20), m.First.AddDate(0, 1, 0))
 	devices := func(r Range, filter Filter) func(loc *time.Location) (*data.Frame, error) {
@@ -375,23 +388,23 @@ func TestMonthlyTotalsAnswerAsTheDailyOnes(t *testing.T) {
 		}},
 		// March and the first days of April; March alone; March and April
 		// with a day before (its last nine hours from the hourly totals).
-		{"devices", devices(RangeOf(tokyo(2, 26, 0), tokyo(4, 3, 10)), Filter{})},
-		{"devices in March", devices(RangeOf(tokyo(3, 1, 0), tokyo(4, 1, 0).Add(-time.Nanosecond)), Filter{})},
-		{"devices of two vendors", devices(RangeOf(tokyo(2, 28, 0), tokyo(5, 1, 0)), Filter{Vendors: []string{"Microsoft", "Slack"}})},
+		{"devices", devices(RangeOf(at(2, 26, 0), at(4, 3, 10)), Filter{})},
+		{"devices in March", devices(RangeOf(at(3, 1, 0), at(4, 1, 0).Add(-time.Nanosecond)), Filter{})},
+		{"devices of two vendors", devices(RangeOf(at(2, 28, 0), at(5, 1, 0)), Filter{Vendors: []string{"Microsoft", "Slack"}})},
 		// From the 14th of March to the 20th of April: all of both
 		// months' data.
-		{"devices over the data", devices(RangeOf(tokyo(3, 14, 0), tokyo(4, 20, 0)), Filter{})},
+		{"devices over the data", devices(RangeOf(at(3, 14, 0), at(4, 20, 0)), Filter{})},
 	} {
-		monthly, err := c.query(m.Location)
+		monthly, err := c.query(cut)
 		if err != nil {
 			t.Fatal(err)
 		}
-		daily, err := c.query(seoul)
+		daily, err := c.query(other)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(monthly.Meta.ExecutedQueryString, "client_usage_monthly") || strings.Contains(daily.Meta.ExecutedQueryString, "client_usage_monthly") {
-			t.Fatalf("%s: Tokyo's answer does not read the monthly totals, or Seoul's does", c.name)
+			t.Fatalf("%s: %s's answer does not read the monthly totals, or %s's does", c.name, zone, twin)
 		}
 		got, want := tableText(monthly, nil), tableText(daily, nil)
 		if got != want || monthly.Rows() < 2 {
