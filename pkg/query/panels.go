@@ -529,7 +529,10 @@ func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*monthlyTot
 	if zone != loc.String() {
 		return nil, nil
 	}
-	// Both ends of the primary key: two lookups.
+	// Both ends of the primary key: two lookups. An ingest committing
+	// between this and the query may add to a month the range then holds
+	// only part of the data of: that refresh counts the month's new hours
+	// whole, and the next one cuts them.
 	var first, last sql.NullInt64
 	if err := db.QueryRowContext(ctx, `SELECT min(hour), max(hour) FROM client_usage_hourly`).Scan(&first, &last); err != nil {
 		return nil, fmt.Errorf("the hours the totals hold: %w", err)
