@@ -553,25 +553,21 @@ func (m *monthlyTotals) within(from, to int64) (first, last int64, ok bool) {
 	if m == nil || from >= to {
 		return 0, 0, false
 	}
-	t := time.Unix(0, from).In(m.loc)
-	start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, m.loc)
-	t = time.Unix(0, to-1).In(m.loc)
-	end := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, m.loc).AddDate(0, 1, 0)
+	months := Months(Range{From: from, To: to - 1}, m.loc)
 	// A month answers if the range holds all of its part of the data.
-	holds := func(month time.Time) bool {
-		next := month.AddDate(0, 1, 0).UnixNano()
-		return from <= max(month.UnixNano(), m.from) && to >= min(next, m.to)
+	holds := func(month [2]int64) bool {
+		return from <= max(month[0], m.from) && to >= min(month[1], m.to)
 	}
-	if !holds(start) {
-		start = start.AddDate(0, 1, 0)
+	if !holds(months[0]) {
+		months = months[1:]
 	}
-	if end.After(start) && !holds(end.AddDate(0, -1, 0)) {
-		end = end.AddDate(0, -1, 0)
+	if len(months) > 0 && !holds(months[len(months)-1]) {
+		months = months[:len(months)-1]
 	}
-	if !end.After(start) {
+	if len(months) == 0 {
 		return 0, 0, false
 	}
-	return start.UnixNano(), end.UnixNano(), true
+	return months[0][0], months[len(months)-1][1], true
 }
 
 // ServerNames returns one row per service (or vendor, product, category:
@@ -585,11 +581,14 @@ func (m *monthlyTotals) within(from, to int64) (first, last int64, ok bool) {
 // service, unless grouped or filtered per client).
 func ServerNames(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
 	from, to, fromTotals := q.Range.totalsHours()
+	if !fromTotals {
+		return serverNames(ctx, db, q, from, to, false, nil)
+	}
 	monthly, err := monthlyIn(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("serverNames: %w", err)
 	}
-	return serverNames(ctx, db, q, from, to, fromTotals, monthly)
+	return serverNames(ctx, db, q, from, to, true, monthly)
 }
 
 // serverNames answers from the streams, or from the hourly totals of the
