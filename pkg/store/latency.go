@@ -63,6 +63,20 @@ func (t latencyTotals) account(u *usage, sign int64) {
 
 const tcpProto = 6
 
+// merge adds o's changes to t's.
+func (t latencyTotals) merge(o latencyTotals) {
+	for k, counts := range o {
+		dst := t[k]
+		if dst == nil {
+			t[k] = counts
+			continue
+		}
+		for bucket, n := range counts {
+			dst[bucket] += n
+		}
+	}
+}
+
 // execQueryer is a connection or a transaction.
 type execQueryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -115,41 +115,95 @@ func usageOf(s *flow.Stream, end string, names addrNames) *usage {
 	return u
 }
 
-// account adds (sign +1) or takes back (sign -1) a stream's contribution
-// to the hourly totals. A stream written again, when it grew or
-// ended in a later file, is taken back as first written and added as it
-// is now, so each stream counts once.
-func (w *FileWriter) account(u *usage, sign int64) error {
-	if u == nil {
-		return nil
+// totals sum what streams add to, or take back from, the rollup tables
+// until they are written (flushUsage).
+type totals struct {
+	usage    map[usageKey]*usageDelta
+	hourly   map[hourKey]*usageDelta
+	servers  map[serverKey]*usageDelta
+	daily    map[usageKey]*usageDelta // the day in hour
+	monthly  map[monthKey]*usageDelta
+	latency  latencyTotals
+	calendar calendar // the rollup zone's, for monthly
+}
+
+func newTotals(loc *time.Location) *totals {
+	return &totals{usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta),
+		servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta),
+		monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, calendar: calendar{loc: loc}}
+}
+
+// due tells whether what is summed should go to the tables (in the same
+// transaction) before u is added, the maps starting again: past a bound,
+// as a flood of one-off clients makes a key per stream.
+func (t *totals) due(u *usage) bool {
+	if _, known := t.usage[u.key]; known {
+		return false
 	}
-	if _, known := w.usage[u.key]; !known {
-		// A flood of one-off clients makes a key per stream: past a
-		// bound, what is summed so far goes to the table (in the same
-		// transaction) and the map starts again.
-		if len(w.usage) >= maxUsageKeys || len(w.hourly) >= maxUsageKeys || len(w.servers) >= maxUsageKeys ||
-			len(w.daily) >= maxUsageKeys || len(w.monthly) >= maxUsageKeys || len(w.latency) >= maxUsageKeys {
-			if err := w.flushUsage(); err != nil {
-				return err
-			}
-			clear(w.usage)
-			clear(w.hourly)
-			clear(w.servers)
-			clear(w.daily)
-			clear(w.monthly)
-			clear(w.latency)
-		}
+	return len(t.usage) >= maxUsageKeys || len(t.hourly) >= maxUsageKeys || len(t.servers) >= maxUsageKeys ||
+		len(t.daily) >= maxUsageKeys || len(t.monthly) >= maxUsageKeys || len(t.latency) >= maxUsageKeys
+}
+
+// account adds (sign +1) or takes back (sign -1) a stream's contribution
+// to the totals. A stream written again, when it grew or ended in a later
+// file, is taken back as first written and added as it is now, so each
+// stream counts once.
+func (t *totals) account(u *usage, sign int64) {
+	if u == nil {
+		return
 	}
 	day := u.key
 	day.hour = floorTo(u.key.hour, int64(24*time.Hour))
-	addTo(w.usage, u.key, u, sign, 0)
-	addTo(w.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign, 0)
-	addTo(w.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign, 0)
-	addTo(w.daily, day, u, sign, 1<<((u.key.hour-day.hour)/int64(time.Hour)))
-	month, dayOfMonth := w.calendar.place(u.key.hour)
-	addTo(w.monthly, monthKey{month: month, client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}, u, sign, 1<<(dayOfMonth-1))
-	w.latency.account(u, sign)
-	return nil
+	addTo(t.usage, u.key, u, sign, 0)
+	addTo(t.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign, 0)
+	addTo(t.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign, 0)
+	addTo(t.daily, day, u, sign, 1<<((u.key.hour-day.hour)/int64(time.Hour)))
+	month, dayOfMonth := t.calendar.place(u.key.hour)
+	addTo(t.monthly, monthKey{month: month, client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}, u, sign, 1<<(dayOfMonth-1))
+	t.latency.account(u, sign)
+}
+
+// merge adds o's changes to t's.
+func (t *totals) merge(o *totals) {
+	mergeDeltas(t.usage, o.usage)
+	mergeDeltas(t.hourly, o.hourly)
+	mergeDeltas(t.servers, o.servers)
+	mergeDeltas(t.daily, o.daily)
+	mergeDeltas(t.monthly, o.monthly)
+	t.latency.merge(o.latency)
+}
+
+func mergeDeltas[K comparable](dst, src map[K]*usageDelta) {
+	for k, s := range src {
+		if d := dst[k]; d != nil {
+			d.merge(s)
+		} else {
+			dst[k] = s
+		}
+	}
+}
+
+func (d *usageDelta) merge(o *usageDelta) {
+	d.streams += o.streams
+	d.packetsUp += o.packetsUp
+	d.packetsDown += o.packetsDown
+	d.bytesUp += o.bytesUp
+	d.bytesDown += o.bytesDown
+	d.duration += o.duration
+	d.rttSum += o.rttSum
+	d.rttCount += o.rttCount
+	d.handshakeSum += o.handshakeSum
+	d.handshakeCount += o.handshakeCount
+	if o.added != 0 {
+		if d.added == 0 || o.firstHour < d.firstHour {
+			d.firstHour = o.firstHour
+		}
+		if d.added == 0 || o.lastHour > d.lastHour {
+			d.lastHour = o.lastHour
+		}
+	}
+	d.added |= o.added
+	d.takenBack |= o.takenBack
 }
 
 // addTo adds (sign +1) or takes back (sign -1) u in the sums of key k, and
@@ -197,12 +251,13 @@ func (d *usageDelta) add(u *usage, sign int64) {
 // maxUsageKeys bounds the usage sums held in memory within one file.
 const maxUsageKeys = 1 << 16
 
-func (w *FileWriter) flushUsage() error {
-	_, err := flushTotals(w, w.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys, nil)
+// flushUsage writes t to the rollup tables.
+func (w *FileWriter) flushUsage(t *totals) error {
+	_, err := flushTotals(w, t.usage, w.wc.clientTotals, w.st.usageDrop, usageKey.columns, compareUsageKeys, nil)
 	if err != nil {
 		return err
 	}
-	_, err = flushTotals(w, w.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
+	_, err = flushTotals(w, t.hourly, w.wc.serviceTotals, w.st.hourDrop, func(k hourKey) []any {
 		return []any{k.hour, k.serverName, k.proto, k.serverPort}
 	}, func(a, b hourKey) int {
 		if a.hour != b.hour {
@@ -213,7 +268,7 @@ func (w *FileWriter) flushUsage() error {
 	if err != nil {
 		return err
 	}
-	_, err = flushTotals(w, w.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
+	_, err = flushTotals(w, t.servers, w.wc.serverTotals, w.st.serverDrop, func(k serverKey) []any {
 		return []any{k.hour, k.serverName, k.server}
 	}, func(a, b serverKey) int {
 		if a.hour != b.hour {
@@ -228,7 +283,7 @@ func (w *FileWriter) flushUsage() error {
 	// taken back emptied loses its bit when the day's hours are counted
 	// again from those rows, and the days and first and last hours of
 	// its month, from the days' rows, once these are written.
-	recount, err := flushTotals(w, w.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys,
+	recount, err := flushTotals(w, t.daily, w.wc.dailyTotals, w.st.dailyDrop, usageKey.columns, compareUsageKeys,
 		func(d *usageDelta) []any { return []any{d.added} })
 	if err != nil {
 		return err
@@ -238,15 +293,15 @@ func (w *FileWriter) flushUsage() error {
 		if _, err := w.st.dailyHours.ExecContext(w.ctx, k.columns()...); err != nil {
 			return err
 		}
-		d := w.daily[k]
+		d := t.daily[k]
 		for h, emptied := int64(0), d.takenBack&^d.added; emptied != 0; h, emptied = h+1, emptied>>1 {
 			if emptied&1 != 0 {
-				month, _ := w.calendar.place(k.hour + h*int64(time.Hour))
+				month, _ := t.calendar.place(k.hour + h*int64(time.Hour))
 				months[monthKey{month: month, client: k.client, clientMAC: k.clientMAC, serverName: k.serverName}] = true
 			}
 		}
 	}
-	_, err = flushTotals(w, w.monthly, w.wc.monthlyTotals, w.st.monthlyDrop, monthKey.columns, compareMonthKeys, monthlyExtra)
+	_, err = flushTotals(w, t.monthly, w.wc.monthlyTotals, w.st.monthlyDrop, monthKey.columns, compareMonthKeys, monthlyExtra)
 	if err != nil {
 		return err
 	}
@@ -255,7 +310,7 @@ func (w *FileWriter) flushUsage() error {
 			return err
 		}
 	}
-	return w.latency.flush(w.ctx, w.conn)
+	return t.latency.flush(w.ctx, w.conn)
 }
 
 // columns are the key's values in its table's column order.

@@ -63,6 +63,9 @@ const (
 type streamWrite struct {
 	flow.Stream
 	progress bool
+	// usage is what the stream adds to the totals, as added on the
+	// decoding goroutine.
+	usage *usage
 }
 
 type helloRow struct {
@@ -77,11 +80,15 @@ type batch struct {
 	dns       []flow.DNSResponse
 	dhcp      []flow.DHCP
 	sightings []flow.Sighting
+	// totals, when not nil, hold what the streams of this batch and of
+	// the batches before added and no earlier batch's totals did.
+	totals *totals
 }
 
 func (b *batch) reset() {
 	b.packets, b.streams, b.hellos = b.packets[:0], b.streams[:0], b.hellos[:0]
 	b.dns, b.dhcp, b.sightings = b.dns[:0], b.dhcp[:0], b.sightings[:0]
+	b.totals = nil
 }
 
 func (b *batch) size() int {
@@ -115,18 +122,22 @@ type FileWriter struct {
 	done     chan error
 	closed   bool
 	released bool
+	// Owned by the decoding goroutine, until handed over with a batch:
+	// adding streams to the totals costs the writing goroutine, which
+	// has none to spare, as much as a table's rows.
+	pending      *totals
+	pendingNames addrNames
 
 	// owned by the writer goroutine
-	wc        *writerConn
-	st        *statements
-	names     addrNames
-	usage     map[usageKey]*usageDelta
-	hourly    map[hourKey]*usageDelta
-	servers   map[serverKey]*usageDelta
-	daily     map[usageKey]*usageDelta // the day in hour
-	monthly   map[monthKey]*usageDelta
-	calendar  calendar // the rollup zone's, for monthly
-	latency   latencyTotals
+	wc       *writerConn
+	st       *statements
+	names    addrNames
+	calendar calendar // the rollup zone's, for monthly
+	// takeBacks holds what streams stored before take back from the
+	// totals, and what streams this file's observation does not keep
+	// (seenAgain) added: written with the next totals handed over, which
+	// hold what every stream written so far added.
+	takeBacks *totals
 	lastError error
 }
 
@@ -149,8 +160,9 @@ type writerConn struct {
 	// statement journal, which cost a seventh of an ingest.
 	streams, newStreams *rowInserter
 	// batches go round between the decoding and the writing goroutine;
-	// every file leaves them empty for the next.
-	batches [3]*batch
+	// every file leaves them empty for the next. Enough that decoding
+	// goes on while totals handed over are written (a few megabytes).
+	batches [64]*batch
 }
 
 type statements struct {
@@ -182,8 +194,8 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
 	w := &FileWriter{db: s, ctx: ctx, conn: conn, wc: wc, st: &wc.st, file: f, started: time.Now(),
-		full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1),
-		usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta), servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta), monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, names: addrNames{m: make(map[netip.Addr]addrName)}}
+		full: make(chan *batch, 64), free: make(chan *batch, 64), done: make(chan error, 1),
+		names: addrNames{m: make(map[netip.Addr]addrName)}, pendingNames: addrNames{m: make(map[netip.Addr]addrName)}}
 	res, err := wc.st.captureInsert.ExecContext(ctx, f.Path, f.Size, f.MTime, "pending:"+f.Path, f.Series, f.Continued, f.ReadFrom, f.PacketRows)
 	if err == nil {
 		w.captureID, err = res.LastInsertId()
@@ -205,6 +217,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 		w.rollback()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
+	w.pending, w.takeBacks = newTotals(w.calendar.loc), newTotals(w.calendar.loc)
 	for i := range wc.batches {
 		if wc.batches[i] == nil {
 			wc.batches[i] = &batch{packets: make([]flow.Packet, 0, batchPackets)}
@@ -236,16 +249,44 @@ func (w *FileWriter) Packet(p *flow.Packet) {
 }
 
 // Stream implements flow.Sink: the stream has ended.
-func (w *FileWriter) Stream(s *flow.Stream) {
-	w.cur.streams = append(w.cur.streams, streamWrite{Stream: *s})
-	w.maybeFlush()
-}
+func (w *FileWriter) Stream(s *flow.Stream) { w.addStream(s, false) }
 
 // StreamProgress records a stream still open at the end of the file, so
 // that readers see it before it ends.
-func (w *FileWriter) StreamProgress(s *flow.Stream) {
-	w.cur.streams = append(w.cur.streams, streamWrite{Stream: *s, progress: true})
+func (w *FileWriter) StreamProgress(s *flow.Stream) { w.addStream(s, true) }
+
+func (w *FileWriter) addStream(s *flow.Stream, progress bool) {
+	u := usageOf(s, streamEnd(s, progress), w.pendingNames)
+	if w.pending.due(u) || len(w.pending.usage) >= handOverKeys && len(w.full) == 0 {
+		w.handOver()
+	}
+	w.pending.account(u, +1)
+	w.cur.streams = append(w.cur.streams, streamWrite{Stream: *s, progress: progress, usage: u})
 	w.maybeFlush()
+}
+
+// handOverKeys is how many keys the totals gather before they go to the
+// writing goroutine whenever it has caught up: it writes them meanwhile,
+// and the commit, which no decoding overlaps, has fewer to write. A key
+// handed over twice is written twice, but traffic that makes so many keys
+// repeats few of them.
+const handOverKeys = 1 << 12
+
+// streamEnd is the end_reason a stream's row is written with.
+func streamEnd(s *flow.Stream, progress bool) string {
+	if progress {
+		return flow.EndOpen.String()
+	}
+	return s.End.String()
+}
+
+// handOver sends the totals to the writing goroutine with the batch of
+// the streams added to them last: it writes them after that batch's
+// streams, once it knows what every stream they hold takes back.
+func (w *FileWriter) handOver() {
+	w.cur.totals = w.pending
+	w.pending = newTotals(w.pending.calendar.loc)
+	w.flushBatch()
 }
 
 // Hello implements flow.Sink.
@@ -295,6 +336,7 @@ func (w *FileWriter) finish() error {
 		return w.lastError
 	}
 	w.closed = true
+	w.cur.totals = w.pending
 	w.full <- w.cur
 	close(w.full)
 	return <-w.done
@@ -334,9 +376,6 @@ func (w *FileWriter) Commit(r CaptureResult) error {
 }
 
 func (w *FileWriter) commit(r CaptureResult) error {
-	if err := w.flushUsage(); err != nil {
-		return err
-	}
 	sum := r.Summary
 	other, err := json.Marshal(sum.OtherByName())
 	if err != nil {
@@ -641,6 +680,17 @@ func (w *FileWriter) writeBatch(b *batch) error {
 			return fmt.Errorf("stream %d: %w", b.streams[i].ID, err)
 		}
 	}
+	if b.totals == nil {
+		return nil
+	}
+	// Together, since a stream's usage taken back alone could leave a
+	// row with fewer streams than none, or count its emptied hours again
+	// for nothing.
+	b.totals.merge(w.takeBacks)
+	w.takeBacks = newTotals(w.calendar.loc)
+	if err := w.flushUsage(b.totals); err != nil {
+		return fmt.Errorf("totals: %w", err)
+	}
 	return nil
 }
 
@@ -687,25 +737,22 @@ func boxedSmall(v int) any {
 }
 
 func (w *FileWriter) writeStream(s *streamWrite) error {
-	end := s.End.String()
-	if s.progress {
-		end = flow.EndOpen.String()
-	}
+	end := streamEnd(&s.Stream, s.progress)
 	prev, err := w.previous(s)
 	if err != nil {
 		return err
 	}
 	if prev != nil && !prev.ownSeries {
-		if keep, err := w.seenAgain(s, prev); err != nil || !keep {
+		keep, err := w.seenAgain(s, prev)
+		if err != nil {
 			return err
 		}
+		if !keep {
+			w.takeBacks.account(s.usage, -1)
+			return nil
+		}
 	}
-	if err := w.account(prev, -1); err != nil {
-		return err
-	}
-	if err := w.account(usageOf(&s.Stream, end, w.names), +1); err != nil {
-		return err
-	}
+	w.takeBacks.account(prev, -1)
 	mac := ""
 	if s.HasClientMAC {
 		mac = macString(s.ClientMAC)
