@@ -23,11 +23,7 @@ func BenchmarkDecodeExtract(b *testing.B) {
 // SAASLENS_BENCH_CAPTURE names (../shared/tools/make-bench.sh OUTDIR 1500):
 // the decoding that ingest's BenchmarkIngestRealistic is held against.
 func BenchmarkDecodeExtractRealistic(b *testing.B) {
-	path := os.Getenv("SAASLENS_BENCH_CAPTURE")
-	if path == "" {
-		b.Skip("SAASLENS_BENCH_CAPTURE names no capture; build one with ../shared/tools/make-bench.sh OUTDIR 1500")
-	}
-	benchmarkDecodeExtract(b, path)
+	benchmarkDecodeExtract(b, fixture.RealisticCapture(b))
 }
 
 func benchmarkDecodeExtract(b *testing.B, path string) {

@@ -24,11 +24,7 @@ func BenchmarkIngest(b *testing.B) {
 // (many short DNS and QUIC flows), named by SAASLENS_BENCH_CAPTURE: build
 // one with ../shared/tools/make-bench.sh OUTDIR 1500.
 func BenchmarkIngestRealistic(b *testing.B) {
-	path := os.Getenv("SAASLENS_BENCH_CAPTURE")
-	if path == "" {
-		b.Skip("SAASLENS_BENCH_CAPTURE names no capture; build one with ../shared/tools/make-bench.sh OUTDIR 1500")
-	}
-	benchmarkIngest(b, path)
+	benchmarkIngest(b, fixture.RealisticCapture(b))
 }
 
 func benchmarkIngest(b *testing.B, path string) {
