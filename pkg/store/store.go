@@ -77,7 +77,11 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_txlock", "immediate")
 	}
-	q.Add("_pragma", "cache_size(-65536)") // 64 MiB of page cache
+	// 32 MiB of pages per connection, which take 64 MiB: modernc's
+	// allocator gives each 4 KiB page with its header an 8 KiB slot.
+	// Twice this cost an ingest with packet rows 130 MB more RSS, and
+	// saved it about 3% of its time, within this machine's noise.
+	q.Add("_pragma", "cache_size(-32768)")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
