@@ -15,7 +15,7 @@ const benchPackets = 2_000_000
 // BenchmarkDecodeExtract reads the synthetic capture end to end: file
 // reading, link to transport decoding, stream tracking and extraction.
 func BenchmarkDecodeExtract(b *testing.B) {
-	path, _ := fixture.BenchCapture(b, benchPackets)
+	path := fixture.BenchCapture(b, benchPackets)
 	benchmarkDecodeExtract(b, path)
 }
 

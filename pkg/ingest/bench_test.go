@@ -16,7 +16,7 @@ import (
 // without per-packet rows, into a new database each time.
 func BenchmarkIngest(b *testing.B) {
 	// 500k packets, about 480 MB.
-	path, _ := fixture.BenchCapture(b, 500_000)
+	path := fixture.BenchCapture(b, 500_000)
 	benchmarkIngest(b, path)
 }
 
