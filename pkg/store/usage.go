@@ -195,15 +195,21 @@ func (d *usageDelta) merge(o *usageDelta) {
 	d.handshakeSum += o.handshakeSum
 	d.handshakeCount += o.handshakeCount
 	if o.added != 0 {
-		if d.added == 0 || o.firstHour < d.firstHour {
-			d.firstHour = o.firstHour
-		}
-		if d.added == 0 || o.lastHour > d.lastHour {
-			d.lastHour = o.lastHour
-		}
+		d.addHours(o.added, o.firstHour, o.lastHour)
 	}
-	d.added |= o.added
 	d.takenBack |= o.takenBack
+}
+
+// addHours records streams added in the hours first to last, bits being
+// their table's bits for them.
+func (d *usageDelta) addHours(bits, first, last int64) {
+	if d.added == 0 || first < d.firstHour {
+		d.firstHour = first
+	}
+	if d.added == 0 || last > d.lastHour {
+		d.lastHour = last
+	}
+	d.added |= bits
 }
 
 // addTo adds (sign +1) or takes back (sign -1) u in the sums of key k, and
@@ -221,13 +227,7 @@ func addTo[K comparable](sums map[K]*usageDelta, k K, u *usage, sign, bit int64)
 	case sign < 0:
 		d.takenBack |= bit
 	default:
-		if d.added == 0 || u.key.hour < d.firstHour {
-			d.firstHour = u.key.hour
-		}
-		if d.added == 0 || u.key.hour > d.lastHour {
-			d.lastHour = u.key.hour
-		}
-		d.added |= bit
+		d.addHours(bit, u.key.hour, u.key.hour)
 	}
 }
 
