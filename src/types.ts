@@ -64,6 +64,7 @@ export interface SaasOptions extends DataSourceJsonData {
   retentionDays?: number;
   settle?: string;
   contractsFile?: string;
+  catalogFile?: string;
   inventoryFile?: string;
   classifierPlugins?: ClassifierPlugin[];
   timeZone?: string;

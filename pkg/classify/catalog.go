@@ -4,15 +4,15 @@
 package classify
 
 import (
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 	"sync"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Service is what a server name belongs to.
@@ -32,10 +32,11 @@ const (
 
 // Sources of a classification, in precedence order.
 const (
-	SourcePlugin   = "plugin"
-	SourceContract = "contract"
-	SourceCatalog  = "catalog"
-	SourceNone     = ""
+	SourcePlugin      = "plugin"
+	SourceContract    = "contract"
+	SourceUserCatalog = "usercatalog"
+	SourceCatalog     = "catalog"
+	SourceNone        = ""
 )
 
 // Categories are the categories an entry may have; a new one is added
@@ -61,42 +62,87 @@ type Entry struct {
 	// traffic that carries no name: it is named by the entry's first
 	// pattern (name_source "range").
 	Ranges []string `yaml:"ranges"`
-	Source string   `yaml:"source"`
-	// Line is where the entry is in its file, for error messages.
-	Line int `yaml:"-"`
+	// Source says where the patterns came from: "doc: URL" (the vendor's
+	// published network requirements), "domains: URL" (the vendor's own
+	// domains, as its site names them). Required in the built-in catalog.
+	Source string `yaml:"source"`
+	// AsOf is the version or date of the vendor's list the patterns were
+	// taken from, so the next update knows what it compares with.
+	AsOf string `yaml:"as_of"`
+	// File and Line locate the entry, for messages and for saying which
+	// entry named a name.
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
 }
 
-//go:embed catalog.yaml
-var catalogYAML []byte
+var entryFields = []string{"vendor", "product", "category", "kind", "patterns", "ranges", "source", "as_of"}
 
-// Catalog returns the built-in catalog's entries, parsed once per process
-// (a classifier is rebuilt whenever the contracts change); callers share
-// the slice and must not modify it.
-var Catalog = sync.OnceValues(func() ([]Entry, error) { return parseCatalog("catalog.yaml", catalogYAML) })
+//go:embed catalog/*.yaml
+var catalogFiles embed.FS
 
-func parseCatalog(name string, b []byte) ([]Entry, error) {
-	var doc struct {
-		Entries yaml.Node `yaml:"entries"`
+// Catalog returns the built-in catalog's entries (every file of catalog/,
+// in name order), parsed once per process (a classifier is rebuilt
+// whenever the contracts change); callers share the slice and must not
+// modify it.
+var Catalog = sync.OnceValues(func() ([]Entry, error) {
+	files, err := fs.Glob(catalogFiles, "catalog/*.yaml")
+	if err != nil {
+		return nil, err
 	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if doc.Entries.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("%s: no entries list", name)
-	}
-	out := make([]Entry, 0, len(doc.Entries.Content))
+	var all []Entry
 	var problems []string
-	for _, n := range doc.Entries.Content {
+	for _, f := range files {
+		b, err := catalogFiles.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		entries, err := parseCatalog(f, true, b)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		all = append(all, entries...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
+	}
+	return all, nil
+})
+
+// LoadCatalog reads a user's catalog file, in the built-in catalog's
+// format (source and as_of optional); every problem is named by file and
+// line.
+func LoadCatalog(path string) ([]Entry, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return parseCatalog(path, false, b)
+}
+
+// parseCatalog reads the entries: list of b, named file in messages; the
+// built-in catalog must say where each entry's patterns came from.
+func parseCatalog(file string, builtin bool, b []byte) ([]Entry, error) {
+	list, err := topList(file, b, "entries")
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		if builtin {
+			return nil, fmt.Errorf("%s: no entries list", file)
+		}
+		return nil, nil
+	}
+	out := make([]Entry, 0, len(list.Content))
+	var problems []string
+	for _, n := range list.Content {
 		var e Entry
-		if err := n.Decode(&e); err != nil {
-			problems = append(problems, fmt.Sprintf("%s:%d: %v", name, n.Line, err))
-			continue
+		p, ok := decodeFields(file, n, entryFields, &e)
+		if ok {
+			e.File, e.Line = file, n.Line
+			e.check(p, builtin)
+			out = append(out, e)
 		}
-		e.Line = n.Line
-		if err := e.check(); err != nil {
-			problems = append(problems, fmt.Sprintf("%s:%d: %v", name, n.Line, err))
-		}
-		out = append(out, e)
+		problems = append(problems, p.problems...)
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
@@ -104,31 +150,47 @@ func parseCatalog(name string, b []byte) ([]Entry, error) {
 	return out, nil
 }
 
-func (e *Entry) check() error {
+func (e *Entry) check(p *fieldProblems, builtin bool) {
 	switch {
-	case e.Vendor == "" || e.Product == "":
-		return errors.New("vendor and product are required")
-	case !Categories[e.Category]:
-		return fmt.Errorf("category %q is not one of the known categories", e.Category)
-	case e.Kind != KindSaaS && e.Kind != KindInfra:
-		return fmt.Errorf("kind %q: want saas or infra", e.Kind)
-	case len(e.Patterns) == 0:
-		return errors.New("no patterns")
-	case !strings.HasPrefix(e.Source, "doc: ") && !strings.HasPrefix(e.Source, "domains: "):
-		return fmt.Errorf("source %q: say where the patterns came from (doc: URL or domains: URL)", e.Source)
+	case e.Vendor == "":
+		p.bad("vendor", "required")
+	case e.Product == "":
+		p.bad("product", "required")
 	}
-	for _, p := range e.Patterns {
-		if _, err := parsePattern(p); err != nil {
-			return err
+	if !Categories[e.Category] {
+		p.bad("category", fmt.Sprintf("%q is not one of the known categories", e.Category))
+	}
+	if e.Kind != KindSaaS && e.Kind != KindInfra {
+		p.bad("kind", fmt.Sprintf("%q: want saas (a person's use of the service) or infra (what devices do on their own, static assets)", e.Kind))
+	}
+	if len(e.Patterns) == 0 {
+		p.bad("patterns", "none: name at least one")
+	}
+	for _, pt := range e.Patterns {
+		if _, err := parsePattern(pt); err != nil {
+			p.bad("patterns", err.Error())
 		}
 	}
 	for _, r := range e.Ranges {
-		p, err := netip.ParsePrefix(r)
-		if err != nil || p != p.Masked() {
-			return fmt.Errorf("range %q: want a CIDR prefix like 52.112.0.0/14", r)
+		if pr, err := netip.ParsePrefix(r); err != nil || pr != pr.Masked() {
+			p.bad("ranges", fmt.Sprintf("%q: want a CIDR prefix like 52.112.0.0/14", r))
 		}
 	}
-	return nil
+	if builtin && !strings.HasPrefix(e.Source, "doc: ") && !strings.HasPrefix(e.Source, "domains: ") {
+		p.bad("source", fmt.Sprintf("%q: say where the patterns came from (doc: URL or domains: URL)", e.Source))
+	}
+}
+
+// Where is the entry's place, as messages and saaslens classify name it.
+func (e *Entry) Where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
+
+// Reference is where the entry's patterns came from, with the list's
+// version where known.
+func (e *Entry) Reference() string {
+	if e.AsOf == "" {
+		return e.Source
+	}
+	return e.Source + " (as of " + e.AsOf + ")"
 }
 
 // RangeName is the name traffic to one of the entry's ranges gets: its
@@ -171,7 +233,7 @@ func NewAddressNames(entries []Entry) (*AddressNames, error) {
 			p := netip.MustParsePrefix(r)
 			for q, o := range owner {
 				if q.Overlaps(p) {
-					return nil, fmt.Errorf("catalog line %d: range %s of %s / %s overlaps %s of %s", e.Line, p, e.Vendor, e.Product, q, o)
+					return nil, fmt.Errorf("%s: range %s of %s / %s overlaps %s of %s", e.Where(), p, e.Vendor, e.Product, q, o)
 				}
 			}
 			owner[p] = e.Vendor + " / " + e.Product

@@ -17,6 +17,11 @@ type Result struct {
 	Service
 	Source  string `json:"source"`
 	Pattern string `json:"pattern,omitempty"`
+	// Where names what answered: the file and line of the catalog entry
+	// or contract, or the plugin.
+	Where string `json:"where,omitempty"`
+	// Reference is where a catalog entry's patterns came from.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Plugin is a classifier plugin as the classifier uses it
@@ -28,37 +33,55 @@ type Plugin interface {
 }
 
 // Classifier applies its plugins, then the user's contract patterns, then
-// the catalog.
+// the user's catalog, then the built-in catalog.
 type Classifier struct {
-	plugins            []Plugin
-	contracts, catalog Matcher
-	fingerprint        string
+	plugins                  []Plugin
+	contracts, user, builtin Matcher
+	fingerprint              string
 }
 
-// New builds a classifier. Plugins come first, in order, then contract
-// patterns, then the catalog's; a contract whose vendor the catalog lacks
-// is classified by its own patterns.
-func New(catalog []Entry, contracts []Contract, plugins ...Plugin) (*Classifier, error) {
-	c := &Classifier{plugins: plugins}
+// Config is what the user adds to the built-in catalog, in precedence
+// order: plugins, contracts, then the user's own catalog entries.
+type Config struct {
+	Plugins   []Plugin
+	Contracts []Contract
+	// Catalog holds the entries of the user's catalog file (LoadCatalog).
+	Catalog []Entry
+}
+
+// New builds a classifier over the built-in entries and what cfg adds.
+// Plugins come first, in order, then contract patterns, then the user's
+// catalog, then the built-in one; a contract whose vendor no catalog
+// knows is classified by its own patterns.
+func New(builtin []Entry, cfg Config) (*Classifier, error) {
+	c := &Classifier{plugins: cfg.Plugins}
 	h := sha256.New()
-	for _, p := range plugins {
+	for _, p := range cfg.Plugins {
 		fmt.Fprintf(h, "plugin %q\n", p.Identity())
 	}
 	known := map[[2]string]string{} // vendor, product → category
 	vendorCategory := map[string]string{}
-	for _, e := range catalog {
-		for _, p := range e.Patterns {
-			if err := c.catalog.Add(p, e.Service, SourceCatalog); err != nil {
-				return nil, fmt.Errorf("catalog line %d: %w", e.Line, err)
+	for _, set := range []struct {
+		entries []Entry
+		into    *Matcher
+		source  string
+	}{{cfg.Catalog, &c.user, SourceUserCatalog}, {builtin, &c.builtin, SourceCatalog}} {
+		for _, e := range set.entries {
+			for _, p := range e.Patterns {
+				if err := set.into.Add(p, e.Service, Origin{Source: set.source, Where: e.Where(), Reference: e.Reference()}); err != nil {
+					return nil, fmt.Errorf("%s: %w", e.Where(), err)
+				}
 			}
+			if _, ok := known[[2]string{e.Vendor, e.Product}]; !ok {
+				known[[2]string{e.Vendor, e.Product}] = e.Category
+			}
+			if _, ok := vendorCategory[e.Vendor]; !ok {
+				vendorCategory[e.Vendor] = e.Category
+			}
+			fmt.Fprintf(h, "%s %q %q %q %q %q\n", set.source, e.Vendor, e.Product, e.Category, e.Kind, e.Patterns)
 		}
-		known[[2]string{e.Vendor, e.Product}] = e.Category
-		if _, ok := vendorCategory[e.Vendor]; !ok {
-			vendorCategory[e.Vendor] = e.Category
-		}
-		fmt.Fprintf(h, "catalog %q %q %q %q %q\n", e.Vendor, e.Product, e.Category, e.Kind, e.Patterns)
 	}
-	for _, k := range contracts {
+	for _, k := range cfg.Contracts {
 		svc := k.Service()
 		if svc.Category == "" {
 			svc.Category = known[[2]string{svc.Vendor, svc.Product}]
@@ -69,9 +92,10 @@ func New(catalog []Entry, contracts []Contract, plugins ...Plugin) (*Classifier,
 		if svc.Category == "" {
 			svc.Category = "other"
 		}
+		where := fmt.Sprintf("%s:%d", k.File, k.Line)
 		for _, p := range k.Patterns {
-			if err := c.contracts.Add(p, svc, SourceContract); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", k.File, k.Line, err)
+			if err := c.contracts.Add(p, svc, Origin{Source: SourceContract, Where: where}); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 		}
 		fmt.Fprintf(h, "contract %q %q %q %q\n", svc.Vendor, svc.Product, svc.Category, k.Patterns)
@@ -113,6 +137,7 @@ func (c *Classifier) ClassifyAll(ctx context.Context, names []string) ([]Result,
 		still := open[:0]
 		for k, i := range open {
 			if r, ok := fromPlugin(answers[k]); ok {
+				r.Where = p.Identity()
 				out[i] = r
 			} else {
 				still = append(still, i)
@@ -145,27 +170,26 @@ func fromPlugin(r classifiersdk.Result) (Result, bool) {
 	return out, true
 }
 
-// Classify returns name's service from the contracts and the catalog (not
-// the plugins: see ClassifyAll). An HTTP Host may carry a port, which is
-// not part of the name.
+// Classify returns name's service from the contracts and the catalogs
+// (not the plugins: see ClassifyAll). An HTTP Host may carry a port,
+// which is not part of the name.
 func (c *Classifier) Classify(name string) Result {
 	name = withoutPort(name)
-	for _, m := range []*Matcher{&c.contracts, &c.catalog} {
+	for _, m := range []*Matcher{&c.contracts, &c.user, &c.builtin} {
 		if mt := m.Match(name); mt != nil {
-			return Result{Service: mt.Service, Source: mt.source, Pattern: mt.pattern}
+			return Result{Service: mt.Service, Source: mt.Source, Pattern: mt.pattern, Where: mt.Where, Reference: mt.Reference}
 		}
 	}
 	return Result{}
 }
 
-// Builtin is the classifier of the built-in catalog, the given contracts
-// and plugins.
-func Builtin(contracts []Contract, plugins ...Plugin) (*Classifier, error) {
+// Builtin is the classifier of the built-in catalog and what cfg adds.
+func Builtin(cfg Config) (*Classifier, error) {
 	entries, err := Catalog()
 	if err != nil {
 		return nil, err
 	}
-	return New(entries, contracts, plugins...)
+	return New(entries, cfg)
 }
 
 // withoutPort strips ":port" from "host:port" and "[v6]:port".

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,9 +14,23 @@ import (
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
 )
 
+// smallCatalog stands for the built-in catalog where a test needs fixed
+// places to name.
+func smallCatalog(t testing.TB) []Entry {
+	t.Helper()
+	entries, err := parseCatalog("small.yaml", true, []byte(`entries:
+- {vendor: Cybozu, product: kintone, category: productivity, kind: saas, patterns: [.cybozu.com], source: "doc: https://cybozu.example", as_of: "2026-11"}
+- {vendor: Microsoft, product: Microsoft web, category: web, kind: infra, patterns: [.microsoft.com], source: "domains: https://microsoft.example"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
 func builtin(t testing.TB, contracts []Contract, plugins ...Plugin) *Classifier {
 	t.Helper()
-	c, err := Builtin(contracts, plugins...)
+	c, err := Builtin(Config{Contracts: contracts, Plugins: plugins})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +51,7 @@ func TestCatalog(t *testing.T) {
 }
 
 func TestCatalogRefusesBadEntries(t *testing.T) {
-	_, err := parseCatalog("c.yaml", []byte(`entries:
+	_, err := parseCatalog("c.yaml", true, []byte(`entries:
 - {vendor: A, product: A, category: chat, kind: saas, patterns: [a.example], source: "domains: https://a.example"}
 - {vendor: B, product: B, category: chatting, kind: saas, patterns: [b.example], source: "domains: https://b.example"}
 - {vendor: C, product: C, category: chat, kind: cloud, patterns: [c.example], source: "domains: https://c.example"}
@@ -43,23 +59,23 @@ func TestCatalogRefusesBadEntries(t *testing.T) {
 - {vendor: E, product: E, category: chat, kind: saas, patterns: [e.example], source: "I know it"}
 `))
 	want := strings.Join([]string{
-		`c.yaml:3: category "chatting" is not one of the known categories`,
-		`c.yaml:4: kind "cloud": want saas or infra`,
-		`c.yaml:5: pattern "d..example": want a name, .domain, *.domain or a glob in the first label`,
-		`c.yaml:6: source "I know it": say where the patterns came from (doc: URL or domains: URL)`,
+		`c.yaml:3: category: "chatting" is not one of the known categories`,
+		`c.yaml:4: kind: "cloud": want saas (a person's use of the service) or infra (what devices do on their own, static assets)`,
+		`c.yaml:5: patterns: pattern "d..example": want a name, .domain, *.domain or a glob in the first label`,
+		`c.yaml:6: source: "I know it": say where the patterns came from (doc: URL or domains: URL)`,
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
-	entries, err := parseCatalog("c.yaml", []byte(`entries:
+	entries, err := parseCatalog("c.yaml", true, []byte(`entries:
 - {vendor: A, product: A, category: chat, kind: saas, patterns: [.a.example], source: "domains: https://a.example"}
 - {vendor: B, product: B, category: chat, kind: saas, patterns: ["*.a.example"], source: "domains: https://b.example"}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(entries, nil)
-	if want := `catalog line 3: pattern "*.a.example" of B / B is already claimed by ".a.example" of A / A`; err == nil || err.Error() != want {
+	_, err = New(entries, Config{})
+	if want := `c.yaml:3: pattern "*.a.example" of B / B is already claimed by ".a.example" of A / A (c.yaml:2)`; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
@@ -68,7 +84,7 @@ func TestMostSpecificPatternWins(t *testing.T) {
 	var m Matcher
 	svc := func(p string) Service { return Service{Vendor: p, Product: p, Category: "chat", Kind: KindSaaS} }
 	for _, p := range []string{".microsoft.com", "teams.microsoft.com", ".teams.microsoft.com", "api-*.example.com", ".example.com", "example.com", "login.example.com"} {
-		if err := m.Add(p, svc(p), SourceCatalog); err != nil {
+		if err := m.Add(p, svc(p), Origin{Source: SourceCatalog}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,20 +173,23 @@ func TestContractsTakePrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := builtin(t, contracts)
+	c, err := New(smallCatalog(t), Config{Contracts: contracts})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]Result{}
 	for _, n := range []string{"example.cybozu.com", "other.cybozu.com", "hr.payroll.example.net"} {
 		got[n] = c.Classify(n)
 	}
 	want := map[string]Result{
-		"example.cybozu.com":     {Service{"Cybozu", "kintone", "productivity", KindSaaS}, SourceContract, "example.cybozu.com"},
-		"other.cybozu.com":       {Service{"Cybozu", "kintone", "productivity", KindSaaS}, SourceCatalog, ".cybozu.com"},
-		"hr.payroll.example.net": {Service{"Example Payroll", "Payroll", "other", KindSaaS}, SourceContract, ".payroll.example.net"},
+		"example.cybozu.com":     {Service: Service{"Cybozu", "kintone", "productivity", KindSaaS}, Source: SourceContract, Pattern: "example.cybozu.com", Where: "contracts.yaml:2"},
+		"other.cybozu.com":       {Service: Service{"Cybozu", "kintone", "productivity", KindSaaS}, Source: SourceCatalog, Pattern: ".cybozu.com", Where: "small.yaml:2", Reference: "doc: https://cybozu.example (as of 2026-11)"},
+		"hr.payroll.example.net": {Service: Service{"Example Payroll", "Payroll", "other", KindSaaS}, Source: SourceContract, Pattern: ".payroll.example.net", Where: "contracts.yaml:12"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if builtin(t, nil).Fingerprint() == c.Fingerprint() {
+	if builtin(t, nil).Fingerprint() == builtin(t, contracts).Fingerprint() {
 		t.Error("contracts do not change the fingerprint")
 	}
 }
@@ -268,24 +287,30 @@ func TestPrecedence(t *testing.T) {
 		"odd.example":        {Known: true, Vendor: "Odd", Category: "nonsense", Kind: "weird"},
 		"blank.example":      {Known: true},
 	}}
-	c := builtin(t, contracts, plugin)
+	c, err := New(smallCatalog(t), Config{Contracts: contracts, Plugins: []Plugin{plugin}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	names := []string{"example.cybozu.com:443", "other.cybozu.com", "hr.payroll.example.net", "odd.example", "blank.example", "unknown.example"}
 	got, err := c.ClassifyAll(context.Background(), names)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Result{
-		{Service{"Cybozu", "kintone (plugin)", "productivity", KindSaaS}, SourcePlugin, ""},
-		{Service{"Cybozu", "kintone", "productivity", KindSaaS}, SourceCatalog, ".cybozu.com"},
-		{Service{"Example Payroll", "Payroll", "other", KindSaaS}, SourceContract, ".payroll.example.net"},
-		{Service{"Odd", "Odd", "other", KindSaaS}, SourcePlugin, ""},
+		{Service: Service{"Cybozu", "kintone (plugin)", "productivity", KindSaaS}, Source: SourcePlugin, Where: "fake"},
+		{Service: Service{"Cybozu", "kintone", "productivity", KindSaaS}, Source: SourceCatalog, Pattern: ".cybozu.com", Where: "small.yaml:2", Reference: "doc: https://cybozu.example (as of 2026-11)"},
+		{Service: Service{"Example Payroll", "Payroll", "other", KindSaaS}, Source: SourceContract, Pattern: ".payroll.example.net", Where: "contracts.yaml:12"},
+		{Service: Service{"Odd", "Odd", "other", KindSaaS}, Source: SourcePlugin, Where: "fake"},
 		{},
 		{},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	broken := builtin(t, contracts, fakePlugin{err: errors.New("plugin crashed")})
+	broken, err := New(smallCatalog(t), Config{Contracts: contracts, Plugins: []Plugin{fakePlugin{err: errors.New("plugin crashed")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err = broken.ClassifyAll(context.Background(), names[:2])
 	if err == nil || err.Error() != "plugin crashed" || got[0].Source != SourceContract || got[1].Source != SourceCatalog {
 		t.Errorf("failing plugin: %v, %+v", err, got)
@@ -329,10 +354,99 @@ func TestAddressNames(t *testing.T) {
 		}
 	}
 	_, err = NewAddressNames([]Entry{
-		{Service: Service{Vendor: "A", Product: "A"}, Patterns: []string{"a.example"}, Ranges: []string{"10.0.0.0/8"}, Line: 1},
-		{Service: Service{Vendor: "B", Product: "B"}, Patterns: []string{"b.example"}, Ranges: []string{"10.1.0.0/16"}, Line: 2},
+		{Service: Service{Vendor: "A", Product: "A"}, Patterns: []string{"a.example"}, Ranges: []string{"10.0.0.0/8"}, File: "c.yaml", Line: 1},
+		{Service: Service{Vendor: "B", Product: "B"}, Patterns: []string{"b.example"}, Ranges: []string{"10.1.0.0/16"}, File: "c.yaml", Line: 2},
 	})
-	if err == nil || err.Error() != "catalog line 2: range 10.1.0.0/16 of B / B overlaps 10.0.0.0/8 of A / A" {
+	if err == nil || err.Error() != "c.yaml:2: range 10.1.0.0/16 of B / B overlaps 10.0.0.0/8 of A / A" {
 		t.Errorf("overlap: %v", err)
+	}
+}
+
+// The user's catalog comes after the contracts and before the built-in
+// catalog: it may claim a pattern the built-in catalog claims, and wins;
+// its entries need no source; it changes the fingerprint.
+func TestUserCatalogComesBeforeTheBuiltinOne(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mine.yaml")
+	if err := os.WriteFile(path, []byte(`# our own names
+entries:
+  - vendor: ACME
+    product: Wiki
+    category: productivity
+    kind: saas
+    patterns: [wiki.acme.example, .intra.acme.example]
+  - {vendor: Microsoft, product: Our Microsoft, category: web, kind: saas, patterns: [.microsoft.com]}
+  - {vendor: Cybozu, product: Ours, category: productivity, kind: saas, patterns: [example.cybozu.com]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := LoadCatalog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contracts, err := ParseContracts("contracts.yaml", []byte(contractsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(smallCatalog(t), Config{Contracts: contracts, Catalog: mine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Result{}
+	for _, n := range []string{"wiki.acme.example", "x.intra.acme.example", "www.microsoft.com", "example.cybozu.com", "other.cybozu.com"} {
+		got[n] = c.Classify(n)
+	}
+	want := map[string]Result{
+		"wiki.acme.example":    {Service: Service{"ACME", "Wiki", "productivity", KindSaaS}, Source: SourceUserCatalog, Pattern: "wiki.acme.example", Where: path + ":3"},
+		"x.intra.acme.example": {Service: Service{"ACME", "Wiki", "productivity", KindSaaS}, Source: SourceUserCatalog, Pattern: ".intra.acme.example", Where: path + ":3"},
+		"www.microsoft.com":    {Service: Service{"Microsoft", "Our Microsoft", "web", KindSaaS}, Source: SourceUserCatalog, Pattern: ".microsoft.com", Where: path + ":8"},
+		"example.cybozu.com":   {Service: Service{"Cybozu", "kintone", "productivity", KindSaaS}, Source: SourceContract, Pattern: "example.cybozu.com", Where: "contracts.yaml:2"},
+		"other.cybozu.com":     {Service: Service{"Cybozu", "kintone", "productivity", KindSaaS}, Source: SourceCatalog, Pattern: ".cybozu.com", Where: "small.yaml:2", Reference: "doc: https://cybozu.example (as of 2026-11)"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	plain, err := New(smallCatalog(t), Config{Contracts: contracts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Fingerprint() == c.Fingerprint() {
+		t.Error("the user's catalog does not change the fingerprint")
+	}
+}
+
+// Mistakes in the user's catalog are named by file, line and field, like
+// the contracts'.
+func TestUserCatalogErrorsNameFileLineAndField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mine.yaml")
+	if err := os.WriteFile(path, []byte(`entries:
+  - vendor: ACME
+    product: Wiki
+    category: wikis
+    kind: saas
+    patterns: [wiki.acme.example]
+  - vendor: ACME
+    colour: blue
+    kind: saas
+    category: productivity
+    patterns: ["bad..name"]
+  - {vendor: ACME, product: X, category: web, kind: saas, patterns: [a.example], ranges: [10.0.0.1/8]}
+  - {vendor: ACME, product: Y, category: web, kind: saas, patterns: [b.example], ranges: 10.0.0.0/8}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadCatalog(path)
+	want := strings.Join([]string{
+		path + `:4: category: "wikis" is not one of the known categories`,
+		path + `:8: colour: unknown field (known: vendor, product, category, kind, patterns, ranges, source, as_of)`,
+		path + `:7: product: required`,
+		path + `:11: patterns: pattern "bad..name": want a name, .domain, *.domain or a glob in the first label`,
+		path + `:12: ranges: "10.0.0.1/8": want a CIDR prefix like 52.112.0.0/14`,
+		path + ":13: cannot unmarshal !!str `10.0.0.0/8` into []string",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+	if _, err := LoadCatalog(filepath.Join(t.TempDir(), "none.yaml")); err == nil || !strings.HasPrefix(err.Error(), "catalog: open ") {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -56,10 +56,20 @@ func parsePattern(p string) (pattern, error) {
 	return pt, nil
 }
 
+// Origin is what a pattern's answers come from.
+type Origin struct {
+	// Source is SourceCatalog, SourceUserCatalog, SourceContract.
+	Source string
+	// Where is the file and line of the entry or contract.
+	Where string
+	// Reference is where a catalog entry's patterns came from.
+	Reference string
+}
+
 // match is what a pattern gives.
 type match struct {
 	Service
-	source  string
+	Origin
 	pattern string
 }
 
@@ -85,7 +95,7 @@ type Matcher struct {
 
 // Add registers pattern p for svc. A pattern already registered (the same
 // name, suffix or glob) is an error naming both claims.
-func (m *Matcher) Add(p string, svc Service, source string) error {
+func (m *Matcher) Add(p string, svc Service, from Origin) error {
 	pt, err := parsePattern(p)
 	if err != nil {
 		return err
@@ -104,9 +114,9 @@ func (m *Matcher) Add(p string, svc Service, source string) error {
 		}
 		n = child
 	}
-	mt := &match{Service: svc, source: source, pattern: p}
+	mt := &match{Service: svc, Origin: from, pattern: p}
 	claimed := func(old *match) error {
-		return fmt.Errorf("pattern %q of %s / %s is already claimed by %q of %s / %s", p, svc.Vendor, svc.Product, old.pattern, old.Vendor, old.Product)
+		return fmt.Errorf("pattern %q of %s / %s is already claimed by %q of %s / %s (%s)", p, svc.Vendor, svc.Product, old.pattern, old.Vendor, old.Product, old.Where)
 	}
 	switch pt.kind {
 	case patternExact:

@@ -41,6 +41,10 @@ type Config struct {
 	// "" classifies by the built-in catalog alone. It is read again when
 	// it changes.
 	Contracts string
+	// Catalog names the user's catalog file (classify.LoadCatalog), whose
+	// entries come before the built-in catalog's (after the contracts and
+	// plugins); "" has none. It is read again when it changes.
+	Catalog string
 	// Inventory names the device inventory CSV (inventory.Load): device
 	// names, users and departments by MAC or address; "" has none. It is
 	// read again when it changes.
@@ -79,6 +83,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("flow max streams %d: must be 0 (no bound) or more", c.Flow.MaxStreams)
 	case c.Contracts != "" && strings.TrimSpace(c.Contracts) == "":
 		return errors.New("contracts: an empty path; name the contracts file or leave it out")
+	case c.Catalog != "" && strings.TrimSpace(c.Catalog) == "":
+		return errors.New("catalog: an empty path; name the catalog file or leave it out")
 	case c.Inventory != "" && strings.TrimSpace(c.Inventory) == "":
 		return errors.New("inventory: an empty path; name the inventory file or leave it out")
 	case c.TimeZone != nil && c.TimeZone.String() == "Local":
@@ -131,6 +137,7 @@ type Service struct {
 
 	classifier     *classify.Classifier
 	contractsMTime time.Time
+	catalogMTime   time.Time
 	inventoryMTime time.Time
 	inventoryRead  bool
 	plugins        []*classifiersdk.Host
@@ -186,8 +193,10 @@ func (s *Service) Close() {
 	}
 }
 
-// loadClassifier (re)builds the classifier when the contracts file is new
-// or changed since it was read, or a plugin's identity changed.
+// loadClassifier (re)builds the classifier when the contracts or the
+// catalog file is new or changed since it was read, or a plugin's
+// identity changed. A file broken by an edit leaves the last good
+// classifier in use, and the error says where it is broken.
 func (s *Service) loadClassifier() error {
 	var ids []string
 	plugins := make([]classify.Plugin, len(s.plugins))
@@ -196,32 +205,62 @@ func (s *Service) loadClassifier() error {
 		plugins[i] = p
 	}
 	pluginIDs := strings.Join(ids, "\n")
-	var contracts []classify.Contract
-	var mtime time.Time
-	if s.cfg.Contracts != "" {
-		info, err := os.Stat(s.cfg.Contracts)
-		if err != nil {
-			return fmt.Errorf("contracts: %w", err)
-		}
-		mtime = info.ModTime()
-		if s.classifier != nil && mtime.Equal(s.contractsMTime) && pluginIDs == s.pluginIDs {
-			return nil
-		}
-		if contracts, err = classify.LoadContracts(s.cfg.Contracts); err != nil {
-			return err
-		}
-	} else if s.classifier != nil && pluginIDs == s.pluginIDs {
-		return nil
-	}
-	c, err := classify.Builtin(contracts, plugins...)
+	contractsMTime, err := modTime("contracts", s.cfg.Contracts)
 	if err != nil {
 		return err
 	}
-	if err := s.db.SaveContracts(context.Background(), contracts); err != nil {
+	catalogMTime, err := modTime("catalog", s.cfg.Catalog)
+	if err != nil {
 		return err
 	}
-	s.classifier, s.contractsMTime, s.pluginIDs = c, mtime, pluginIDs
+	if s.classifier != nil && pluginIDs == s.pluginIDs && contractsMTime.Equal(s.contractsMTime) && catalogMTime.Equal(s.catalogMTime) {
+		return nil
+	}
+	cfg := classify.Config{Plugins: plugins}
+	if s.cfg.Contracts != "" {
+		if cfg.Contracts, err = classify.LoadContracts(s.cfg.Contracts); err != nil {
+			return &FileError{"contracts", err}
+		}
+	}
+	if s.cfg.Catalog != "" {
+		if cfg.Catalog, err = classify.LoadCatalog(s.cfg.Catalog); err != nil {
+			return &FileError{"catalog", err}
+		}
+	}
+	c, err := classify.Builtin(cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.db.SaveContracts(context.Background(), cfg.Contracts); err != nil {
+		return err
+	}
+	s.classifier, s.pluginIDs = c, pluginIDs
+	s.contractsMTime, s.catalogMTime = contractsMTime, catalogMTime
 	return nil
+}
+
+// FileError is a problem with a file the configuration names: which one
+// (Config's field, lower case: "contracts", "catalog") and what, by the
+// file's lines.
+type FileError struct {
+	Setting string
+	Err     error
+}
+
+func (e *FileError) Error() string { return e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// modTime is when the file a setting names last changed; zero for no
+// file.
+func modTime(setting, path string) (time.Time, error) {
+	if path == "" {
+		return time.Time{}, nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}, &FileError{setting, fmt.Errorf("%s: %w", setting, err)}
+	}
+	return info.ModTime(), nil
 }
 
 // loadInventory reads the inventory file into the database when it is
@@ -231,11 +270,11 @@ func (s *Service) loadInventory(ctx context.Context) error {
 	if s.cfg.Inventory == "" {
 		return nil
 	}
-	info, err := os.Stat(s.cfg.Inventory)
+	mtime, err := modTime("inventory", s.cfg.Inventory)
 	if err != nil {
-		return fmt.Errorf("inventory: %w", err)
+		return err
 	}
-	if s.inventoryRead && info.ModTime().Equal(s.inventoryMTime) {
+	if s.inventoryRead && mtime.Equal(s.inventoryMTime) {
 		return nil
 	}
 	entries, err := inventory.Load(s.cfg.Inventory)
@@ -245,7 +284,7 @@ func (s *Service) loadInventory(ctx context.Context) error {
 	if err := s.db.SaveInventory(ctx, entries); err != nil {
 		return err
 	}
-	s.inventoryRead, s.inventoryMTime = true, info.ModTime()
+	s.inventoryRead, s.inventoryMTime = true, mtime
 	return nil
 }
 
@@ -301,8 +340,8 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 	}
 	classified := 0
 	if err == nil {
-		// A contracts file broken by an edit keeps the last good one in
-		// use; the run reports it.
+		// A contracts or catalog file broken by an edit keeps the last good
+		// one in use; the run reports it.
 		err = s.loadClassifier()
 		if ierr := s.loadInventory(ctx); err == nil {
 			err = ierr

@@ -332,6 +332,73 @@ func TestRunClassifiesNames(t *testing.T) {
 	}
 }
 
+// The user's catalog file names what the built-in catalog does not, after
+// the contracts; an edit relabels stored names with no new capture, and a
+// broken edit keeps the last good catalog and says where it is broken.
+func TestRunReadsTheUserCatalog(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "tunnels.pcap"), fixtureFile(t, "tunnels.pcap"))
+	catalog := filepath.Join(t.TempDir(), "catalog.yaml")
+	write := func(body string, mtime time.Time) {
+		t.Helper()
+		if err := os.WriteFile(catalog, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(catalog, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entry := func(product string) string {
+		return "entries:\n  - {vendor: Example Lab, product: " + product + ", category: dev-tools, kind: saas, patterns: [.example.com]}\n"
+	}
+	write(entry("Mirror"), past)
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	cfg.Catalog = catalog
+	svc := newService(t, db, cfg)
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	products := func() string {
+		rows, err := db.SQL().Query(`SELECT DISTINCT product || '/' || source FROM services ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := products(), "Mirror/usercatalog"; got != want {
+		t.Fatalf("after the first run: %s, want %s", got, want)
+	}
+	write(entry("Mirror Lab"), past.Add(time.Minute))
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := products(), "Mirror Lab/usercatalog"; got != want {
+		t.Errorf("after the catalog changed: %s, want %s", got, want)
+	}
+	write("entries:\n  - {vendor: Example Lab, product: X, category: dev-tools, kind: sometimes, patterns: [.example.com]}\n", past.Add(2*time.Minute))
+	_, err := svc.Run(context.Background())
+	if want := catalog + `:2: kind: "sometimes": want saas (a person's use of the service) or infra (what devices do on their own, static assets)`; err == nil || err.Error() != want {
+		t.Errorf("broken catalog: %v, want %s", err, want)
+	}
+	if got, want := products(), "Mirror Lab/usercatalog"; got != want {
+		t.Errorf("after a broken edit: %s, want %s", got, want)
+	}
+}
+
 // A run cuts the monthly totals in the configured zone, and without one
 // keeps the database's.
 func TestRunSetsTheRollupZone(t *testing.T) {

@@ -101,8 +101,9 @@ func (d *Datasource) openWriter() {
 	svc, err := ingest.NewService(db, d.cfg.Ingest, ingest.Options{Log: d.logger})
 	if err != nil {
 		db.Close()
-		// A contracts file with errors names them by file and line.
-		d.ingestErr = fmt.Errorf("contractsFile: %w", err)
+		// A contracts or catalog file with errors names them by file and
+		// line; the health check names the setting.
+		d.ingestErr = fmt.Errorf("%s: %w", settingOf(err), err)
 		return
 	}
 	d.writer, d.svc = db, svc

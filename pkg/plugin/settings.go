@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,9 @@ type Settings struct {
 	RetentionDays  int      `json:"retentionDays"`
 	Settle         string   `json:"settle"`
 	ContractsFile  string   `json:"contractsFile"`
+	// CatalogFile is the user's own catalog, in the built-in catalog's
+	// format; its entries come before the built-in ones.
+	CatalogFile string `json:"catalogFile"`
 	// InventoryFile is a CSV naming devices, their users and departments.
 	InventoryFile string `json:"inventoryFile"`
 	// ClassifierPlugins are the only plugin binaries that run, each with
@@ -63,6 +67,7 @@ var settingTypes = map[string]string{
 	"retentionDays":     `a whole number of days (0 keeps everything)`,
 	"settle":            `a duration in quotes, like "10s"`,
 	"contractsFile":     `a file path, like "/etc/saaslens/contracts.yaml"`,
+	"catalogFile":       `a file path, like "/etc/saaslens/catalog.yaml"`,
 	"inventoryFile":     `a file path, like "/etc/saaslens/inventory.csv"`,
 	"classifierPlugins": `a list of {"path": "/usr/local/lib/saaslens/classifier", "sha256": "<hex>"}`,
 	"timeZone":          `an IANA time zone in quotes, like "Asia/Tokyo"`,
@@ -118,6 +123,8 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			err = json.Unmarshal(raw[k], &c.Settle)
 		case "contractsFile":
 			err = json.Unmarshal(raw[k], &c.ContractsFile)
+		case "catalogFile":
+			err = json.Unmarshal(raw[k], &c.CatalogFile)
 		case "inventoryFile":
 			err = json.Unmarshal(raw[k], &c.InventoryFile)
 		case "classifierPlugins":
@@ -160,6 +167,9 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 	}
 	c.Ingest.RetainDays = c.RetentionDays
 	if c.Ingest.Contracts, err = readableFile("contractsFile", c.ContractsFile); err != nil {
+		return c, err
+	}
+	if c.Ingest.Catalog, err = readableFile("catalogFile", c.CatalogFile); err != nil {
 		return c, err
 	}
 	if c.Ingest.Inventory, err = readableFile("inventoryFile", c.InventoryFile); err != nil {
@@ -261,3 +271,18 @@ func readableFile(setting, path string) (string, error) {
 }
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// fileSettings are the settings naming the files ingest reads, by the
+// ingest configuration's names for them.
+var fileSettings = map[string]string{"contracts": "contractsFile", "catalog": "catalogFile", "inventory": "inventoryFile"}
+
+// settingOf names the setting whose file err is about.
+func settingOf(err error) string {
+	var fe *ingest.FileError
+	if errors.As(err, &fe) {
+		if s, ok := fileSettings[fe.Setting]; ok {
+			return s
+		}
+	}
+	return "settings"
+}

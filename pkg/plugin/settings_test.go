@@ -79,6 +79,8 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"timeZone": "Tokyo"}`, `timeZone: "Tokyo" is not a time zone: write an IANA name like Asia/Tokyo or Europe/Berlin`},
 		{`{"classifierPlugins": [{"path": "plugin"}]}`, `classifierPlugins: classifier plugin "plugin": not an absolute path`},
 		{`{"contractsFile": "/nonexistent/contracts.yaml"}`, `contractsFile: /nonexistent/contracts.yaml cannot be read by the Grafana server: stat /nonexistent/contracts.yaml: no such file or directory`},
+		{`{"catalogFile": "/nonexistent/catalog.yaml"}`, `catalogFile: /nonexistent/catalog.yaml cannot be read by the Grafana server: stat /nonexistent/catalog.yaml: no such file or directory`},
+		{`{"catalogFile": ["/etc/c.yaml"]}`, `catalogFile: ["/etc/c.yaml"] is not a file path, like "/etc/saaslens/catalog.yaml"`},
 		{`{"inventoryFile": "/nonexistent/inventory.csv"}`, `inventoryFile: /nonexistent/inventory.csv cannot be read by the Grafana server: stat /nonexistent/inventory.csv: no such file or directory`},
 		{`{"inventoryFile": "inventory.csv"}`, `inventoryFile: "inventory.csv" is not an absolute path: write the whole path`},
 		{`{"inventoryFile": 3}`, `inventoryFile: 3 is not a file path, like "/etc/saaslens/inventory.csv"`},

@@ -529,6 +529,21 @@ func TestFaultsAreReportedNotFatal(t *testing.T) {
 		t.Errorf("health with bad contracts: %s %q, want %q…", health.Status, health.Message, want)
 	}
 
+	// So is a catalog file with a mistake.
+	catalog := filepath.Join(dir, "catalog.yaml")
+	if err := os.WriteFile(catalog, []byte("entries:\n  - {vendor: ACME, product: Wiki, category: wiki, kind: saas, patterns: [wiki.acme.example]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pc5, _ := provisioned(t, func(j map[string]any) { j["catalogFile"] = catalog })
+	pc5.DataSourceInstanceSettings.UID, pc5.DataSourceInstanceSettings.ID = "fifth", 5
+	health, err = h.CheckHealth(context.Background(), pc5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "catalogFile: " + catalog + `:2: category: "wiki" is not one of the known categories (scheduled ingest is off)`; health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
+		t.Errorf("health with a bad catalog: %s %q, want %q…", health.Status, health.Message, want)
+	}
+
 	// A bad setting names itself.
 	pc3, _ := provisioned(t, func(j map[string]any) { j["ingestInterval"] = "often" })
 	pc3.DataSourceInstanceSettings.UID, pc3.DataSourceInstanceSettings.ID = "third", 3

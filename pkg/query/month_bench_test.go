@@ -66,7 +66,7 @@ func officeMonthContracts(b testing.TB, db *store.DB, m fixture.Month) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := classify.Builtin(contracts)
+	c, err := classify.Builtin(classify.Config{Contracts: contracts})
 	if err != nil {
 		b.Fatal(err)
 	}

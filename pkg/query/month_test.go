@@ -107,7 +107,7 @@ func TestGeneratedMonth(t *testing.T) {
 	m, db := generatedMonth(t)
 	ctx := context.Background()
 	tokyo := m.Location
-	catalog, err := classify.Builtin(nil)
+	catalog, err := classify.Builtin(classify.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,7 @@ describe('ConfigEditor', () => {
     await user.type(screen.getByLabelText('Settle time'), '30s');
     await user.type(screen.getByLabelText('Database file'), '/data/s.db');
     await user.type(screen.getByLabelText('Contracts file'), '/etc/c.yaml');
+    await user.type(screen.getByLabelText('Catalog file'), '/etc/k.yaml');
     await user.type(screen.getByLabelText('Time zone'), 'Asia/Tokyo');
     await user.type(screen.getByLabelText('Inventory file'), '/etc/i.csv');
     await user.type(screen.getByLabelText('Home country'), 'DE');
@@ -76,6 +77,7 @@ describe('ConfigEditor', () => {
       settle: '30s',
       databasePath: '/data/s.db',
       contractsFile: '/etc/c.yaml',
+      catalogFile: '/etc/k.yaml',
       timeZone: 'Asia/Tokyo',
       inventoryFile: '/etc/i.csv',
       homeCountry: 'DE',

@@ -103,6 +103,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           onChange={(v) => set({ contractsFile: v })}
         />
         <TextSetting
+          label="Catalog file"
+          description="Your own catalog, in the built-in catalog's YAML format (vendor, product, category, kind, patterns, ranges): names the built-in catalog does not know, or names it gets wrong for you. Its entries come after the contracts and before the built-in ones. Read again when it changes."
+          width={60}
+          placeholder="/etc/saaslens/catalog.yaml"
+          value={jsonData.catalogFile}
+          onChange={(v) => set({ catalogFile: v })}
+        />
+        <TextSetting
           label="Inventory file"
           description="A CSV of your devices (columns mac or address, device, user, department) that names them and lets every question be grouped by user or department. Read again when it changes."
           width={60}

@@ -20,27 +20,33 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "one JSON object per name")
-	contractsPath := fs.String("contracts", "", "contracts file whose patterns come before the catalog")
+	contractsPath := fs.String("contracts", "", "contracts file whose patterns come before the catalogs")
+	catalogPath := fs.String("catalog", "", "your own catalog file, whose entries come before the built-in ones")
 	var plugins pluginFlags
 	fs.Var(&plugins, "classifier-plugin", "classifier plugin asked first, as PATH or PATH=SHA256 (repeatable)")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
 	}
-	var contracts []classify.Contract
+	var cfg classify.Config
 	if *contractsPath != "" {
-		if contracts, err = classify.LoadContracts(*contractsPath); err != nil {
+		if cfg.Contracts, err = classify.LoadContracts(*contractsPath); err != nil {
 			fmt.Fprintln(stderr, "saaslens classify:", shown(err.Error()))
 			return 1
 		}
 	}
-	var hosts []classify.Plugin
+	if *catalogPath != "" {
+		if cfg.Catalog, err = classify.LoadCatalog(*catalogPath); err != nil {
+			fmt.Fprintln(stderr, "saaslens classify:", shown(err.Error()))
+			return 1
+		}
+	}
 	for _, p := range plugins {
 		h := classifiersdk.NewHost(p)
 		defer h.Close()
-		hosts = append(hosts, h)
+		cfg.Plugins = append(cfg.Plugins, h)
 	}
-	c, err := classify.Builtin(contracts, hosts...)
+	c, err := classify.Builtin(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "saaslens classify:", err)
 		return 1
@@ -60,7 +66,7 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	enc := json.NewEncoder(stdout)
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
 	if !*asJSON {
-		fmt.Fprintln(tw, "NAME\tVENDOR\tPRODUCT\tCATEGORY\tKIND\tSOURCE\tPATTERN")
+		fmt.Fprintln(tw, "NAME\tVENDOR\tPRODUCT\tCATEGORY\tKIND\tSOURCE\tPATTERN\tWHERE")
 	}
 	results, err := c.ClassifyAll(context.Background(), names)
 	if err != nil {
@@ -85,7 +91,7 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		if source == "" {
 			source = "none"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(n), dash(r.Vendor), dash(r.Product), dash(r.Category), dash(r.Kind), source, dash(r.Pattern))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(n), dash(r.Vendor), dash(r.Product), dash(r.Category), dash(r.Kind), source, dash(r.Pattern), dash(shown(r.Where)))
 	}
 	tw.Flush()
 	if err != nil {

@@ -36,7 +36,7 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	// The built-in catalog names each stream's vendor; ingest adds the
 	// contracts and plugins.
-	classifier, err := classify.Builtin(nil)
+	classifier, err := classify.Builtin(classify.Config{})
 	if err != nil {
 		fmt.Fprintln(stderr, "saaslens inspect:", err)
 		return 1

@@ -14,7 +14,7 @@ commands:
   inspect [--json] [--separate] FILE...   print the streams found in capture files
   ingest [--db FILE] [flags] PATH...      store capture files and directories (recursive) in SQLite
   watch [--db FILE] [flags] DIR...        ingest new files on an interval, as rotations write them
-  classify [--json] [--contracts FILE] [NAME...]
+  classify [--json] [--contracts FILE] [--catalog FILE] [NAME...]
                                           the service of each server name (names from standard input when none are given)
 
 run "saaslens <command> -h" for a command's flags
