@@ -131,9 +131,24 @@ func TestBuiltinClassifications(t *testing.T) {
 		"a248.e.akamai.net":               "Akamai / Akamai / cdn / infra",
 		"chatgpt.com":                     "OpenAI / ChatGPT / ai / saas",
 		"pingma.qq.com:80":                "Tencent / WeChat and WeCom / chat / saas",
-		"[2001:db8::1]:443":               "",
-		"2001:db8::1":                     "",
-		"intranet.example.co.jp":          "",
+		// The examples: use and background of the same vendor.
+		"storage.live.com":            "Microsoft / SharePoint and OneDrive / storage / saas",
+		"ssw.live.com":                "Microsoft / SharePoint and OneDrive / storage / saas",
+		"aadcdn.msauth.net":           "Microsoft / Entra ID static content / cdn / infra",
+		"aadcdn.msftauth.net":         "Microsoft / Entra ID static content / cdn / infra",
+		"login.microsoftonline.com":   "Microsoft / Entra ID / identity / saas",
+		"oneclient.sfx.ms":            "Microsoft / OneDrive client updates / os-update / infra",
+		"statics.teams.mstea.ms":      "Microsoft / Teams static content / cdn / infra",
+		"webdir.skypeforbusiness.com": "Microsoft / Microsoft Teams / chat / saas",
+		"x.sfbassets.com":             "Microsoft / Teams static content / cdn / infra",
+		"spoprod-a.akamaihd.net":      "Microsoft / SharePoint static content / cdn / infra",
+		"dl.dropboxusercontent.com":   "Dropbox / Dropbox / storage / saas",
+		"cfl.dropboxstatic.com":       "Dropbox / Dropbox static content / cdn / infra",
+		"js.cybozu.com":               "Cybozu / Cybozu static content / cdn / infra",
+		"kintai.jinjer.biz":           "jinjer / jinjer / hr / saas",
+		"[2001:db8::1]:443":           "",
+		"2001:db8::1":                 "",
+		"intranet.example.co.jp":      "",
 	} {
 		r := c.Classify(name)
 		got := ""
