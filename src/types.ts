@@ -6,6 +6,7 @@ export type QueryType =
   | 'latency'
   | 'licences'
   | 'shadowIT'
+  | 'unclassified'
   | 'monthOverMonth'
   | 'devices'
   | 'geo'
@@ -15,7 +16,16 @@ export type QueryType =
   | 'variable';
 export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets' | 'retransmits';
 export type Metric = 'streams' | 'bytes' | 'clients' | 'devices';
-export type VariableKind = 'services' | 'vendors' | 'products' | 'categories' | 'clients' | 'devices' | 'users' | 'departments';
+export type VariableKind =
+  | 'services'
+  | 'vendors'
+  | 'products'
+  | 'categories'
+  | 'clients'
+  | 'devices'
+  | 'users'
+  | 'departments'
+  | 'unclassified';
 export type GroupBy = 'service' | 'vendor' | 'product' | 'category' | 'device' | 'user' | 'department';
 export type Kind = 'saas' | 'infra' | 'unknown';
 

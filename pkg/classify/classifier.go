@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Result is a name's classification; Source is SourceNone when nothing
@@ -213,4 +215,31 @@ func withoutPort(name string) string {
 		}
 	}
 	return name[:i]
+}
+
+// Domain is the registrable domain a server name is under (the public
+// suffix list's eTLD+1: "unknown.example.co.jp" is under "example.co.jp"),
+// so that names no catalog knows group by whoever registered them. An
+// address, a name that is a public suffix itself, a name under a suffix
+// no registry hands out (wiki.acme.internal, printer.local), or no name
+// has none: nobody on the Internet runs it.
+func Domain(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(withoutPort(name)), ".")
+	if name == "" || strings.IndexByte(name, '.') < 0 {
+		return ""
+	}
+	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+		return ""
+	}
+	// The list's default rule makes any last label a suffix; one that is
+	// not an ICANN top-level domain and not on the list's private part is
+	// a local name.
+	if suffix, icann := publicsuffix.PublicSuffix(name); !icann && strings.IndexByte(suffix, '.') < 0 {
+		return ""
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(name)
+	if err != nil {
+		return ""
+	}
+	return d
 }

@@ -465,3 +465,30 @@ func TestUserCatalogErrorsNameFileLineAndField(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// Names group by the domain their owner registered: the public suffix
+// list decides where that is (co.jp, github.io); addresses, single labels
+// and names under suffixes no registry hands out have none.
+func TestDomain(t *testing.T) {
+	for name, want := range map[string]string{
+		"unknown.example.co.jp":   "example.co.jp",
+		"a.b.unknown.example.com": "example.com",
+		"Example.COM.":            "example.com",
+		"acme.github.io":          "acme.github.io",
+		"wiki.acme.internal":      "",
+		"printer.local":           "",
+		"x.y.corp":                "",
+		"tenant.example.com:8443": "example.com",
+		"example.com":             "example.com",
+		"co.jp":                   "",
+		"localhost":               "",
+		"104.236.167.107":         "",
+		"[ff02::c]:1900":          "",
+		"239.255.255.250:1900":    "",
+		"":                        "",
+	} {
+		if got := Domain(name); got != want {
+			t.Errorf("Domain(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -50,24 +50,25 @@ type Query struct {
 	// sql
 	RawSQL string `json:"rawSql"`
 	Format string `json:"format"`
-	// variable: services, vendors, categories, clients, devices, users
-	// or departments
+	// variable: services, vendors, products, categories, clients,
+	// devices, users, departments or unclassified
 	Variable string `json:"variable"`
 }
 
 // Query types.
 const (
-	TypeUsage       = "usage"
-	TypeServerNames = "serverNames"
-	TypeStreams     = "streams"
-	TypeSQL         = "sql"
-	TypeLatency     = "latency"
-	TypeLicences    = "licences"
-	TypeShadowIT    = "shadowIT"
-	TypeMonths      = "monthOverMonth"
-	TypeDevices     = "devices"
-	TypeGeo         = "geo"
-	TypeVariable    = "variable"
+	TypeUsage        = "usage"
+	TypeServerNames  = "serverNames"
+	TypeStreams      = "streams"
+	TypeSQL          = "sql"
+	TypeLatency      = "latency"
+	TypeLicences     = "licences"
+	TypeShadowIT     = "shadowIT"
+	TypeUnclassified = "unclassified"
+	TypeMonths       = "monthOverMonth"
+	TypeDevices      = "devices"
+	TypeGeo          = "geo"
+	TypeVariable     = "variable"
 )
 
 // queryTimeout bounds one panel query; Grafana's own data proxy gives up
@@ -153,6 +154,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 			Locator: d.cfg.Geo, Home: d.cfg.Home})
 	case TypeShadowIT:
 		frame, err = query.ShadowIT(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
+	case TypeUnclassified:
+		frame, err = query.Unclassified(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
 	case TypeServerNames:
 		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
 	case TypeStreams:
@@ -162,7 +165,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	case TypeVariable:
 		frame, err = variable(ctx, db.SQL(), q.Variable, r)
 	default:
-		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, monthOverMonth, devices, geo, serverNames, streams, sql or variable", q.QueryType)
+		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, unclassified, monthOverMonth, devices, geo, serverNames, streams, sql or variable", q.QueryType)
 	}
 	if err != nil {
 		status := backend.StatusBadRequest
@@ -183,7 +186,7 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 	}
 	l, ok := query.Lists[what]
 	if !ok {
-		return nil, fmt.Errorf("variable %q: want services, vendors, products, categories, clients, devices, users or departments", what)
+		return nil, fmt.Errorf("variable %q: want services, vendors, products, categories, clients, devices, users, departments or unclassified", what)
 	}
 	list, err := l.Load(ctx, db, r)
 	if err != nil {

@@ -65,7 +65,7 @@ INSERT INTO usage_hourly SELECT (first / 3600000000000) * 3600000000000, server_
 	count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first),
 	sum(server_rtt_ns + client_rtt_ns), count(server_rtt_ns), sum(tls_handshake_ns), count(tls_handshake_ns)
 FROM streams GROUP BY 1, 2, 3, 4;
-INSERT INTO services SELECT server_name, 'Vendor ' || (abs(random()) % 120), 'Product', 'chat', 'saas', 'catalog'
+INSERT INTO services SELECT server_name, 'Vendor ' || (abs(random()) % 120), 'Product', 'chat', 'saas', 'catalog', ''
 	FROM (SELECT DISTINCT server_name FROM usage_hourly WHERE server_name != '');
 INSERT INTO contracts VALUES ('Vendor 1', 'Product', 'chat', '', 500, 5000, 'USD', '', '2026-12-31', '', '[]'),
 	('Vendor 2', 'Product', 'chat', '', 300, 3000, 'USD', '', '2026-12-31', '', '[]');

@@ -48,6 +48,10 @@ func needsInventory(g string) bool {
 // names keep their server name as vendor and product.
 const Unknown = "unknown"
 
+// KindSaaS is the kind of a person's use of a service (classify.KindSaaS):
+// what licences, active devices, shadow IT and month over month count.
+const KindSaaS = "saas"
+
 // serviceOf is the service column of the table aliased t: its server name.
 func serviceOf(t string) string {
 	return `CASE ` + t + `.server_name WHEN '' THEN '` + Unnamed + `' ELSE ` + t + `.server_name END`

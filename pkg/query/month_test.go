@@ -129,7 +129,9 @@ func TestGeneratedMonth(t *testing.T) {
 		}
 		local := s.Start.In(tokyo)
 		days[k][local.Format(time.DateOnly)] = true
-		if local.Month() == time.March {
+		// Licences count use: a device that only fetched a vendor's
+		// static assets (Salesforce's, for Support) is not one of its users.
+		if local.Month() == time.March && catalog.Classify(s.Name).Kind == classify.KindSaaS {
 			if march[v] == nil {
 				march[v] = map[string]bool{}
 			}
@@ -177,6 +179,44 @@ func TestGeneratedMonth(t *testing.T) {
 	}
 	if wantActive["Salesforce"] != 4 || wantActive["freee"] != 4 {
 		t.Errorf("the generator's departments changed: Salesforce %d, freee %d devices", wantActive["Salesforce"], wantActive["freee"])
+	}
+
+	// Month over month counts use too: April's Salesforce devices are
+	// Sales's, not Support's that fetched its static assets; asked for
+	// every kind, it counts those as well.
+	april := map[string]map[string]bool{} // "saas"/"all" → devices of Salesforce in April
+	for _, s := range m.SessionList() {
+		if s.Start.In(tokyo).Month() != time.April || vendorOf(s.Name) != "Salesforce" {
+			continue
+		}
+		for _, k := range []string{"all", catalog.Classify(s.Name).Kind} {
+			if april[k] == nil {
+				april[k] = map[string]bool{}
+			}
+			april[k][macOf(s.Device)] = true
+		}
+	}
+	for kinds, want := range map[string]int{"": len(april[classify.KindSaaS]), "*": len(april["all"])} {
+		q := TableQuery{Range: whole, GroupBy: GroupVendor, Limit: 100}
+		if kinds != "" {
+			q.Filter.Kinds = []string{kinds}
+		}
+		mf, err := MonthOverMonth(ctx, db, q, tokyo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := -1
+		for i := 0; i < mf.Rows(); i++ {
+			if row := concreteRow(mf, i); row[0] == "Salesforce" {
+				got = int(row[fieldIndex(t, mf, "devices_this_month")].(int64))
+			}
+		}
+		if got != want || want == 0 {
+			t.Errorf("month over month, kinds %q: %d Salesforce devices in April, want %d", kinds, got, want)
+		}
+	}
+	if len(april["all"]) <= len(april[classify.KindSaaS]) {
+		t.Errorf("April: %d Salesforce devices, %d of them using it: the generator's Support no longer fetches its assets alone", len(april["all"]), len(april[classify.KindSaaS]))
 	}
 
 	// Shadow IT: what no contract covers (GitHub is its own vendor: the

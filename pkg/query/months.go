@@ -16,7 +16,8 @@ import (
 // with the month before, per group: streams, bytes, active devices and
 // (when the inventory names users) active users in each, with the
 // absolute and relative change; the largest movers (by bytes) come
-// first. A month the captures only partly cover says so in its coverage
+// first. It counts SaaS use (kind saas) unless the query names the kinds
+// it wants: a device fetching a vendor's CDN assets is not a user. A month the captures only partly cover says so in its coverage
 // column. It reads the totals per client (clientTotals: daily for whole
 // UTC days, hourly at the months' edges), so months are cut at whole
 // hours (exact where the zone's offset is whole hours).
@@ -40,6 +41,9 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	end := time.Unix(0, endAt).In(loc)
 	this := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
 	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
+	if q.Filter.Kinds == nil {
+		q.Filter.Kinds = []string{KindSaaS}
+	}
 	filter, args := q.Filter.where("u")
 	named, err := inventoryNamesUsers(ctx, db)
 	if err != nil {

@@ -45,7 +45,7 @@ func TestMonthOverMonth(t *testing.T) {
 	stream(4, utc("2026-03-05T03:00:00Z"), "10.0.0.3", "", "zoom.us", 1000)
 	stream(5, utc("2026-03-06T03:00:00Z"), "10.0.0.1", "02:00:00:00:00:01", "app.slack.com", 100)
 	for _, q := range []string{
-		`INSERT INTO services VALUES ('app.slack.com', 'Slack', 'Slack', 'chat', 'saas', 'catalog'), ('zoom.us', 'Zoom', 'Zoom', 'meetings', 'saas', 'catalog')`,
+		`INSERT INTO services VALUES ('app.slack.com', 'Slack', 'Slack', 'chat', 'saas', 'catalog', 'slack.com'), ('zoom.us', 'Zoom', 'Zoom', 'meetings', 'saas', 'catalog', 'zoom.us')`,
 		// The hourly totals per client, as ingest keeps them.
 		`INSERT INTO client_usage_hourly SELECT first / 3600000000000 * 3600000000000, client, client_mac, server_name, proto, server_port,
 			count(*), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(last - first), 0, 0, 0, 0

@@ -778,6 +778,19 @@ var Lists = map[string]List{
 		SQL:    `SELECT DISTINCT coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `'), '' FROM ` + devicesSeen + inventoryJoin("u") + ` ORDER BY 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
+	// The registrable domains of the names no source classifies, the most
+	// devices first: what to name next in a catalog or contracts file.
+	"unclassified": {
+		SQL: `SELECT sv.domain, CAST(count(DISTINCT ` + deviceOf("u") + `) AS TEXT) FROM ` + clientTotalsInRange + ` u JOIN services sv ON sv.server_name = u.server_name
+	WHERE u.hour >= ? AND u.hour <= ? AND sv.source = '' AND sv.domain != '' GROUP BY 1 ORDER BY count(DISTINCT ` + deviceOf("u") + `) DESC, sum(u.bytes_up + u.bytes_down) DESC, 1 LIMIT 5000`,
+		choice: func(domain, devices string) Choice {
+			unit := "devices"
+			if devices == "1" {
+				unit = "device"
+			}
+			return Choice{Text: domain + " (" + devices + " " + unit + ")", Value: domain}
+		},
+	},
 	// Devices (MACs), named by DHCP.
 	"devices": {
 		SQL: `SELECT mac, hostname FROM devices WHERE last >= ? AND first <= ? ORDER BY hostname = '', hostname, mac LIMIT 5000`,

@@ -621,6 +621,14 @@ CREATE TABLE client_usage_monthly (
 	PRIMARY KEY (month, client, client_mac, server_name)
 ) WITHOUT ROWID;
 `,
+	// 18: each name's registrable domain (the public suffix list's eTLD+1),
+	// so that the names no source classifies group by whoever registered
+	// them: shadow IT's unclassified candidates. Filled in Go
+	// (buildServiceDomains): SQL knows no public suffix list.
+	`
+ALTER TABLE services ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+CREATE INDEX services_unclassified ON services(domain) WHERE source = '';
+`,
 }
 
 // builds fill what a migration created, in the migration's transaction,
@@ -630,6 +638,7 @@ var builds = map[int]func(context.Context, *sql.Tx) error{
 	14: buildLatencyHourly,
 	16: buildDailyTotals,
 	17: buildMonthlyTotalsAndStatistics,
+	18: buildServiceDomains,
 }
 
 // buildMonthlyTotalsAndStatistics builds client_usage_monthly in UTC and

@@ -51,14 +51,14 @@ func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, er
 		return 0, fmt.Errorf("store: classify: %w", err)
 	}
 	results, pluginErr := c.ClassifyAll(ctx, list)
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO services(server_name, vendor, product, category, kind, source) VALUES (?,?,?,?,?,?)`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO services(server_name, vendor, product, category, kind, source, domain) VALUES (?,?,?,?,?,?,?)`)
 	if err != nil {
 		return 0, fmt.Errorf("store: classify: %w", err)
 	}
 	defer insert.Close()
 	for i, n := range list {
 		r := results[i]
-		if _, err := insert.ExecContext(ctx, n, r.Vendor, r.Product, r.Category, r.Kind, r.Source); err != nil {
+		if _, err := insert.ExecContext(ctx, n, r.Vendor, r.Product, r.Category, r.Kind, r.Source, classify.Domain(n)); err != nil {
 			return 0, fmt.Errorf("store: classify %q: %w", n, err)
 		}
 	}
@@ -80,6 +80,39 @@ func (s *DB) ClassifyNames(ctx context.Context, c *classify.Classifier) (int, er
 		return len(list), fmt.Errorf("store: classify: %w (names fell back to the contracts and the catalog)", pluginErr)
 	}
 	return len(list), nil
+}
+
+// buildServiceDomains gives the names classified before migration 18 their
+// registrable domain.
+func buildServiceDomains(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT server_name FROM services`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	update, err := tx.PrepareContext(ctx, `UPDATE services SET domain = ? WHERE server_name = ?`)
+	if err != nil {
+		return err
+	}
+	defer update.Close()
+	for _, n := range names {
+		if _, err := update.ExecContext(ctx, classify.Domain(n), n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SaveContracts replaces the stored contracts with these.

@@ -275,6 +275,12 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				steps = append(steps, `INSERT INTO client_usage_daily VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 2, 6, 4, 600, 400, 3000000000, 0, 0, 5000, 1, 5),
 					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0, 1)`)
 			}
+			if from >= 7 {
+				// Names classified before migration 18: a known one and
+				// one no source knows.
+				steps = append(steps, `INSERT INTO services (server_name, vendor, product, category, kind, source) VALUES
+					('b.example', 'Example', 'Example', 'web', 'saas', 'catalog'), ('x.unknown.example.co.jp', '', '', '', '', '')`)
+			}
 			for _, q := range steps {
 				if _, err := raw.Exec(q); err != nil {
 					t.Fatal(err)
@@ -305,6 +311,12 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			got = rowsOf(t, db.SQL(), `SELECT day, client, streams, bytes_down, handshake_count FROM usage_daily ORDER BY client`)
 			if want := "[0 10.0.0.2 2 400 1]\n[0 10.0.0.9 5 1000 0]\n"; got != want {
 				t.Errorf("usage_daily view after migrating:\n%s\nwant\n%s", got, want)
+			}
+			if from >= 7 {
+				got = rowsOf(t, db.SQL(), `SELECT server_name, source, domain FROM services ORDER BY 1`)
+				if want := "[b.example catalog ]\n[x.unknown.example.co.jp  example.co.jp]\n"; got != want {
+					t.Errorf("services after migrating:\n%s\nwant\n%s", got, want)
+				}
 			}
 			if got := rowsOf(t, db.SQL(), `SELECT count(*) FROM pragma_table_info('captures') WHERE name = 'tcp_udp_packets'`); got != "[1]\n" {
 				t.Errorf("captures.tcp_udp_packets: %s", got)

@@ -39,7 +39,8 @@ const queryTypes: Array<SelectableValue<QueryType>> = [
   { label: 'Usage', value: 'usage', description: 'A metric per service over time' },
   { label: 'Latency', value: 'latency', description: 'Handshake and round-trip percentiles, resets, retransmissions' },
   { label: 'Licences', value: 'licences', description: 'Active devices and users against seats per contract and month' },
-  { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers' },
+  { label: 'Shadow IT', value: 'shadowIT', description: 'SaaS in use that no contract covers, and names no catalog knows' },
+  { label: 'Unclassified', value: 'unclassified', description: 'Names no catalog knows, by registrable domain: what to name next' },
   { label: 'Month over month', value: 'monthOverMonth', description: "The range's last month against the one before" },
   { label: 'Devices', value: 'devices', description: 'Which devices use each service: first and last use, days active' },
   { label: 'Servers abroad', value: 'geo', description: "Streams and bytes per service and server country; outside the home country flagged" },
@@ -270,7 +271,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           </InlineField>
         </InlineFieldRow>
       )}
-      {queryType === 'shadowIT' && filters}
+      {(queryType === 'shadowIT' || queryType === 'unclassified') && filters}
       {(queryType === 'devices' || queryType === 'geo') && (
         <>
           <InlineFieldRow>{grouping}</InlineFieldRow>

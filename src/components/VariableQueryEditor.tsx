@@ -14,6 +14,7 @@ const kinds: Array<{ label: string; value: VariableKind; description: string }> 
   { label: 'Users', value: 'users', description: 'Users of the devices seen, as the inventory file names them' },
   { label: 'Departments', value: 'departments', description: 'Departments of the devices seen, as the inventory file names them' },
   { label: 'Devices', value: 'devices', description: 'MAC addresses, named by DHCP' },
+  { label: 'Unclassified', value: 'unclassified', description: 'Domains of the names no catalog knows, the most devices first' },
 ];
 
 type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions, VariableQuery>;

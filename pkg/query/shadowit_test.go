@@ -1,0 +1,140 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/saaslens/saaslens/pkg/ingest"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+// unknownOfficeDB is the office fixture with two of its names, under one
+// registrable domain, known to no source: as the catalog leaves a SaaS it
+// has not heard of.
+func unknownOfficeDB(t *testing.T) *sql.DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "office.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := ingest.DefaultConfig()
+	cfg.Paths = []string{filepath.Join("..", "..", "testdata", "office.pcap.gz")}
+	cfg.Contracts = filepath.Join("..", "..", "examples", "contracts.yaml")
+	cfg.Settle = 0
+	svc, err := ingest.NewService(db, cfg, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`UPDATE services SET vendor = '', product = '', category = '', kind = '', source = '', domain = 'unknown-saas.co.jp'
+		WHERE server_name IN ('chatgpt.com', 'us02web.zoom.us')`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r.SQL()
+}
+
+// The names no source classifies group by registrable domain: one
+// candidate with its names, devices, streams and bytes as the streams
+// count them, and when it was first and last seen; shadow IT lists it
+// beside the vendors without a contract, marked unclassified.
+func TestUnclassifiedNamesAreOneCandidatePerDomain(t *testing.T) {
+	db := unknownOfficeDB(t)
+	ctx := context.Background()
+	// The capture's hours, less than a day: read stream by stream. March:
+	// from the totals.
+	var day Range
+	if err := db.QueryRow(`SELECT min(first), max(last) FROM streams`).Scan(&day.From, &day.To); err != nil {
+		t.Fatal(err)
+	}
+	if day.To-day.From >= totalsFrom {
+		t.Fatalf("the office capture spans %s: the test wants less than a day", time.Duration(day.To-day.From))
+	}
+	month := RangeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC))
+	var devices, streams, bytes, first, last int64
+	if err := db.QueryRow(`SELECT count(DISTINCT `+deviceOf("s")+`), count(*), sum(bytes_up + bytes_down),
+		min(first) / 3600000000000 * 3600000000000, max(first) / 3600000000000 * 3600000000000
+		FROM streams s WHERE server_name IN ('chatgpt.com', 'us02web.zoom.us')`).Scan(&devices, &streams, &bytes, &first, &last); err != nil {
+		t.Fatal(err)
+	}
+	if devices < 2 {
+		t.Fatalf("the fixture's two names reach %d devices: the test needs more", devices)
+	}
+	want := []any{"unknown-saas.co.jp", int64(2), "chatgpt.com, us02web.zoom.us", devices, streams, bytes, time.Unix(0, first).UTC(), time.Unix(0, last).UTC()}
+	for _, r := range []Range{day, month} {
+		f, err := Unclassified(ctx, db, TableQuery{Range: r}, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Rows() != 1 {
+			t.Fatalf("%d candidates, want one: %s", f.Rows(), tableText(f, nil))
+		}
+		got := concreteRow(f, 0)
+		for i := range got {
+			if tm, ok := got[i].(time.Time); ok {
+				got[i] = tm.UTC()
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("range %v: candidate (-want +got):\n%s", r, diff)
+		}
+	}
+
+	f, err := ShadowIT(ctx, db, TableQuery{Range: month}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for i := 0; i < f.Rows(); i++ {
+		row := concreteRow(f, i)
+		got[row[0].(string)] = ""
+		for j, field := range f.Fields {
+			switch field.Name {
+			case "products", "category", "devices", "unclassified":
+				got[row[0].(string)] += fmt.Sprintf("%s=%v ", field.Name, row[j])
+			}
+		}
+	}
+	wantRows := map[string]string{
+		"Slack":              "products=Slack category=chat devices=5 unclassified=false ",
+		"Box":                "products=Box category=storage devices=3 unclassified=false ",
+		"freee":              "products=freee category=accounting devices=2 unclassified=false ",
+		"Google":             "products=Gmail category=mail devices=2 unclassified=false ",
+		"unknown-saas.co.jp": "products=chatgpt.com, us02web.zoom.us category=unknown devices=" + fmt.Sprint(devices) + " unclassified=true ",
+	}
+	if diff := cmp.Diff(wantRows, got); diff != "" {
+		t.Errorf("shadow IT (-want +got):\n%s", diff)
+	}
+}
+
+// The unclassified variable lists the candidates' domains, with their
+// devices, for a dashboard to pick from.
+func TestUnclassifiedVariable(t *testing.T) {
+	db := unknownOfficeDB(t)
+	var devices int64
+	if err := db.QueryRow(`SELECT count(DISTINCT ` + deviceOf("s") + `) FROM streams s WHERE server_name IN ('chatgpt.com', 'us02web.zoom.us')`).Scan(&devices); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Lists["unclassified"].Load(context.Background(), db, Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Choice{{Text: fmt.Sprintf("unknown-saas.co.jp (%d devices)", devices), Value: "unknown-saas.co.jp"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
