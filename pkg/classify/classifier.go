@@ -176,9 +176,9 @@ func fromPlugin(r classifiersdk.Result) (Result, bool) {
 // (not the plugins: see ClassifyAll). An HTTP Host may carry a port,
 // which is not part of the name.
 func (c *Classifier) Classify(name string) Result {
-	name = withoutPort(name)
-	for _, m := range []*Matcher{&c.contracts, &c.user, &c.builtin} {
-		if mt := m.Match(name); mt != nil {
+	name = normalName(withoutPort(name))
+	for _, m := range [...]*Matcher{&c.contracts, &c.user, &c.builtin} {
+		if mt := m.match(name); mt != nil {
 			return Result{Service: mt.Service, Source: mt.Source, Pattern: mt.pattern, Where: mt.Where, Reference: mt.Reference}
 		}
 	}

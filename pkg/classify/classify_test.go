@@ -83,7 +83,8 @@ func TestCatalogRefusesBadEntries(t *testing.T) {
 func TestMostSpecificPatternWins(t *testing.T) {
 	var m Matcher
 	svc := func(p string) Service { return Service{Vendor: p, Product: p, Category: "chat", Kind: KindSaaS} }
-	for _, p := range []string{".microsoft.com", "teams.microsoft.com", ".teams.microsoft.com", "api-*.example.com", ".example.com", "example.com", "login.example.com"} {
+	for _, p := range []string{".microsoft.com", "teams.microsoft.com", ".teams.microsoft.com", "api-*.example.com", ".example.com", "example.com", "login.example.com",
+		"*cdn.onenote.net", "db?-*-x.example.org", "ab*ba.example.net"} {
 		if err := m.Add(p, svc(p), Origin{Source: SourceCatalog}); err != nil {
 			t.Fatal(err)
 		}
@@ -99,6 +100,13 @@ func TestMostSpecificPatternWins(t *testing.T) {
 		"x.api-eu.example.com":         ".example.com",
 		"example.com":                  "example.com",
 		"login.example.com":            "login.example.com",
+		"cdn.onenote.net":              "*cdn.onenote.net", // the * may stand for nothing
+		"appcdn.onenote.net":           "*cdn.onenote.net",
+		"cdnx.onenote.net":             "",
+		"db1-eu-x.example.org":         "db?-*-x.example.org", // more than one wildcard: path.Match's
+		"db12-eu-x.example.org":        "",
+		"aba.example.net":              "", // prefix and suffix may not overlap
+		"abba.example.net":             "ab*ba.example.net",
 		"notmicrosoft.com":             "",
 		"com":                          "",
 		"":                             "",

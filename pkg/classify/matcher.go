@@ -82,7 +82,28 @@ type node struct {
 
 type globMatch struct {
 	glob string
-	m    *match
+	// A glob with one * and no other wildcard, the common case, matches
+	// by its prefix and suffix, cheaper than path.Match on a hot node.
+	prefix, suffix string
+	simple         bool
+	m              *match
+}
+
+func newGlobMatch(glob string, m *match) globMatch {
+	g := globMatch{glob: glob, m: m}
+	if strings.Count(glob, "*") == 1 && !strings.ContainsAny(glob, "?[\\") {
+		g.prefix, g.suffix, _ = strings.Cut(glob, "*")
+		g.simple = true
+	}
+	return g
+}
+
+func (g *globMatch) matches(label string) bool {
+	if g.simple {
+		return len(label) >= len(g.prefix)+len(g.suffix) && strings.HasPrefix(label, g.prefix) && strings.HasSuffix(label, g.suffix)
+	}
+	ok, _ := path.Match(g.glob, label)
+	return ok
 }
 
 // Matcher finds the most specific pattern for a name: a trie over the
@@ -135,7 +156,7 @@ func (m *Matcher) Add(p string, svc Service, from Origin) error {
 				return claimed(g.m)
 			}
 		}
-		n.globs = append(n.globs, globMatch{pt.glob, mt})
+		n.globs = append(n.globs, newGlobMatch(pt.glob, mt))
 	}
 	m.size++
 	return nil
@@ -147,9 +168,23 @@ func (m *Matcher) Len() int { return m.size }
 // Match returns the most specific match for name (more labels win, then
 // exact over glob over suffix), or nil.
 func (m *Matcher) Match(name string) *match {
+	return m.match(normalName(name))
+}
+
+// normalName is name as the trie holds names: lower case, without the
+// root's dot.
+func normalName(name string) string {
 	name = strings.TrimSuffix(name, ".")
 	if hasUpper(name) {
 		name = strings.ToLower(name)
+	}
+	return name
+}
+
+// match is Match of a name already normal.
+func (m *Matcher) match(name string) *match {
+	if m.size == 0 {
+		return nil
 	}
 	var best *match
 	bestDepth, bestRank := -1, patternKind(-1)
@@ -175,8 +210,8 @@ func (m *Matcher) Match(name string) *match {
 			break
 		}
 		if len(n.globs) > 0 && strings.IndexByte(rest, '.') < 0 {
-			for _, g := range n.globs {
-				if ok, _ := path.Match(g.glob, rest); ok {
+			for i := range n.globs {
+				if g := &n.globs[i]; g.matches(rest) {
 					consider(g.m, depth+1, patternGlob)
 				}
 			}
