@@ -12,7 +12,7 @@ import (
 )
 
 // ShadowIT lists what is in use in the range that no contract covers, by
-// devices and bytes, with when each was first seen at all; "new" marks
+// devices and bytes, with when each was first used at all; "new" marks
 // those first seen in the month (in loc) the range ends in. Two kinds of
 // row: SaaS vendors the catalog knows (kind saas: a vendor's CDN, updates
 // or telemetry alone is not use), and the names no source classifies,
@@ -44,7 +44,7 @@ func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location,
 	CASE WHEN sv.source = '' THEN '` + Unknown + `' ELSE min(sv.category) END AS category,
 	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + u.streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	CASE WHEN sv.source = '' THEN (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain)
-		ELSE (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor) END AS first_seen,
+		ELSE (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor AND v2.kind = 'saas') END AS first_seen,
 	sv.source = '' AS unclassified
 FROM ` + u.source + ` CROSS JOIN services sv ON sv.server_name = s.server_name
 WHERE (sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts) OR sv.source = '' AND sv.domain != '')` + u.where + `

@@ -17,6 +17,13 @@ import (
 // registrable domain, known to no source: as the catalog leaves a SaaS it
 // has not heard of.
 func unknownOfficeDB(t *testing.T) *sql.DB {
+	return changedOfficeDB(t, `UPDATE services SET vendor = '', product = '', category = '', kind = '', source = '', domain = 'unknown-saas.co.jp'
+		WHERE server_name IN ('chatgpt.com', 'us02web.zoom.us')`)
+}
+
+// changedOfficeDB is the office fixture ingested with the example
+// contracts, then changed by the statements given.
+func changedOfficeDB(t *testing.T, change string) *sql.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "office.db")
 	db, err := store.Open(path)
@@ -36,8 +43,7 @@ func unknownOfficeDB(t *testing.T) *sql.DB {
 	if _, err := svc.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().Exec(`UPDATE services SET vendor = '', product = '', category = '', kind = '', source = '', domain = 'unknown-saas.co.jp'
-		WHERE server_name IN ('chatgpt.com', 'us02web.zoom.us')`); err != nil {
+	if _, err := db.SQL().Exec(change); err != nil {
 		t.Fatal(err)
 	}
 	r, err := store.OpenReader(path)
@@ -46,6 +52,47 @@ func unknownOfficeDB(t *testing.T) *sql.DB {
 	}
 	t.Cleanup(func() { r.Close() })
 	return r.SQL()
+}
+
+// A vendor is new in shadow IT when its service was first used this
+// month: a device that fetched its CDN's assets in February did not use
+// it then.
+func TestShadowITIsNewByFirstUse(t *testing.T) {
+	db := changedOfficeDB(t, `INSERT INTO services (server_name, vendor, product, category, kind, source, domain)
+		VALUES ('a.slack-edge.com', 'Slack', 'Slack static content', 'cdn', 'infra', 'catalog', 'slack-edge.com');
+	CREATE TEMP TABLE february AS SELECT * FROM usage_hourly WHERE server_name = 'app.slack.com' LIMIT 1;
+	UPDATE february SET server_name = 'a.slack-edge.com', hour = hour - 40 * 24 * 3600000000000;
+	INSERT INTO usage_hourly SELECT * FROM february;`)
+	var infraFirst, useFirst int64
+	if err := db.QueryRow(`SELECT (SELECT min(hour) FROM usage_hourly WHERE server_name = 'a.slack-edge.com'),
+		(SELECT min(hour) FROM usage_hourly WHERE server_name = 'app.slack.com')`).Scan(&infraFirst, &useFirst); err != nil {
+		t.Fatal(err)
+	}
+	march := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if !time.Unix(0, infraFirst).Before(march) || time.Unix(0, useFirst).Before(march) {
+		t.Fatalf("Slack's assets first fetched %s, its use first %s: the test wants February and March", time.Unix(0, infraFirst).UTC(), time.Unix(0, useFirst).UTC())
+	}
+	f, err := ShadowIT(context.Background(), db, TableQuery{Range: RangeOf(march, time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC))}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendors, _ := f.FieldByName("vendor")
+	firstSeen, _ := f.FieldByName("first_seen")
+	isNew, _ := f.FieldByName("new_this_month")
+	found := false
+	for i := 0; i < f.Rows(); i++ {
+		if v, _ := vendors.ConcreteAt(i); v != "Slack" {
+			continue
+		}
+		found = true
+		seen, _ := firstSeen.ConcreteAt(i)
+		if got := seen.(time.Time).UnixNano(); got != useFirst || !isNew.At(i).(bool) {
+			t.Errorf("Slack first seen %s, new %v; want %s, new", seen, isNew.At(i), time.Unix(0, useFirst).UTC())
+		}
+	}
+	if !found {
+		t.Errorf("no Slack row: %s", tableText(f, nil))
+	}
 }
 
 // The names no source classifies group by registrable domain: one
