@@ -203,15 +203,20 @@ func (e *Entry) RangeName() string {
 	return p
 }
 
-// AddressNames names server addresses by the catalog's ranges, the most
-// specific prefix first.
+// AddressNames names server addresses by catalogs' ranges: the user's
+// catalog before the built-in one, and within a catalog the most specific
+// range, so a vendor's meeting-media /24 inside its company-wide /16 names
+// the meetings.
 type AddressNames struct {
-	ranges []addressRange
+	layers [][]addressSpan
 }
 
-type addressRange struct {
-	prefix netip.Prefix
-	name   string
+// addressSpan is a run of addresses one name answers for. A catalog's
+// ranges, nested or not, become disjoint spans sorted by address, so a
+// lookup is a binary search however many ranges there are.
+type addressSpan struct {
+	first, last netip.Addr
+	name        string
 }
 
 // CatalogAddressNames builds the namer of the built-in catalog's ranges.
@@ -223,33 +228,103 @@ func CatalogAddressNames() (*AddressNames, error) {
 	return NewAddressNames(entries)
 }
 
-// NewAddressNames builds a namer over entries' ranges; a range claimed by
-// two entries, or overlapping another's, is an error.
-func NewAddressNames(entries []Entry) (*AddressNames, error) {
+// NewAddressNames builds a namer over catalogs' entries, the first catalog
+// first. Within a catalog, a range may lie inside another entry's, but
+// one prefix claimed by two entries is an error: neither would be more
+// specific.
+func NewAddressNames(catalogs ...[]Entry) (*AddressNames, error) {
 	a := &AddressNames{}
-	owner := map[netip.Prefix]string{}
-	for _, e := range entries {
-		for _, r := range e.Ranges {
-			p := netip.MustParsePrefix(r)
-			for q, o := range owner {
-				if q.Overlaps(p) {
-					return nil, fmt.Errorf("%s: range %s of %s / %s overlaps %s of %s", e.Where(), p, e.Vendor, e.Product, q, o)
-				}
-			}
-			owner[p] = e.Vendor + " / " + e.Product
-			a.ranges = append(a.ranges, addressRange{p, e.RangeName()})
+	for _, entries := range catalogs {
+		type claim struct {
+			prefix netip.Prefix
+			entry  *Entry
 		}
+		var claims []claim
+		owner := map[netip.Prefix]*Entry{}
+		for i := range entries {
+			e := &entries[i]
+			for _, r := range e.Ranges {
+				p := netip.MustParsePrefix(r)
+				if o := owner[p]; o != nil {
+					if o.Service != e.Service {
+						return nil, fmt.Errorf("%s: range %s of %s / %s is claimed by %s / %s too (%s)", e.Where(), p, e.Vendor, e.Product, o.Vendor, o.Product, o.Where())
+					}
+					continue
+				}
+				owner[p] = e
+				claims = append(claims, claim{p, e})
+			}
+		}
+		if len(claims) == 0 {
+			continue
+		}
+		// Outer prefixes before the ones inside them: in address order,
+		// a prefix's start is never before an outer one's.
+		sort.Slice(claims, func(i, j int) bool {
+			if c := claims[i].prefix.Addr().Compare(claims[j].prefix.Addr()); c != 0 {
+				return c < 0
+			}
+			return claims[i].prefix.Bits() < claims[j].prefix.Bits()
+		})
+		var spans []addressSpan
+		type open struct {
+			last netip.Addr
+			name string
+		}
+		var stack []open
+		var next netip.Addr // the first address no span covers yet
+		emit := func(upTo netip.Addr, name string) {
+			if next.IsValid() && next.Compare(upTo) <= 0 {
+				spans = append(spans, addressSpan{next, upTo, name})
+				next = upTo.Next()
+			}
+		}
+		closeBefore := func(addr netip.Addr) {
+			for len(stack) > 0 && (!addr.IsValid() || stack[len(stack)-1].last.Compare(addr) < 0) {
+				top := stack[len(stack)-1]
+				emit(top.last, top.name)
+				stack = stack[:len(stack)-1]
+			}
+		}
+		for _, c := range claims {
+			first := c.prefix.Addr()
+			closeBefore(first)
+			if len(stack) > 0 {
+				emit(first.Prev(), stack[len(stack)-1].name)
+			}
+			stack = append(stack, open{lastAddress(c.prefix), c.entry.RangeName()})
+			next = first
+		}
+		closeBefore(netip.Addr{})
+		a.layers = append(a.layers, spans)
 	}
-	sort.Slice(a.ranges, func(i, j int) bool { return a.ranges[i].prefix.Bits() > a.ranges[j].prefix.Bits() })
 	return a, nil
+}
+
+// lastAddress is the highest address of p.
+func lastAddress(p netip.Prefix) netip.Addr {
+	a := p.Addr().As16()
+	from := p.Bits()
+	if p.Addr().Is4() {
+		from += 96
+	}
+	for bit := from; bit < 128; bit++ {
+		a[bit/8] |= 0x80 >> (bit % 8)
+	}
+	last := netip.AddrFrom16(a)
+	if p.Addr().Is4() {
+		return last.Unmap()
+	}
+	return last
 }
 
 // Name returns the name of the service whose range holds addr.
 func (a *AddressNames) Name(addr netip.Addr) (string, bool) {
-	addr = addr.Unmap()
-	for _, r := range a.ranges {
-		if r.prefix.Contains(addr) {
-			return r.name, true
+	addr = addr.Unmap().WithZone("")
+	for _, spans := range a.layers {
+		i := sort.Search(len(spans), func(i int) bool { return spans[i].last.Compare(addr) >= 0 })
+		if i < len(spans) && spans[i].first.Compare(addr) <= 0 {
+			return spans[i].name, true
 		}
 	}
 	return "", false

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -268,6 +269,42 @@ func BenchmarkClassify(b *testing.B) {
 	}
 }
 
+// BenchmarkAddressNames names a million server addresses by the built-in
+// catalog's ranges: a mix of addresses in Google's, Microsoft's and
+// Zoom's ranges and of addresses in none, v4 and v6, as an ingest of
+// nameless streams asks.
+func BenchmarkAddressNames(b *testing.B) {
+	a, err := CatalogAddressNames()
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := make([]netip.Addr, 1_000_000)
+	for i := range addrs {
+		var x [16]byte
+		binary.BigEndian.PutUint64(x[8:], uint64(i)*2654435761)
+		switch i % 5 {
+		case 0:
+			addrs[i] = netip.AddrFrom4([4]byte{142, 250, x[14], x[15]})
+		case 1:
+			addrs[i] = netip.AddrFrom4([4]byte{52, 113, x[14], x[15]})
+		case 2:
+			addrs[i] = netip.AddrFrom4([4]byte{170, 114, x[14], x[15]})
+		case 3:
+			addrs[i] = netip.AddrFrom4([4]byte{93, x[13], x[14], x[15]})
+		default:
+			x[0], x[1], x[2], x[3] = 0x2a, 0x00, 0x14, 0x50
+			addrs[i] = netip.AddrFrom16(x)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, addr := range addrs {
+			a.Name(addr)
+		}
+	}
+}
+
 // The example the README points to stays valid.
 func TestExampleContracts(t *testing.T) {
 	contracts, err := LoadContracts("../../examples/contracts.yaml")
@@ -376,12 +413,54 @@ func TestAddressNames(t *testing.T) {
 			t.Errorf("%s: %q, want %q", addr, got, want)
 		}
 	}
-	_, err = NewAddressNames([]Entry{
-		{Service: Service{Vendor: "A", Product: "A"}, Patterns: []string{"a.example"}, Ranges: []string{"10.0.0.0/8"}, File: "c.yaml", Line: 1},
-		{Service: Service{Vendor: "B", Product: "B"}, Patterns: []string{"b.example"}, Ranges: []string{"10.1.0.0/16"}, File: "c.yaml", Line: 2},
-	})
-	if err == nil || err.Error() != "c.yaml:2: range 10.1.0.0/16 of B / B overlaps 10.0.0.0/8 of A / A" {
-		t.Errorf("overlap: %v", err)
+	entry := func(vendor, name string, line int, ranges ...string) Entry {
+		return Entry{Service: Service{Vendor: vendor, Product: vendor}, Patterns: []string{name}, Ranges: ranges, File: "c.yaml", Line: line}
+	}
+	builtinRanges := []Entry{
+		entry("A", "a.example", 1, "10.0.0.0/8", "2001:db8::/32"),
+		entry("B", "b.example", 2, "10.1.0.0/16", "2001:db8:1::/48"),
+		entry("C", "c.example", 3, "10.1.2.3/32", "10.1.0.0/24", "255.255.255.0/24"),
+		entry("D", "d.example", 4, "10.1.3.0/24", "10.1.4.0/24", "0.0.0.0/32"),
+	}
+	userRanges := []Entry{entry("U", "u.example", 1, "10.0.0.0/12")}
+	nested, err := NewAddressNames(userRanges, builtinRanges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]string{
+		"10.200.0.1":      "a.example",
+		"10.1.2.4":        "u.example",
+		"10.1.2.3":        "u.example",
+		"10.16.0.1":       "a.example",
+		"2001:db8:2::1":   "a.example",
+		"2001:db8:1::1":   "b.example",
+		"::ffff:10.9.9.9": "u.example",
+		"11.0.0.1":        "",
+	} {
+		if got, _ := nested.Name(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("nested %s: %q, want %q", addr, got, want)
+		}
+	}
+	alone, err := NewAddressNames(builtinRanges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]string{
+		"0.0.0.0": "d.example", "0.0.0.1": "", "9.255.255.255": "", "10.0.0.0": "a.example", "10.0.255.255": "a.example",
+		"10.1.0.0": "c.example", "10.1.0.255": "c.example", "10.1.1.0": "b.example",
+		"10.1.2.2": "b.example", "10.1.2.3": "c.example", "10.1.2.4": "b.example", "10.1.2.255": "b.example",
+		"10.1.3.0": "d.example", "10.1.4.255": "d.example", "10.1.5.0": "b.example", "10.1.255.255": "b.example",
+		"10.2.0.1": "a.example", "10.255.255.255": "a.example", "11.0.0.0": "", "255.255.255.255": "c.example",
+		"2001:db8::": "a.example", "2001:db8:1::": "b.example", "2001:db8:1:ffff:ffff:ffff:ffff:ffff": "b.example",
+		"2001:db8:2::": "a.example", "2001:db9::": "", "fe80::1%eth0": "",
+	} {
+		if got, _ := alone.Name(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("most specific %s: %q, want %q", addr, got, want)
+		}
+	}
+	_, err = NewAddressNames(append(builtinRanges, entry("E", "e.example", 5, "10.1.0.0/16")))
+	if err == nil || err.Error() != "c.yaml:5: range 10.1.0.0/16 of E / E is claimed by B / B too (c.yaml:2)" {
+		t.Errorf("one prefix, two entries: %v", err)
 	}
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
@@ -141,7 +143,10 @@ type Service struct {
 	inventoryMTime time.Time
 	inventoryRead  bool
 	plugins        []*classifiersdk.Host
-	pluginIDs      string
+	// addressNames names nameless servers by the catalogs' ranges; the
+	// ingester's trackers read it while a changed catalog file replaces it.
+	addressNames atomic.Pointer[classify.AddressNames]
+	pluginIDs    string
 
 	mu     sync.Mutex
 	status Status
@@ -161,11 +166,7 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 	opts.PacketRows = cfg.PacketRows
 	opts.Settle = cfg.Settle
 	opts.Flow = cfg.Flow
-	names, err := classify.CatalogAddressNames()
-	if err != nil {
-		return nil, err
-	}
-	opts.Flow.NameByAddress = names.Name
+	opts.Flow.NameByAddress = func(addr netip.Addr) (string, bool) { return s.addressNames.Load().Name(addr) }
 	report := opts.Progress
 	opts.Progress = func(p Progress) {
 		s.mu.Lock()
@@ -231,10 +232,19 @@ func (s *Service) loadClassifier() error {
 	if err != nil {
 		return err
 	}
+	builtin, err := classify.Catalog()
+	if err != nil {
+		return err
+	}
+	names, err := classify.NewAddressNames(cfg.Catalog, builtin)
+	if err != nil {
+		return &FileError{"catalog", err}
+	}
 	if err := s.db.SaveContracts(context.Background(), cfg.Contracts); err != nil {
 		return err
 	}
 	s.classifier, s.pluginIDs = c, pluginIDs
+	s.addressNames.Store(names)
 	s.contractsMTime, s.catalogMTime = contractsMTime, catalogMTime
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -396,6 +398,51 @@ func TestRunReadsTheUserCatalog(t *testing.T) {
 	}
 	if got, want := products(), "Mirror Lab/usercatalog"; got != want {
 		t.Errorf("after a broken edit: %s, want %s", got, want)
+	}
+}
+
+// The user's catalog's ranges name the servers no DNS answer or handshake
+// named, before the built-in catalog's; a name the traffic carries still
+// wins over a range.
+func TestRunNamesServersByTheUserCatalogsRanges(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "lan.pcap.gz"), fixtureFile(t, "lan.pcap.gz"))
+	catalog := filepath.Join(t.TempDir(), "catalog.yaml")
+	writeFile(t, catalog, []byte(`entries:
+  - {vendor: ACME, product: Office network, category: other, kind: infra, patterns: [gw.acme.example], ranges: [10.0.0.0/24]}
+  - {vendor: ACME, product: Web, category: web, kind: saas, patterns: [web.acme.example], ranges: [203.0.113.0/24]}
+`))
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir}
+	cfg.Catalog = catalog
+	if _, err := newService(t, db, cfg).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.SQL().Query(`SELECT s.server, s.server_name, s.name_source, coalesce(nullif(v.product || '/' || v.source, '/'), '-')
+		FROM streams s LEFT JOIN services v ON v.server_name = s.server_name ORDER BY s.first, s.server`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var server, name, source, service string
+		if err := rows.Scan(&server, &name, &source, &service); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Join([]string{server, name, source, service}, " "))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"255.255.255.255   -",
+		"10.0.0.1 gw.acme.example range Office network/usercatalog",
+		"203.0.113.15 lan.example.com sni -",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("streams (-want +got):\n%s", diff)
 	}
 }
 
