@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,18 +86,78 @@ func TestVendorListsClassifyAsTheySay(t *testing.T) {
 	}
 }
 
-// The catalog file made of Microsoft 365's list is the importer's output
-// for the list and rules kept beside it: neither was changed without
-// running go run ./tools/catalogimport.
-func TestMicrosoft365CatalogIsImported(t *testing.T) {
-	_, want := microsoft365Catalog(t)
-	got, err := os.ReadFile("catalog/microsoft365.yaml")
+func googleRanges(t testing.TB) (catalogimport.AddressList, []byte) {
+	t.Helper()
+	goog, err := os.ReadFile("lists/google-goog.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("catalog/microsoft365.yaml differs from what the importer makes of lists/microsoft365-*: run go run ./tools/catalogimport\n%s",
-			cmp.Diff(string(want), string(got)))
+	cloud, err := os.ReadFile("lists/google-cloud.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, catalog, err := catalogimport.GoogleRanges(goog, cloud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, catalog
+}
+
+// The catalog files made of the vendors' machine-readable lists are the
+// importer's output for the lists kept in lists/: none was changed without
+// running go run ./tools/catalogimport.
+func TestImportedCatalogsAreUpToDate(t *testing.T) {
+	_, m365 := microsoft365Catalog(t)
+	_, google := googleRanges(t)
+	for file, want := range map[string][]byte{"catalog/microsoft365.yaml": m365, "catalog/google-ranges.yaml": google} {
+		got, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what the importer makes of lists/: run go run ./tools/catalogimport\n%s", file, cmp.Diff(string(want), string(got)))
+		}
+	}
+}
+
+// Every address of Google's own ranges is named after Google, as the list
+// says or by a Google product's more specific range (Meet's media, Public
+// DNS); no address of Google Cloud's customers is named after Google's
+// services.
+func TestGoogleRangesNameAsTheySay(t *testing.T) {
+	l, _ := googleRanges(t)
+	names, err := CatalogAddressNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := builtin(t, nil)
+	if r := c.Classify(l.Name); r.Vendor != l.Vendor || r.Product != l.Product || r.Kind != KindInfra {
+		t.Errorf("%s classifies as %+v, want %s / %s, infra", l.Name, r.Service, l.Vendor, l.Product)
+	}
+	var wrong []string
+	for _, p := range l.Ranges {
+		for _, addr := range []netip.Addr{p.Addr(), lastAddress(p)} {
+			name, _ := names.Name(addr)
+			if r := c.Classify(name); r.Vendor != l.Vendor {
+				wrong = append(wrong, fmt.Sprintf("%s (of %s): named %q, %s", addr, p, name, r.Vendor))
+			}
+		}
+	}
+	for _, p := range l.Excluded {
+		for _, addr := range []netip.Addr{p.Addr(), lastAddress(p)} {
+			if name, ok := names.Name(addr); ok && name == l.Name {
+				wrong = append(wrong, fmt.Sprintf("%s (Google Cloud's %s): named %q", addr, p, name))
+			}
+		}
+	}
+	if len(wrong) > 0 {
+		t.Errorf("%s of %s: %d of %d ranges:\n%s", l.Title, l.Version, len(wrong), len(l.Ranges)+len(l.Excluded), strings.Join(wrong, "\n"))
+	}
+	meet, _ := names.Name(netip.MustParseAddr("74.125.250.9"))
+	dns, _ := names.Name(netip.MustParseAddr("8.8.8.8"))
+	other, _ := names.Name(netip.MustParseAddr("74.125.251.9"))
+	if got := []string{meet, dns, other}; !cmp.Equal(got, []string{"meet.google.com", "dns.google", l.Name}) {
+		t.Errorf("nested ranges: %q", got)
 	}
 }
 
@@ -152,6 +213,11 @@ func TestCoverageTable(t *testing.T) {
 	for _, v := range names {
 		n := vendors[v]
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", v, n.names, n.classified, n.saas, n.infra)
+	}
+	google, _ := googleRanges(t)
+	b.WriteString("\n| vendor's address list | version | ranges the catalog names | ranges left to their names |\n|---|---|---|---|\n")
+	for _, l := range []catalogimport.AddressList{google} {
+		fmt.Fprintf(&b, "| [%s](%s) | %s | %d, as %s | %d |\n", l.Title, l.Doc, l.Version, len(l.Ranges), l.Name, len(l.Excluded))
 	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
