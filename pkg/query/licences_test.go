@@ -4,45 +4,17 @@ import (
 	stdcmp "cmp"
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"github.com/saaslens/saaslens/pkg/ingest"
-	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // officeDB ingests the office fixture with the example contracts and
 // inventory.
 func officeDB(t *testing.T) *sql.DB {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "office.db")
-	db, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := ingest.DefaultConfig()
-	cfg.Paths = []string{filepath.Join("..", "..", "testdata", "office.pcap.gz")}
-	cfg.Contracts = filepath.Join("..", "..", "examples", "contracts.yaml")
-	cfg.Inventory = filepath.Join("..", "..", "examples", "inventory.csv")
-	cfg.Settle = 0
-	svc, err := ingest.NewService(db, cfg, ingest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	if _, err := svc.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := store.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r.SQL()
+	return changedOfficeDB(t, "")
 }
 
 // marchInTokyo is the office fixture's month, in its time zone.

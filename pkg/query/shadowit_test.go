@@ -22,7 +22,7 @@ func unknownOfficeDB(t *testing.T) *sql.DB {
 }
 
 // changedOfficeDB is the office fixture ingested with the example
-// contracts, then changed by the statements given.
+// contracts and inventory, then changed by the statements given.
 func changedOfficeDB(t *testing.T, change string) *sql.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "office.db")
@@ -34,6 +34,7 @@ func changedOfficeDB(t *testing.T, change string) *sql.DB {
 	cfg := ingest.DefaultConfig()
 	cfg.Paths = []string{filepath.Join("..", "..", "testdata", "office.pcap.gz")}
 	cfg.Contracts = filepath.Join("..", "..", "examples", "contracts.yaml")
+	cfg.Inventory = filepath.Join("..", "..", "examples", "inventory.csv")
 	cfg.Settle = 0
 	svc, err := ingest.NewService(db, cfg, ingest.Options{})
 	if err != nil {
@@ -43,8 +44,10 @@ func changedOfficeDB(t *testing.T, change string) *sql.DB {
 	if _, err := svc.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().Exec(change); err != nil {
-		t.Fatal(err)
+	if change != "" {
+		if _, err := db.SQL().Exec(change); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r, err := store.OpenReader(path)
 	if err != nil {
