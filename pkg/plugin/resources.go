@@ -71,7 +71,7 @@ func (d *Datasource) notIngesting() error {
 }
 
 // rangeParams reads from and to in Unix milliseconds, as Grafana's time
-// range gives them; none means all time.
+// range gives them, clamped as a panel's range is; none means all time.
 func rangeParams(r *http.Request) (query.Range, error) {
 	from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
 	if from == "" && to == "" {
@@ -82,7 +82,7 @@ func rangeParams(r *http.Request) (query.Range, error) {
 	if err1 != nil || err2 != nil || t < f {
 		return query.Range{}, fmt.Errorf("from=%q to=%q: want Unix milliseconds, from before to", from, to)
 	}
-	return query.Range{From: f * int64(time.Millisecond), To: t * int64(time.Millisecond)}, nil
+	return query.RangeOf(time.UnixMilli(f), time.UnixMilli(t)), nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

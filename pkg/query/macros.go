@@ -12,13 +12,33 @@ import (
 // is.
 type Range struct{ From, To int64 }
 
-// RangeOf converts a Grafana time range.
-func RangeOf(from, to time.Time) Range { return Range{From: from.UnixNano(), To: to.UnixNano()} }
+// The times a range may hold: Unix nanoseconds cover 1677 to 2262, and
+// the arithmetic of steps and buckets needs room past a range's end, so a
+// range is clamped to the years captures can have (their timestamps start
+// in 1970) and a century ahead. Every way in (panel queries, resources)
+// clamps the same way, so no end wraps around.
+var (
+	earliest = time.Unix(0, 0).UTC()
+	latest   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// RangeOf converts a Grafana time range, clamped to [1970, 2100).
+func RangeOf(from, to time.Time) Range { return Range{From: clampTime(from), To: clampTime(to)} }
+
+func clampTime(t time.Time) int64 {
+	switch {
+	case t.Before(earliest):
+		return earliest.UnixNano()
+	case t.After(latest):
+		return latest.UnixNano()
+	}
+	return t.UnixNano()
+}
 
 // Macros are what a raw SQL query may use. Each expands over a fixed range
 // and interval, so the same text always gives the same SQL.
 //
-//	$__timeFilter(col)            col >= <from ns> AND col <= <to ns>
+//	$__timeFilter(col)            (col >= <from ns> AND col <= <to ns>)
 //	$__unixEpochNanosFilter(col)  the same (every time column is in ns)
 //	$__timeFrom, $__timeTo        the range's ends in ns
 //	$__timeGroup(col, interval)   col floored to the interval, in ns;
@@ -26,6 +46,9 @@ func RangeOf(from, to time.Time) Range { return Range{From: from.UnixNano(), To:
 //	$__interval_s, $__interval_ms the panel's interval in seconds, ms
 //	$__activeFilter(alias)        the streams (aliased alias) with traffic
 //	                              in the range, started in it or before
+//
+// A condition expands in parentheses, so NOT $__timeFilter(first) negates
+// all of it.
 //
 // interval may be a duration (30s, 5m, 1h, 1d, 1w) or $__interval.
 var macros = map[string]func(args []string, r Range, interval time.Duration) (string, error){
@@ -54,14 +77,14 @@ func timeFilter(args []string, r Range, _ time.Duration) (string, error) {
 	if len(args) != 1 || args[0] == "" {
 		return "", fmt.Errorf("$__timeFilter expects 1 argument (a time column), got %d", len(args))
 	}
-	return fmt.Sprintf("%s >= %d AND %s <= %d", args[0], r.From, args[0], r.To), nil
+	return fmt.Sprintf("(%s >= %d AND %s <= %d)", args[0], r.From, args[0], r.To), nil
 }
 
 func activeFilter(args []string, r Range, _ time.Duration) (string, error) {
 	if len(args) != 1 || args[0] == "" {
 		return "", fmt.Errorf("$__activeFilter expects 1 argument (the streams table's name or alias), got %d", len(args))
 	}
-	return fmt.Sprintf(activeDuringSQL, args[0], r.From-longStream, r.To, r.From), nil
+	return "(" + fmt.Sprintf(activeDuringSQL, args[0], r.From-longStream, r.To, r.From) + ")", nil
 }
 
 // longStream is the duration past which the streams_long partial index
@@ -103,9 +126,12 @@ func ParseInterval(s string) (time.Duration, error) {
 	s = strings.Trim(strings.TrimSpace(s), `'"`)
 	for unit, d := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, unit); ok {
-			v, err := strconv.Atoi(n)
+			v, err := strconv.ParseInt(n, 10, 64)
 			if err != nil || v <= 0 {
 				return 0, fmt.Errorf("interval %q: want a whole number of %s, like 1%s", s, unit, unit)
+			}
+			if v > int64(maxInterval/d) {
+				return 0, fmt.Errorf("interval %q: at most %d%s", s, maxInterval/d, unit)
 			}
 			return time.Duration(v) * d, nil
 		}
@@ -114,8 +140,15 @@ func ParseInterval(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("interval %q: want a duration like 30s, 5m, 1h, 1d or 1w", s)
 	}
+	if d > maxInterval {
+		return 0, fmt.Errorf("interval %q: at most %dd", s, maxInterval/(24*time.Hour))
+	}
 	return d, nil
 }
+
+// maxInterval is the longest interval: the whole span a range may have
+// (clampTime), so a step never overflows what it is added to.
+var maxInterval = latest.Sub(earliest)
 
 // Expand replaces every macro in text. An unknown $__ name, a bad argument
 // count or an unclosed parenthesis is an error naming the macro, never

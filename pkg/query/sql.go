@@ -47,7 +47,9 @@ func RunSQL(ctx context.Context, db *sql.DB, q SQLQuery) (*data.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Format == "time_series" {
+	// An empty result has no column types to make series of; as a table
+	// it is what Grafana shows as "No data".
+	if q.Format == "time_series" && frame.Rows() > 0 {
 		frame, err = toWide(frame)
 		if err != nil {
 			return nil, err

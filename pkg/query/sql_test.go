@@ -159,3 +159,45 @@ func TestRunSQLHonoursTheDeadline(t *testing.T) {
 		t.Errorf("took %s to stop", time.Since(start))
 	}
 }
+
+// A macro's condition negates whole: the streams in a range and those NOT
+// in it add up to all of them.
+func TestNegatedMacrosCoverTheRest(t *testing.T) {
+	db := sampleDB(t)
+	var all, mid Range
+	if err := db.QueryRow(`SELECT min(first), max(last) FROM streams`).Scan(&all.From, &all.To); err != nil {
+		t.Fatal(err)
+	}
+	mid = Range{From: all.From + (all.To-all.From)/3, To: all.To - (all.To-all.From)/3}
+	count := func(text string) int64 {
+		t.Helper()
+		f, err := RunSQL(context.Background(), db, SQLQuery{Text: text, Range: mid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *f.Fields[0].At(0).(*int64)
+	}
+	total := count(`SELECT count(*) FROM streams`)
+	for _, macro := range []string{"$__timeFilter(first)", "$__activeFilter(s)"} {
+		in, out := count(`SELECT count(*) FROM streams s WHERE `+macro), count(`SELECT count(*) FROM streams s WHERE NOT `+macro)
+		if in == 0 || out == 0 || in+out != total {
+			t.Errorf("%s: %d in, %d not, of %d", macro, in, out, total)
+		}
+	}
+}
+
+// An empty result is an empty frame in either format: Grafana shows "No
+// data" rather than an error.
+func TestEmptyResultIsNoData(t *testing.T) {
+	db := sampleDB(t)
+	for _, format := range []string{"table", "time_series"} {
+		f, err := RunSQL(context.Background(), db, SQLQuery{Text: `SELECT first AS time, server_name, bytes_up FROM streams WHERE 0`, Format: format})
+		if err != nil {
+			t.Errorf("%s: %v", format, err)
+			continue
+		}
+		if f.Rows() != 0 || len(f.Fields) != 3 {
+			t.Errorf("%s: %d rows, %d fields", format, f.Rows(), len(f.Fields))
+		}
+	}
+}
