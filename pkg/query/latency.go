@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,13 +27,15 @@ type LatencyQuery struct {
 	// streams that ended in RST, in percent) or retransmits (the share of
 	// TCP streams with a retransmitted segment, in percent).
 	Measure string
-	// Percentiles, each in (0, 100]; default 50 and 95. Not for resets.
+	// Percentiles, each in (0, 100], distinct, at most MaxPercentiles;
+	// default 50 and 95. Not for resets.
 	Percentiles []float64
 	Range       Range
 	Step        time.Duration
 	Filter      Filter
 	GroupBy     string
-	// TopN groups (by streams measured) get series; 0 means DefaultTopN.
+	// TopN groups (by streams measured) get series; 0 means DefaultTopN,
+	// at most MaxTopN.
 	TopN int
 	// DayOfMonth, when set, puts the streams of every month in the range
 	// together by their calendar day in it (1 to 31), so that slowdowns at
@@ -68,10 +71,19 @@ func latency(ctx context.Context, db *sql.DB, q LatencyQuery, histograms bool) (
 	if len(pcts) == 0 {
 		pcts = []float64{50, 95}
 	}
-	for _, p := range pcts {
+	if len(pcts) > MaxPercentiles {
+		return nil, fmt.Errorf("latency: %d percentiles: at most %d", len(pcts), MaxPercentiles)
+	}
+	for i, p := range pcts {
 		if p <= 0 || p > 100 {
 			return nil, fmt.Errorf("latency: percentile %v: want more than 0 and at most 100", p)
 		}
+		if slices.Contains(pcts[:i], p) {
+			return nil, fmt.Errorf("latency: percentile %v asked for twice", p)
+		}
+	}
+	if err := checkTopN(q.TopN); err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
 	}
 	group, err := groupExpr(q.GroupBy, "s")
 	if err != nil {
@@ -145,6 +157,13 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		top = DefaultTopN
 	}
 	groups = groups[:min(top, len(groups))]
+	series := len(groups)
+	if !share {
+		series *= len(pcts)
+	}
+	if err := checkValues(series, buckets); err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
 	frame := data.NewFrame("latency")
 	if q.DayOfMonth != nil {
 		days := make([]int64, buckets)

@@ -292,3 +292,55 @@ func TestLatencyHistogramsKeepToWholeHours(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// The options that multiply a frame's series are bounded, each refusal
+// naming the bound, before anything is read or held.
+func TestSeriesOptionsAreBounded(t *testing.T) {
+	db := sampleDB(t)
+	first := span(rawStreams(t, db)).From
+	hour := Range{From: first, To: first + int64(time.Hour)}
+	many := make([]float64, 100)
+	for i := range many {
+		many[i] = float64(i%99 + 1)
+	}
+	ctx := context.Background()
+	message := func(err error) string {
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	latency := func(q LatencyQuery) string {
+		q.Range, q.Measure, q.Step = hour, "tls", time.Minute
+		_, err := Latency(ctx, db, q)
+		return message(err)
+	}
+	usage := func(q UsageQuery) string {
+		q.Range, q.Step = hour, time.Minute
+		_, err := Usage(ctx, db, q)
+		return message(err)
+	}
+	got := []string{
+		latency(LatencyQuery{Percentiles: many}),
+		latency(LatencyQuery{Percentiles: []float64{50, 95, 50}}),
+		latency(LatencyQuery{TopN: 51}),
+		latency(LatencyQuery{TopN: 50, Percentiles: many[:10]}),
+		usage(UsageQuery{TopN: 1000}),
+		usage(UsageQuery{TopN: 50}),
+		message(checkValues(500, 2000)),
+		message(checkValues(500, 2001)),
+	}
+	want := []string{
+		"latency: 100 percentiles: at most 10",
+		"latency: percentile 50 asked for twice",
+		"latency: topN 51: at most 50",
+		"",
+		"usage: topN 1000: at most 50",
+		"",
+		"",
+		"500 series of 2001 steps are more than 1000000 values: choose fewer groups or percentiles, or a longer interval",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

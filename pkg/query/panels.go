@@ -46,6 +46,32 @@ type UsageQuery struct {
 // DefaultTopN keeps a usage panel's legend readable.
 const DefaultTopN = 10
 
+// A panel's frame is held whole in memory and sent whole to Grafana, so
+// the options that multiply its series are bounded: no legend reads past
+// MaxTopN groups, nor a chart past MaxPercentiles lines per group, and
+// no frame holds more than maxValues numbers (50 groups of 10
+// percentiles over 2,000 steps).
+const (
+	MaxTopN        = 50
+	MaxPercentiles = 10
+	maxValues      = 1_000_000
+)
+
+func checkTopN(n int) error {
+	if n > MaxTopN {
+		return fmt.Errorf("topN %d: at most %d", n, MaxTopN)
+	}
+	return nil
+}
+
+// checkValues refuses a frame of series × steps numbers past maxValues.
+func checkValues(series int, steps int64) error {
+	if int64(series)*steps > maxValues {
+		return fmt.Errorf("%d series of %d steps are more than %d values: choose fewer groups or percentiles, or a longer interval", series, steps, maxValues)
+	}
+	return nil
+}
+
 // maxBuckets bounds the points of a usage frame; Grafana asks for at most
 // a few thousand.
 const maxBuckets = 20000
@@ -104,9 +130,15 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
+	if err := checkTopN(q.TopN); err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
 	top := q.TopN
 	if top <= 0 {
 		top = DefaultTopN
+	}
+	if err := checkValues(top+1, buckets); err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
 	group, err := groupExpr(q.GroupBy, "u")
 	if err != nil {
