@@ -323,19 +323,19 @@ func TestSeriesOptionsAreBounded(t *testing.T) {
 	got := []string{
 		latency(LatencyQuery{Percentiles: many}),
 		latency(LatencyQuery{Percentiles: []float64{50, 95, 50}}),
-		latency(LatencyQuery{TopN: 51}),
+		latency(LatencyQuery{TopN: 1001}),
 		latency(LatencyQuery{TopN: 50, Percentiles: many[:10]}),
+		usage(UsageQuery{TopN: 5000}),
 		usage(UsageQuery{TopN: 1000}),
-		usage(UsageQuery{TopN: 50}),
 		message(checkValues(500, 2000)),
 		message(checkValues(500, 2001)),
 	}
 	want := []string{
 		"latency: 100 percentiles: at most 10",
 		"latency: percentile 50 asked for twice",
-		"latency: topN 51: at most 50",
+		"latency: topN 1001: at most 1000",
 		"",
-		"usage: topN 1000: at most 50",
+		"usage: topN 5000: at most 1000",
 		"",
 		"",
 		"500 series of 2001 steps are more than 1000000 values: choose fewer groups or percentiles, or a longer interval",

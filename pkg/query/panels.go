@@ -47,12 +47,12 @@ type UsageQuery struct {
 const DefaultTopN = 10
 
 // A panel's frame is held whole in memory and sent whole to Grafana, so
-// the options that multiply its series are bounded: no legend reads past
-// MaxTopN groups, nor a chart past MaxPercentiles lines per group, and
-// no frame holds more than maxValues numbers (50 groups of 10
-// percentiles over 2,000 steps).
+// the options that multiply its series are bounded: at most MaxTopN
+// groups, MaxPercentiles lines per group, and maxValues numbers a frame
+// (50 groups of 10 percentiles over 2,000 steps, or 1,000 groups' usage
+// over 1,000 steps).
 const (
-	MaxTopN        = 50
+	MaxTopN        = 1000
 	MaxPercentiles = 10
 	maxValues      = 1_000_000
 )
