@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // A raw SQL query comes from whoever may edit a panel, and runs inside the
@@ -124,8 +125,20 @@ func authorize(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqli
 	return sqlite.AuthorizerDeny
 }
 
+// A query runs inside the Grafana server's plugin process, where running
+// out of memory takes ingest down with it and no recover() helps; so what
+// one query may hold is bounded. SQLite refuses a string or blob past
+// maxValueBytes as it makes it (zeroblob(999999999) fails at once), and
+// queryFrame stops a result past maxResultBytes, counting each value's
+// bytes and its overhead as it reads the rows. The frame Grafana receives
+// is built from those rows, so its encoding is bounded too.
+const (
+	maxValueBytes  = 16 << 20
+	maxResultBytes = 64 << 20
+)
+
 // readOnlyConn returns a connection of db that SQLite itself keeps to
-// reading; the caller closes it.
+// reading and to values of at most maxValueBytes; the caller closes it.
 func readOnlyConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -138,6 +151,9 @@ func readOnlyConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
 		}
 		return r.RegisterAuthorizer(authorize)
 	})
+	if err == nil {
+		_, err = sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, maxValueBytes)
+	}
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("read-only connection: %w", err)

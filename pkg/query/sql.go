@@ -112,6 +112,7 @@ func queryFrame(ctx context.Context, db *sql.DB, name, text string, limit int, a
 	}
 	truncated := false
 	n := 0
+	held := 0
 	for rows.Next() {
 		if n == limit {
 			truncated = true
@@ -121,12 +122,20 @@ func queryFrame(ctx context.Context, db *sql.DB, name, text string, limit int, a
 			return nil, fmt.Errorf("query: row %d: %w", n+1, err)
 		}
 		for i, v := range dest {
+			// A value costs its bytes and, boxed in a field, about 16 more.
+			held += 16
 			if b, ok := v.([]byte); ok {
 				v = string(b)
+				held += len(b)
+			} else if s, ok := v.(string); ok {
+				held += len(s)
 			}
 			values[i] = append(values[i], v)
 		}
 		n++
+		if held > maxResultBytes {
+			return nil, fmt.Errorf("query: the result passed %d MiB at row %d, more than a panel may hold: select fewer columns or rows, or aggregate", maxResultBytes>>20, n)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query: %w", err)

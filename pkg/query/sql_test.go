@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,35 @@ func TestEmptyResultIsNoData(t *testing.T) {
 		if f.Rows() != 0 || len(f.Fields) != 3 {
 			t.Errorf("%s: %d rows, %d fields", format, f.Rows(), len(f.Fields))
 		}
+	}
+}
+
+// What one raw query may hold is bounded, and a query past a bound fails
+// alone with the bound named: a value past 16 MiB as SQLite makes it, a
+// result past 64 MiB as it is read, long before the process could run
+// out of memory.
+func TestRawSQLMemoryIsBounded(t *testing.T) {
+	db := sampleDB(t)
+	for _, c := range []struct{ text, want string }{
+		{`SELECT zeroblob(999999999) AS b`, "string or blob too big"},
+		{`SELECT length(printf('%.*c', 20000000, 'x'))`, "string or blob too big"},
+		{`WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100000) SELECT x, zeroblob(20000) AS b FROM n`,
+			"query: the result passed 64 MiB at row 3351, more than a panel may hold: select fewer columns or rows, or aggregate"},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := RunSQL(context.Background(), db, SQLQuery{Text: c.text})
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want …%s", c.text, err, c.want)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
+			t.Errorf("%s: allocated %d MiB", c.text, grew>>20)
+		}
+	}
+	f, err := RunSQL(context.Background(), db, SQLQuery{Text: `SELECT length(zeroblob(16777216)) AS n, length(printf('%.*c', 1000, 'x')) AS m`})
+	if err != nil || *f.Fields[0].At(0).(*int64) != 16<<20 {
+		t.Errorf("a value at the bound: %v", err)
 	}
 }
