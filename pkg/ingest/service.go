@@ -68,38 +68,49 @@ func DefaultConfig() Config {
 	return Config{PacketRows: true, Settle: 10 * time.Second, Interval: time.Minute, Flow: flow.DefaultConfig()}
 }
 
-// Validate names the first setting that cannot work and what to do.
+// MinInterval is the shortest time between scheduled runs: a run with
+// nothing new still lists the directories and checks each file, and a
+// shorter interval would spend a core doing it.
+const MinInterval = time.Second
+
+// Validate names the first setting that cannot work and what to do, as a
+// *ConfigError.
 func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &ConfigError{field, fmt.Errorf(format, args...)}
+	}
 	switch {
 	case c.Settle < 0:
-		return fmt.Errorf("settle %s: must be 0 or more", c.Settle)
+		return bad("settle", "settle %s: must be 0 or more", c.Settle)
 	case c.Interval < 0:
-		return fmt.Errorf("interval %s: must be 0 (run only when asked) or more", c.Interval)
+		return bad("interval", "interval %s: must be 0 (run only when asked) or more", c.Interval)
+	case c.Interval > 0 && c.Interval < MinInterval:
+		return bad("interval", "interval %s: at least %s between runs, or 0 to run only when asked", c.Interval, MinInterval)
 	case c.RetainDays < 0:
-		return fmt.Errorf("retain-days %d: must be 0 (keep everything) or more", c.RetainDays)
+		return bad("retain-days", "retain-days %d: must be 0 (keep everything) or more", c.RetainDays)
 	case c.Flow.TCPIdle <= 0 || c.Flow.UDPIdle <= 0:
-		return fmt.Errorf("flow idle timeouts (TCP %s, UDP %s): must be more than 0", c.Flow.TCPIdle, c.Flow.UDPIdle)
+		return bad("flow", "flow idle timeouts (TCP %s, UDP %s): must be more than 0", c.Flow.TCPIdle, c.Flow.UDPIdle)
 	case c.Flow.ClosedLinger < 0:
-		return fmt.Errorf("flow closed linger %s: must be 0 or more", c.Flow.ClosedLinger)
+		return bad("flow", "flow closed linger %s: must be 0 or more", c.Flow.ClosedLinger)
 	case c.Flow.MaxStreams < 0:
-		return fmt.Errorf("flow max streams %d: must be 0 (no bound) or more", c.Flow.MaxStreams)
+		return bad("flow", "flow max streams %d: must be 0 (no bound) or more", c.Flow.MaxStreams)
 	case c.Contracts != "" && strings.TrimSpace(c.Contracts) == "":
-		return errors.New("contracts: an empty path; name the contracts file or leave it out")
+		return bad("contracts", "contracts: an empty path; name the contracts file or leave it out")
 	case c.Catalog != "" && strings.TrimSpace(c.Catalog) == "":
-		return errors.New("catalog: an empty path; name the catalog file or leave it out")
+		return bad("catalog", "catalog: an empty path; name the catalog file or leave it out")
 	case c.Inventory != "" && strings.TrimSpace(c.Inventory) == "":
-		return errors.New("inventory: an empty path; name the inventory file or leave it out")
+		return bad("inventory", "inventory: an empty path; name the inventory file or leave it out")
 	case c.TimeZone != nil && c.TimeZone.String() == "Local":
-		return errors.New("time zone: the machine's local zone has no name another process can read; name it, like Asia/Tokyo")
+		return bad("time zone", "time zone: the machine's local zone has no name another process can read; name it, like Asia/Tokyo")
 	}
 	for _, p := range c.Plugins {
 		if err := p.Check(); err != nil {
-			return err
+			return &ConfigError{"plugins", err}
 		}
 	}
 	for _, p := range c.Paths {
 		if strings.TrimSpace(p) == "" {
-			return errors.New("paths: an empty path; name a capture file or directory")
+			return bad("paths", "paths: an empty path; name a capture file or directory")
 		}
 	}
 	return nil
@@ -220,12 +231,12 @@ func (s *Service) loadClassifier() error {
 	cfg := classify.Config{Plugins: plugins}
 	if s.cfg.Contracts != "" {
 		if cfg.Contracts, err = classify.LoadContracts(s.cfg.Contracts); err != nil {
-			return &FileError{"contracts", err}
+			return &ConfigError{"contracts", err}
 		}
 	}
 	if s.cfg.Catalog != "" {
 		if cfg.Catalog, err = classify.LoadCatalog(s.cfg.Catalog); err != nil {
-			return &FileError{"catalog", err}
+			return &ConfigError{"catalog", err}
 		}
 	}
 	c, err := classify.Builtin(cfg)
@@ -238,7 +249,7 @@ func (s *Service) loadClassifier() error {
 	}
 	names, err := classify.NewAddressNames(cfg.Catalog, builtin)
 	if err != nil {
-		return &FileError{"catalog", err}
+		return &ConfigError{"catalog", err}
 	}
 	if err := s.db.SaveContracts(context.Background(), cfg.Contracts); err != nil {
 		return err
@@ -249,16 +260,16 @@ func (s *Service) loadClassifier() error {
 	return nil
 }
 
-// FileError is a problem with a file the configuration names: which one
-// (Config's field, lower case: "contracts", "catalog") and what, by the
-// file's lines.
-type FileError struct {
-	Setting string
-	Err     error
+// ConfigError is a problem with one field of the configuration, or with
+// a file it names: which one (Config's field, lower case: "interval",
+// "contracts", "catalog") and what, by the file's lines for a file.
+type ConfigError struct {
+	Field string
+	Err   error
 }
 
-func (e *FileError) Error() string { return e.Err.Error() }
-func (e *FileError) Unwrap() error { return e.Err }
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // modTime is when the file a setting names last changed; zero for no
 // file.
@@ -268,7 +279,7 @@ func modTime(setting, path string) (time.Time, error) {
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return time.Time{}, &FileError{setting, fmt.Errorf("%s: %w", setting, err)}
+		return time.Time{}, &ConfigError{setting, fmt.Errorf("%s: %w", setting, err)}
 	}
 	return info.ModTime(), nil
 }

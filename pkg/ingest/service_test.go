@@ -31,6 +31,7 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 	}{
 		{func(c *Config) { c.Settle = -time.Second }, "settle -1s: must be 0 or more"},
 		{func(c *Config) { c.Interval = -time.Minute }, "interval -1m0s: must be 0 (run only when asked) or more"},
+		{func(c *Config) { c.Interval = time.Nanosecond }, "interval 1ns: at least 1s between runs, or 0 to run only when asked"},
 		{func(c *Config) { c.RetainDays = -1 }, "retain-days -1: must be 0 (keep everything) or more"},
 		{func(c *Config) { c.Flow.UDPIdle = 0 }, "flow idle timeouts (TCP 5m0s, UDP 0s): must be more than 0"},
 		{func(c *Config) { c.Flow.MaxStreams = -1 }, "flow max streams -1: must be 0 (no bound) or more"},

@@ -194,7 +194,7 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 	}
 	c.Ingest.TimeZone = c.Location
 	if err := c.Ingest.Validate(); err != nil {
-		return c, &SettingError{"settings", err.Error()}
+		return c, &SettingError{settingOf(err), err.Error()}
 	}
 	c.Home = strings.ToUpper(strings.TrimSpace(c.HomeCountry))
 	if c.Home != "" && !countryCode.MatchString(c.Home) {
@@ -272,15 +272,17 @@ func readableFile(setting, path string) (string, error) {
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
 
-// fileSettings are the settings naming the files ingest reads, by the
-// ingest configuration's names for them.
-var fileSettings = map[string]string{"contracts": "contractsFile", "catalog": "catalogFile", "inventory": "inventoryFile"}
+// ingestSettings are the settings by the ingest configuration's names
+// for them.
+var ingestSettings = map[string]string{"interval": "ingestInterval", "settle": "settle", "retain-days": "retentionDays",
+	"contracts": "contractsFile", "catalog": "catalogFile", "inventory": "inventoryFile", "time zone": "timeZone",
+	"plugins": "classifierPlugins", "paths": "captureDirs"}
 
-// settingOf names the setting whose file err is about.
+// settingOf names the setting err is about.
 func settingOf(err error) string {
-	var fe *ingest.FileError
-	if errors.As(err, &fe) {
-		if s, ok := fileSettings[fe.Setting]; ok {
+	var ce *ingest.ConfigError
+	if errors.As(err, &ce) {
+		if s, ok := ingestSettings[ce.Field]; ok {
 			return s
 		}
 	}

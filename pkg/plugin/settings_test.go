@@ -72,6 +72,8 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"captureDirs": ["captures"]}`, `captureDirs: "captures" is not an absolute path: the plugin runs in the Grafana server's working directory, so write the whole path`},
 		{`{"ingestInterval": 60}`, `ingestInterval: 60 is not a duration in quotes, like "1m" ("0" turns scheduled ingest off)`},
 		{`{"ingestInterval": "hourly"}`, `ingestInterval: "hourly" is not a duration: write it like 30s, 5m or 1h`},
+		{`{"ingestInterval": "1ns"}`, `ingestInterval: interval 1ns: at least 1s between runs, or 0 to run only when asked`},
+		{`{"timeZone": "Local"}`, `timeZone: time zone: the machine's local zone has no name another process can read; name it, like Asia/Tokyo`},
 		{`{"settle": "-5s"}`, `settle: "-5s" is negative`},
 		{`{"storePackets": "yes"}`, `storePackets: "yes" is not true or false`},
 		{`{"retentionDays": "30"}`, `retentionDays: "30" is not a whole number of days (0 keeps everything)`},

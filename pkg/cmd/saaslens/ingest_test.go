@@ -78,7 +78,7 @@ func TestWatchPicksUpNewFiles(t *testing.T) {
 	done := make(chan int)
 	var out, errOut bytes.Buffer
 	go func() {
-		done <- watch(ctx, []string{"--db", db, "--interval", "20ms", "--settle", "100ms", dir}, &out, &errOut)
+		done <- watch(ctx, []string{"--db", db, "--interval", "1s", "--settle", "100ms", dir}, &out, &errOut)
 	}()
 	captures := func() int {
 		conn, err := sql.Open("sqlite", db)
@@ -121,7 +121,7 @@ func TestWatchOutlivesAMissingDirectory(t *testing.T) {
 	done := make(chan int, 1)
 	var errOut syncBuffer
 	go func() {
-		done <- watch(ctx, []string{"--db", db, "--interval", "20ms", "--settle", "0", dir}, io.Discard, &errOut)
+		done <- watch(ctx, []string{"--db", db, "--interval", "1s", "--settle", "0", dir}, io.Discard, &errOut)
 	}()
 	time.Sleep(100 * time.Millisecond)
 	select {
