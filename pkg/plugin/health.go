@@ -52,7 +52,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		}
 		summary = fmt.Sprintf("%d capture files (%d damaged, %d unreadable), %d streams, %d services in %s",
 			total, st.Captures["damaged"], st.Captures["unreadable"], st.Streams, st.Services, d.cfg.Database)
-		if n := len(st.Unread); n > 0 {
+		if n := st.UnreadCount; n > 0 {
 			summary += fmt.Sprintf("; %d files could not be read and will be tried again, e.g. %s: %s", n, st.Unread[0].Path, st.Unread[0].Error)
 		}
 		if st.Running {

@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
 
@@ -104,12 +105,16 @@ type Status struct {
 	// Problems are the files stored as damaged or unreadable, newest first.
 	Problems []FileProblem `json:"problems"`
 	// Unread files could not be read at all in the last run (permissions,
-	// deleted meanwhile); the next run tries them again.
-	Unread []FileProblem `json:"unread"`
-	// Pending files are still being written; a later run reads them.
-	Pending  []string `json:"pending"`
-	Streams  int64    `json:"streams"`
-	Services int64    `json:"services"`
+	// deleted meanwhile); the next run tries them again. At most
+	// maxProblems are listed; UnreadCount counts them all.
+	Unread      []FileProblem `json:"unread"`
+	UnreadCount int           `json:"unreadCount"`
+	// Pending files are still being written; a later run reads them. At
+	// most maxProblems are listed; PendingCount counts them all.
+	Pending      []string `json:"pending"`
+	PendingCount int      `json:"pendingCount"`
+	Streams      int64    `json:"streams"`
+	Services     int64    `json:"services"`
 	// Plugins are the classifier plugins' states.
 	Plugins []classifiersdk.PluginStatus `json:"classifierPlugins"`
 	// ReadProblem is why the counts above could not be read.
@@ -143,7 +148,8 @@ type FileProblem struct {
 	Error  string `json:"error"`
 }
 
-// maxProblems keeps the status of a directory of broken files readable.
+// maxProblems keeps the status of a directory of broken files readable
+// (a capture directory pointed at /proc listed 5,746 files, 640 KB).
 const maxProblems = 100
 
 func (d *Datasource) status(ctx context.Context) Status {
@@ -168,12 +174,7 @@ func (d *Datasource) status(ctx context.Context) Status {
 				if secs := rep.Elapsed.Seconds(); secs > 0 {
 					run.PacketsPerSecond = float64(rep.Packets) / secs
 				}
-				for _, f := range rep.Files {
-					if f.Retried {
-						st.Unread = append(st.Unread, FileProblem{Path: f.Path, Status: f.Status, Error: f.Error})
-					}
-				}
-				st.Pending = append(st.Pending, rep.Growing...)
+				st.Unread, st.UnreadCount, st.Pending, st.PendingCount = fileLists(rep)
 			}
 			st.LastRun = run
 		}
@@ -182,6 +183,22 @@ func (d *Datasource) status(ctx context.Context) Status {
 		st.ReadProblem = err.Error()
 	}
 	return st
+}
+
+// fileLists are a run's files to try again and files still being
+// written, the first maxProblems of each, and how many there are.
+func fileLists(rep *ingest.Report) (unread []FileProblem, unreadCount int, pending []string, pendingCount int) {
+	unread, pending = []FileProblem{}, []string{}
+	for _, f := range rep.Files {
+		if !f.Retried {
+			continue
+		}
+		if unreadCount++; len(unread) < maxProblems {
+			unread = append(unread, FileProblem{Path: f.Path, Status: f.Status, Error: f.Error})
+		}
+	}
+	pending = append(pending, rep.Growing[:min(len(rep.Growing), maxProblems)]...)
+	return unread, unreadCount, pending, len(rep.Growing)
 }
 
 // counts fills in what the database holds.

@@ -1,10 +1,12 @@
 package plugin
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
 
@@ -25,5 +27,24 @@ func TestRangeParamsClamp(t *testing.T) {
 	}
 	if _, err := rangeParams(httptest.NewRequest("GET", "/services?from=2&to=1", nil)); err == nil {
 		t.Error("a range ending before it starts was taken")
+	}
+}
+
+// The status lists the first files to try again and the first still
+// being written, with how many there are: a directory of thousands of
+// unreadable files gives a status page, not a 640 KB answer.
+func TestStatusListsAreCapped(t *testing.T) {
+	rep := &ingest.Report{}
+	for i := range 5746 {
+		rep.Files = append(rep.Files, ingest.FileResult{Path: fmt.Sprintf("/proc/%d/status", i), Status: "unreadable", Error: "empty", Retried: i%2 == 0})
+		rep.Growing = append(rep.Growing, fmt.Sprintf("/captures/%d.pcap", i))
+	}
+	unread, unreadCount, pending, pendingCount := fileLists(rep)
+	if len(unread) != maxProblems || unreadCount != 2873 || unread[1].Path != "/proc/2/status" || len(pending) != maxProblems || pendingCount != 5746 {
+		t.Errorf("%d of %d unread (second %+v), %d of %d pending", len(unread), unreadCount, unread[1], len(pending), pendingCount)
+	}
+	unread, unreadCount, pending, pendingCount = fileLists(&ingest.Report{})
+	if unread == nil || pending == nil || unreadCount != 0 || pendingCount != 0 {
+		t.Errorf("an empty run: %v %d %v %d; want empty lists, not null", unread, unreadCount, pending, pendingCount)
 	}
 }
