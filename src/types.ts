@@ -82,7 +82,7 @@ export interface SaasOptions extends DataSourceJsonData {
   geoDatabase?: string;
 }
 
-/** A classifier plugin the datasource may run; sha256, when set, must match the binary. */
+/** A classifier plugin the datasource may run; sha256 must match the binary (the datasource refuses one without). */
 export interface ClassifierPlugin {
   path: string;
   sha256?: string;

@@ -67,6 +67,12 @@ func NewHost(cfg PluginConfig) *Host {
 		MinBackoff: time.Second, MaxBackoff: time.Minute}
 }
 
+// pluginEnvironment is all a plugin inherits (go-plugin adds its
+// handshake): the host runs inside Grafana, whose environment holds its
+// secrets (GF_SECURITY_ADMIN_PASSWORD, GF_DATABASE_PASSWORD…), and a
+// classifier needs none of them.
+var pluginEnvironment = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+
 // ErrChecksum is returned for a binary whose SHA-256 is not the one set.
 var ErrChecksum = errors.New("checksum does not match")
 
@@ -91,10 +97,13 @@ func (h *Host) start() error {
 		want, _ := hex.DecodeString(h.cfg.SHA256)
 		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
+	cmd := exec.Command(h.cfg.Path)
+	cmd.Env = pluginEnvironment
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          plugin.PluginSet{pluginName: &grpcPlugin{}},
-		Cmd:              exec.Command(h.cfg.Path),
+		Cmd:              cmd,
+		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		SecureConfig:     secure,
 		StartTimeout:     h.StartTimeout,

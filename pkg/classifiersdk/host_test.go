@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +53,6 @@ func quickHost(t *testing.T, cfg PluginConfig) *Host {
 }
 
 func TestHostClassifies(t *testing.T) {
-	t.Setenv("MISBEHAVE_VERSION", "7")
 	h := quickHost(t, PluginConfig{Path: misbehaveBinary(t)})
 	got, err := h.Classify(context.Background(), []string{"known.test", "other.example"})
 	if err != nil {
@@ -147,5 +147,29 @@ func TestPluginConfigCheck(t *testing.T) {
 	}
 	if err := (PluginConfig{Path: "/p", SHA256: strings.Repeat("a", 64)}).Check(); err != nil {
 		t.Error(err)
+	}
+}
+
+// A plugin inherits nothing of the host's environment (Grafana's holds
+// its secrets): PATH, and what go-plugin's handshake sets.
+func TestPluginGetsAMinimalEnvironment(t *testing.T) {
+	t.Setenv("GF_SECURITY_ADMIN_PASSWORD", "secret")
+	h := quickHost(t, PluginConfig{Path: misbehaveBinary(t)})
+	got, err := h.Classify(context.Background(), []string{"env.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, kv := range strings.Split(got[0].Product, "\n") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "PLUGIN_") {
+			names = append(names, name)
+		}
+	}
+	want := []string{Handshake.MagicCookieKey, "PATH"}
+	sort.Strings(want)
+	sort.Strings(names)
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("the plugin's environment, less go-plugin's PLUGIN_ variables (-want +got):\n%s", diff)
 	}
 }

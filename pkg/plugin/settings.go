@@ -35,7 +35,7 @@ type Settings struct {
 	// InventoryFile is a CSV naming devices, their users and departments.
 	InventoryFile string `json:"inventoryFile"`
 	// ClassifierPlugins are the only plugin binaries that run, each with
-	// an optional SHA-256 it must match.
+	// the SHA-256 it must match.
 	ClassifierPlugins []classifiersdk.PluginConfig `json:"classifierPlugins"`
 	// TimeZone cuts months and days for the licence and shadow IT
 	// questions (IANA name, default UTC): an office in Tokyo closes its
@@ -178,6 +178,11 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 	for _, p := range c.ClassifierPlugins {
 		if err := p.Check(); err != nil {
 			return c, &SettingError{"classifierPlugins", err.Error()}
+		}
+		// Whoever may edit a datasource would otherwise run any program
+		// as the Grafana server's user.
+		if p.SHA256 == "" {
+			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s has no sha256: give the binary's checksum (sha256sum %s), so that only that binary runs", p.Path, p.Path)}
 		}
 		if _, err := os.Stat(p.Path); err != nil {
 			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s cannot be read by the Grafana server: %v", p.Path, err)}

@@ -80,6 +80,7 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"retentionDays": -1}`, `retentionDays: -1: must be 0 (keep everything) or a number of days`},
 		{`{"timeZone": "Tokyo"}`, `timeZone: "Tokyo" is not a time zone: write an IANA name like Asia/Tokyo or Europe/Berlin`},
 		{`{"classifierPlugins": [{"path": "plugin"}]}`, `classifierPlugins: classifier plugin "plugin": not an absolute path`},
+		{`{"classifierPlugins": [{"path": "/bin/sh"}]}`, `classifierPlugins: /bin/sh has no sha256: give the binary's checksum (sha256sum /bin/sh), so that only that binary runs`},
 		{`{"contractsFile": "/nonexistent/contracts.yaml"}`, `contractsFile: /nonexistent/contracts.yaml cannot be read by the Grafana server: stat /nonexistent/contracts.yaml: no such file or directory`},
 		{`{"catalogFile": "/nonexistent/catalog.yaml"}`, `catalogFile: /nonexistent/catalog.yaml cannot be read by the Grafana server: stat /nonexistent/catalog.yaml: no such file or directory`},
 		{`{"catalogFile": ["/etc/c.yaml"]}`, `catalogFile: ["/etc/c.yaml"] is not a file path, like "/etc/saaslens/catalog.yaml"`},

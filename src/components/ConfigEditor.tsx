@@ -144,7 +144,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         />
         <Field
           label="Classifier plugins"
-          description="Programs asked first which service a server name is (see the SDK in pkg/classifiersdk). Only these run; one per line, as PATH or PATH=SHA256 to refuse a changed binary."
+          description="Programs asked first which service a server name is (see the SDK in pkg/classifiersdk). Only these run, each as the binary its checksum names: one per line, as PATH=SHA256 (sha256sum PATH gives it)."
         >
           <TextArea
             aria-label="Classifier plugins"

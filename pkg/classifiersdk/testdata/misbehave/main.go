@@ -1,11 +1,13 @@
 // Command misbehave is a classifier plugin for the host's tests: it
-// answers known.test, exits on crash.test, hangs on hang.test and answers
-// too few results for short.test.
+// answers known.test, exits on crash.test, hangs on hang.test, answers
+// too few results for short.test, and gives its environment as the
+// product of env.test.
 package main
 
 import (
 	"context"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/classifiersdk"
@@ -13,7 +15,7 @@ import (
 
 type misbehave struct{}
 
-func (misbehave) Describe() (string, string) { return "misbehave", os.Getenv("MISBEHAVE_VERSION") }
+func (misbehave) Describe() (string, string) { return "misbehave", "7" }
 
 func (misbehave) Classify(ctx context.Context, names []string) ([]classifiersdk.Result, error) {
 	out := make([]classifiersdk.Result, len(names))
@@ -29,6 +31,8 @@ func (misbehave) Classify(ctx context.Context, names []string) ([]classifiersdk.
 			return nil, ctx.Err()
 		case "short.test":
 			return out[:i], nil
+		case "env.test":
+			out[i] = classifiersdk.Result{Known: true, Vendor: "Environment", Product: strings.Join(os.Environ(), "\n"), Category: "other", Kind: "infra"}
 		case "known.test":
 			out[i] = classifiersdk.Result{Known: true, Vendor: "Test Vendor", Product: "Test", Category: "chat", Kind: "saas"}
 		}
