@@ -135,7 +135,11 @@ type Status struct {
 	Classified int
 	// Plugins are the classifier plugins' states.
 	Plugins []classifiersdk.PluginStatus
-	Runs    int
+	// FileProblems are the files the configuration names that could not
+	// be read as they are now, each a *ConfigError naming its field:
+	// ingest goes on with the last version read, or without the file.
+	FileProblems []error
+	Runs         int
 }
 
 // Service owns one database's ingest: runs never overlap, within a
@@ -148,12 +152,11 @@ type Service struct {
 	now   chan struct{}
 	runMu sync.Mutex
 
-	classifier     *classify.Classifier
-	contractsMTime time.Time
-	catalogMTime   time.Time
-	inventoryMTime time.Time
-	inventoryRead  bool
-	plugins        []*classifiersdk.Host
+	classifier *classify.Classifier
+	contracts  loaded[[]classify.Contract]
+	catalog    loaded[[]classify.Entry]
+	inventory  loaded[[]inventory.Entry]
+	plugins    []*classifiersdk.Host
 	// addressNames names nameless servers by the catalogs' ranges; the
 	// ingester's trackers read it while a changed catalog file replaces it.
 	addressNames atomic.Pointer[classify.AddressNames]
@@ -191,7 +194,7 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 	for _, p := range cfg.Plugins {
 		s.plugins = append(s.plugins, classifiersdk.NewHost(p))
 	}
-	if err := s.loadClassifier(); err != nil {
+	if err := s.loadFiles(context.Background()); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -205,11 +208,45 @@ func (s *Service) Close() {
 	}
 }
 
-// loadClassifier (re)builds the classifier when the contracts or the
-// catalog file is new or changed since it was read, or a plugin's
-// identity changed. A file broken by an edit leaves the last good
-// classifier in use, and the error says where it is broken.
-func (s *Service) loadClassifier() error {
+// loaded is a file the configuration names, as last read.
+type loaded[T any] struct {
+	value T
+	mtime time.Time
+	read  bool
+}
+
+// refresh reads the file at path again when it changed since l was read,
+// and says whether l changed. A file missing or broken keeps the version
+// last read (or none) in use, and the error says why; no file named
+// empties l.
+func refresh[T any](l *loaded[T], field, path string, load func(string) (T, error)) (bool, error) {
+	if path == "" {
+		changed := l.read
+		*l = loaded[T]{}
+		return changed, nil
+	}
+	mtime, err := modTime(field, path)
+	if err != nil {
+		return false, err
+	}
+	if l.read && mtime.Equal(l.mtime) {
+		return false, nil
+	}
+	v, err := load(path)
+	if err != nil {
+		return false, &ConfigError{field, err}
+	}
+	*l = loaded[T]{v, mtime, true}
+	return true, nil
+}
+
+// loadFiles reads the contracts, the catalog and the inventory files
+// again where they changed, rebuilds the classifier when the contracts or
+// the catalog changed or a plugin's identity did, and keeps what could not
+// be read in the status. A file that cannot be read never stops ingest:
+// the last version read stays in use, the stored contracts and inventory
+// included, or ingest goes on without it. The error is the database's.
+func (s *Service) loadFiles(ctx context.Context) error {
 	var ids []string
 	plugins := make([]classify.Plugin, len(s.plugins))
 	for i, p := range s.plugins {
@@ -217,28 +254,32 @@ func (s *Service) loadClassifier() error {
 		plugins[i] = p
 	}
 	pluginIDs := strings.Join(ids, "\n")
-	contractsMTime, err := modTime("contracts", s.cfg.Contracts)
-	if err != nil {
-		return err
+	var problems []error
+	noteProblem := func(err error) {
+		if err != nil {
+			problems = append(problems, err)
+		}
 	}
-	catalogMTime, err := modTime("catalog", s.cfg.Catalog)
-	if err != nil {
-		return err
+	contractsChanged, err := refresh(&s.contracts, "contracts", s.cfg.Contracts, classify.LoadContracts)
+	noteProblem(err)
+	catalogChanged, err := refresh(&s.catalog, "catalog", s.cfg.Catalog, classify.LoadCatalog)
+	noteProblem(err)
+	inventoryChanged, err := refresh(&s.inventory, "inventory", s.cfg.Inventory, inventory.Load)
+	noteProblem(err)
+	defer func() {
+		s.mu.Lock()
+		s.status.FileProblems = problems
+		s.mu.Unlock()
+	}()
+	if inventoryChanged {
+		if err := s.db.SaveInventory(ctx, s.inventory.value); err != nil {
+			return err
+		}
 	}
-	if s.classifier != nil && pluginIDs == s.pluginIDs && contractsMTime.Equal(s.contractsMTime) && catalogMTime.Equal(s.catalogMTime) {
+	if s.classifier != nil && pluginIDs == s.pluginIDs && !contractsChanged && !catalogChanged {
 		return nil
 	}
-	cfg := classify.Config{Plugins: plugins}
-	if s.cfg.Contracts != "" {
-		if cfg.Contracts, err = classify.LoadContracts(s.cfg.Contracts); err != nil {
-			return &ConfigError{"contracts", err}
-		}
-	}
-	if s.cfg.Catalog != "" {
-		if cfg.Catalog, err = classify.LoadCatalog(s.cfg.Catalog); err != nil {
-			return &ConfigError{"catalog", err}
-		}
-	}
+	cfg := classify.Config{Plugins: plugins, Contracts: s.contracts.value, Catalog: s.catalog.value}
 	c, err := classify.Builtin(cfg)
 	if err != nil {
 		return err
@@ -249,14 +290,22 @@ func (s *Service) loadClassifier() error {
 	}
 	names, err := classify.NewAddressNames(cfg.Catalog, builtin)
 	if err != nil {
-		return &ConfigError{"catalog", err}
+		// Ranges the catalog file claims twice: ingest goes on with the
+		// built-in ranges, the file named.
+		noteProblem(&ConfigError{"catalog", err})
+		if names, err = classify.NewAddressNames(builtin); err != nil {
+			return err
+		}
 	}
-	if err := s.db.SaveContracts(context.Background(), cfg.Contracts); err != nil {
-		return err
+	// No contracts named is none; contracts named but not read leave
+	// those stored when they last were.
+	if contractsChanged || s.cfg.Contracts == "" {
+		if err := s.db.SaveContracts(ctx, cfg.Contracts); err != nil {
+			return err
+		}
 	}
 	s.classifier, s.pluginIDs = c, pluginIDs
 	s.addressNames.Store(names)
-	s.contractsMTime, s.catalogMTime = contractsMTime, catalogMTime
 	return nil
 }
 
@@ -271,42 +320,13 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// modTime is when the file a setting names last changed; zero for no
-// file.
+// modTime is when the file a setting names last changed.
 func modTime(setting, path string) (time.Time, error) {
-	if path == "" {
-		return time.Time{}, nil
-	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return time.Time{}, &ConfigError{setting, fmt.Errorf("%s: %w", setting, err)}
 	}
 	return info.ModTime(), nil
-}
-
-// loadInventory reads the inventory file into the database when it is
-// new or changed since it was read; one broken by an edit leaves the last
-// good one in the database.
-func (s *Service) loadInventory(ctx context.Context) error {
-	if s.cfg.Inventory == "" {
-		return nil
-	}
-	mtime, err := modTime("inventory", s.cfg.Inventory)
-	if err != nil {
-		return err
-	}
-	if s.inventoryRead && mtime.Equal(s.inventoryMTime) {
-		return nil
-	}
-	entries, err := inventory.Load(s.cfg.Inventory)
-	if err != nil {
-		return err
-	}
-	if err := s.db.SaveInventory(ctx, entries); err != nil {
-		return err
-	}
-	s.inventoryRead, s.inventoryMTime = true, mtime
-	return nil
 }
 
 // Config returns the configuration the service runs with.
@@ -361,16 +381,8 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 	}
 	classified := 0
 	if err == nil {
-		// A contracts or catalog file broken by an edit keeps the last good
-		// one in use; the run reports it.
-		err = s.loadClassifier()
-		if ierr := s.loadInventory(ctx); err == nil {
-			err = ierr
-		}
-		var cerr error
-		classified, cerr = s.db.ClassifyNames(ctx, s.classifier)
-		if err == nil {
-			err = cerr
+		if err = s.loadFiles(ctx); err == nil {
+			classified, err = s.db.ClassifyNames(ctx, s.classifier)
 		}
 	}
 	if err == nil {

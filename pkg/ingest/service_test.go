@@ -322,17 +322,68 @@ func TestRunClassifiesNames(t *testing.T) {
 	if got, want := vendors(), fmt.Sprintf("Example Holdings/contract=%d", names); got != want {
 		t.Errorf("after the contracts changed: %s, want %s", got, want)
 	}
-	// A broken edit keeps the last good contracts and says why.
+	// A broken edit keeps the last good contracts and says why; the run
+	// goes on.
 	if err := os.WriteFile(contracts, []byte("contracts:\n  - seats: 3\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := svc.Run(context.Background())
-	if err == nil || err.Error() != contracts+":2: vendor: required" {
-		t.Errorf("broken contracts: %v", err)
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Errorf("a run with broken contracts: %v", err)
+	}
+	if got := fileProblems(svc); got != contracts+":2: vendor: required" {
+		t.Errorf("broken contracts: %q", got)
 	}
 	if got := vendors(); !strings.HasPrefix(got, "Example Holdings/contract=") {
 		t.Errorf("after a broken edit: %s", got)
 	}
+	stored := func() string {
+		var products string
+		if err := db.SQL().QueryRow(`SELECT group_concat(vendor || '/' || product) FROM contracts`).Scan(&products); err != nil {
+			t.Fatal(err)
+		}
+		return products
+	}
+	if got := stored(); got != "Example Holdings/Mirror Lab" {
+		t.Errorf("stored contracts after a broken edit: %s", got)
+	}
+	// So does a file gone, and a service started while it is gone runs
+	// without it, the stored contracts kept for the licence questions.
+	if err := os.Remove(contracts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Errorf("a run without the contracts file: %v", err)
+	}
+	if got, want := fileProblems(svc), "contracts: stat "+contracts+": no such file or directory"; got != want {
+		t.Errorf("contracts gone: %q, want %q", got, want)
+	}
+	restarted := newService(t, db, cfg)
+	if got, want := fileProblems(restarted), "contracts: stat "+contracts+": no such file or directory"; got != want {
+		t.Errorf("started without the contracts: %q, want %q", got, want)
+	}
+	if _, err := restarted.Run(context.Background()); err != nil {
+		t.Errorf("a run started without the contracts file: %v", err)
+	}
+	if got := stored(); got != "Example Holdings/Mirror Lab" {
+		t.Errorf("stored contracts without the file: %s", got)
+	}
+	write("Example Group", past.Add(2*time.Minute))
+	if _, err := restarted.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileProblems(restarted); got != "" || stored() != "Example Group/Mirror Lab" {
+		t.Errorf("contracts back: problems %q, stored %s", got, stored())
+	}
+}
+
+// fileProblems are the service's problems with the files it reads, one
+// line each.
+func fileProblems(svc *Service) string {
+	var lines []string
+	for _, err := range svc.Status().FileProblems {
+		lines = append(lines, err.Error())
+	}
+	return strings.Join(lines, "\n")
 }
 
 // The user's catalog file names what the built-in catalog does not, after
@@ -393,9 +444,11 @@ func TestRunReadsTheUserCatalog(t *testing.T) {
 		t.Errorf("after the catalog changed: %s, want %s", got, want)
 	}
 	write("entries:\n  - {vendor: Example Lab, product: X, category: dev-tools, kind: sometimes, patterns: [.example.com]}\n", past.Add(2*time.Minute))
-	_, err := svc.Run(context.Background())
-	if want := catalog + `:2: kind: "sometimes": want saas (a person's use of the service) or infra (what devices do on their own, static assets)`; err == nil || err.Error() != want {
-		t.Errorf("broken catalog: %v, want %s", err, want)
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Errorf("a run with a broken catalog: %v", err)
+	}
+	if got, want := fileProblems(svc), catalog+`:2: kind: "sometimes": want saas (a person's use of the service) or infra (what devices do on their own, static assets)`; got != want {
+		t.Errorf("broken catalog: %q, want %q", got, want)
 	}
 	if got, want := products(), "Mirror Lab/usercatalog"; got != want {
 		t.Errorf("after a broken edit: %s, want %s", got, want)

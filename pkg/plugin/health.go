@@ -33,7 +33,13 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	} else if err := writable(d.cfg.Database); err != nil {
 		problems = append(problems, "databasePath: "+err.Error())
 	}
+	if d.cfg.GeoProblem != nil {
+		problems = append(problems, d.cfg.GeoProblem.Error())
+	}
 	st := d.status(ctx)
+	for _, p := range st.FileProblems {
+		problems = append(problems, p)
+	}
 	if st.LastRun != nil && st.LastRun.Error != "" {
 		problems = append(problems, "last ingest failed: "+st.LastRun.Error)
 	}

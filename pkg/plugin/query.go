@@ -11,6 +11,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
 
@@ -145,6 +146,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 		}
 	case TypeLicences:
 		frame, err = query.Licences(ctx, db.SQL(), query.LicencesQuery{Range: r, IdleDays: q.IdleDays, RenewalDays: q.RenewalDays}, d.cfg.Location)
+		if err == nil {
+			d.noteContractsProblem(frame)
+		}
 	case TypeMonths:
 		frame, err = query.MonthOverMonth(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
 	case TypeDevices:
@@ -200,4 +204,23 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 	executedText, from, to := l.Query(r)
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: executedText + fmt.Sprintf("\n-- arguments: %d, %d", from, to)}
 	return frame, nil
+}
+
+// noteContractsProblem tells a licences panel why its contracts may be
+// missing or old: the contracts file could not be read.
+func (d *Datasource) noteContractsProblem(frame *data.Frame) {
+	if d.svc == nil {
+		return
+	}
+	for _, err := range d.svc.Status().FileProblems {
+		var ce *ingest.ConfigError
+		if !errors.As(err, &ce) || ce.Field != "contracts" {
+			continue
+		}
+		text := fmt.Sprintf("contractsFile: %v: the contracts answered from are those last read", err)
+		if frame.Rows() == 0 {
+			text = fmt.Sprintf("no contracts to answer from: contractsFile: %v", err)
+		}
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityWarning, Text: text})
+	}
 }

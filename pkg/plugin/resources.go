@@ -117,6 +117,10 @@ type Status struct {
 	Services     int64    `json:"services"`
 	// Plugins are the classifier plugins' states.
 	Plugins []classifiersdk.PluginStatus `json:"classifierPlugins"`
+	// FileProblems are the files the settings name that the last run
+	// could not read, each naming its setting; ingest and queries go on
+	// with the version last read, or without the file.
+	FileProblems []string `json:"fileProblems"`
 	// ReadProblem is why the counts above could not be read.
 	ReadProblem string `json:"readProblem,omitempty"`
 }
@@ -153,7 +157,7 @@ type FileProblem struct {
 const maxProblems = 100
 
 func (d *Datasource) status(ctx context.Context) Status {
-	st := Status{Database: d.cfg.Database, Captures: map[string]int{}, Problems: []FileProblem{}, Unread: []FileProblem{}, Pending: []string{}}
+	st := Status{Database: d.cfg.Database, Captures: map[string]int{}, Problems: []FileProblem{}, Unread: []FileProblem{}, Pending: []string{}, FileProblems: []string{}}
 	if info, err := os.Stat(d.cfg.Database); err == nil {
 		st.DatabaseBytes = info.Size()
 	}
@@ -164,6 +168,9 @@ func (d *Datasource) status(ctx context.Context) Status {
 		s := d.svc.Status()
 		st.Running = s.Running
 		st.Plugins = s.Plugins
+		for _, err := range s.FileProblems {
+			st.FileProblems = append(st.FileProblems, fileProblem(err))
+		}
 		if s.Running {
 			st.Progress = &Progress{File: s.Progress.File, FileIndex: s.Progress.FileIndex, Files: s.Progress.Files, Packets: s.Progress.Packets}
 		}
@@ -183,6 +190,12 @@ func (d *Datasource) status(ctx context.Context) Status {
 		st.ReadProblem = err.Error()
 	}
 	return st
+}
+
+// fileProblem says what a file the settings name is and why it could not
+// be read, and what goes on meanwhile.
+func fileProblem(err error) string {
+	return fmt.Sprintf("%s: %v (ingest and queries go on with the version last read, or without it)", settingOf(err), err)
 }
 
 // fileLists are a run's files to try again and files still being

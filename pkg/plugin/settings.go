@@ -85,6 +85,8 @@ type config struct {
 	// Geo places server addresses; an opened geoDatabase is closed with
 	// the instance.
 	Geo geo.Locator
+	// GeoProblem is why the geoDatabase could not be opened.
+	GeoProblem error
 }
 
 // loadConfig reads and checks a datasource's settings; an error is a
@@ -166,13 +168,16 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		return c, &SettingError{"retentionDays", fmt.Sprintf("%d: must be 0 (keep everything) or a number of days", c.RetentionDays)}
 	}
 	c.Ingest.RetainDays = c.RetentionDays
-	if c.Ingest.Contracts, err = readableFile("contractsFile", c.ContractsFile); err != nil {
+	// Whether these files can be read is for each run to find: one
+	// missing or broken leaves ingest and queries going, and health
+	// names it.
+	if c.Ingest.Contracts, err = absolutePath("contractsFile", c.ContractsFile); err != nil {
 		return c, err
 	}
-	if c.Ingest.Catalog, err = readableFile("catalogFile", c.CatalogFile); err != nil {
+	if c.Ingest.Catalog, err = absolutePath("catalogFile", c.CatalogFile); err != nil {
 		return c, err
 	}
-	if c.Ingest.Inventory, err = readableFile("inventoryFile", c.InventoryFile); err != nil {
+	if c.Ingest.Inventory, err = absolutePath("inventoryFile", c.InventoryFile); err != nil {
 		return c, err
 	}
 	for _, p := range c.ClassifierPlugins {
@@ -206,14 +211,15 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		return c, &SettingError{"homeCountry", fmt.Sprintf("%q is not a country code: write two letters (ISO 3166-1), like JP or DE", c.HomeCountry)}
 	}
 	c.Geo = geo.Builtin()
-	if f, err := readableFile("geoDatabase", c.GeoDatabase); err != nil {
+	if f, err := absolutePath("geoDatabase", c.GeoDatabase); err != nil {
 		return c, err
 	} else if f != "" {
-		m, err := geo.OpenMMDB(f)
-		if err != nil {
-			return c, &SettingError{"geoDatabase", err.Error()}
+		// One that cannot be opened leaves the embedded table in use.
+		if m, err := geo.OpenMMDB(f); err != nil {
+			c.GeoProblem = &SettingError{"geoDatabase", err.Error() + " (the embedded country table is used)"}
+		} else {
+			c.Geo = m
 		}
-		c.Geo = m
 	}
 
 	c.Database = strings.TrimSpace(c.DatabasePath)
@@ -259,18 +265,12 @@ func defaultDatabase(uid string) string {
 	return filepath.Join(base, "saaslens", uid+".db")
 }
 
-// readableFile checks an optional file setting: "" when unset, else an
-// absolute path the Grafana server can read.
-func readableFile(setting, path string) (string, error) {
+// absolutePath checks an optional file setting: "" when unset, else an
+// absolute path.
+func absolutePath(setting, path string) (string, error) {
 	f := strings.TrimSpace(path)
-	if f == "" {
-		return "", nil
-	}
-	if !filepath.IsAbs(f) {
+	if f != "" && !filepath.IsAbs(f) {
 		return "", &SettingError{setting, fmt.Sprintf("%q is not an absolute path: write the whole path", f)}
-	}
-	if _, err := os.Stat(f); err != nil {
-		return "", &SettingError{setting, fmt.Sprintf("%s cannot be read by the Grafana server: %v", f, err)}
 	}
 	return f, nil
 }

@@ -81,14 +81,11 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"timeZone": "Tokyo"}`, `timeZone: "Tokyo" is not a time zone: write an IANA name like Asia/Tokyo or Europe/Berlin`},
 		{`{"classifierPlugins": [{"path": "plugin"}]}`, `classifierPlugins: classifier plugin "plugin": not an absolute path`},
 		{`{"classifierPlugins": [{"path": "/bin/sh"}]}`, `classifierPlugins: /bin/sh has no sha256: give the binary's checksum (sha256sum /bin/sh), so that only that binary runs`},
-		{`{"contractsFile": "/nonexistent/contracts.yaml"}`, `contractsFile: /nonexistent/contracts.yaml cannot be read by the Grafana server: stat /nonexistent/contracts.yaml: no such file or directory`},
-		{`{"catalogFile": "/nonexistent/catalog.yaml"}`, `catalogFile: /nonexistent/catalog.yaml cannot be read by the Grafana server: stat /nonexistent/catalog.yaml: no such file or directory`},
+		{`{"catalogFile": "catalog.yaml"}`, `catalogFile: "catalog.yaml" is not an absolute path: write the whole path`},
 		{`{"catalogFile": ["/etc/c.yaml"]}`, `catalogFile: ["/etc/c.yaml"] is not a file path, like "/etc/saaslens/catalog.yaml"`},
-		{`{"inventoryFile": "/nonexistent/inventory.csv"}`, `inventoryFile: /nonexistent/inventory.csv cannot be read by the Grafana server: stat /nonexistent/inventory.csv: no such file or directory`},
 		{`{"inventoryFile": "inventory.csv"}`, `inventoryFile: "inventory.csv" is not an absolute path: write the whole path`},
 		{`{"inventoryFile": 3}`, `inventoryFile: 3 is not a file path, like "/etc/saaslens/inventory.csv"`},
 		{`{"homeCountry": "Japan"}`, `homeCountry: "Japan" is not a country code: write two letters (ISO 3166-1), like JP or DE`},
-		{`{"geoDatabase": "/etc/saaslens/inventory.csv"}`, `geoDatabase: /etc/saaslens/inventory.csv cannot be read by the Grafana server: stat /etc/saaslens/inventory.csv: no such file or directory`},
 		{`{"databasePath": "saaslens.db"}`, `databasePath: "saaslens.db" is not an absolute path: write the whole path, or leave it empty for the default`},
 	} {
 		_, err := loadConfig(settings(c.json))
@@ -98,14 +95,19 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 	}
 }
 
+// A geoDatabase that is not one, or is missing, leaves the embedded table
+// in use and is named: it does not take the datasource down.
 func TestGeoDatabaseMustBeOne(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "country.mmdb")
 	if err := os.WriteFile(path, []byte("not a MaxMind database"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := loadConfig(settings(`{"geoDatabase": "` + path + `"}`))
-	if err == nil || !strings.HasPrefix(err.Error(), "geoDatabase: geo: "+path+": ") {
-		t.Errorf("got %v", err)
+	for p, want := range map[string]string{path: "geoDatabase: geo: " + path + ": ", "/nonexistent/country.mmdb": "geoDatabase: geo: /nonexistent/country.mmdb: open /nonexistent/country.mmdb: no such file"} {
+		c, err := loadConfig(settings(`{"geoDatabase": "` + p + `"}`))
+		if err != nil || c.GeoProblem == nil || !strings.HasPrefix(c.GeoProblem.Error(), want) ||
+			!strings.HasSuffix(c.GeoProblem.Error(), "(the embedded country table is used)") || c.Geo.Source() != geo.Builtin().Source() {
+			t.Errorf("%s: %v, problem %v", p, err, c.GeoProblem)
+		}
 	}
 	c, err := loadConfig(settings(`{"homeCountry": "jp"}`))
 	if err != nil || c.Home != "JP" || c.Geo.Source() != geo.Builtin().Source() {

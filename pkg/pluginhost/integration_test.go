@@ -525,7 +525,7 @@ func TestFaultsAreReportedNotFatal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "contractsFile: " + contracts + ":3: seats: must be 0 or more (scheduled ingest is off)"; health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
+	if want := "contractsFile: " + contracts + ":3: seats: must be 0 or more (ingest and queries go on with the version last read, or without it)"; health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
 		t.Errorf("health with bad contracts: %s %q, want %q…", health.Status, health.Message, want)
 	}
 
@@ -540,8 +540,43 @@ func TestFaultsAreReportedNotFatal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "catalogFile: " + catalog + `:2: category: "wiki" is not one of the known categories (scheduled ingest is off)`; health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
+	if want := "catalogFile: " + catalog + `:2: category: "wiki" is not one of the known categories (ingest and queries go on with the version last read, or without it)`; health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, want) {
 		t.Errorf("health with a bad catalog: %s %q, want %q…", health.Status, health.Message, want)
+	}
+
+	// Files that are missing are named too, and neither ingest nor the
+	// queries stop: a licences panel says why it has no contracts.
+	missing := filepath.Join(dir, "missing")
+	started = time.Now()
+	pc6, _ := provisioned(t, func(j map[string]any) {
+		j["captureDirs"] = []any{filepath.Join(repoRoot(), "testdata")}
+		j["contractsFile"], j["inventoryFile"] = filepath.Join(missing, "contracts.yaml"), filepath.Join(missing, "inventory.csv")
+	})
+	pc6.DataSourceInstanceSettings.UID, pc6.DataSourceInstanceSettings.ID = "sixth", 6
+	callResource(t, h, pc6, http.MethodGet, "status", nil)
+	waitForIngest(t, h, pc6, started.Add(-time.Second))
+	health, err = h.CheckHealth(context.Background(), pc6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"contractsFile: contracts: stat " + filepath.Join(missing, "contracts.yaml") + ": no such file or directory (ingest and queries go on",
+		"inventoryFile: inventory: stat " + filepath.Join(missing, "inventory.csv") + ": no such file or directory (ingest and queries go on",
+		"Stored so far: 12 capture files",
+	} {
+		if health.Status != backend.HealthStatusError || !strings.Contains(health.Message, want) {
+			t.Errorf("health with missing files: %s %q, want …%s…", health.Status, health.Message, want)
+		}
+	}
+	resp = query(t, h, pc6, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"licences"}`)
+	if r := resp.Responses["A"]; r.Error != nil || len(r.Frames) != 1 || !slices.ContainsFunc(r.Frames[0].Meta.Notices, func(n data.Notice) bool {
+		return n.Severity == data.NoticeSeverityWarning && n.Text == "no contracts to answer from: contractsFile: contracts: stat "+filepath.Join(missing, "contracts.yaml")+": no such file or directory"
+	}) {
+		t.Errorf("licences without the contracts file: %v %+v", r.Error, r.Frames)
+	}
+	resp = query(t, h, pc6, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"serverNames"}`)
+	if r := resp.Responses["A"]; r.Error != nil || r.Frames[0].Rows() == 0 {
+		t.Errorf("queries without the contracts file: %v", r.Error)
 	}
 
 	// A bad setting names itself.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -190,6 +191,14 @@ func openService(path string, cfg ingest.Config, stderr io.Writer, wait bool) (*
 		opts.Progress = func(p ingest.Progress) { showProgress(stderr, p) }
 	}
 	svc, err := ingest.NewService(db, cfg, opts)
+	if err == nil {
+		// A file named on the command line must be there at the start;
+		// watch then keeps the last good version through a broken edit.
+		err = errors.Join(svc.Status().FileProblems...)
+		if err != nil {
+			svc.Close()
+		}
+	}
 	if err != nil {
 		db.Close()
 		return nil, nil, err
