@@ -93,6 +93,11 @@ func (d *Datasource) openWriter() {
 		return
 	}
 	db, err := store.Open(d.cfg.Database)
+	if errors.Is(err, store.ErrNotOurs) {
+		d.ingestErr = fmt.Errorf("databasePath: %w", err)
+		d.logger.Error("the database is another program's; scheduled ingest is off", "error", err)
+		return
+	}
 	if err != nil {
 		d.ingestErr = fmt.Errorf("databasePath: cannot write %s: %w", d.cfg.Database, err)
 		d.logger.Error("database not writable; scheduled ingest is off", "error", err)
@@ -122,6 +127,9 @@ func (d *Datasource) readDB() (*store.DB, error) {
 	}
 	r, err := store.OpenReader(d.cfg.Database)
 	if err != nil {
+		if errors.Is(err, store.ErrNotOurs) {
+			return nil, fmt.Errorf("databasePath: %w", err)
+		}
 		if d.ingestErr != nil || errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no database at %s yet: %w", d.cfg.Database, d.writeProblem())
 		}

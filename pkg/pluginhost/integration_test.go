@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -513,6 +514,37 @@ func TestFaultsAreReportedNotFatal(t *testing.T) {
 		t.Errorf("query without a database: %v", r.Error)
 	}
 	_ = dbPath
+
+	// Another program's database is neither written nor read: raw SQL
+	// cannot reach its tables.
+	grafanaDB := filepath.Join(dir, "grafana.db")
+	foreign, err := sql.Open("sqlite", grafanaDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`CREATE TABLE user (login TEXT, password TEXT)`, `INSERT INTO user VALUES ('admin', 'secret')`, `CREATE TABLE dashboard (data TEXT)`} {
+		if _, err := foreign.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign.Close()
+	pc7, _ := provisioned(t, func(j map[string]any) { j["databasePath"] = grafanaDB })
+	pc7.DataSourceInstanceSettings.UID, pc7.DataSourceInstanceSettings.ID = "seventh", 7
+	health, err = h.CheckHealth(context.Background(), pc7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notOurs := "databasePath: store: " + grafanaDB + ": not a SaaSLens database: it holds tables SaaSLens never made (dashboard, user); choose another file"
+	if health.Status != backend.HealthStatusError || !strings.HasPrefix(health.Message, notOurs+" (scheduled ingest is off)") {
+		t.Errorf("health on another program's database: %s %q", health.Status, health.Message)
+	}
+	resp = query(t, h, pc7, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"sql","rawSql":"SELECT login, password FROM user"}`)
+	if r := resp.Responses["A"]; r.Error == nil || r.Error.Error() != notOurs || len(r.Frames) != 0 {
+		t.Errorf("raw SQL on another program's database: %v %v", r.Error, r.Frames)
+	}
+	if _, err := os.Stat(grafanaDB + "-wal"); err == nil {
+		t.Error("another program's database was switched to WAL")
+	}
 
 	// A contracts file with a mistake is named with its line.
 	contracts := filepath.Join(dir, "contracts.yaml")

@@ -87,8 +87,23 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens or creates the database at path for writing and brings its
-// schema up to date.
+// schema up to date. A database another program made is refused before
+// anything writes to it (ErrNotOurs).
 func Open(path string) (*DB, error) {
+	marked := false
+	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
+		// Read through a connection that cannot write: the writer's own
+		// would switch the file to WAL as it opens.
+		r, err := openSQL(path, true)
+		if err != nil {
+			return nil, err
+		}
+		marked, err = checkOwner(context.Background(), r.sql, path)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
 	s, err := openSQL(path, false)
 	if err != nil {
 		return nil, err
@@ -99,6 +114,12 @@ func Open(path string) (*DB, error) {
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	if !marked {
+		if _, err := s.sql.Exec(fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: %s: marking the database: %w", path, err)
+		}
 	}
 	return s, nil
 }
@@ -112,6 +133,10 @@ func OpenReader(path string) (*DB, error) {
 	}
 	s, err := openSQL(path, true)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := checkOwner(context.Background(), s.sql, path); err != nil {
+		s.Close()
 		return nil, err
 	}
 	version, err := s.SchemaVersion()
