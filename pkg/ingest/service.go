@@ -350,11 +350,17 @@ func (s *Service) RunNow() {
 
 // Run ingests the configured paths once, then applies retention. A file's
 // damage is in the report; an error means the run could not go on (the
-// database failed, ctx ended, or another process holds the lock:
-// ErrBusy).
+// database failed or was deleted: store.ErrReplaced, ctx ended, or
+// another process holds the lock: ErrBusy).
 func (s *Service) Run(ctx context.Context) (*Report, error) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
+	// Rows written into a deleted database are lost with it; the owner
+	// opens the path anew (store.ErrReplaced).
+	if err := s.db.Replaced(); err != nil {
+		s.finish(time.Now(), nil, 0, 0, err)
+		return nil, err
+	}
 	unlock, err := lockDatabase(s.db.Path())
 	if err != nil {
 		s.finish(time.Now(), nil, 0, 0, err)

@@ -525,3 +525,52 @@ func TestRunSetsTheRollupZone(t *testing.T) {
 		}
 	}
 }
+
+// A database deleted while open is noticed at the next run, which writes
+// nothing; the captures it held that are no longer on disk are named,
+// for whoever makes the database anew to say what is lost.
+func TestRunNoticesADeletedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"tunnels.pcap", "vlan-qinq.pcap"} {
+		writeFile(t, filepath.Join(dir, name), fixtureFile(t, name))
+	}
+	path := filepath.Join(t.TempDir(), "s.db")
+	db := openDB(t, path)
+	cfg := DefaultConfig()
+	cfg.Paths, cfg.Settle = []string{dir}, 0
+	svc := newService(t, db, cfg)
+	if _, err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Replaced(); err != nil {
+		t.Fatalf("before the deletion: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "vlan-qinq.pcap")); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	_, err := svc.Run(context.Background())
+	if want := "store: " + path + ": the database file was deleted or replaced while in use (deleted)"; err == nil || err.Error() != want || !errors.Is(err, store.ErrReplaced) {
+		t.Errorf("a run after the deletion: %v, want %s", err, want)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the run made the database again: %v", err)
+	}
+	gone, err := db.CapturesGone(context.Background())
+	if err != nil || !cmp.Equal(gone, []string{filepath.Join(dir, "vlan-qinq.pcap")}) {
+		t.Errorf("captures gone: %v, %v", gone, err)
+	}
+	// Another file at the path is not the one opened either.
+	other := openDB(t, path)
+	defer other.Close()
+	if err := db.Replaced(); err == nil || !strings.HasSuffix(err.Error(), "(another file is there now)") {
+		t.Errorf("with another database at the path: %v", err)
+	}
+	if err := other.Replaced(); err != nil {
+		t.Errorf("the new database: %v", err)
+	}
+}

@@ -35,11 +35,18 @@ type Datasource struct {
 	cfg config
 	// setupErr is a bad setting: health reports it, queries fail with it.
 	setupErr error
+
+	// mu guards the database's writer and its ingest, which are opened
+	// anew when the database file is deleted under them.
+	mu sync.Mutex
 	// ingestErr is why the database cannot be written (ingest is off);
 	// queries may still read an existing one.
 	ingestErr error
 	writer    *store.DB
 	svc       *ingest.Service
+	// remade says the database was deleted or replaced while in use and
+	// made anew from the captures on disk; set while this instance lives.
+	remade *remade
 
 	readerMu sync.Mutex
 	reader   *store.DB
@@ -66,28 +73,96 @@ func NewDatasource(_ context.Context, settings backend.DataSourceInstanceSetting
 	d.openWriter()
 	ctx, stop := context.WithCancel(context.Background())
 	d.stop = stop
-	if d.svc == nil {
+	if d.service() == nil {
 		close(d.stopped)
 		return d, nil
 	}
 	go func() {
 		defer close(d.stopped)
-		d.svc.Watch(ctx, func(rep *ingest.Report, err error) {
-			switch {
-			case err != nil:
-				d.logger.Warn("ingest failed; trying again on the next run", "error", err)
-			case rep != nil && len(rep.Files) > 0:
-				d.logger.Info("ingested", "files", len(rep.Files), "packets", rep.Packets, "damaged", rep.Count("damaged"),
-					"unreadable", rep.Count("unreadable"), "elapsed", rep.Elapsed)
-			}
-		})
+		for d.watch(ctx) {
+			d.remake(ctx)
+		}
 	}()
 	return d, nil
+}
+
+// watch runs the scheduled ingest until ctx ends, or until the database
+// file turns out deleted or replaced under it: then it says so.
+func (d *Datasource) watch(ctx context.Context) (replaced bool) {
+	svc := d.service()
+	if svc == nil {
+		return false
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	svc.Watch(ctx, func(rep *ingest.Report, err error) {
+		switch {
+		case errors.Is(err, store.ErrReplaced):
+			d.logger.Error("the database was deleted or replaced while in use; making it anew from the captures on disk", "error", err)
+			replaced = true
+			cancel()
+		case err != nil:
+			d.logger.Warn("ingest failed; trying again on the next run", "error", err)
+		case rep != nil && len(rep.Files) > 0:
+			d.logger.Info("ingested", "files", len(rep.Files), "packets", rep.Packets, "damaged", rep.Count("damaged"),
+				"unreadable", rep.Count("unreadable"), "elapsed", rep.Elapsed)
+		}
+	})
+	return replaced
+}
+
+// remade is what happened when the database was made anew.
+type remade struct {
+	at    time.Time
+	cause error
+	// gone are the captures the old database held of which no file is
+	// left: their rows cannot come back.
+	gone []string
+}
+
+// remake closes the deleted database, notes which of its captures are no
+// longer on disk, and opens the path anew: the next run reads every
+// capture there again.
+func (d *Datasource) remake(ctx context.Context) {
+	d.mu.Lock()
+	old, svc := d.writer, d.svc
+	d.mu.Unlock()
+	// The deleted file is still open here: its ledger says what it held.
+	r := &remade{at: time.Now(), cause: old.Replaced()}
+	var err error
+	if r.gone, err = old.CapturesGone(ctx); err != nil {
+		d.logger.Warn("could not list the captures the deleted database held", "error", err)
+	}
+	d.mu.Lock()
+	svc.Close()
+	old.Close()
+	d.writer, d.svc, d.remade = nil, nil, r
+	d.mu.Unlock()
+	d.readerMu.Lock()
+	if d.reader != nil {
+		d.reader.Close()
+		d.reader = nil
+	}
+	d.readerMu.Unlock()
+	d.openWriter()
+	if svc := d.service(); svc != nil {
+		svc.RunNow()
+	}
+	d.logger.Error("database made anew", "path", d.cfg.Database, "capturesLost", len(r.gone))
+}
+
+// service is the ingest service, nil while ingest is off.
+func (d *Datasource) service() *ingest.Service {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.svc
 }
 
 // openWriter opens the database for ingest; failing that (a read-only
 // mount, a full disk), ingest is off and the reason kept.
 func (d *Datasource) openWriter() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(d.cfg.Database), 0o755); err != nil {
 		d.ingestErr = fmt.Errorf("databasePath: cannot create the directory of %s: %w", d.cfg.Database, err)
 		return
@@ -130,8 +205,11 @@ func (d *Datasource) readDB() (*store.DB, error) {
 		if errors.Is(err, store.ErrNotOurs) {
 			return nil, fmt.Errorf("databasePath: %w", err)
 		}
-		if d.ingestErr != nil || errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s yet: %w", d.cfg.Database, d.writeProblem())
+		if problem := d.writeProblem(); problem != nil || errors.Is(err, os.ErrNotExist) {
+			if problem == nil {
+				problem = errors.New("the first ingest has not finished")
+			}
+			return nil, fmt.Errorf("no database at %s yet: %w", d.cfg.Database, problem)
 		}
 		return nil, err
 	}
@@ -139,11 +217,11 @@ func (d *Datasource) readDB() (*store.DB, error) {
 	return r, nil
 }
 
+// writeProblem is why the database cannot be written, nil when it can.
 func (d *Datasource) writeProblem() error {
-	if d.ingestErr != nil {
-		return d.ingestErr
-	}
-	return errors.New("the first ingest has not finished")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ingestErr
 }
 
 // Dispose stops the scheduled ingest (the file being read rolls back) and
@@ -158,12 +236,14 @@ func (d *Datasource) Dispose() {
 	case <-time.After(time.Minute):
 		d.logger.Error("ingest did not stop within a minute of dispose")
 	}
+	d.mu.Lock()
 	if d.svc != nil {
 		d.svc.Close()
 	}
 	if d.writer != nil {
 		d.writer.Close()
 	}
+	d.mu.Unlock()
 	d.readerMu.Lock()
 	if d.reader != nil {
 		d.reader.Close()

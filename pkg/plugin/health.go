@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
@@ -19,7 +20,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if d.setupErr != nil {
 		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: d.setupErr.Error()}, nil
 	}
-	var problems []string
+	var problems, notes []string
 	if len(d.cfg.Ingest.Paths) == 0 {
 		problems = append(problems, "captureDirs: no capture directory set; add the directories your captures are written to")
 	}
@@ -28,10 +29,18 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 			problems = append(problems, "captureDirs: "+err.Error())
 		}
 	}
-	if d.ingestErr != nil {
-		problems = append(problems, d.ingestErr.Error()+" (scheduled ingest is off)")
+	d.mu.Lock()
+	ingestErr, writer, remade := d.ingestErr, d.writer, d.remade
+	d.mu.Unlock()
+	if ingestErr != nil {
+		problems = append(problems, ingestErr.Error()+" (scheduled ingest is off)")
 	} else if err := writable(d.cfg.Database); err != nil {
 		problems = append(problems, "databasePath: "+err.Error())
+	}
+	if writer != nil {
+		if err := writer.Replaced(); err != nil {
+			problems = append(problems, "databasePath: "+err.Error()+"; it is being made anew from the captures on disk")
+		}
 	}
 	if d.cfg.GeoProblem != nil {
 		problems = append(problems, d.cfg.GeoProblem.Error())
@@ -46,6 +55,22 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	for _, p := range st.Plugins {
 		if p.LastError != "" && (st.LastRun == nil || !strings.Contains(st.LastRun.Error, p.LastError)) {
 			problems = append(problems, "classifierPlugins: "+p.LastError+" (its names fall back to the contracts and the catalog)")
+		}
+	}
+	if remade != nil {
+		problem := fmt.Sprintf("databasePath: %v at %s; it was made anew from the captures on disk", remade.cause, remade.at.UTC().Format(time.RFC3339))
+		if n := len(remade.gone); n > 0 {
+			problem += fmt.Sprintf(", but %d captures it held are no longer on disk and their rows are lost (%s)", n, strings.Join(remade.gone[:min(n, 5)], ", "))
+			if n > 5 {
+				problem += ", …"
+			}
+		}
+		// A problem until the first run over the new database has ended,
+		// then said beside what is stored.
+		if st.LastRun == nil || st.LastRun.Start.Before(remade.at) {
+			problems = append(problems, problem)
+		} else {
+			notes = append(notes, problem)
 		}
 	}
 	summary := ""
@@ -67,6 +92,9 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		if len(st.Problems) > 0 {
 			p := st.Problems[0]
 			summary += fmt.Sprintf("; latest problem: %s: %s %s", p.Path, p.Status, p.Error)
+		}
+		for _, n := range notes {
+			summary += "; " + n
 		}
 	}
 	if len(problems) > 0 {

@@ -209,10 +209,11 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 // noteContractsProblem tells a licences panel why its contracts may be
 // missing or old: the contracts file could not be read.
 func (d *Datasource) noteContractsProblem(frame *data.Frame) {
-	if d.svc == nil {
+	svc := d.service()
+	if svc == nil {
 		return
 	}
-	for _, err := range d.svc.Status().FileProblems {
+	for _, err := range svc.Status().FileProblems {
 		var ce *ingest.ConfigError
 		if !errors.As(err, &ce) || ce.Field != "contracts" {
 			continue

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -54,11 +55,12 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 		writeJSON(w, http.StatusOK, d.status(r.Context()))
 	})
 	mux.HandleFunc("POST /ingest", func(w http.ResponseWriter, r *http.Request) {
-		if d.svc == nil {
+		svc := d.service()
+		if svc == nil {
 			writeJSON(w, http.StatusConflict, map[string]string{"error": "ingest is off: " + d.notIngesting().Error()})
 			return
 		}
-		d.svc.RunNow()
+		svc.RunNow()
 		writeJSON(w, http.StatusAccepted, map[string]string{"message": "ingest queued"})
 	})
 	return httpadapter.New(mux)
@@ -68,7 +70,10 @@ func (d *Datasource) notIngesting() error {
 	if d.setupErr != nil {
 		return d.setupErr
 	}
-	return d.writeProblem()
+	if err := d.writeProblem(); err != nil {
+		return err
+	}
+	return errors.New("the database is being opened anew")
 }
 
 // rangeParams reads from and to in Unix milliseconds, as Grafana's time
@@ -161,11 +166,11 @@ func (d *Datasource) status(ctx context.Context) Status {
 	if info, err := os.Stat(d.cfg.Database); err == nil {
 		st.DatabaseBytes = info.Size()
 	}
-	if d.svc == nil {
+	if svc := d.service(); svc == nil {
 		st.IngestProblem = d.notIngesting().Error()
 	} else {
 		st.Ingesting = true
-		s := d.svc.Status()
+		s := svc.Status()
 		st.Running = s.Running
 		st.Plugins = s.Plugins
 		for _, err := range s.FileProblems {

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -623,6 +624,74 @@ func TestFaultsAreReportedNotFatal(t *testing.T) {
 	}
 	if h.Exited() {
 		t.Fatal("the plugin process exited")
+	}
+}
+
+// A database deleted while the plugin runs is noticed: health says so,
+// the plugin makes it anew from the captures on disk, and says which
+// captures could not come back.
+func TestDeletedDatabaseIsMadeAnew(t *testing.T) {
+	h := startHost(t)
+	captures := t.TempDir()
+	for _, name := range []string{"tunnels.pcap", "vlan-qinq.pcap", "lan.pcap.gz"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(captures, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started := time.Now()
+	pc, dbPath := provisioned(t, func(j map[string]any) { j["captureDirs"] = []any{captures} })
+	callResource(t, h, pc, http.MethodGet, "status", nil)
+	waitForIngest(t, h, pc, started.Add(-time.Second))
+	streams := func() int64 {
+		t.Helper()
+		resp := query(t, h, pc, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"sql","rawSql":"SELECT count(*) AS n FROM streams"}`)
+		r := resp.Responses["A"]
+		if r.Error != nil {
+			t.Fatal(r.Error)
+		}
+		return *r.Frames[0].Fields[0].At(0).(*int64)
+	}
+	before := streams()
+	lanStreams := int64(3)
+	if err := os.Remove(filepath.Join(captures, "lan.pcap.gz")); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(dbPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	health, err := h.CheckHealth(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := "databasePath: store: " + dbPath + ": the database file was deleted or replaced while in use (deleted)"
+	if health.Status != backend.HealthStatusError || !strings.Contains(health.Message, deleted+"; it is being made anew from the captures on disk") {
+		t.Errorf("health after the deletion: %s %q", health.Status, health.Message)
+	}
+	// The next run notices, and the run after it, over the new database,
+	// turns health back to OK.
+	callResource(t, h, pc, http.MethodPost, "ingest", nil)
+	deadline := time.Now().Add(time.Minute)
+	for health.Status != backend.HealthStatusOk && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if health, err = h.CheckHealth(context.Background(), pc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := "it was made anew from the captures on disk, but 1 captures it held are no longer on disk and their rows are lost (" + filepath.Join(captures, "lan.pcap.gz") + ")"
+	if health.Status != backend.HealthStatusOk || !strings.Contains(health.Message, deleted) || !strings.Contains(health.Message, lost) {
+		t.Errorf("health once made anew: %s %q", health.Status, health.Message)
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		t.Fatalf("no database after the run: %v", err)
+	}
+	if got := streams(); got != before-lanStreams {
+		t.Errorf("%d streams after the database was made anew, want %d (%d less those of the capture gone)", got, before-lanStreams, before)
 	}
 }
 

@@ -22,6 +22,9 @@ import (
 type DB struct {
 	sql  *sql.DB
 	path string
+	// file is the file a writer opened, to tell when the path no longer
+	// names it (Replaced).
+	file os.FileInfo
 	// writeMu lets one file be written at a time, on writer.
 	writeMu sync.Mutex
 	writer  *writerConn
@@ -121,7 +124,78 @@ func Open(path string) (*DB, error) {
 			return nil, fmt.Errorf("store: %s: marking the database: %w", path, err)
 		}
 	}
+	if s.file, err = os.Stat(s.path); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	return s, nil
+}
+
+// ErrReplaced is returned when the database's path no longer names the
+// file that was opened: deleted, or replaced by another. Writes would go
+// on into a file nobody can open again.
+var ErrReplaced = errors.New("the database file was deleted or replaced while in use")
+
+// Replaced tells whether the path still names the file Open opened.
+func (s *DB) Replaced() error {
+	info, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("store: %s: %w (deleted)", s.path, ErrReplaced)
+	case err != nil:
+		// Not readable just now (a permission change, a hung mount): not
+		// proof that it is gone.
+		return nil
+	case s.file != nil && !os.SameFile(info, s.file):
+		return fmt.Errorf("store: %s: %w (another file is there now)", s.path, ErrReplaced)
+	}
+	return nil
+}
+
+// CapturesGone lists the captures the database holds of which no file is
+// left under any path they were read from: what a database made anew
+// from the capture directories cannot get back. Each is named by the
+// path it was first read from.
+func (s *DB) CapturesGone(ctx context.Context) ([]string, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT c.id, c.path, p.path FROM captures c LEFT JOIN capture_paths p ON p.capture_id = c.id ORDER BY c.path, c.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: captures: %w", err)
+	}
+	defer rows.Close()
+	found := map[int64]bool{}
+	var order []int64
+	first := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var path string
+		var also sql.NullString
+		if err := rows.Scan(&id, &path, &also); err != nil {
+			return nil, fmt.Errorf("store: captures: %w", err)
+		}
+		if _, seen := first[id]; !seen {
+			first[id] = path
+			order = append(order, id)
+			found[id] = exists(path)
+		}
+		if also.Valid && !found[id] {
+			found[id] = exists(also.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: captures: %w", err)
+	}
+	var gone []string
+	for _, id := range order {
+		if !found[id] {
+			gone = append(gone, first[id])
+		}
+	}
+	return gone, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // OpenReader opens an existing database for queries only. Readers see the

@@ -126,8 +126,19 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer svc.Close()
 	// Files never stop the loop (they are reported); the database failing
 	// (a full disk, a lock held too long, another ingest) may pass, so the
-	// next scan tries again.
+	// next scan tries again. A database deleted under it does not: writing
+	// on would lose everything, so watch stops for its supervisor to start
+	// it again, which makes the database anew.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	code := 0
 	svc.Watch(ctx, func(rep *ingest.Report, err error) {
+		if errors.Is(err, store.ErrReplaced) {
+			fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error())+"; stopping: start it again to make the database anew from the captures on disk")
+			code = 1
+			stop()
+			return
+		}
 		clearProgress(stderr)
 		if rep != nil && (len(rep.Files) > 0 || len(rep.Growing) > 0) {
 			fmt.Fprintf(stdout, "%s  %d files read, %d packets, %d left growing\n",
@@ -143,7 +154,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "saaslens watch:", shown(err.Error()), "(trying again in", cfg.Interval.String()+")")
 		}
 	})
-	return 0
+	return code
 }
 
 // config turns the flags into the ingest configuration, refusing values
