@@ -153,6 +153,12 @@ func NewReader(path string, src io.Reader) (*Reader, error) {
 	return newReader(path, src, nil)
 }
 
+// NewHashedReader is NewReader feeding h every byte of the capture as
+// uncompressed, as OpenHashed does.
+func NewHashedReader(path string, src io.Reader, h hash.Hash) (*Reader, error) {
+	return newReader(path, src, h)
+}
+
 func newReader(path string, src io.Reader, h hash.Hash) (*Reader, error) {
 	r := &Reader{path: path}
 	r.counted.hash = h

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/capture"
@@ -46,6 +47,9 @@ type Options struct {
 	// Flow configures the stream trackers; without timeouts it means
 	// flow.DefaultConfig().
 	Flow flow.Config
+	// ReadStall is how long a file's reads may return no data before it
+	// is abandoned (see openWatched); 0 means DefaultReadStall.
+	ReadStall time.Duration
 }
 
 // Progress reports a run's advance.
@@ -120,6 +124,26 @@ type Ingester struct {
 	series  map[string]*series
 	started time.Time
 	report  *Report
+	// lastData is when a read of this run last returned data, in Unix
+	// nanoseconds, and open counts the files open for reading
+	// (watchedFile).
+	lastData atomic.Int64
+	open     atomic.Int32
+	// reading is the path of the file opened last.
+	reading atomic.Pointer[string]
+}
+
+// WaitingFor is how long the file being read has returned no data, and
+// which file that is; 0 when no file is open.
+func (in *Ingester) WaitingFor() (time.Duration, string) {
+	if in.open.Load() == 0 {
+		return 0, ""
+	}
+	path := ""
+	if p := in.reading.Load(); p != nil {
+		path = *p
+	}
+	return time.Since(time.Unix(0, in.lastData.Load())), path
 }
 
 // series is one directory's rotation: its files continue each other's
@@ -184,7 +208,17 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 		if c.from, err = in.grownFrom(ctx, &c); err != nil {
 			return in.report, err
 		}
-		sniff(&c)
+		if c.size == 0 {
+			// Never opened: an empty file has nothing to read, and the
+			// files of /proc and /sys say 0 bytes and may wait forever.
+			if c.explicit {
+				in.report.Files = append(in.report.Files, in.passOver(c.path, fmt.Errorf("%s: empty (0 bytes), not read", c.path)))
+			} else {
+				in.report.Skipped++
+			}
+			continue
+		}
+		in.sniff(ctx, &c)
 		if notACapture(&c) {
 			in.report.Skipped++
 			continue
@@ -221,7 +255,7 @@ func (in *Ingester) grownFrom(ctx context.Context, c *candidate) (int64, error) 
 	if prev.Compressed || prev.ReadTo == 0 || c.size <= prev.Size {
 		return 0, nil
 	}
-	f, err := capture.OpenFile(c.path)
+	f, err := in.openWatched(ctx, c.path)
 	if err != nil {
 		return 0, nil // gone since the walk: reading it will say so
 	}
@@ -277,7 +311,17 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	defer func() { sr.sink.w = nil }()
 
 	var h hash.Hash = xxh3.New128()
-	r, err := capture.OpenHashed(c.path, h)
+	f, err := in.openWatched(ctx, c.path)
+	if err != nil {
+		w.Rollback()
+		return in.passOver(c.path, err), nil
+	}
+	defer f.Close()
+	r, err := capture.NewHashedReader(c.path, f, h)
+	if errors.Is(err, ErrStalled) {
+		w.Rollback()
+		return in.passOver(c.path, err), nil
+	}
 	if err != nil {
 		w.Rollback()
 		c.openErr = err
@@ -308,13 +352,20 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 		w.Rollback()
 		return res, err
 	}
+	if errors.Is(readErr, ErrStalled) {
+		w.Rollback()
+		return in.passOver(c.path, readErr), nil
+	}
 	if readErr != nil {
 		in.log.Warn("capture damaged; keeping the packets before the damage", "path", c.path, "error", readErr)
 	}
-	if err := r.Drain(); err != nil {
+	if err := r.Drain(); errors.Is(err, ErrStalled) {
+		w.Rollback()
+		return in.passOver(c.path, err), nil
+	} else if err != nil {
 		// The content cannot be read to its end (damaged compression):
 		// the raw bytes identify it instead.
-		if h, err = rawHash(c.path); err != nil {
+		if h, err = in.rawHash(ctx, c.path); err != nil {
 			w.Rollback()
 			return in.passOver(c.path, err), nil
 		}
@@ -370,7 +421,12 @@ func (in *Ingester) renamedCopy(ctx context.Context, c *candidate) (*store.Captu
 		return nil, err
 	}
 	h := xxh3.New128()
-	r, err := capture.OpenHashed(c.path, h)
+	f, err := in.openWatched(ctx, c.path)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	r, err := capture.NewHashedReader(c.path, f, h)
 	if err != nil {
 		return nil, nil
 	}
@@ -392,7 +448,7 @@ func (in *Ingester) renamedCopy(ctx context.Context, c *candidate) (*store.Captu
 // error is visible in the ledger and the file is not retried.
 func (in *Ingester) unreadable(ctx context.Context, c *candidate) (FileResult, error) {
 	res := FileResult{Path: c.path, Status: "unreadable", Error: c.openErr.Error()}
-	h, err := rawHash(c.path)
+	h, err := in.rawHash(ctx, c.path)
 	if err != nil {
 		return in.passOver(c.path, err), nil
 	}
@@ -432,8 +488,8 @@ func (in *Ingester) passOver(path string, err error) FileResult {
 // SHA-256 alone took half the time of an ingest without packet rows.
 func contentHash(h hash.Hash) string { return "xxh3-128:" + hex.EncodeToString(h.Sum(nil)) }
 
-func rawHash(path string) (hash.Hash, error) {
-	f, err := capture.OpenFile(path)
+func (in *Ingester) rawHash(ctx context.Context, path string) (hash.Hash, error) {
+	f, err := in.openWatched(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

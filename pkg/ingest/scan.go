@@ -53,6 +53,9 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 			in.report.Files = append(in.report.Files, in.passOver(abs, err))
 			continue
 		}
+		if in.refusePseudo(abs) {
+			continue
+		}
 		if !info.IsDir() {
 			add(abs, info, true)
 			continue
@@ -70,6 +73,13 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 			}
 			var info fs.FileInfo
 			switch {
+			case d.IsDir():
+				// A capture directory of / or /srv walks past /proc and
+				// /sys as mounts below it.
+				if path != abs && in.refusePseudo(path) {
+					return filepath.SkipDir
+				}
+				return nil
 			case d.Type().IsRegular():
 				info, err = d.Info()
 			case d.Type()&fs.ModeSymlink != 0:
@@ -79,8 +89,11 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 					in.log.Warn("not following a link to a directory", "path", path)
 					return nil
 				}
+				if err == nil && in.refusePseudo(path) {
+					return nil
+				}
 			default:
-				return nil // directories, FIFOs, sockets
+				return nil // FIFOs, sockets, devices
 			}
 			if err != nil {
 				in.report.Files = append(in.report.Files, in.passOver(path, err))
@@ -99,6 +112,22 @@ func (in *Ingester) walk(paths []string) ([]candidate, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, nil
 }
+
+// refusePseudo reports a path on a kernel pseudo-filesystem (the files of
+// /proc and /sys say 0 bytes, and some of their reads wait forever), so
+// that it is never read, and tells whether it was one.
+func (in *Ingester) refusePseudo(path string) bool {
+	fsName, ok := pseudoFilesystem(path)
+	if ok {
+		in.report.Files = append(in.report.Files, in.passOver(path,
+			fmt.Errorf("%s: %w (%s): not read; captures are files on a disk", path, ErrPseudoFilesystem, fsName)))
+	}
+	return ok
+}
+
+// ErrPseudoFilesystem is the error for a path on a kernel
+// pseudo-filesystem.
+var ErrPseudoFilesystem = errors.New("in a kernel pseudo-filesystem")
 
 // settled splits candidates into those unchanged for the settle time and
 // those still being written. With wait, it waits out the settle time of
@@ -142,8 +171,14 @@ func (in *Ingester) settled(ctx context.Context, list []candidate, wait bool) (r
 
 // sniff reads a file's header and first record: whether it is a capture
 // at all, and when it starts.
-func sniff(c *candidate) {
-	r, err := capture.Open(c.path)
+func (in *Ingester) sniff(ctx context.Context, c *candidate) {
+	f, err := in.openWatched(ctx, c.path)
+	if err != nil {
+		c.openErr = fmt.Errorf("open capture: %w", err)
+		return
+	}
+	defer f.Close()
+	r, err := capture.NewReader(c.path, f)
 	if err != nil {
 		c.openErr = err
 		return

@@ -34,6 +34,9 @@ type Config struct {
 	// Interval is the time between scheduled runs of Watch; 0 runs only
 	// when asked (RunNow).
 	Interval time.Duration
+	// ReadStall is how long a file's reads may return no data before the
+	// file is abandoned and reported, to be tried again next run.
+	ReadStall time.Duration
 	// RetainDays deletes details older than that many days before the
 	// latest stored packet after each run; 0 keeps everything.
 	RetainDays int
@@ -65,7 +68,7 @@ type Config struct {
 // the tutorial's join needs them, with the settle time
 // of a rotating tcpdump and the tracker's defaults.
 func DefaultConfig() Config {
-	return Config{PacketRows: true, Settle: 10 * time.Second, Interval: time.Minute, Flow: flow.DefaultConfig()}
+	return Config{PacketRows: true, Settle: 10 * time.Second, Interval: time.Minute, ReadStall: DefaultReadStall, Flow: flow.DefaultConfig()}
 }
 
 // MinInterval is the shortest time between scheduled runs: a run with
@@ -86,6 +89,8 @@ func (c Config) Validate() error {
 		return bad("interval", "interval %s: must be 0 (run only when asked) or more", c.Interval)
 	case c.Interval > 0 && c.Interval < MinInterval:
 		return bad("interval", "interval %s: at least %s between runs, or 0 to run only when asked", c.Interval, MinInterval)
+	case c.ReadStall <= 0:
+		return bad("read-stall", "read stall %s: must be more than 0", c.ReadStall)
 	case c.RetainDays < 0:
 		return bad("retain-days", "retain-days %d: must be 0 (keep everything) or more", c.RetainDays)
 	case c.Flow.TCPIdle <= 0 || c.Flow.UDPIdle <= 0:
@@ -135,6 +140,11 @@ type Status struct {
 	Classified int
 	// Plugins are the classifier plugins' states.
 	Plugins []classifiersdk.PluginStatus
+	// Stalled, while a run goes on, is how long StalledFile has given no
+	// data, when that is longer than the configuration's ReadStall: a
+	// read stuck past the point where it is abandoned.
+	Stalled     time.Duration
+	StalledFile string
 	// FileProblems are the files the configuration names that could not
 	// be read as they are now, each a *ConfigError naming its field:
 	// ingest goes on with the last version read, or without the file.
@@ -179,6 +189,7 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 	s := &Service{db: db, cfg: cfg, now: make(chan struct{}, 1)}
 	opts.PacketRows = cfg.PacketRows
 	opts.Settle = cfg.Settle
+	opts.ReadStall = cfg.ReadStall
 	opts.Flow = cfg.Flow
 	opts.Flow.NameByAddress = func(addr netip.Addr) (string, bool) { return s.addressNames.Load().Name(addr) }
 	report := opts.Progress
@@ -335,8 +346,14 @@ func (s *Service) Config() Config { return s.cfg }
 // Status returns a copy of the service's status.
 func (s *Service) Status() Status {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status
+	st := s.status
+	s.mu.Unlock()
+	if st.Running {
+		if idle, path := s.in.WaitingFor(); idle > s.cfg.ReadStall {
+			st.Stalled, st.StalledFile = idle, path
+		}
+	}
+	return st
 }
 
 // RunNow asks Watch for a run as soon as the one going on (if any) ends.

@@ -49,6 +49,9 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	for _, p := range st.FileProblems {
 		problems = append(problems, p)
 	}
+	if st.Stalled != "" {
+		problems = append(problems, fmt.Sprintf("ingest has read nothing from %s for %s, and the read could not be abandoned: the kernel holds it (a hung network mount?)", st.StalledFile, st.Stalled))
+	}
 	if st.LastRun != nil && st.LastRun.Error != "" {
 		problems = append(problems, "last ingest failed: "+st.LastRun.Error)
 	}

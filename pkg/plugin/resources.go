@@ -99,14 +99,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // Status is the status resource's JSON.
 type Status struct {
-	Database      string         `json:"database"`
-	DatabaseBytes int64          `json:"databaseBytes"`
-	Ingesting     bool           `json:"ingesting"`
-	IngestProblem string         `json:"ingestProblem,omitempty"`
-	Running       bool           `json:"running"`
-	Progress      *Progress      `json:"progress,omitempty"`
-	LastRun       *Run           `json:"lastRun,omitempty"`
-	Captures      map[string]int `json:"captures"`
+	Database      string    `json:"database"`
+	DatabaseBytes int64     `json:"databaseBytes"`
+	Ingesting     bool      `json:"ingesting"`
+	IngestProblem string    `json:"ingestProblem,omitempty"`
+	Running       bool      `json:"running"`
+	Progress      *Progress `json:"progress,omitempty"`
+	// Stalled, while a run goes on, says how long the file being read has
+	// given no data, once that is past the bound at which a read is
+	// abandoned: a read the kernel holds (a hung network mount).
+	Stalled     string         `json:"stalled,omitempty"`
+	StalledFile string         `json:"stalledFile,omitempty"`
+	LastRun     *Run           `json:"lastRun,omitempty"`
+	Captures    map[string]int `json:"captures"`
 	// Problems are the files stored as damaged or unreadable, newest first.
 	Problems []FileProblem `json:"problems"`
 	// Unread files could not be read at all in the last run (permissions,
@@ -178,6 +183,9 @@ func (d *Datasource) status(ctx context.Context) Status {
 		}
 		if s.Running {
 			st.Progress = &Progress{File: s.Progress.File, FileIndex: s.Progress.FileIndex, Files: s.Progress.Files, Packets: s.Progress.Packets}
+		}
+		if s.Stalled > 0 {
+			st.Stalled, st.StalledFile = s.Stalled.Round(time.Second).String(), s.StalledFile
 		}
 		if s.Runs > 0 {
 			run := &Run{Start: s.LastStart, End: s.LastEnd, Error: s.LastError, Retained: s.Retained, Classified: s.Classified}
