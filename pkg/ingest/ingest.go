@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,8 +92,13 @@ type Report struct {
 	Files []FileResult
 	// Known files were ingested before under the same path, size and time.
 	Known int
-	// Growing files were modified within the settle time and left for later.
+	// Growing files were modified within the settle time and left for
+	// later, and so were files a growing file of their directory starts
+	// before (see holdBack).
 	Growing []string
+	// Standalone files started before what their directory had already
+	// ingested, and were read on their own, their streams not continued.
+	Standalone []string
 	// Skipped files are not captures (found in a directory and not pcap/pcapng).
 	Skipped int
 	// Evicted streams ended early because more were open at once than
@@ -200,8 +206,11 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 	if err != nil {
 		return in.report, err
 	}
-	for _, c := range growing {
-		in.report.Growing = append(in.report.Growing, c.path)
+	for i := range growing {
+		if growing[i].size > 0 {
+			in.sniff(ctx, &growing[i])
+		}
+		in.report.Growing = append(in.report.Growing, growing[i].path)
 	}
 	todo := ready[:0]
 	for _, c := range ready {
@@ -225,7 +234,15 @@ func (in *Ingester) Run(ctx context.Context, paths []string) (*Report, error) {
 		}
 		todo = append(todo, c)
 	}
+	todo, waiting := holdBack(todo, growing)
+	for _, c := range waiting {
+		in.report.Growing = append(in.report.Growing, c.path)
+	}
+	if len(waiting) > 0 {
+		in.log.Info("files wait for an earlier file of their directory still being written", "files", len(waiting), "first", waiting[0].path)
+	}
 	captureOrder(todo)
+	defer in.reportStandalone()
 	for i := range todo {
 		if err := ctx.Err(); err != nil {
 			return in.report, err
@@ -293,8 +310,7 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	}
 	standalone := sr == nil
 	if standalone {
-		in.log.Warn("file starts before what its directory already ingested; reading it on its own",
-			"path", c.path, "series", seriesName)
+		in.report.Standalone = append(in.report.Standalone, c.path)
 		sr = in.newSeries()
 	}
 	w, err := in.db.BeginFile(ctx, store.CaptureFile{Path: c.path, Size: c.size, MTime: c.mtime, Series: seriesName,
@@ -409,6 +425,45 @@ func (in *Ingester) file(ctx context.Context, c *candidate, index, total int) (F
 	}
 	in.progress(c.path, index, total, 0, 0)
 	return res, nil
+}
+
+// reportStandalone logs once per run the files read on their own: a
+// directory of unrelated captures has one per file, and a line for each
+// said nothing the first did not.
+func (in *Ingester) reportStandalone() {
+	if n := len(in.report.Standalone); n > 0 {
+		in.log.Warn("files start before what their directory already ingested; each was read on its own, its streams not continued",
+			"files", n, "examples", strings.Join(in.report.Standalone[:min(n, 3)], ", "))
+	}
+}
+
+// holdBack keeps back the captures that a capture still being written in
+// their directory starts before, or may (its first packet not known yet):
+// files copied into a directory out of time order are read in time order
+// once all have settled, continuing each other's streams, rather than the
+// later ones first and the earlier ones on their own.
+func holdBack(ready, growing []candidate) (read, waiting []candidate) {
+	earliest := map[string]int64{} // by directory; 0: not known
+	for _, g := range growing {
+		// An empty file may stay so for long (tcpdump's first buffer on a
+		// quiet link); a copy writes at once.
+		if g.size == 0 || errors.Is(g.openErr, capture.ErrNotCapture) {
+			continue
+		}
+		dir := filepath.Dir(g.path)
+		if e, seen := earliest[dir]; !seen || g.first == 0 || e != 0 && g.first < e {
+			earliest[dir] = g.first
+		}
+	}
+	for _, c := range ready {
+		e, seen := earliest[filepath.Dir(c.path)]
+		if seen && c.openErr == nil && c.first != 0 && (e == 0 || e < c.first) {
+			waiting = append(waiting, c)
+			continue
+		}
+		read = append(read, c)
+	}
+	return read, waiting
 }
 
 // renamedCopy recognises, before reading it in full, a file that was

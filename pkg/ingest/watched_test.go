@@ -1,13 +1,20 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // A read that waits (a pipe here; /proc/kmsg and the like the same way:
@@ -134,4 +141,108 @@ func TestStatusNamesAStalledFile(t *testing.T) {
 	if st := svc.Status(); st.Stalled != 0 {
 		t.Errorf("stalled with no file open: %s", st.Stalled)
 	}
+}
+
+// warnings records a run's warnings.
+type warnings struct{ lines []string }
+
+func (w *warnings) Info(string, ...any) {}
+func (w *warnings) Warn(msg string, args ...any) {
+	w.lines = append(w.lines, fmt.Sprint(append([]any{msg}, args...)...))
+}
+
+// Files copied into a directory out of time order are read in time order
+// once the earlier ones have settled: a later file waits for an earlier
+// one still being written, and the database ends as if they had come in
+// order. One that comes when its successors are long stored is read on
+// its own, and said once per run, however many there are.
+func TestOutOfOrderArrivalsAreReadInOrder(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	ctx := context.Background()
+	streams := func(db *store.DB) string {
+		t.Helper()
+		rows, err := db.SQL().Query(`SELECT id, first, last, packets_up, packets_down, end_reason FROM streams ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, first, last, up, down int64
+			var end string
+			if err := rows.Scan(&id, &first, &last, &up, &down, &end); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(id, first, last, up, down, end))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, "\n")
+	}
+	inOrder := t.TempDir()
+	for _, name := range []string{"rotated-0.pcap", "rotated-1.pcap"} {
+		writeFile(t, filepath.Join(inOrder, name), fixtureFile(t, name))
+		os.Chtimes(filepath.Join(inOrder, name), old, old)
+	}
+	want := openDB(t, filepath.Join(t.TempDir(), "want.db"))
+	if _, err := New(want, Options{Settle: time.Minute}).Run(ctx, []string{inOrder}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "rotated-1.pcap"), fixtureFile(t, "rotated-1.pcap"))
+	os.Chtimes(filepath.Join(dir, "rotated-1.pcap"), old, old)
+	// Still being copied: modified just now.
+	if err := os.WriteFile(filepath.Join(dir, "rotated-0.pcap"), fixtureFile(t, "rotated-0.pcap"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, filepath.Join(t.TempDir(), "got.db"))
+	var warned warnings
+	in := New(db, Options{Settle: time.Minute, Log: &warned})
+	rep, err := in.Run(ctx, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 0 || len(rep.Growing) != 2 {
+		t.Errorf("while the earlier file is copied: read %+v, left %v; want nothing read, both left", rep.Files, rep.Growing)
+	}
+	os.Chtimes(filepath.Join(dir, "rotated-0.pcap"), old, old)
+	if rep, err = in.Run(ctx, []string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 2 || len(rep.Standalone) != 0 {
+		t.Errorf("once settled: read %+v, on their own %v", rep.Files, rep.Standalone)
+	}
+	if diff := cmp.Diff(streams(want), streams(db)); diff != "" {
+		t.Errorf("streams against an in-order arrival (-want +got):\n%s", diff)
+	}
+
+	// Long after: three captures of an hour before, each on its own, one
+	// warning.
+	for _, name := range []string{"tunnels.pcap", "vlan-qinq.pcap", "ipv6-ext.pcap"} {
+		writeFile(t, filepath.Join(dir, "early-"+name), hourEarlier(t, fixtureFile(t, name)))
+	}
+	if rep, err = in.Run(ctx, []string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Standalone) != 3 || len(warned.lines) != 1 || !strings.Contains(warned.lines[0], "files3") {
+		t.Errorf("on their own: %v; warnings %q", rep.Standalone, warned.lines)
+	}
+}
+
+// hourEarlier moves a little-endian microsecond pcap's records an hour
+// back.
+func hourEarlier(t *testing.T, b []byte) []byte {
+	t.Helper()
+	if binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		t.Fatal("not a little-endian microsecond pcap")
+	}
+	out := bytes.Clone(b)
+	for at := 24; at+16 <= len(out); {
+		sec := binary.LittleEndian.Uint32(out[at:])
+		binary.LittleEndian.PutUint32(out[at:], sec-3600)
+		at += 16 + int(binary.LittleEndian.Uint32(out[at+8:]))
+	}
+	return out
 }

@@ -260,7 +260,10 @@ func printReport(w io.Writer, r *ingest.Report) {
 		}
 	}
 	for _, g := range r.Growing {
-		fmt.Fprintf(w, "%s: still being written, left for a later run\n", shown(g))
+		fmt.Fprintf(w, "%s: still being written, or an earlier file of its directory is; left for a later run\n", shown(g))
+	}
+	if n := len(r.Standalone); n > 0 {
+		fmt.Fprintf(w, "%d files start before what their directory already held and were read on their own, their streams not continued (first %s)\n", n, shown(r.Standalone[0]))
 	}
 	rate := 0.0
 	if s := r.Elapsed.Seconds(); s > 0 {
