@@ -138,12 +138,7 @@ func (d *Datasource) remake(ctx context.Context) {
 	old.Close()
 	d.writer, d.svc, d.remade = nil, nil, r
 	d.mu.Unlock()
-	d.readerMu.Lock()
-	if d.reader != nil {
-		d.reader.Close()
-		d.reader = nil
-	}
-	d.readerMu.Unlock()
+	d.closeReader()
 	d.openWriter()
 	if svc := d.service(); svc != nil {
 		svc.RunNow()
@@ -217,6 +212,16 @@ func (d *Datasource) readDB() (*store.DB, error) {
 	return r, nil
 }
 
+// closeReader closes the read-only handle; the next query opens it again.
+func (d *Datasource) closeReader() {
+	d.readerMu.Lock()
+	defer d.readerMu.Unlock()
+	if d.reader != nil {
+		d.reader.Close()
+		d.reader = nil
+	}
+}
+
 // writeProblem is why the database cannot be written, nil when it can.
 func (d *Datasource) writeProblem() error {
 	d.mu.Lock()
@@ -244,12 +249,7 @@ func (d *Datasource) Dispose() {
 		d.writer.Close()
 	}
 	d.mu.Unlock()
-	d.readerMu.Lock()
-	if d.reader != nil {
-		d.reader.Close()
-		d.reader = nil
-	}
-	d.readerMu.Unlock()
+	d.closeReader()
 	if m, ok := d.cfg.Geo.(*geo.MMDB); ok {
 		m.Close()
 	}
