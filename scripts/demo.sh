@@ -9,4 +9,4 @@ go mod download
 go run github.com/magefile/mage -v build:backend
 npm ci --no-audit --no-fund
 npm run build
-go run ./pkg/cmd/pluginhost --captures testdata --db "${SAASLENS_DEMO_DB:-$(mktemp -d)/saaslens.db}" "$@"
+go run ./pkg/cmd/grafanahost --captures testdata --db "${SAASLENS_DEMO_DB:-$(mktemp -d)/saaslens.db}" "$@"

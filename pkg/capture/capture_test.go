@@ -17,8 +17,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/saaslens/saaslens/pkg/capture"
-	"github.com/saaslens/saaslens/pkg/fixture"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 )
 
 func testdata(name string) string { return filepath.Join("..", "..", "testdata", name) }

@@ -12,7 +12,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/saaslens/saaslens/pkg/capture"
-	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 )
 
 // FuzzReadCapture: any bytes as a capture file never panic; reading either

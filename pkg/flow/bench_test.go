@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/saaslens/saaslens/pkg/capture"
-	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 )
 
 // benchPackets makes a capture of about 1.9 GB, past any cache.

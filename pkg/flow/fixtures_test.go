@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 )
 
 func TestSegmentedReorderedClientHello(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/capture"
-	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 )
 
 // countingSink keeps counts only, so that what the test measures is the

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 )
 
 // extraNames are names we find that tshark 4.0 does not, each checked by

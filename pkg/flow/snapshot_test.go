@@ -9,7 +9,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/capture"
 	"github.com/saaslens/saaslens/pkg/flow"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 )
 
 // frames decodes a file into owned copies of its TCP and UDP frames.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/saaslens/saaslens/pkg/fixture"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 

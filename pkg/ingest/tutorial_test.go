@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 )
 
 // tutorialJoin is the query of the "pcap → SQLite → join by stream"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/inventory"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
 )
 
 // TestDevicesAgreesWithRawRows computes each device and service row from

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/saaslens/saaslens/pkg/geo"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 )
 
 // TestGeoAgreesWithRawRows places each stream's server with the embedded

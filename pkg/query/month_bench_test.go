@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/classify"
-	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/geo"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 	"github.com/saaslens/saaslens/pkg/inventory"
 	"github.com/saaslens/saaslens/pkg/store"
 )

@@ -14,11 +14,11 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/saaslens/saaslens/pkg/classify"
-	"github.com/saaslens/saaslens/pkg/fixture"
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/saaslens/saaslens/pkg/ingest"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 

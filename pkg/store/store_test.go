@@ -13,7 +13,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/capture"
 	"github.com/saaslens/saaslens/pkg/flow"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 )
 
 func TestOpenMigratesOnceAndReopens(t *testing.T) {

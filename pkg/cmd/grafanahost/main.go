@@ -1,4 +1,4 @@
-// Command pluginhost serves the built plugin the way Grafana would, without
+// Command grafanahost serves the built plugin the way Grafana would, without
 // Grafana: it starts dist/'s binary through go-plugin, provisions the
 // datasource from provisioning/ over local capture directories, waits for
 // its first ingest, then runs every panel of the bundled dashboards and
@@ -21,8 +21,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/internal/grafanahost"
 	"github.com/saaslens/saaslens/pkg/plugin"
-	"github.com/saaslens/saaslens/pkg/pluginhost"
 )
 
 func main() {
@@ -30,7 +30,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pluginhost", flag.ContinueOnError)
+	fs := flag.NewFlagSet("grafanahost", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dist := fs.String("dist", "dist", "the built plugin directory")
 	provisioning := fs.String("provisioning", "provisioning", "Grafana provisioning directory (datasources/, dashboards/)")
@@ -45,11 +45,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	binary := filepath.Join(*dist, fmt.Sprintf("gpx_saaslens_pcap_datasource_%s_%s", runtime.GOOS, runtime.GOARCH))
 	if _, err := os.Stat(binary); err != nil {
-		fmt.Fprintf(stderr, "pluginhost: %v (build it first: go run github.com/magefile/mage -v build:backend)\n", err)
+		fmt.Fprintf(stderr, "grafanahost: %v (build it first: go run github.com/magefile/mage -v build:backend)\n", err)
 		return 1
 	}
 	if err := serve(binary, *provisioning, *db, *contracts, *inventory, captures, *rows, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "pluginhost:", err)
+		fmt.Fprintln(stderr, "grafanahost:", err)
 		return 1
 	}
 	return 0
@@ -61,11 +61,11 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func serve(binary, provisioning, dbPath, contracts, inventory string, captures []string, rows int, stdout, stderr io.Writer) error {
-	sources, err := pluginhost.ProvisionedDatasources(filepath.Join(provisioning, "datasources"))
+	sources, err := grafanahost.ProvisionedDatasources(filepath.Join(provisioning, "datasources"))
 	if err != nil {
 		return err
 	}
-	var ds *pluginhost.Datasource
+	var ds *grafanahost.Datasource
 	for i := range sources {
 		if sources[i].Type == plugin.ID {
 			ds = &sources[i]
@@ -105,7 +105,7 @@ func serve(binary, provisioning, dbPath, contracts, inventory string, captures [
 	if err != nil {
 		return err
 	}
-	h, err := pluginhost.Start(binary, nil, stderr)
+	h, err := grafanahost.Start(binary, nil, stderr)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func serve(binary, provisioning, dbPath, contracts, inventory string, captures [
 	}
 	fmt.Fprintf(stdout, "health: %s: %s\n", health.Status, health.Message)
 
-	dashboards, err := pluginhost.LoadDashboards(filepath.Join(provisioning, "dashboards"))
+	dashboards, err := grafanahost.LoadDashboards(filepath.Join(provisioning, "dashboards"))
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func serve(binary, provisioning, dbPath, contracts, inventory string, captures [
 		values := d.CurrentValues(pc.DataSourceInstanceSettings.UID)
 		for _, p := range d.AllPanels() {
 			for _, target := range p.Targets {
-				q, err := pluginhost.Interpolate(target, values)
+				q, err := grafanahost.Interpolate(target, values)
 				if err != nil {
 					return err
 				}
@@ -168,7 +168,7 @@ func serve(binary, provisioning, dbPath, contracts, inventory string, captures [
 					fmt.Fprintf(stdout, "error: %v\n", r.Error)
 					continue
 				}
-				if err := pluginhost.CheckFrames(p.Type, r.Frames); err != nil {
+				if err := grafanahost.CheckFrames(p.Type, r.Frames); err != nil {
 					fmt.Fprintf(stdout, "%v\n", err)
 				}
 				for _, f := range r.Frames {

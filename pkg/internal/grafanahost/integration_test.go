@@ -1,4 +1,4 @@
-package pluginhost
+package grafanahost
 
 import (
 	"bytes"
@@ -25,14 +25,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/plugin"
-	"github.com/saaslens/saaslens/pkg/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
 func repoRoot() string {
 	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..")
+	return filepath.Join(filepath.Dir(here), "..", "..", "..")
 }
 
 var (
@@ -879,7 +879,7 @@ func checkGolden(t *testing.T, name string, frames data.Frames) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Errorf("%s: %v (go test ./pkg/pluginhost -run TestEveryDashboardPanelHasData -update writes it)", name, err)
+		t.Errorf("%s: %v (go test ./pkg/internal/grafanahost -run TestEveryDashboardPanelHasData -update writes it)", name, err)
 		return
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {

@@ -32,7 +32,7 @@ func TunnelsDir() string { return sharedDir("tunnels") }
 
 func sharedDir(name string) string {
 	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..", "..", "shared", "testdata", name)
+	return filepath.Join(filepath.Dir(here), "..", "..", "..", "..", "shared", "testdata", name)
 }
 
 // Captures reads the manifest, skipping the test when the shared folder

@@ -1,4 +1,4 @@
-package pluginhost
+package grafanahost
 
 import (
 	"encoding/json"

@@ -1,9 +1,9 @@
-// Package pluginhost runs the built plugin binary the way Grafana does —
+// Package grafanahost runs the built plugin binary the way Grafana does —
 // a subprocess started through hashicorp/go-plugin with the SDK's
 // handshake, spoken to over gRPC — and loads the provisioning files and
 // dashboards Grafana would. The integration tests and the demo command
 // stand on it, since no Grafana server can be installed where they run.
-package pluginhost
+package grafanahost
 
 import (
 	"context"
