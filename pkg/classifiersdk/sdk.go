@@ -4,8 +4,8 @@
 //
 //	func main() { classifiersdk.Serve(myClassifier{}) }
 //
-// where myClassifier implements Classifier. The same package holds the
-// host side SaaSLens runs plugins with (Host).
+// where myClassifier implements Classifier. SaaSLens's side, which starts
+// and asks plugins, is package classifierhost.
 package classifiersdk
 
 import (
@@ -26,8 +26,8 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "f3c1d0e4-saaslens-classifier",
 }
 
-// pluginName is the name of the one plugin a classifier binary serves.
-const pluginName = "classifier"
+// PluginName is the name of the one plugin a classifier binary serves.
+const PluginName = "classifier"
 
 // Result is a plugin's answer for one name.
 type Result struct {
@@ -59,22 +59,24 @@ const BatchSize = 512
 func Serve(impl Classifier) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         plugin.PluginSet{pluginName: &grpcPlugin{impl: impl}},
+		Plugins:         plugin.PluginSet{PluginName: &GRPCPlugin{Impl: impl}},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }
 
-type grpcPlugin struct {
+// GRPCPlugin is the protocol's go-plugin side: the plugin serves Impl,
+// SaaSLens's host (without Impl) dispenses a proto.ClassifierClient.
+type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	impl Classifier
+	Impl Classifier
 }
 
-func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	proto.RegisterClassifierServer(s, &server{impl: p.impl})
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	proto.RegisterClassifierServer(s, &server{impl: p.Impl})
 	return nil
 }
 
-func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
 	return proto.NewClassifierClient(c), nil
 }
 

@@ -27,7 +27,7 @@ type Result struct {
 }
 
 // Plugin is a classifier plugin as the classifier uses it
-// (classifiersdk.Host).
+// (classifierhost.Plugin).
 type Plugin interface {
 	// Identity changes whenever the plugin's answers may.
 	Identity() string

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/classifierhost"
 	"github.com/saaslens/saaslens/pkg/classify"
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/inventory"
@@ -56,7 +56,7 @@ type Config struct {
 	Inventory string
 	// Plugins are the classifier plugins to run, asked before the
 	// contracts and the catalog.
-	Plugins []classifiersdk.PluginConfig
+	Plugins []classifierhost.Config
 	// TimeZone cuts the monthly totals' months and days (the office's
 	// zone, the datasource's timeZone); nil keeps the database's (UTC in
 	// a new one). A run after it changed first rebuilds them
@@ -139,7 +139,7 @@ type Status struct {
 	// them after the catalog or the contracts changed).
 	Classified int
 	// Plugins are the classifier plugins' states.
-	Plugins []classifiersdk.PluginStatus
+	Plugins []classifierhost.Status
 	// Stalled, while a run goes on, is how long StalledFile has given no
 	// data, when that is longer than the configuration's ReadStall: a
 	// read stuck past the point where it is abandoned.
@@ -166,7 +166,7 @@ type Service struct {
 	contracts  loaded[[]classify.Contract]
 	catalog    loaded[[]classify.Entry]
 	inventory  loaded[[]inventory.Entry]
-	plugins    []*classifiersdk.Host
+	plugins    []*classifierhost.Plugin
 	// addressNames names nameless servers by the catalogs' ranges; the
 	// ingester's trackers read it while a changed catalog file replaces it.
 	addressNames atomic.Pointer[classify.AddressNames]
@@ -203,7 +203,7 @@ func NewService(db *store.DB, cfg Config, opts Options) (*Service, error) {
 	}
 	s.in = New(db, opts)
 	for _, p := range cfg.Plugins {
-		s.plugins = append(s.plugins, classifiersdk.NewHost(p))
+		s.plugins = append(s.plugins, classifierhost.New(p))
 	}
 	if err := s.loadFiles(context.Background()); err != nil {
 		s.Close()
@@ -429,7 +429,7 @@ func (s *Service) finish(start time.Time, rep *Report, retained int64, classifie
 	s.status.Retained = retained
 	s.status.Classified = classified
 	// A new slice: copies of the status handed out keep theirs.
-	s.status.Plugins = make([]classifiersdk.PluginStatus, 0, len(s.plugins))
+	s.status.Plugins = make([]classifierhost.Status, 0, len(s.plugins))
 	for _, p := range s.plugins {
 		s.status.Plugins = append(s.status.Plugins, p.Status())
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
-	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/classifierhost"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
@@ -126,7 +126,7 @@ type Status struct {
 	Streams      int64    `json:"streams"`
 	Services     int64    `json:"services"`
 	// Plugins are the classifier plugins' states.
-	Plugins []classifiersdk.PluginStatus `json:"classifierPlugins"`
+	Plugins []classifierhost.Status `json:"classifierPlugins"`
 	// FileProblems are the files the settings name that the last run
 	// could not read, each naming its setting; ingest and queries go on
 	// with the version last read, or without the file.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/classifierhost"
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
@@ -36,7 +36,7 @@ type Settings struct {
 	InventoryFile string `json:"inventoryFile"`
 	// ClassifierPlugins are the only plugin binaries that run, each with
 	// the SHA-256 it must match.
-	ClassifierPlugins []classifiersdk.PluginConfig `json:"classifierPlugins"`
+	ClassifierPlugins []classifierhost.Config `json:"classifierPlugins"`
 	// TimeZone cuts months and days for the licence and shadow IT
 	// questions (IANA name, default UTC): an office in Tokyo closes its
 	// month at midnight JST.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/classifierhost"
 	"github.com/saaslens/saaslens/pkg/classify"
 )
 
@@ -42,7 +42,7 @@ func classifyCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		}
 	}
 	for _, p := range plugins {
-		h := classifiersdk.NewHost(p)
+		h := classifierhost.New(p)
 		defer h.Close()
 		cfg.Plugins = append(cfg.Plugins, h)
 	}

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/saaslens/saaslens/pkg/classifiersdk"
+	"github.com/saaslens/saaslens/pkg/classifierhost"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -332,7 +332,7 @@ func writeFindings(w io.Writer, db *store.DB) error {
 }
 
 // pluginFlags collects --classifier-plugin PATH[=SHA256].
-type pluginFlags []classifiersdk.PluginConfig
+type pluginFlags []classifierhost.Config
 
 func (p *pluginFlags) String() string { return fmt.Sprint(*p) }
 
@@ -342,7 +342,7 @@ func (p *pluginFlags) Set(v string) error {
 	if err != nil {
 		return err
 	}
-	cfg := classifiersdk.PluginConfig{Path: abs, SHA256: sum}
+	cfg := classifierhost.Config{Path: abs, SHA256: sum}
 	if err := cfg.Check(); err != nil {
 		return err
 	}

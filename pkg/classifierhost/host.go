@@ -1,4 +1,9 @@
-package classifiersdk
+// Package classifierhost is SaaSLens's side of classifier plugins: it
+// starts the binaries the settings allow (their checksum checked, with a
+// minimal environment), asks them in batches with a deadline, and stops
+// and restarts one that fails, while the caller falls back to the
+// contracts and the catalog. Plugins are written with classifiersdk.
+package classifierhost
 
 import (
 	"context"
@@ -16,11 +21,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 	"github.com/saaslens/saaslens/pkg/classifiersdk/proto"
 )
 
-// PluginConfig is one plugin the settings allow to run.
-type PluginConfig struct {
+// Config is one plugin the settings allow to run.
+type Config struct {
 	// Path is the plugin binary's absolute path.
 	Path string `json:"path"`
 	// SHA256, when set, must be the binary's SHA-256 (hex) or it is not
@@ -29,7 +35,7 @@ type PluginConfig struct {
 }
 
 // Check names what is wrong with the configuration, if anything.
-func (c PluginConfig) Check() error {
+func (c Config) Check() error {
 	switch {
 	case !filepath.IsAbs(c.Path):
 		return fmt.Errorf("classifier plugin %q: not an absolute path", c.Path)
@@ -39,13 +45,13 @@ func (c PluginConfig) Check() error {
 	return nil
 }
 
-// Host runs one plugin for SaaSLens. A plugin that crashes, hangs or
+// Plugin runs one plugin for SaaSLens. A plugin that crashes, hangs or
 // answers nonsense never takes SaaSLens with it: each call has a deadline,
 // a failed plugin is stopped and started again on a later call after a
 // backoff that doubles up to MaxBackoff, and the caller falls back to the
 // contracts and the catalog meanwhile.
-type Host struct {
-	cfg PluginConfig
+type Plugin struct {
+	cfg Config
 	// CallTimeout bounds one batch; StartTimeout the plugin's start.
 	CallTimeout, StartTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a restart.
@@ -61,9 +67,9 @@ type Host struct {
 	starts        int
 }
 
-// NewHost returns a host for cfg; the plugin starts on first use.
-func NewHost(cfg PluginConfig) *Host {
-	return &Host{cfg: cfg, CallTimeout: 5 * time.Second, StartTimeout: 10 * time.Second,
+// New returns a host for cfg; the plugin starts on first use.
+func New(cfg Config) *Plugin {
+	return &Plugin{cfg: cfg, CallTimeout: 5 * time.Second, StartTimeout: 10 * time.Second,
 		MinBackoff: time.Second, MaxBackoff: time.Minute}
 }
 
@@ -76,7 +82,7 @@ var pluginEnvironment = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
 // ErrChecksum is returned for a binary whose SHA-256 is not the one set.
 var ErrChecksum = errors.New("checksum does not match")
 
-func (h *Host) start() error {
+func (h *Plugin) start() error {
 	h.starts++
 	var secure *plugin.SecureConfig
 	if h.cfg.SHA256 != "" {
@@ -100,8 +106,8 @@ func (h *Host) start() error {
 	cmd := exec.Command(h.cfg.Path)
 	cmd.Env = pluginEnvironment
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  Handshake,
-		Plugins:          plugin.PluginSet{pluginName: &grpcPlugin{}},
+		HandshakeConfig:  classifiersdk.Handshake,
+		Plugins:          plugin.PluginSet{classifiersdk.PluginName: &classifiersdk.GRPCPlugin{}},
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -114,7 +120,7 @@ func (h *Host) start() error {
 		client.Kill()
 		return err
 	}
-	raw, err := rpcClient.Dispense(pluginName)
+	raw, err := rpcClient.Dispense(classifiersdk.PluginName)
 	if err != nil {
 		client.Kill()
 		return err
@@ -136,7 +142,7 @@ func (h *Host) start() error {
 }
 
 // ready starts the plugin if it is not running and its backoff is over.
-func (h *Host) ready() error {
+func (h *Plugin) ready() error {
 	if h.rpc != nil {
 		if !h.client.Exited() {
 			return nil
@@ -153,7 +159,7 @@ func (h *Host) ready() error {
 }
 
 // fail stops the plugin and schedules its restart.
-func (h *Host) fail(err error) error {
+func (h *Plugin) fail(err error) error {
 	if h.client != nil {
 		h.client.Kill()
 	}
@@ -171,7 +177,7 @@ func (h *Host) fail(err error) error {
 // Identity names the plugin for the classification fingerprint: its path,
 // checksum, name and version as it says now (a plugin reading its own data
 // changes version with it), or that it is down.
-func (h *Host) Identity() string {
+func (h *Plugin) Identity() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.ready(); err != nil {
@@ -188,16 +194,16 @@ func (h *Host) Identity() string {
 	return strings.Join([]string{h.cfg.Path, h.cfg.SHA256, h.name, h.version}, " ")
 }
 
-// Classify asks the plugin about names, in batches of BatchSize.
-func (h *Host) Classify(ctx context.Context, names []string) ([]Result, error) {
+// Classify asks the plugin about names, in batches of classifiersdk.BatchSize.
+func (h *Plugin) Classify(ctx context.Context, names []string) ([]classifiersdk.Result, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.ready(); err != nil {
 		return nil, err
 	}
-	out := make([]Result, 0, len(names))
-	for start := 0; start < len(names); start += BatchSize {
-		batch := names[start:min(start+BatchSize, len(names))]
+	out := make([]classifiersdk.Result, 0, len(names))
+	for start := 0; start < len(names); start += classifiersdk.BatchSize {
+		batch := names[start:min(start+classifiersdk.BatchSize, len(names))]
 		cctx, cancel := context.WithTimeout(ctx, h.CallTimeout)
 		resp, err := h.rpc.Classify(cctx, &proto.ClassifyRequest{Names: batch})
 		cancel()
@@ -208,15 +214,15 @@ func (h *Host) Classify(ctx context.Context, names []string) ([]Result, error) {
 			return nil, h.fail(err)
 		}
 		for _, r := range resp.Results {
-			out = append(out, Result{Known: r.Known, Vendor: r.Vendor, Product: r.Product, Category: r.Category, Kind: r.Kind})
+			out = append(out, classifiersdk.Result{Known: r.Known, Vendor: r.Vendor, Product: r.Product, Category: r.Category, Kind: r.Kind})
 		}
 	}
 	h.failures = 0
 	return out, nil
 }
 
-// PluginStatus is what a health check says of a plugin.
-type PluginStatus struct {
+// Status is what a health check says of a plugin.
+type Status struct {
 	Path      string `json:"path"`
 	Name      string `json:"name,omitempty"`
 	Version   string `json:"version,omitempty"`
@@ -226,10 +232,10 @@ type PluginStatus struct {
 }
 
 // Status reports the plugin's state.
-func (h *Host) Status() PluginStatus {
+func (h *Plugin) Status() Status {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := PluginStatus{Path: h.cfg.Path, Name: h.name, Version: h.version, Running: h.rpc != nil && !h.client.Exited(), Starts: h.starts}
+	st := Status{Path: h.cfg.Path, Name: h.name, Version: h.version, Running: h.rpc != nil && !h.client.Exited(), Starts: h.starts}
 	if h.lastErr != nil && h.failures > 0 {
 		st.LastError = h.lastErr.Error()
 	}
@@ -237,7 +243,7 @@ func (h *Host) Status() PluginStatus {
 }
 
 // Close stops the plugin.
-func (h *Host) Close() {
+func (h *Plugin) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.client != nil {

@@ -1,4 +1,4 @@
-package classifiersdk
+package classifierhost
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/saaslens/saaslens/pkg/classifiersdk"
 )
 
 var (
@@ -44,21 +46,21 @@ func misbehaveBinary(t *testing.T) string {
 	return misbehave
 }
 
-func quickHost(t *testing.T, cfg PluginConfig) *Host {
+func quickPlugin(t *testing.T, cfg Config) *Plugin {
 	t.Helper()
-	h := NewHost(cfg)
+	h := New(cfg)
 	h.CallTimeout, h.MinBackoff, h.MaxBackoff = 500*time.Millisecond, 100*time.Millisecond, 400*time.Millisecond
 	t.Cleanup(h.Close)
 	return h
 }
 
-func TestHostClassifies(t *testing.T) {
-	h := quickHost(t, PluginConfig{Path: misbehaveBinary(t)})
+func TestPluginClassifies(t *testing.T) {
+	h := quickPlugin(t, Config{Path: misbehaveBinary(t)})
 	got, err := h.Classify(context.Background(), []string{"known.test", "other.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Result{{Known: true, Vendor: "Test Vendor", Product: "Test", Category: "chat", Kind: "saas"}, {}}
+	want := []classifiersdk.Result{{Known: true, Vendor: "Test Vendor", Product: "Test", Category: "chat", Kind: "saas"}, {}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -66,21 +68,21 @@ func TestHostClassifies(t *testing.T) {
 		t.Errorf("identity %q", id)
 	}
 	// More names than a batch go in several calls, answers in order.
-	names := make([]string, BatchSize*2+3)
+	names := make([]string, classifiersdk.BatchSize*2+3)
 	for i := range names {
 		names[i] = "n.example"
 	}
-	names[BatchSize+1] = "known.test"
+	names[classifiersdk.BatchSize+1] = "known.test"
 	got, err = h.Classify(context.Background(), names)
-	if err != nil || len(got) != len(names) || !got[BatchSize+1].Known || got[BatchSize].Known {
+	if err != nil || len(got) != len(names) || !got[classifiersdk.BatchSize+1].Known || got[classifiersdk.BatchSize].Known {
 		t.Errorf("batched: %d results, %v", len(got), err)
 	}
 }
 
 // A plugin that crashes, hangs or answers short is stopped, reported, and
 // started again after its backoff.
-func TestHostSurvivesMisbehaviour(t *testing.T) {
-	h := quickHost(t, PluginConfig{Path: misbehaveBinary(t)})
+func TestPluginSurvivesMisbehaviour(t *testing.T) {
+	h := quickPlugin(t, Config{Path: misbehaveBinary(t)})
 	for _, bad := range []string{"crash.test", "hang.test", "short.test"} {
 		start := time.Now()
 		_, err := h.Classify(context.Background(), []string{"known.test", bad})
@@ -109,7 +111,7 @@ func TestHostSurvivesMisbehaviour(t *testing.T) {
 	}
 }
 
-func TestHostRefusesAWrongChecksum(t *testing.T) {
+func TestPluginRefusesAWrongChecksum(t *testing.T) {
 	bin := misbehaveBinary(t)
 	b, err := os.ReadFile(bin)
 	if err != nil {
@@ -118,7 +120,7 @@ func TestHostRefusesAWrongChecksum(t *testing.T) {
 	sum := sha256.Sum256(b)
 	good := hex.EncodeToString(sum[:])
 	bad := strings.Repeat("0", 64)
-	h := quickHost(t, PluginConfig{Path: bin, SHA256: bad})
+	h := quickPlugin(t, Config{Path: bin, SHA256: bad})
 	_, err = h.Classify(context.Background(), []string{"known.test"})
 	if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), "the binary's SHA-256 is "+good+", the settings want "+bad) {
 		t.Errorf("wrong checksum: %v", err)
@@ -126,7 +128,7 @@ func TestHostRefusesAWrongChecksum(t *testing.T) {
 	if st := h.Status(); st.Running {
 		t.Error("a binary with the wrong checksum runs")
 	}
-	h = quickHost(t, PluginConfig{Path: bin, SHA256: strings.ToUpper(good)})
+	h = quickPlugin(t, Config{Path: bin, SHA256: strings.ToUpper(good)})
 	if got, err := h.Classify(context.Background(), []string{"known.test"}); err != nil || !got[0].Known {
 		t.Errorf("right checksum: %v %v", got, err)
 	}
@@ -134,18 +136,18 @@ func TestHostRefusesAWrongChecksum(t *testing.T) {
 
 func TestPluginConfigCheck(t *testing.T) {
 	for _, c := range []struct {
-		cfg  PluginConfig
+		cfg  Config
 		want string
 	}{
-		{PluginConfig{Path: "plugin"}, `classifier plugin "plugin": not an absolute path`},
-		{PluginConfig{Path: "/p", SHA256: "abc"}, `classifier plugin /p: sha256 "abc" is not 64 hex digits`},
-		{PluginConfig{Path: "/p", SHA256: strings.Repeat("g", 64)}, `classifier plugin /p: sha256 "` + strings.Repeat("g", 64) + `" is not 64 hex digits`},
+		{Config{Path: "plugin"}, `classifier plugin "plugin": not an absolute path`},
+		{Config{Path: "/p", SHA256: "abc"}, `classifier plugin /p: sha256 "abc" is not 64 hex digits`},
+		{Config{Path: "/p", SHA256: strings.Repeat("g", 64)}, `classifier plugin /p: sha256 "` + strings.Repeat("g", 64) + `" is not 64 hex digits`},
 	} {
 		if err := c.cfg.Check(); err == nil || err.Error() != c.want {
 			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
 		}
 	}
-	if err := (PluginConfig{Path: "/p", SHA256: strings.Repeat("a", 64)}).Check(); err != nil {
+	if err := (Config{Path: "/p", SHA256: strings.Repeat("a", 64)}).Check(); err != nil {
 		t.Error(err)
 	}
 }
@@ -154,7 +156,7 @@ func TestPluginConfigCheck(t *testing.T) {
 // its secrets): PATH, and what go-plugin's handshake sets.
 func TestPluginGetsAMinimalEnvironment(t *testing.T) {
 	t.Setenv("GF_SECURITY_ADMIN_PASSWORD", "secret")
-	h := quickHost(t, PluginConfig{Path: misbehaveBinary(t)})
+	h := quickPlugin(t, Config{Path: misbehaveBinary(t)})
 	got, err := h.Classify(context.Background(), []string{"env.test"})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +168,7 @@ func TestPluginGetsAMinimalEnvironment(t *testing.T) {
 			names = append(names, name)
 		}
 	}
-	want := []string{Handshake.MagicCookieKey, "PATH"}
+	want := []string{classifiersdk.Handshake.MagicCookieKey, "PATH"}
 	sort.Strings(want)
 	sort.Strings(names)
 	if diff := cmp.Diff(want, names); diff != "" {
