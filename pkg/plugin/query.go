@@ -11,8 +11,10 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // Query is a panel query's JSON (the QueryEditor's model).
@@ -130,10 +132,10 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	switch q.QueryType {
 	case TypeUsage, "":
 		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter, GroupBy: q.GroupBy,
-			Step: query.Step(r, dq.Interval, dq.MaxDataPoints)})
+			Step: timecut.Step(r.From, r.To, dq.Interval, dq.MaxDataPoints)})
 	case TypeLatency:
 		lq := query.LatencyQuery{Measure: q.Measure, Percentiles: q.Percentiles, Range: r,
-			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: query.Step(r, dq.Interval, dq.MaxDataPoints)}
+			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: timecut.Step(r.From, r.To, dq.Interval, dq.MaxDataPoints)}
 		switch q.View {
 		case "", "time":
 		case "dayOfMonth":

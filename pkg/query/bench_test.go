@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/store"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // benchStreams is the size of the benchmark database: a month of an
@@ -155,7 +156,7 @@ func BenchmarkPanels(b *testing.B) {
 	day := Range{From: benchMonth.To - int64(24*time.Hour), To: benchMonth.To}
 	runPanels(b, []panel{
 		{"usage/bytes/month/1d", func() error {
-			_, err := Usage(ctx, db, UsageQuery{Metric: MetricBytes, Range: benchMonth, Step: Step(benchMonth, time.Hour, 30)})
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricBytes, Range: benchMonth, Step: timecut.Step(benchMonth.From, benchMonth.To, time.Hour, 30)})
 			return err
 		}},
 		{"usage/bytes/month/1h", func() error {
@@ -163,7 +164,7 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"usage/clients/week/30m", func() error {
-			_, err := Usage(ctx, db, UsageQuery{Metric: MetricClients, Range: week, Step: Step(week, time.Minute, 1000)})
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricClients, Range: week, Step: timecut.Step(week.From, week.To, time.Minute, 1000)})
 			return err
 		}},
 		{"usage/devices/month/1d", func() error {
@@ -171,7 +172,7 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"usage/streams/day/one-service", func() error {
-			_, err := Usage(ctx, db, UsageQuery{Metric: MetricStreams, Range: day, Step: Step(day, time.Minute, 1000),
+			_, err := Usage(ctx, db, UsageQuery{Metric: MetricStreams, Range: day, Step: timecut.Step(day.From, day.To, time.Minute, 1000),
 				Filter: Filter{Services: []string{"service3.example.com"}}})
 			return err
 		}},
@@ -201,11 +202,11 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"latency/tls/week/p50-p95", func() error {
-			_, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: week, Step: Step(week, time.Minute, 1000)})
+			_, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: week, Step: timecut.Step(week.From, week.To, time.Minute, 1000)})
 			return err
 		}},
 		{"latency/tls/month/vendor", func() error {
-			_, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: benchMonth, Step: Step(benchMonth, time.Minute, 1000), GroupBy: GroupVendor})
+			_, err := Latency(ctx, db, LatencyQuery{Measure: "tls", Range: benchMonth, Step: timecut.Step(benchMonth.From, benchMonth.To, time.Minute, 1000), GroupBy: GroupVendor})
 			return err
 		}},
 		{"licences/month", func() error {

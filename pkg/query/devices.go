@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // Devices answers which devices use a service, and when: one row per
@@ -36,7 +38,7 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	label := groupLabel(q.GroupBy)
 	filter, args := q.Filter.where("p")
 	hour := int64(time.Hour)
-	from, to := floorTo(q.Range.From, hour), floorTo(q.Range.To, hour)+hour
+	from, to := timecut.Floor(q.Range.From, hour), timecut.Floor(q.Range.To, hour)+hour
 	// A row's first and last hours are its lowest and highest bits; the
 	// local days it was used on, those of its first and last hours: a UTC
 	// day's hours fall on at most two local days, in order.
@@ -61,9 +63,9 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	text := `WITH u AS (SELECT client, client_mac, server_name, hour, hours, streams, bytes_up + bytes_down AS bytes FROM ` + totals + `),
 	p AS (SELECT client, client_mac, server_name, day, min(first) AS first, max(last) AS last, sum(streams) AS streams, sum(bytes) AS bytes,
 		NULL AS month, NULL AS days
-	FROM (SELECT u.client, u.client_mac, u.server_name, ` + localDay(first, q.Range, loc) + ` AS day, ` + first + ` AS first, ` + last + ` AS last, u.streams, u.bytes FROM u
-		UNION ALL SELECT u.client, u.client_mac, u.server_name, ` + localDay(last, q.Range, loc) + `, NULL, NULL, 0, 0 FROM u
-		WHERE ` + localDay(last, q.Range, loc) + ` != ` + localDay(first, q.Range, loc) + `)
+	FROM (SELECT u.client, u.client_mac, u.server_name, ` + timecut.DaySQL(first, q.Range.From, q.Range.To, loc) + ` AS day, ` + first + ` AS first, ` + last + ` AS last, u.streams, u.bytes FROM u
+		UNION ALL SELECT u.client, u.client_mac, u.server_name, ` + timecut.DaySQL(last, q.Range.From, q.Range.To, loc) + `, NULL, NULL, 0, 0 FROM u
+		WHERE ` + timecut.DaySQL(last, q.Range.From, q.Range.To, loc) + ` != ` + timecut.DaySQL(first, q.Range.From, q.Range.To, loc) + `)
 	GROUP BY 1, 2, 3, 4` + months + `)
 SELECT max(` + deviceNameOf("p") + `) AS device, ` + deviceOf("p") + ` AS device_id, max(p.client_mac) AS mac,
 	group_concat(DISTINCT p.client ORDER BY p.client) AS addresses, max(` + inventoryOf("user") + `) AS user, max(` + inventoryOf("department") + `) AS department,
@@ -118,37 +120,4 @@ func addMonthDays(frame *data.Frame) error {
 	}
 	frame.Fields = slices.Delete(frame.Fields, pairsAt, pairsAt+1)
 	return nil
-}
-
-// localDay is SQL for the calendar day in loc (days since 1970-01-01 there)
-// of col, a UTC time in nanoseconds within r (to the hour): the zone's
-// offset at r's start, changing where daylight saving time does within r.
-func localDay(col string, r Range, loc *time.Location) string {
-	t := time.Unix(0, floorTo(r.From, int64(time.Hour))).In(loc)
-	_, offset := t.Zone()
-	var cases strings.Builder
-	// Offsets change on a UTC hour (or half hour: that half hour goes to
-	// the later offset). Days find the changes, hours place them.
-	end := time.Unix(0, r.To)
-	for t.Before(end) {
-		next := t.Add(24 * time.Hour)
-		if _, o := next.Zone(); o != offset {
-			at := t
-			for {
-				at = at.Add(time.Hour)
-				if _, o := at.Zone(); o != offset {
-					break
-				}
-			}
-			fmt.Fprintf(&cases, " WHEN %s < %d THEN %d", col, at.UnixNano(), int64(offset)*int64(time.Second))
-			_, offset = at.Zone()
-			next = at
-		}
-		t = next
-	}
-	last := fmt.Sprint(int64(offset) * int64(time.Second))
-	if cases.Len() == 0 {
-		return fmt.Sprintf("((%s + %s) / %d)", col, last, int64(24*time.Hour))
-	}
-	return fmt.Sprintf("((%s + CASE%s ELSE %s END) / %d)", col, cases.String(), last, int64(24*time.Hour))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/inventory"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // TestDevicesAgreesWithRawRows computes each device and service row from
@@ -60,7 +61,7 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 			if !ok || mac == "" {
 				e = inv[client]
 			}
-			r = &row{device: e.Device, mac: mac, user: e.User, department: e.Department, first: floorTo(first, hour), last: floorTo(first, hour), days: map[string]bool{}}
+			r = &row{device: e.Device, mac: mac, user: e.User, department: e.Department, first: timecut.Floor(first, hour), last: timecut.Floor(first, hour), days: map[string]bool{}}
 			if r.device == "" {
 				r.device = hostnames[mac]
 			}
@@ -69,7 +70,7 @@ func TestDevicesAgreesWithRawRows(t *testing.T) {
 			}
 			want[k] = r
 		}
-		r.first, r.last = min(r.first, floorTo(first, hour)), max(r.last, floorTo(first, hour))
+		r.first, r.last = min(r.first, timecut.Floor(first, hour)), max(r.last, timecut.Floor(first, hour))
 		r.days[time.Unix(0, first).In(tokyo).Format(time.DateOnly)] = true
 		r.streams++
 		r.bytes += bytes
@@ -194,7 +195,7 @@ func TestLocalDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := RangeOf(time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 12, 31, 0, 0, 0, 0, loc))
-		expr := localDay("t", r, loc)
+		expr := timecut.DaySQL("t", r.From, r.To, loc)
 		for at := r.From; at <= r.To; at += int64(time.Hour) {
 			var got int64
 			if err := db.QueryRow(`SELECT `+expr+` FROM (SELECT ? AS t)`, at).Scan(&got); err != nil {

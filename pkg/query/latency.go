@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
 	"github.com/saaslens/saaslens/pkg/histogram"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // Latency measures of a latency query: the stream columns they read.
@@ -95,7 +97,7 @@ func latency(ctx context.Context, db *sql.DB, q LatencyQuery, histograms bool) (
 		q.Step = (q.Step + time.Hour - 1) / time.Hour * time.Hour
 	}
 	if fromHistograms && q.DayOfMonth != nil {
-		fromHistograms = wholeHourDays(hourFrom, hourTo, q.DayOfMonth)
+		fromHistograms = timecut.WholeHourOffsets(hourFrom, hourTo, q.DayOfMonth)
 	}
 	step := int64(q.Step)
 	var firstBucket, buckets int64
@@ -223,24 +225,6 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 
 // histogramsNotice says what an answer from latency_hourly is.
 const histogramsNotice = "from the hourly histograms: each percentile is the midpoint of the bucket holding the exact one, within 0.8% of it"
-
-// wholeHourDays tells whether every hour in [from, to) lies within one
-// calendar day in loc, as it does while loc's offset from UTC is a whole
-// number of hours: not so in India (+05:30), whose days the hourly
-// histograms cannot cut.
-func wholeHourDays(from, to int64, loc *time.Location) bool {
-	for t := time.Unix(0, from).In(loc); t.UnixNano() < to; {
-		if _, offset := t.Zone(); offset%3600 != 0 {
-			return false
-		}
-		_, end := t.ZoneBounds()
-		if end.IsZero() {
-			break
-		}
-		t = end
-	}
-	return true
-}
 
 // distribution holds what one group measured in one step: the values of
 // its streams, or their histogram.

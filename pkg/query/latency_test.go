@@ -15,6 +15,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/histogram"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // The percentiles agree with ones computed here from the rows, and a step
@@ -57,8 +58,8 @@ func testLatencyAgreesWithRawRows(t *testing.T, histograms bool) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	step := Step(all, time.Hour, 300)
-	first := floorTo(all.From, int64(step))
+	step := timecut.Step(all.From, all.To, time.Hour, 300)
+	first := timecut.Floor(all.From, int64(step))
 	nearest := func(vs []int64, p float64) float64 {
 		s := append([]int64(nil), vs...)
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -135,7 +136,7 @@ func testLatencyAgreesWithRawRows(t *testing.T, histograms bool) {
 		if r.open != 0 {
 			continue
 		}
-		b := (r.first - floorTo(all.From, int64(7*24*time.Hour))) / int64(7*24*time.Hour)
+		b := (r.first - timecut.Floor(all.From, int64(7*24*time.Hour))) / int64(7*24*time.Hour)
 		if weeks[r.service] == nil {
 			weeks[r.service] = map[int64][2]float64{}
 		}
@@ -165,7 +166,7 @@ func testLatencyAgreesWithRawRows(t *testing.T, histograms bool) {
 	anyRetransmitted := false
 	for _, r := range sharedtest.Rows(t, db, `SELECT coalesce(nullif(sv.vendor, ''), CASE s.server_name WHEN '' THEN '(unnamed)' ELSE s.server_name END),
 		s.first, s.retransmits_up + s.retransmits_down FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name WHERE s.proto = 6`) {
-		k := fmt.Sprint(r[0], " week ", (r[1].(int64)-floorTo(all.From, week))/week)
+		k := fmt.Sprint(r[0], " week ", (r[1].(int64)-timecut.Floor(all.From, week))/week)
 		if tallies[k] == nil {
 			tallies[k] = &tally{}
 		}

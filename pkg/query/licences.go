@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // deviceOf is the device of a row of the table aliased t: its client MAC
@@ -35,20 +37,6 @@ const contractCovers = `sv.kind = 'saas' AND sv.vendor = c.vendor AND (sv.produc
 // only one, as c in contractCovers.
 const contractsCTE = `cs AS (SELECT rowid AS id, vendor, product, seats, monthly_cost, currency, renewal,
 	(SELECT count(*) FROM contracts c2 WHERE c2.vendor = contracts.vendor) = 1 AS single FROM contracts)`
-
-// Months returns the calendar months in loc that the range touches, as
-// [start, end) in Unix ns.
-func Months(r Range, loc *time.Location) [][2]int64 {
-	t := time.Unix(0, r.From).In(loc)
-	m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
-	var out [][2]int64
-	for m.UnixNano() <= r.To {
-		next := m.AddDate(0, 1, 0)
-		out = append(out, [2]int64{m.UnixNano(), next.UnixNano()})
-		m = next
-	}
-	return out
-}
 
 // coverage is the share (0..100) of [from, to) that captures cover: a
 // month partly captured says so rather than looking like a drop in use.
@@ -172,7 +160,7 @@ FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c
 	}
 	var months [][2]int64
 	if spanFrom.Valid && spanTo.Valid {
-		months = Months(Range{From: spanFrom.Int64, To: spanTo.Int64}, loc)
+		months = timecut.Months(spanFrom.Int64, spanTo.Int64, loc)
 	}
 	var executedText string
 	for _, m := range months {

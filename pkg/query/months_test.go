@@ -3,12 +3,14 @@ package query
 import (
 	"context"
 	"fmt"
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/saaslens/saaslens/pkg/store"
 )
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // Unnamed is the service of streams whose server name is unknown: no SNI,
@@ -75,30 +77,6 @@ func checkValues(series int, steps int64) error {
 // maxBuckets bounds the points of a usage frame; Grafana asks for at most
 // a few thousand.
 const maxBuckets = 20000
-
-var niceSteps = []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
-	time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
-	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
-
-// Step is the bucket width for a panel: at least Grafana's interval, wide
-// enough to give no more than maxPoints buckets, rounded up to a step
-// people read easily (and to whole days from a day on, so the daily
-// rollup answers).
-func Step(r Range, interval time.Duration, maxPoints int64) time.Duration {
-	step := interval
-	if maxPoints > 0 {
-		if s := time.Duration((r.To - r.From) / maxPoints); s > step {
-			step = s
-		}
-	}
-	for _, n := range niceSteps {
-		if step <= n {
-			return n
-		}
-	}
-	week := 7 * 24 * time.Hour
-	return (step + week - 1) / week * week
-}
 
 // Usage returns a wide time series frame: a time field and one number
 // field per service (label service), every step of the range present.
@@ -344,7 +322,7 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, ste
 			}
 			for h, bits := int64(0), hours; bits != 0; h, bits = h+1, bits>>1 {
 				if bits&1 != 0 {
-					seen[use{floorTo(t+h*int64(time.Hour), step), id, who}] = struct{}{}
+					seen[use{timecut.Floor(t+h*int64(time.Hour), step), id, who}] = struct{}{}
 				}
 			}
 		}
@@ -420,21 +398,12 @@ func steps(r Range, step time.Duration) (first, n int64, err error) {
 	if r.To < r.From {
 		return 0, 0, fmt.Errorf("the range ends before it starts")
 	}
-	first = floorTo(r.From, int64(step))
+	first = timecut.Floor(r.From, int64(step))
 	n = (r.To-first)/int64(step) + 1
 	if n > maxBuckets {
 		return 0, 0, fmt.Errorf("%d steps of %s over the range, more than %d: choose a longer interval", n, step, maxBuckets)
 	}
 	return first, n, nil
-}
-
-// floorTo rounds t down to a multiple of step, also before 1970.
-func floorTo(t, step int64) int64 {
-	b := t / step * step
-	if b > t {
-		b -= step
-	}
-	return b
 }
 
 // executed shows a query with its arguments, for the query inspector.
@@ -486,7 +455,7 @@ func (r Range) totalsHours() (from, to int64, ok bool) {
 	if r.To-r.From < totalsFrom {
 		return 0, 0, false
 	}
-	return floorTo(r.From, int64(time.Hour)), floorTo(r.To, int64(time.Hour)) + int64(time.Hour), true
+	return timecut.Floor(r.From, int64(time.Hour)), timecut.Floor(r.To, int64(time.Hour)) + int64(time.Hour), true
 }
 
 // clientTotals is a FROM source (to be aliased) of the totals per client
@@ -512,7 +481,7 @@ func clientTotals(months *monthlyTotals, cuts ...int64) string {
 		}
 	}
 	days := func(from, to int64) {
-		firstDay, lastDay := floorTo(from, day), floorTo(to, day)
+		firstDay, lastDay := timecut.Floor(from, day), timecut.Floor(to, day)
 		if firstDay < from {
 			firstDay += day
 		}
@@ -585,7 +554,7 @@ func (m *monthlyTotals) within(from, to int64) (first, last int64, ok bool) {
 	if m == nil || from >= to {
 		return 0, 0, false
 	}
-	months := Months(Range{From: from, To: to - 1}, m.loc)
+	months := timecut.Months(from, to-1, m.loc)
 	// A month answers if the range holds all of its part of the data.
 	holds := func(month [2]int64) bool {
 		return from <= max(month[0], m.from) && to >= min(month[1], m.to)
@@ -848,8 +817,8 @@ func (l List) Query(r Range) (text string, from, to int64) {
 		// 1823 to 2116, with room to round without overflow.
 		r = Range{From: -1 << 62, To: 1 << 62}
 	}
-	from = floorTo(r.From, int64(time.Hour))
-	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, clientTotals(nil, from, floorTo(r.To, int64(time.Hour))+int64(time.Hour)))
+	from = timecut.Floor(r.From, int64(time.Hour))
+	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, clientTotals(nil, from, timecut.Floor(r.To, int64(time.Hour))+int64(time.Hour)))
 	return text, from, r.To
 }
 

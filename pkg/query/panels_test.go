@@ -14,9 +14,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 var (
@@ -158,7 +160,7 @@ func span(streams []rawStream) Range {
 // expectUsage computes a usage frame's series from raw rows.
 func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 	step := int64(q.Step)
-	first := floorTo(q.Range.From, step)
+	first := timecut.Floor(q.Range.From, step)
 	n := (q.Range.To-first)/step + 1
 	in := func(s rawStream) bool {
 		// Whole steps: every step overlapping the range counts.
@@ -228,7 +230,7 @@ func expectUsage(streams []rawStream, q UsageQuery) map[string][]float64 {
 	for key, set := range series {
 		buckets := make([][]rawStream, n)
 		for _, s := range set {
-			b := (floorTo(s.first, step) - first) / step
+			b := (timecut.Floor(s.first, step) - first) / step
 			buckets[b] = append(buckets[b], s)
 		}
 		vals := make([]float64, n)
@@ -302,9 +304,9 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		t.Fatalf("the sample needs devices known by MAC and by address only: %q %q", byMAC, byAddress)
 	}
 	for _, q := range []UsageQuery{
-		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 800)},
-		{Metric: MetricBytes, Range: all, Step: Step(all, time.Second, 800), TopN: 3},
-		{Metric: MetricClients, Range: all, Step: Step(all, time.Second, 800), TopN: 2},
+		{Metric: MetricStreams, Range: all, Step: timecut.Step(all.From, all.To, time.Second, 800)},
+		{Metric: MetricBytes, Range: all, Step: timecut.Step(all.From, all.To, time.Second, 800), TopN: 3},
+		{Metric: MetricClients, Range: all, Step: timecut.Step(all.From, all.To, time.Second, 800), TopN: 2},
 		{Metric: MetricStreams, Range: all, Step: 24 * time.Hour},
 		{Metric: MetricBytes, Range: all, Step: 7 * 24 * time.Hour, TopN: 4},
 		{Metric: MetricClients, Range: all, Step: 24 * time.Hour, TopN: 1},
@@ -312,20 +314,20 @@ func TestUsageAgreesWithRawRows(t *testing.T) {
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Services: []string{All}, Clients: []string{All}}},
 		{Metric: MetricBytes, Range: around, Step: time.Minute},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, GroupBy: GroupVendor},
-		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 800), GroupBy: GroupCategory, TopN: 20},
+		{Metric: MetricStreams, Range: all, Step: timecut.Step(all.From, all.To, time.Second, 800), GroupBy: GroupCategory, TopN: 20},
 		{Metric: MetricClients, Range: all, Step: 24 * time.Hour, GroupBy: GroupProduct, TopN: 4},
 		{Metric: MetricStreams, Range: around, Step: 10 * time.Minute, GroupBy: GroupVendor, Filter: Filter{Kinds: []string{"saas"}}},
 		{Metric: MetricBytes, Range: all, Step: 7 * 24 * time.Hour, Filter: Filter{Categories: []string{"web", Unknown}, Vendors: []string{"Google", Unnamed}}},
 		{Metric: MetricClients, Range: around, Step: 10 * time.Minute, TopN: 2},
-		{Metric: MetricDevices, Range: middle, Step: Step(middle, time.Hour, 1000), TopN: 3},
+		{Metric: MetricDevices, Range: middle, Step: timecut.Step(middle.From, middle.To, time.Hour, 1000), TopN: 3},
 		{Metric: MetricDevices, Range: around, Step: 10 * time.Minute, GroupBy: GroupVendor},
-		{Metric: MetricClients, Range: middle, Step: 3 * Step(middle, time.Hour, 1000), Filter: Filter{Vendors: []string{"Google"}}},
+		{Metric: MetricClients, Range: middle, Step: 3 * timecut.Step(middle.From, middle.To, time.Hour, 1000), Filter: Filter{Vendors: []string{"Google"}}},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, GroupBy: GroupVendor, Filter: Filter{Products: []string{"Google Search and web", "YouTube", Unnamed}}},
 		{Metric: MetricStreams, Range: around, Step: 10 * time.Minute, Filter: Filter{Products: []string{"Google Search and web"}}},
 		{Metric: MetricBytes, Range: all, Step: 24 * time.Hour, Filter: Filter{Devices: []string{byMAC, byAddress}}},
-		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 800), Filter: Filter{Devices: []string{byMAC}}},
-		{Metric: MetricStreams, Range: middle, Step: Step(middle, time.Hour, 1000)},
-		{Metric: MetricStreams, Range: all, Step: Step(all, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
+		{Metric: MetricStreams, Range: all, Step: timecut.Step(all.From, all.To, time.Second, 800), Filter: Filter{Devices: []string{byMAC}}},
+		{Metric: MetricStreams, Range: middle, Step: timecut.Step(middle.From, middle.To, time.Hour, 1000)},
+		{Metric: MetricStreams, Range: all, Step: timecut.Step(all.From, all.To, time.Second, 500), Filter: Filter{Clients: []string{streams[0].client}}},
 	} {
 		got, err := Usage(context.Background(), db, q)
 		if err != nil {
@@ -361,26 +363,6 @@ func TestUsageRefusesWhatItCannotDraw(t *testing.T) {
 		_, err := Usage(context.Background(), db, c.q)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("got %v, want %q", err, c.want)
-		}
-	}
-}
-
-func TestStep(t *testing.T) {
-	day := Range{From: 0, To: int64(24 * time.Hour)}
-	for _, c := range []struct {
-		r        Range
-		interval time.Duration
-		points   int64
-		want     time.Duration
-	}{
-		{day, 20 * time.Second, 1000, 5 * time.Minute},  // 86.4 s per point
-		{day, 10 * time.Minute, 1000, 10 * time.Minute}, // the interval is wider
-		{day, time.Second, 0, time.Second},              // no point limit
-		{Range{0, int64(90 * 24 * time.Hour)}, time.Minute, 30, 7 * 24 * time.Hour},
-		{Range{0, int64(900 * 24 * time.Hour)}, time.Minute, 30, 35 * 24 * time.Hour}, // whole weeks past a week
-	} {
-		if got := Step(c.r, c.interval, c.points); got != c.want {
-			t.Errorf("Step(%v, %s, %d) = %s, want %s", c.r, c.interval, c.points, got, c.want)
 		}
 	}
 }

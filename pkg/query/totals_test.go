@@ -13,6 +13,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // From a day on, serverNames and geo answer from the hourly totals. Over a
@@ -300,7 +301,7 @@ func TestActivePerHourAsTheStreams(t *testing.T) {
 			r := r
 			if step == 24*time.Hour {
 				// Whole UTC days, which the steps are.
-				r = Range{From: floorTo(r.From, int64(step)), To: floorTo(r.To, int64(step)) + int64(step) - 1}
+				r = Range{From: timecut.Floor(r.From, int64(step)), To: timecut.Floor(r.To, int64(step)) + int64(step) - 1}
 			}
 			want := map[string]float64{}
 			for _, row := range sharedtest.Rows(t, db, fmt.Sprintf(`SELECT s.first / %[1]d * %[1]d, %[2]s, count(DISTINCT %[3]s)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/saaslens/saaslens/pkg/histogram"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // latencyKey is a latency_hourly row's key.
@@ -141,7 +142,7 @@ func buildLatencyHourly(ctx context.Context, tx *sql.Tx) error {
 		if err := rows.Scan(&u.first, &u.key.serverName, &u.key.proto, &u.handshake, &u.serverRTT, &u.clientRTT, &end, &retransmits); err != nil {
 			return err
 		}
-		u.key.hour = hourOf(u.first)
+		u.key.hour = timecut.HourOf(u.first)
 		u.setEnd(end, retransmits)
 		totals.account(&u, +1)
 		// Bounded like the writer's sums; flushing adds to the rows.

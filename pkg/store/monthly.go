@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // monthKey is a client_usage_monthly row's key.
@@ -48,33 +50,6 @@ const monthlyColumns = `client_usage_monthly(month, client, client_mac, server_n
 	streams, packets_up, packets_down, bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count,
 	days, first_hour, last_hour)`
 
-// calendar places UTC hours in the months and days of a zone.
-type calendar struct {
-	loc *time.Location
-	// The local day placed last, [from, to) (none while empty): streams
-	// come in time order.
-	from, to, month, day int64
-}
-
-// place returns the first instant of the month hour falls in, and its
-// day of the month (from 1).
-func (c *calendar) place(hour int64) (month, day int64) {
-	if hour >= c.from && hour < c.to {
-		return c.month, c.day
-	}
-	y, m, d := time.Unix(0, hour).In(c.loc).Date()
-	c.from = time.Date(y, m, d, 0, 0, 0, 0, c.loc).UnixNano()
-	c.to = time.Date(y, m, d+1, 0, 0, 0, 0, c.loc).UnixNano()
-	c.month, c.day = time.Date(y, m, 1, 0, 0, 0, 0, c.loc).UnixNano(), int64(d)
-	return c.month, c.day
-}
-
-// next is the first instant of the month after the one starting at month.
-func (c *calendar) next(month int64) int64 {
-	y, m, _ := time.Unix(0, month).In(c.loc).Date()
-	return time.Date(y, m+1, 1, 0, 0, 0, 0, c.loc).UnixNano()
-}
-
 // monthDaysMax bounds the UTC days a month of any zone overlaps: 31 days
 // and a few hours of offset on either side.
 const monthDaysMax = 34
@@ -90,9 +65,9 @@ var monthDaysQuery = `SELECT day, hours FROM client_usage_daily WHERE day IN (?`
 // or an hour without streams.
 func (w *FileWriter) recountMonth(k monthKey) error {
 	const day, hour = int64(24 * time.Hour), int64(time.Hour)
-	next := w.calendar.next(k.month)
+	next := w.calendar.NextMonth(k.month)
 	args := make([]any, 0, monthDaysMax+3)
-	for d := floorTo(k.month, day); len(args) < monthDaysMax; d = min(d+day, floorTo(next-1, day)) {
+	for d := timecut.Floor(k.month, day); len(args) < monthDaysMax; d = min(d+day, timecut.Floor(next-1, day)) {
 		args = append(args, d)
 	}
 	rows, err := w.st.monthDays.QueryContext(w.ctx, append(args, k.client, k.clientMAC, k.serverName)...)
@@ -110,7 +85,7 @@ func (w *FileWriter) recountMonth(k monthKey) error {
 			if hours&1 == 0 || h < k.month || h >= next {
 				continue
 			}
-			_, dayOfMonth := w.calendar.place(h)
+			_, dayOfMonth := w.calendar.Place(h)
 			if days == 0 || h < first {
 				first = h
 			}
@@ -145,7 +120,7 @@ func buildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location) err
 		return err
 	}
 	defer rows.Close()
-	cal := calendar{loc: loc}
+	cal := timecut.Calendar{Loc: loc}
 	totals := map[monthKey]*usageDelta{}
 	flush := func() error {
 		for k, d := range totals {
@@ -165,7 +140,7 @@ func buildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location) err
 			&row.bytesUp, &row.bytesDown, &row.duration, &row.rttSum, &row.rttCount, &row.handshakeSum, &row.handshakeCount); err != nil {
 			return err
 		}
-		month, day := cal.place(hour)
+		month, day := cal.Place(hour)
 		k.month = month
 		d := totals[k]
 		if d == nil {

@@ -99,15 +99,6 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestHourOf(t *testing.T) {
-	const hour = int64(3600e9)
-	for _, c := range []struct{ in, want int64 }{{0, 0}, {hour - 1, 0}, {hour, hour}, {-1, -hour}, {3*hour + 5, 3 * hour}} {
-		if got := hourOf(c.in); got != c.want {
-			t.Errorf("hourOf(%d) = %d, want %d", c.in, got, c.want)
-		}
-	}
-}
-
 // Two ingests started together on a new database (each its own
 // connection, as two processes have) both open it; neither applies a
 // migration the other already has.

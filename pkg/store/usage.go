@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // usageKey is a client_usage_hourly row's key, and with the day in hour a
@@ -85,17 +86,6 @@ type serverKey struct {
 	serverName, server string
 }
 
-func hourOf(t int64) int64 { return floorTo(t, int64(time.Hour)) }
-
-// floorTo rounds t down to a multiple of step, also before 1970.
-func floorTo(t, step int64) int64 {
-	d := t / step * step
-	if t < 0 && d != t {
-		d -= step
-	}
-	return d
-}
-
 // usageOf is the contribution of stream s, stored with end_reason end.
 func usageOf(s *flow.Stream, end string, names addrNames) *usage {
 	mac := ""
@@ -103,7 +93,7 @@ func usageOf(s *flow.Stream, end string, names addrNames) *usage {
 		mac = macString(s.ClientMAC)
 	}
 	u := &usage{
-		key: usageKey{hour: hourOf(s.First), client: names.of(s.Client), clientMAC: mac, serverName: s.ServerName,
+		key: usageKey{hour: timecut.HourOf(s.First), client: names.of(s.Client), clientMAC: mac, serverName: s.ServerName,
 			proto: int64(s.Proto), serverPort: int64(s.ServerPort)},
 		first: s.First, last: s.Last,
 		packetsUp: int64(s.Packets[0]), packetsDown: int64(s.Packets[1]),
@@ -124,13 +114,13 @@ type totals struct {
 	daily    map[usageKey]*usageDelta // the day in hour
 	monthly  map[monthKey]*usageDelta
 	latency  latencyTotals
-	calendar calendar // the rollup zone's, for monthly
+	calendar timecut.Calendar // the rollup zone's, for monthly
 }
 
 func newTotals(loc *time.Location) *totals {
 	return &totals{usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta),
 		servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta),
-		monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, calendar: calendar{loc: loc}}
+		monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, calendar: timecut.Calendar{Loc: loc}}
 }
 
 // due tells whether what is summed should go to the tables (in the same
@@ -153,12 +143,12 @@ func (t *totals) account(u *usage, sign int64) {
 		return
 	}
 	day := u.key
-	day.hour = floorTo(u.key.hour, int64(24*time.Hour))
+	day.hour = timecut.Floor(u.key.hour, int64(24*time.Hour))
 	addTo(t.usage, u.key, u, sign, 0)
 	addTo(t.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign, 0)
 	addTo(t.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign, 0)
 	addTo(t.daily, day, u, sign, 1<<((u.key.hour-day.hour)/int64(time.Hour)))
-	month, dayOfMonth := t.calendar.place(u.key.hour)
+	month, dayOfMonth := t.calendar.Place(u.key.hour)
 	addTo(t.monthly, monthKey{month: month, client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}, u, sign, 1<<(dayOfMonth-1))
 	t.latency.account(u, sign)
 }
@@ -296,7 +286,7 @@ func (w *FileWriter) flushUsage(t *totals) error {
 		d := t.daily[k]
 		for h, emptied := int64(0), d.takenBack&^d.added; emptied != 0; h, emptied = h+1, emptied>>1 {
 			if emptied&1 != 0 {
-				month, _ := t.calendar.place(k.hour + h*int64(time.Hour))
+				month, _ := t.calendar.Place(k.hour + h*int64(time.Hour))
 				months[monthKey{month: month, client: k.client, clientMAC: k.clientMAC, serverName: k.serverName}] = true
 			}
 		}

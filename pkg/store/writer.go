@@ -16,6 +16,7 @@ import (
 	"github.com/saaslens/saaslens/pkg/extract/dns"
 	"github.com/saaslens/saaslens/pkg/extract/tls"
 	"github.com/saaslens/saaslens/pkg/flow"
+	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
 // CaptureFile names a file about to be ingested.
@@ -132,7 +133,7 @@ type FileWriter struct {
 	wc       *writerConn
 	st       *statements
 	names    addrNames
-	calendar calendar // the rollup zone's, for monthly
+	calendar timecut.Calendar // the rollup zone's, for monthly
 	// takeBacks holds what streams stored before take back from the
 	// totals, and what streams this file's observation does not keep
 	// (seenAgain) added: written with the next totals handed over, which
@@ -211,13 +212,13 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 		err = wc.st.rollupZone.QueryRowContext(ctx).Scan(&zone)
 	}
 	if err == nil {
-		w.calendar.loc, err = loadZone(zone)
+		w.calendar.Loc, err = loadZone(zone)
 	}
 	if err != nil {
 		w.rollback()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
-	w.pending, w.takeBacks = newTotals(w.calendar.loc), newTotals(w.calendar.loc)
+	w.pending, w.takeBacks = newTotals(w.calendar.Loc), newTotals(w.calendar.Loc)
 	for i := range wc.batches {
 		if wc.batches[i] == nil {
 			wc.batches[i] = &batch{packets: make([]flow.Packet, 0, batchPackets)}
@@ -285,7 +286,7 @@ func streamEnd(s *flow.Stream, progress bool) string {
 // streams, once it knows what every stream they hold takes back.
 func (w *FileWriter) handOver() {
 	w.cur.totals = w.pending
-	w.pending = newTotals(w.pending.calendar.loc)
+	w.pending = newTotals(w.pending.calendar.Loc)
 	w.flushBatch()
 }
 
@@ -687,7 +688,7 @@ func (w *FileWriter) writeBatch(b *batch) error {
 	// row with fewer streams than none, or count its emptied hours again
 	// for nothing.
 	b.totals.merge(w.takeBacks)
-	w.takeBacks = newTotals(w.calendar.loc)
+	w.takeBacks = newTotals(w.calendar.Loc)
 	if err := w.flushUsage(b.totals); err != nil {
 		return fmt.Errorf("totals: %w", err)
 	}
@@ -808,7 +809,7 @@ func (w *FileWriter) previous(s *streamWrite) (*usage, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.key.hour = hourOf(u.first)
+	u.key.hour = timecut.HourOf(u.first)
 	// The stream carried on from the series' previous file only if the
 	// stored row is the series' own: a copy elsewhere may have won it.
 	u.ownSeries = s.Carried && series.String == w.file.Series
