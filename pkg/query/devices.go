@@ -4,14 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/bits"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/saaslens/saaslens/pkg/store"
 	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
@@ -37,25 +35,21 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	}
 	label := groupLabel(q.GroupBy)
 	filter, args := q.Filter.where("p")
-	hour := int64(time.Hour)
-	from, to := timecut.Floor(q.Range.From, hour), timecut.Floor(q.Range.To, hour)+hour
+	from, to := timecut.HourOf(q.Range.From), timecut.HourOf(q.Range.To)+timecut.Hour
 	// A row's first and last hours are its lowest and highest bits; the
 	// local days it was used on, those of its first and last hours: a UTC
 	// day's hours fall on at most two local days, in order.
-	first := fmt.Sprintf("(u.hour + CAST(log2(u.hours & -u.hours) AS INTEGER) * %d)", hour)
-	last := fmt.Sprintf("(u.hour + CAST(log2(u.hours) AS INTEGER) * %d)", hour)
+	first, last := store.HourBoundsSQL("u")
 	// The months the monthly totals answer for read those: their days are
 	// bits, OR-ed per month in Go (addMonthDays).
-	monthly, err := monthlyIn(ctx, db, loc)
+	plan, err := store.HoursPlan(from, to).InZone(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
-	totals, months := clientTotals(nil, from, to), ""
-	if monthsFrom, monthsTo, ok := monthly.within(from, to); ok {
-		totals = `(SELECT * FROM ` + clientTotals(nil, from, monthsFrom) + ` UNION ALL SELECT * FROM ` + clientTotals(nil, monthsTo, to) + `)`
-		months = fmt.Sprintf(`
-	UNION ALL SELECT client, client_mac, server_name, NULL, first_hour, last_hour, streams, bytes_up + bytes_down, month, days
-	FROM client_usage_monthly WHERE month >= %d AND month < %d`, monthsFrom, monthsTo)
+	totals, months := store.DayTotals(from, to), ""
+	if monthsFrom, monthsTo, ok := plan.MonthsWithin(from, to); ok {
+		totals = `(SELECT * FROM ` + store.DayTotals(from, monthsFrom) + ` UNION ALL SELECT * FROM ` + store.DayTotals(monthsTo, to) + `)`
+		months = "\n\tUNION ALL " + store.MonthlyRows(monthsFrom, monthsTo)
 	}
 	// Each client's sums per name and local day first, then the services,
 	// inventory and DHCP names joined to those: joined to every totals
@@ -88,9 +82,8 @@ GROUP BY 2, 7 ORDER BY bytes DESC, 1, 7 LIMIT ?`
 }
 
 // addMonthDays adds to each row's days_active the days of its monthly
-// totals, month_days (month:days pairs, days a bit per day of the month,
-// as client_usage_monthly keeps them): the bits OR-ed per month, then
-// counted. SQLite has no OR over rows. It then drops month_days.
+// totals, month_days (month:days pairs: store.DaysActive), and drops
+// month_days.
 func addMonthDays(frame *data.Frame) error {
 	days, at := frame.FieldByName("days_active")
 	pairs, pairsAt := frame.FieldByName("month_days")
@@ -102,20 +95,13 @@ func addMonthDays(frame *data.Frame) error {
 		if !ok {
 			continue
 		}
-		perMonth := map[string]uint64{}
-		for _, pair := range strings.Split(text.(string), ",") {
-			month, mask, ok := strings.Cut(pair, ":")
-			v, err := strconv.ParseUint(mask, 10, 64)
-			if !ok || err != nil {
-				return fmt.Errorf("month_days %q: want month:days pairs", text)
-			}
-			perMonth[month] |= v
+		monthDays, err := store.DaysActive(text.(string))
+		if err != nil {
+			return err
 		}
 		n, _ := days.ConcreteAt(i)
 		count, _ := n.(int64)
-		for _, v := range perMonth {
-			count += int64(bits.OnesCount64(v))
-		}
+		count += monthDays
 		days.Set(i, &count)
 	}
 	frame.Fields = slices.Delete(frame.Fields, pairsAt, pairsAt+1)

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/saaslens/saaslens/pkg/geo"
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // GeoQuery asks where the servers of the streams active in a range are.
@@ -29,43 +29,29 @@ type GeoQuery struct {
 // country-code field is what Grafana's geomap panel looks up (location
 // mode "Lookup", gazetteer countries).
 //
-// From a day on (totalsFrom) it reads the hourly totals per server
+// From a day on (store.TotalsFrom) it reads the hourly totals per server
 // address, unless it groups or filters by client, device, user or
 // department, which those totals do not hold.
 func Geo(ctx context.Context, db *sql.DB, q GeoQuery) (*data.Frame, error) {
-	from, to, fromTotals := q.Range.totalsHours()
-	return geoFrame(ctx, db, q, from, to, fromTotals && !q.Filter.perClient(q.GroupBy))
+	return geoOf(ctx, db, q, store.PlanRange(q.Range.From, q.Range.To))
 }
 
-// geoFrame answers from the streams, or from the hourly totals of the
-// hours [from, to).
-func geoFrame(ctx context.Context, db *sql.DB, q GeoQuery, from, to int64, fromTotals bool) (*data.Frame, error) {
-	t := "s"
-	if fromTotals {
-		t = "u"
-	}
-	group, err := groupExpr(q.GroupBy, t)
+func geoOf(ctx context.Context, db *sql.DB, q GeoQuery, plan store.Plan) (*data.Frame, error) {
+	source := plan.Servers("s", q.Filter.perClient(q.GroupBy))
+	group, err := groupExpr(q.GroupBy, "s")
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
 	}
 	label := groupLabel(q.GroupBy)
-	filter, args := q.Filter.where(t)
-	var text string
-	if fromTotals {
-		text = `SELECT ` + group + ` AS g, u.server, sum(u.streams), sum(u.bytes_up + u.bytes_down)
-FROM server_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
-WHERE u.hour >= ` + strconv.FormatInt(from, 10) + ` AND u.hour < ` + strconv.FormatInt(to, 10) + filter + `
-GROUP BY 1, 2`
-	} else {
-		active, err := activeFilter([]string{"s"}, q.Range, 0)
-		if err != nil {
-			return nil, fmt.Errorf("geo: %w", err)
-		}
-		text = `SELECT ` + group + ` AS g, s.server, count(*), sum(s.bytes_up + s.bytes_down)
-FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", q.GroupBy, q.Filter) + `
-WHERE ` + active + filter + `
-GROUP BY 1, 2`
+	filter, args := q.Filter.where("s")
+	devices := ""
+	if !source.Totals {
+		devices = devicesJoin("s", q.GroupBy, q.Filter)
 	}
+	text := `SELECT ` + group + ` AS g, s.server, ` + source.Streams + `, sum(s.bytes_up + s.bytes_down)
+FROM ` + source.From + ` LEFT JOIN services sv ON sv.server_name = s.server_name` + devices + `
+WHERE ` + source.Where + filter + `
+GROUP BY 1, 2`
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
@@ -137,8 +123,8 @@ GROUP BY 1, 2`
 	setUnits(frame, map[string]string{"bytes": "decbytes", "streams": "short", "servers": "short"})
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args),
 		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo, Text: "countries from " + q.Locator.Source() + "; '' is a private or unplaced address"}}}
-	if fromTotals {
-		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	if source.Totals {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: store.TotalsNotice})
 	}
 	return frame, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/saaslens/saaslens/pkg/histogram"
-	"github.com/saaslens/saaslens/pkg/timecut"
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // Latency measures of a latency query: the stream columns they read.
@@ -59,11 +59,11 @@ type LatencyQuery struct {
 // holding the exact one (within 0.8% of it), and a day-of-month view
 // counts the range's first and last hours whole. A notice says so.
 func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, error) {
-	return latency(ctx, db, q, true)
+	return latency(ctx, db, q, store.PlanRange(q.Range.From, q.Range.To))
 }
 
-// latency answers q, from the histograms only when histograms allows.
-func latency(ctx context.Context, db *sql.DB, q LatencyQuery, histograms bool) (*data.Frame, error) {
+// latency answers q as plan reads.
+func latency(ctx context.Context, db *sql.DB, q LatencyQuery, plan store.Plan) (*data.Frame, error) {
 	column, resets, retransmits := latencyColumns[q.Measure], q.Measure == "resets", q.Measure == "retransmits"
 	share := resets || retransmits
 	if column == "" && !share {
@@ -91,13 +91,9 @@ func latency(ctx context.Context, db *sql.DB, q LatencyQuery, histograms bool) (
 	if err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
-	hourFrom, hourTo, fromHistograms := q.Range.totalsHours()
-	fromHistograms = fromHistograms && histograms && !q.Filter.perClient(q.GroupBy)
+	fromHistograms := plan.Histograms(q.Filter.perClient(q.GroupBy), q.DayOfMonth)
 	if fromHistograms && q.DayOfMonth == nil {
 		q.Step = (q.Step + time.Hour - 1) / time.Hour * time.Hour
-	}
-	if fromHistograms && q.DayOfMonth != nil {
-		fromHistograms = timecut.WholeHourOffsets(hourFrom, hourTo, q.DayOfMonth)
 	}
 	step := int64(q.Step)
 	var firstBucket, buckets int64
@@ -120,7 +116,7 @@ func latency(ctx context.Context, db *sql.DB, q LatencyQuery, histograms bool) (
 	var text string
 	if fromHistograms {
 		if q.DayOfMonth != nil {
-			firstBucket, end = hourFrom, hourTo
+			firstBucket, end = plan.From, plan.To
 		}
 		text = `SELECT s.hour, ` + group + ` AS g, s.histogram
 FROM latency_hourly s` + joins("s", q.GroupBy, q.Filter) + `

@@ -15,6 +15,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/histogram"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
+	"github.com/saaslens/saaslens/pkg/store"
 	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
@@ -71,7 +72,11 @@ func testLatencyAgreesWithRawRows(t *testing.T, histograms bool) {
 		return float64(v) / 1e6
 	}
 	latency := func(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, error) {
-		f, err := latency(ctx, db, q, histograms)
+		plan := store.PlanRange(q.Range.From, q.Range.To)
+		if !histograms {
+			plan = store.StreamsPlan(q.Range.From, q.Range.To)
+		}
+		f, err := latency(ctx, db, q, plan)
 		if err == nil && (len(f.Meta.Notices) > 0) != histograms {
 			t.Errorf("%+v: notices %v", q, f.Meta.Notices)
 		}

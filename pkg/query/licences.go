@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/saaslens/saaslens/pkg/store"
 	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
@@ -91,7 +92,7 @@ const (
 // contracts are cancellation candidates and which renewals are due, and
 // how much of the month the captures cover.
 //
-// Active devices come from the totals per client (clientTotals: daily for
+// Active devices come from the totals per client (store.Plan.ClientTotals: daily for
 // whole UTC days, hourly at the month's edges; one pass over a month's for
 // all contracts, where the streams took a minute a month of ten million),
 // so a month is cut at a whole hour: exact in every zone whose offset is
@@ -110,7 +111,7 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	if err != nil {
 		return nil, fmt.Errorf("licences: %w", err)
 	}
-	monthly, err := monthlyIn(ctx, db, loc)
+	plan, err := store.HoursPlan(r.From, r.To).InZone(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("licences: %w", err)
 	}
@@ -124,7 +125,7 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	-- Which client used which contracted name in the month first, then
 	-- the contracts: joining services and contracts to each hourly row
 	-- took five times as long on an office's month.
-	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM ` + clientTotals(monthly, from, to) + `
+	pairs AS (SELECT DISTINCT server_name, client, client_mac FROM ` + plan.ClientTotals(from, to) + `
 		WHERE server_name IN (SELECT sv.server_name FROM services sv JOIN cs c ON ` + contractCovers + `)),
 	used AS (SELECT c.id, count(DISTINCT ` + deviceOf("u") + `) AS devices, ` + users + ` AS users
 		FROM pairs u JOIN services sv ON sv.server_name = u.server_name JOIN cs c ON ` + contractCovers + userJoin + `

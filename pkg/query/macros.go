@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // Range is a panel's time range in Unix nanoseconds, the unit of every time
@@ -84,23 +86,8 @@ func activeFilter(args []string, r Range, _ time.Duration) (string, error) {
 	if len(args) != 1 || args[0] == "" {
 		return "", fmt.Errorf("$__activeFilter expects 1 argument (the streams table's name or alias), got %d", len(args))
 	}
-	return "(" + fmt.Sprintf(activeDuringSQL, args[0], r.From-longStream, r.To, r.From) + ")", nil
+	return store.ActiveDuring(args[0], r.From, r.To), nil
 }
-
-// longStream is the duration past which the streams_long partial index
-// holds a stream (migration 9).
-const longStream = int64(time.Hour)
-
-// activeDuringSQL is the condition of a stream with traffic in a range
-// (first <= to and last >= from) as one range of the streams_first index,
-// so that a newest-first table stops at its row limit and a sum reads
-// only the range: a stream lasting up to longStream started at most that
-// long before the range, and the earliest start of a longer one still
-// going at the range's start is found in streams_long, which holds the
-// few longer streams. Arguments: the table alias, from - longStream, to,
-// from.
-const activeDuringSQL = `%[1]s.first >= coalesce((SELECT first FROM streams WHERE last - first > 3600000000000 AND first < %[2]d AND last >= %[4]d ORDER BY first LIMIT 1), %[2]d)` +
-	` AND %[1]s.first <= %[3]d AND %[1]s.last >= %[4]d`
 
 func timeGroup(args []string, _ Range, interval time.Duration) (string, error) {
 	if len(args) != 2 || args[0] == "" {

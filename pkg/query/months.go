@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/store"
+
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
@@ -18,7 +20,7 @@ import (
 // absolute and relative change; the largest movers (by bytes) come
 // first. It counts SaaS use (kind saas) unless the query names the kinds
 // it wants: a device fetching a vendor's CDN assets is not a user. A month the captures only partly cover says so in its coverage
-// column. It reads the totals per client (clientTotals: daily for whole
+// column. It reads the totals per client (store.Plan.ClientTotals: daily for whole
 // UTC days, hourly at the months' edges), so months are cut at whole
 // hours (exact where the zone's offset is whole hours).
 func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
@@ -49,7 +51,7 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
-	monthly, err := monthlyIn(ctx, db, loc)
+	plan, err := store.HoursPlan(last.UnixNano(), next.UnixNano()).InZone(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
@@ -58,7 +60,7 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	// inventory joined to those: joined to every daily and hourly row,
 	// they took most of the time.
 	text := `WITH u AS (SELECT client, client_mac, server_name, hour >= ? AS this_month, sum(streams) AS streams, sum(bytes_up + bytes_down) AS bytes
-	FROM ` + clientTotals(monthly, last.UnixNano(), this.UnixNano(), next.UnixNano()) + ` GROUP BY 1, 2, 3, 4)
+	FROM ` + plan.ClientTotals(last.UnixNano(), this.UnixNano(), next.UnixNano()) + ` GROUP BY 1, 2, 3, 4)
 SELECT ` + group + ` AS g, u.this_month, sum(u.streams), sum(u.bytes), count(DISTINCT ` + deviceOf("u") + `),
 	` + users + `
 FROM u` + joins("u", q.GroupBy, q.Filter) + userJoin + `

@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/saaslens/saaslens/pkg/store"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
@@ -144,38 +145,42 @@ func Usage(ctx context.Context, db *sql.DB, q UsageQuery) (*data.Frame, error) {
 	// listed: a row's service is a list, a line each; materialized: the
 	// source is computed once for the ranking and the steps, not twice.
 	listed, materialized := false, ""
-	switch {
-	case step%int64(time.Hour) == 0 && !perClient:
+	switch store.Series(q.Step, perClient, who != "") {
+	case store.ServiceHours:
 		source = rowsOf("usage_hourly", "hour", "u.streams")
-	case step%int64(24*time.Hour) == 0 && needsInventory(q.GroupBy) && !q.Filter.perService():
-		// Per device, user or department, the names do not matter: each
-		// client's day first (the table's key order, no sort), then the
-		// inventory joined to those, an eighth as many rows on an office's
-		// month.
-		source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams, 1 AS hours
+	case store.ClientDays:
+		switch {
+		case needsInventory(q.GroupBy) && !q.Filter.perService():
+			// Per device, user or department, the names do not matter:
+			// each client's day first (the table's key order, no sort),
+			// then the inventory joined to those, an eighth as many rows
+			// on an office's month.
+			source = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams, 1 AS hours
 			FROM (SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM client_usage_daily
 				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3) u` + join + ` WHERE 1` + filter
-		// An aggregate: computed twice, a month per department took 0.15 s
-		// in the sqlite3 shell, 0.11 s once. (Row sources lose their
-		// indexes to it: a day of one service, 5 ms against 18 ms.)
-		materialized = "MATERIALIZED "
-	case step%int64(24*time.Hour) == 0 && who != "":
-		// Who used what in a day: a row per client's day with the services
-		// it used, a thirteenth of the daily rows on an office's month, in
-		// the table's key order (no sort); the count splits the lists.
-		source = `SELECT (u.day / ?) * ? AS t, group_concat(` + group + `, char(10)) AS service, u.client, ` + deviceOf("u") + ` AS device, 1 AS hours
+			// An aggregate: computed twice, a month per department took
+			// 0.15 s in the sqlite3 shell, 0.11 s once. (Row sources lose
+			// their indexes to it: a day of one service, 5 ms against 18 ms.)
+			materialized = "MATERIALIZED "
+		case who != "":
+			// Who used what in a day: a row per client's day with the
+			// services it used, a thirteenth of the daily rows on an
+			// office's month, in the table's key order (no sort); the
+			// count splits the lists.
+			source = `SELECT (u.day / ?) * ? AS t, group_concat(` + group + `, char(10)) AS service, u.client, ` + deviceOf("u") + ` AS device, 1 AS hours
 			FROM client_usage_daily u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter + ` GROUP BY u.day, u.client, u.client_mac`
-		listed = true
-	case step%int64(24*time.Hour) == 0:
-		source = rowsOf("client_usage_daily", "day", "u.streams")
-	case who != "" && step%int64(time.Hour) == 0:
+			listed = true
+		default:
+			source = rowsOf("client_usage_daily", "day", "u.streams")
+		}
+	case store.ClientDayHours:
 		// Who was active in an hour is in the day's row (its hours): on
 		// an office's week, a seventh of the hourly totals' rows per
 		// client. The count expands each row's hours into steps.
 		source = `SELECT u.hour AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.hours
-			FROM ` + clientTotals(nil, firstBucket, end) + ` u` + join + ` WHERE 1` + filter
+			FROM ` + store.DayTotals(firstBucket, end) + ` u` + join + ` WHERE 1` + filter
 		rangeArgs = nil
-	case step%int64(time.Hour) == 0:
+	case store.ClientHourRows:
 		source = rowsOf("client_usage_hourly", "hour", "u.streams")
 	default:
 		source = rowsOf("streams", "first", "1")
@@ -320,11 +325,9 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, ste
 			if int(id) == len(serviceNames) {
 				serviceNames = append(serviceNames, name)
 			}
-			for h, bits := int64(0), hours; bits != 0; h, bits = h+1, bits>>1 {
-				if bits&1 != 0 {
-					seen[use{timecut.Floor(t+h*int64(time.Hour), step), id, who}] = struct{}{}
-				}
-			}
+			store.EachHour(t, hours, func(hour int64) {
+				seen[use{timecut.Floor(hour, step), id, who}] = struct{}{}
+			})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -436,141 +439,6 @@ func (q TableQuery) limit() int {
 	return q.Limit
 }
 
-// totalsFrom is the range from which the table queries per service
-// (serverNames, geo) read the hourly totals instead of the streams: a
-// month of a 500-device office is ten million streams, more than the
-// plugin's timeout allows reading, and a million totals per client or a
-// few thousand per server address. The totals count a stream in the hour
-// it started, and the range's first and last hours whole; over a day or
-// more, that differs from "active in the range" at the edges only.
-const totalsFrom = int64(24 * time.Hour)
-
-// totalsNotice says what an answer from the hourly totals counts.
-const totalsNotice = "from the hourly totals: streams counted in the hour they started, the range's first and last hours whole"
-
-// totalsHours returns the hours [from, to) of the hourly totals that
-// answer a query over r, and false when the streams must: a range shorter
-// than totalsFrom.
-func (r Range) totalsHours() (from, to int64, ok bool) {
-	if r.To-r.From < totalsFrom {
-		return 0, 0, false
-	}
-	return timecut.Floor(r.From, int64(time.Hour)), timecut.Floor(r.To, int64(time.Hour)) + int64(time.Hour), true
-}
-
-// clientTotals is a FROM source (to be aliased) of the totals per client
-// from cuts[0] to cuts[len(cuts)-1], whole hours: with months (monthlyIn),
-// client_usage_monthly's rows for the months it answers for within one
-// stretch between consecutive cuts (monthlyTotals.within); then
-// client_usage_daily's for the UTC days wholly within what is left of a
-// stretch; and client_usage_hourly's for the hours left at the edges — a
-// month of an office is a few thousand monthly rows, or an eighth of the
-// rows its hourly totals are in daily ones. Its hour column is a row's
-// hour, day or month, within one stretch: group by stretch (cut at months,
-// say), never finer; hours has a bit for each hour a stream started in,
-// bit h for hour + h hours (a daily row's hours, an hourly row's 1, a
-// monthly row's NULL). Columns: hour, client, client_mac, server_name,
-// streams, packets_up, packets_down, bytes_up, bytes_down, hours.
-func clientTotals(months *monthlyTotals, cuts ...int64) string {
-	const day = int64(24 * time.Hour)
-	const columns = "client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down"
-	var parts []string
-	hours := func(from, to int64) {
-		if from < to {
-			parts = append(parts, fmt.Sprintf("SELECT hour, %s, 1 AS hours FROM client_usage_hourly WHERE hour >= %d AND hour < %d", columns, from, to))
-		}
-	}
-	days := func(from, to int64) {
-		firstDay, lastDay := timecut.Floor(from, day), timecut.Floor(to, day)
-		if firstDay < from {
-			firstDay += day
-		}
-		if firstDay >= lastDay {
-			hours(from, to)
-			return
-		}
-		hours(from, firstDay)
-		parts = append(parts, fmt.Sprintf("SELECT day AS hour, %s, hours FROM client_usage_daily WHERE day >= %d AND day < %d", columns, firstDay, lastDay))
-		hours(lastDay, to)
-	}
-	for i := 0; i+1 < len(cuts); i++ {
-		from, to := cuts[i], cuts[i+1]
-		first, last, ok := months.within(from, to)
-		if !ok {
-			days(from, to)
-			continue
-		}
-		days(from, first)
-		parts = append(parts, fmt.Sprintf("SELECT month AS hour, %s, NULL AS hours FROM client_usage_monthly WHERE month >= %d AND month < %d", columns, first, last))
-		days(last, to)
-	}
-	if len(parts) == 0 {
-		return "(SELECT hour, " + columns + ", 1 AS hours FROM client_usage_hourly WHERE 0)"
-	}
-	return "(" + strings.Join(parts, "\n\tUNION ALL ") + ")"
-}
-
-// monthlyTotals says which months client_usage_monthly answers for: those
-// of its zone, loc, that a range holds whole, or holds all the data of:
-// a range to now holds all of the current month's, a range over years all
-// of the first month's.
-type monthlyTotals struct {
-	loc *time.Location
-	// The hours the totals per client hold, [from, to).
-	from, to int64
-}
-
-// monthlyIn returns the monthly totals when the database's are cut in loc
-// (rollup_zone), for clientTotals to read; else nil.
-func monthlyIn(ctx context.Context, db *sql.DB, loc *time.Location) (*monthlyTotals, error) {
-	var zone string
-	if err := db.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
-		return nil, fmt.Errorf("the monthly totals' zone: %w", err)
-	}
-	if zone != loc.String() {
-		return nil, nil
-	}
-	// Both ends of the primary key: two lookups. An ingest committing
-	// between this and the query may add to a month the range then holds
-	// only part of the data of: that refresh counts the month's new hours
-	// whole, and the next one cuts them.
-	var first, last sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT min(hour), max(hour) FROM client_usage_hourly`).Scan(&first, &last); err != nil {
-		return nil, fmt.Errorf("the hours the totals hold: %w", err)
-	}
-	m := &monthlyTotals{loc: loc}
-	if first.Valid {
-		m.from, m.to = first.Int64, last.Int64+int64(time.Hour)
-	}
-	return m, nil
-}
-
-// within returns the months m answers for within [from, to) (which may
-// start before from or end after to, where those hold no data), from the
-// first's start to the end of the last, and false when there are none
-// (or m is nil). Only the first and last months can be partial, so the
-// months between are whole.
-func (m *monthlyTotals) within(from, to int64) (first, last int64, ok bool) {
-	if m == nil || from >= to {
-		return 0, 0, false
-	}
-	months := timecut.Months(from, to-1, m.loc)
-	// A month answers if the range holds all of its part of the data.
-	holds := func(month [2]int64) bool {
-		return from <= max(month[0], m.from) && to >= min(month[1], m.to)
-	}
-	if !holds(months[0]) {
-		months = months[1:]
-	}
-	if len(months) > 0 && !holds(months[len(months)-1]) {
-		months = months[:len(months)-1]
-	}
-	if len(months) == 0 {
-		return 0, 0, false
-	}
-	return months[0][0], months[len(months)-1][1], true
-}
-
 // ServerNames returns one row per service (or vendor, product, category:
 // GroupBy) active in the range: accesses (streams, as the tutorial counts
 // them), packets, bytes each way, clients, first and last seen; grouped by
@@ -581,22 +449,16 @@ func (m *monthlyTotals) within(from, to int64) (first, last int64, ok bool) {
 // first and last hours a stream started in (from the hourly totals per
 // service, unless grouped or filtered per client).
 func ServerNames(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
-	from, to, fromTotals := q.Range.totalsHours()
-	if !fromTotals {
-		return serverNames(ctx, db, q, from, to, false, nil)
-	}
-	monthly, err := monthlyIn(ctx, db, loc)
+	plan, err := store.PlanRange(q.Range.From, q.Range.To).InZone(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("serverNames: %w", err)
 	}
-	return serverNames(ctx, db, q, from, to, true, monthly)
+	return serverNames(ctx, db, q, plan)
 }
 
-// serverNames answers from the streams, or from the hourly totals of the
-// hours [from, to) (monthly: clientTotals's months).
-func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, fromTotals bool, monthly *monthlyTotals) (*data.Frame, error) {
+func serverNames(ctx context.Context, db *sql.DB, q TableQuery, plan store.Plan) (*data.Frame, error) {
 	t := "s"
-	if fromTotals {
+	if plan.Totals {
 		t = "u"
 	}
 	group, err := groupExpr(q.GroupBy, t)
@@ -616,45 +478,40 @@ func serverNames(ctx context.Context, db *sql.DB, q TableQuery, from, to int64, 
 	filter, args := q.Filter.where(t)
 	var text string
 	switch {
-	case fromTotals && !q.Filter.perClient(q.GroupBy):
-		// The sums and clients from the daily totals where whole days
-		// allow, the hours of first and last use from the totals per
-		// service: the daily rows know the day only.
+	case plan.Totals && !q.Filter.perClient(q.GroupBy):
+		// The sums and clients from the totals per client, the hours of
+		// first and last use from the totals per service: the daily and
+		// monthly rows know their day or month only.
 		hourGroup, err := groupExpr(q.GroupBy, "h")
 		if err != nil {
 			return nil, fmt.Errorf("serverNames: %w", err)
 		}
 		hourFilter, hourArgs := q.Filter.where("h")
-		text = `WITH sums AS (SELECT ` + group + ` AS g, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
+		sums, hours := plan.Clients("u"), plan.Services("h")
+		text = `WITH sums AS (SELECT ` + group + ` AS g, ` + sums.Streams + ` AS accesses, sum(u.packets_up + u.packets_down) AS packets,
 	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients` + extra + `
-FROM ` + clientTotals(monthly, from, to) + ` u LEFT JOIN services sv ON sv.server_name = u.server_name
-WHERE 1` + filter + `
+FROM ` + sums.From + ` LEFT JOIN services sv ON sv.server_name = u.server_name
+WHERE ` + sums.Where + filter + `
 GROUP BY 1),
 seen AS (SELECT ` + hourGroup + ` AS g, min(h.hour) AS first_seen, max(h.hour) AS last_seen
-FROM usage_hourly h LEFT JOIN services sv ON sv.server_name = h.server_name
-WHERE h.hour >= ` + strconv.FormatInt(from, 10) + ` AND h.hour < ` + strconv.FormatInt(to, 10) + hourFilter + `
+FROM ` + hours.From + ` LEFT JOIN services sv ON sv.server_name = h.server_name
+WHERE ` + hours.Where + hourFilter + `
 GROUP BY 1)
 SELECT sums.g AS ` + name + `, accesses, packets, bytes_up, bytes_down, clients, seen.first_seen, seen.last_seen` + extraNames + `
 FROM sums JOIN seen ON seen.g = sums.g
 ORDER BY accesses DESC, 1 LIMIT ?`
 		args = append(args, hourArgs...)
-	case fromTotals:
-		text = `SELECT ` + group + ` AS ` + name + `, sum(u.streams) AS accesses, sum(u.packets_up + u.packets_down) AS packets,
-	sum(u.bytes_up) AS bytes_up, sum(u.bytes_down) AS bytes_down, count(DISTINCT u.client) AS clients,
-	min(u.hour) AS first_seen, max(u.hour) AS last_seen` + extra + `
-FROM client_usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name` + devicesJoin("u", q.GroupBy, q.Filter) + `
-WHERE u.hour >= ` + strconv.FormatInt(from, 10) + ` AND u.hour < ` + strconv.FormatInt(to, 10) + filter + `
-GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 	default:
-		active, err := activeFilter([]string{"s"}, q.Range, 0)
-		if err != nil {
-			return nil, fmt.Errorf("serverNames: %w", err)
+		rows := plan.ClientHours(t)
+		first, last := t+".first", t+".last"
+		if rows.Totals {
+			first, last = t+".hour", t+".hour"
 		}
-		text = `SELECT ` + group + ` AS ` + name + `, count(*) AS accesses, sum(s.packets_up + s.packets_down) AS packets,
-	sum(s.bytes_up) AS bytes_up, sum(s.bytes_down) AS bytes_down, count(DISTINCT s.client) AS clients,
-	min(s.first) AS first_seen, max(s.last) AS last_seen` + extra + `
-FROM streams s LEFT JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", q.GroupBy, q.Filter) + `
-WHERE ` + active + filter + `
+		text = `SELECT ` + group + ` AS ` + name + `, ` + rows.Streams + ` AS accesses, sum(` + t + `.packets_up + ` + t + `.packets_down) AS packets,
+	sum(` + t + `.bytes_up) AS bytes_up, sum(` + t + `.bytes_down) AS bytes_down, count(DISTINCT ` + t + `.client) AS clients,
+	min(` + first + `) AS first_seen, max(` + last + `) AS last_seen` + extra + `
+FROM ` + rows.From + ` LEFT JOIN services sv ON sv.server_name = ` + t + `.server_name` + devicesJoin(t, q.GroupBy, q.Filter) + `
+WHERE ` + rows.Where + filter + `
 GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 	}
 	args = append(args, q.limit())
@@ -663,8 +520,8 @@ GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 		return nil, fmt.Errorf("serverNames: %w", err)
 	}
 	frame.Meta.ExecutedQueryString = executed(text, args)
-	if fromTotals {
-		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	if notice := plan.Notice(); notice != "" {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: notice})
 	}
 	setUnits(frame, map[string]string{"bytes_up": "decbytes", "bytes_down": "decbytes", "packets": "short", "accesses": "short", "clients": "short"})
 	return frame, nil
@@ -674,10 +531,7 @@ GROUP BY 1 ORDER BY accesses DESC, 1 LIMIT ?`
 // range, newest first, with its service's vendor and category.
 func Streams(ctx context.Context, db *sql.DB, q TableQuery) (*data.Frame, error) {
 	filter, args := q.Filter.where("s")
-	active, err := activeFilter([]string{"s"}, q.Range, 0)
-	if err != nil {
-		return nil, fmt.Errorf("streams: %w", err)
-	}
+	active := store.ActiveDuring("s", q.Range.From, q.Range.To)
 	text := `SELECT s.first, s.last, s.client, s.client_mac, d.hostname AS client_name, s.server, s.server_port,
 	CASE WHEN s.quic_version IS NOT NULL THEN 'quic' WHEN s.proto = 6 THEN 'tcp' WHEN s.proto = 17 THEN 'udp' ELSE CAST(s.proto AS TEXT) END AS transport,
 	s.server_name, s.name_source, coalesce(sv.vendor, '') AS vendor, coalesce(nullif(sv.category, ''), '` + Unknown + `') AS category,
@@ -718,12 +572,13 @@ type Choice struct {
 // or devices seen in a range (every one when the range is zero).
 type List struct {
 	// SQL takes the range's start (floored to the hour) and end; Query
-	// puts clientTotals over the range where it names clientTotalsInRange.
+	// puts the totals per client over the range where it names
+	// clientTotalsInRange.
 	SQL    string
 	choice func(a, b string) Choice
 }
 
-// clientTotalsInRange stands, in a list's SQL, for clientTotals over the
+// clientTotalsInRange stands, in a list's SQL, for store.DayTotals over the
 // range the list is loaded for.
 const clientTotalsInRange = "client_totals_in_range"
 
@@ -817,8 +672,8 @@ func (l List) Query(r Range) (text string, from, to int64) {
 		// 1823 to 2116, with room to round without overflow.
 		r = Range{From: -1 << 62, To: 1 << 62}
 	}
-	from = timecut.Floor(r.From, int64(time.Hour))
-	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, clientTotals(nil, from, timecut.Floor(r.To, int64(time.Hour))+int64(time.Hour)))
+	from = timecut.HourOf(r.From)
+	text = strings.ReplaceAll(l.SQL, clientTotalsInRange, store.DayTotals(from, timecut.HourOf(r.To)+timecut.Hour))
 	return text, from, r.To
 }
 

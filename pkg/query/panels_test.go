@@ -400,7 +400,7 @@ func TestServerNamesAgreesWithRawRows(t *testing.T) {
 	// From the streams, as a range under a day reads: over the sample's
 	// years ServerNames reads the hourly totals, which
 	// TestTotalsAnswerAsTheStreams holds to the streams.
-	f, err := serverNames(context.Background(), db, TableQuery{Range: all, Limit: 100000}, 0, 0, false, nil)
+	f, err := serverNames(context.Background(), db, TableQuery{Range: all, Limit: 100000}, store.StreamsPlan(all.From, all.To))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // ShadowIT lists what is in use in the range that no contract covers, by
@@ -18,22 +20,23 @@ import (
 // or telemetry alone is not use), and the names no source classifies,
 // one row per registrable domain with unclassified set — the SaaS nobody
 // has named yet is the most shadow of all. From a day on it reads the
-// totals per client (usedIn): streams that started in the range's hours.
+// totals per client (store.Plan.Clients): streams that started in the range's
+// hours.
 func ShadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
-	from, to, fromTotals := q.Range.totalsHours()
-	return shadowIT(ctx, db, q, loc, from, to, fromTotals)
+	plan, err := store.PlanRange(q.Range.From, q.Range.To).InZone(ctx, db, loc)
+	if err != nil {
+		return nil, fmt.Errorf("shadowIT: %w", err)
+	}
+	return shadowIT(ctx, db, q, loc, plan)
 }
 
 // exampleNames is how many of an unclassified domain's names a row shows.
 const exampleNames = 5
 
-// shadowIT answers from the streams, or from the totals of the hours
-// [from, to).
-func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location, from, to int64, fromTotals bool) (*data.Frame, error) {
-	u, err := usedIn(ctx, db, q, loc, from, to, fromTotals)
-	if err != nil {
-		return nil, fmt.Errorf("shadowIT: %w", err)
-	}
+// shadowIT answers as plan reads: the streams, or the totals per client.
+func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location, plan store.Plan) (*data.Frame, error) {
+	u := plan.Clients("s")
+	filter, filterArgs := q.Filter.where("s")
 	// A row is a vendor's (its products) or, for names no source
 	// classifies, a registrable domain's (its names). CROSS JOIN keeps the
 	// rows outermost, each looking its service up: left to choose, SQLite
@@ -42,14 +45,14 @@ func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location,
 	text := `SELECT CASE WHEN sv.source = '' THEN sv.domain ELSE sv.vendor END AS vendor,
 	group_concat(DISTINCT CASE WHEN sv.source = '' THEN s.server_name ELSE sv.product END) AS products,
 	CASE WHEN sv.source = '' THEN '` + Unknown + `' ELSE min(sv.category) END AS category,
-	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + u.streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
+	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + u.Streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	CASE WHEN sv.source = '' THEN (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain)
 		ELSE (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor AND v2.kind = 'saas') END AS first_seen,
 	sv.source = '' AS unclassified
-FROM ` + u.source + ` CROSS JOIN services sv ON sv.server_name = s.server_name
-WHERE (sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts) OR sv.source = '' AND sv.domain != '')` + u.where + `
+FROM ` + u.From + ` CROSS JOIN services sv ON sv.server_name = s.server_name
+WHERE (sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts) OR sv.source = '' AND sv.domain != '') AND ` + u.Where + filter + `
 GROUP BY 1, sv.source = '' ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
-	args := append(u.args, q.limit())
+	args := append(filterArgs, q.limit())
 	frame, err := queryFrame(ctx, db, "shadowIT", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("shadowIT: %w", err)
@@ -75,8 +78,8 @@ GROUP BY 1, sv.source = '' ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
 	}
 	frame.Fields = append(frame.Fields, data.NewField("new_this_month", nil, isNew))
 	frame.Meta.ExecutedQueryString = executed(text, args)
-	if fromTotals {
-		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	if notice := plan.Notice(); notice != "" {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: notice})
 	}
 	setUnits(frame, map[string]string{"bytes": "decbytes"})
 	return frame, nil
@@ -90,19 +93,20 @@ GROUP BY 1, sv.source = '' ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
 // name next in a catalog or contracts file. Per client filters apply; from
 // a day on it reads the totals per client, as ShadowIT does.
 func Unclassified(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) (*data.Frame, error) {
-	from, to, fromTotals := q.Range.totalsHours()
-	u, err := usedIn(ctx, db, q, loc, from, to, fromTotals)
+	plan, err := store.PlanRange(q.Range.From, q.Range.To).InZone(ctx, db, loc)
 	if err != nil {
 		return nil, fmt.Errorf("unclassified: %w", err)
 	}
+	u := plan.Clients("s")
+	filter, filterArgs := q.Filter.where("s")
 	text := `SELECT sv.domain AS domain, count(DISTINCT s.server_name) AS names, group_concat(DISTINCT s.server_name) AS examples,
-	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + u.streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
+	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + u.Streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	(SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain) AS first_seen,
 	(SELECT max(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain) AS last_seen
-FROM ` + u.source + ` CROSS JOIN services sv ON sv.server_name = s.server_name
-WHERE sv.source = '' AND sv.domain != ''` + u.where + `
+FROM ` + u.From + ` CROSS JOIN services sv ON sv.server_name = s.server_name
+WHERE sv.source = '' AND sv.domain != '' AND ` + u.Where + filter + `
 GROUP BY 1 ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
-	args := append(u.args, q.limit())
+	args := append(filterArgs, q.limit())
 	frame, err := queryFrame(ctx, db, "unclassified", text, q.limit(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("unclassified: %w", err)
@@ -115,39 +119,11 @@ GROUP BY 1 ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
 		}
 	}
 	frame.Meta.ExecutedQueryString = executed(text, args)
-	if fromTotals {
-		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: totalsNotice})
+	if notice := plan.Notice(); notice != "" {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: notice})
 	}
 	setUnits(frame, map[string]string{"bytes": "decbytes"})
 	return frame, nil
-}
-
-// use is a source of rows of use, per client, aliased s, for a table
-// query: its FROM, what narrows it (filters and, for streams, the range)
-// and what counts its streams.
-type use struct {
-	source, where, streams string
-	args                   []any
-}
-
-// usedIn is the use in q's range: the totals per client of the hours
-// [from, to) (clientTotals: monthly for whole months of loc where the
-// monthly totals are cut in it, daily where whole UTC days allow), or the
-// streams active in the range.
-func usedIn(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location, from, to int64, fromTotals bool) (use, error) {
-	filter, args := q.Filter.where("s")
-	if fromTotals {
-		monthly, err := monthlyIn(ctx, db, loc)
-		if err != nil {
-			return use{}, err
-		}
-		return use{source: clientTotals(monthly, from, to) + " s", where: filter, streams: "sum(s.streams)", args: args}, nil
-	}
-	active, err := activeFilter([]string{"s"}, q.Range, 0)
-	if err != nil {
-		return use{}, err
-	}
-	return use{source: "streams s", where: " AND " + active + filter, streams: "count(*)", args: args}, nil
 }
 
 // boolField turns the 0/1 column name of frame into a bool field, and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
+	"github.com/saaslens/saaslens/pkg/store"
 	"github.com/saaslens/saaslens/pkg/timecut"
 )
 
@@ -36,10 +37,10 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 	if crossing != 0 || inside < 500 {
 		t.Fatalf("%d streams cross the range's edges and %d start in it: the comparison needs none and many", crossing, inside)
 	}
-	hourFrom, hourTo, ok := r.totalsHours()
-	if !ok || hourFrom != r.From || hourTo != r.To+1 {
-		t.Fatalf("a week answers from the hours [%d, %d) (%v), want [%d, %d)", hourFrom, hourTo, ok, r.From, r.To+1)
+	if p := store.PlanRange(r.From, r.To); !p.Totals || p.From != r.From || p.To != r.To+1 {
+		t.Fatalf("a week answers from the hours [%d, %d) (%v), want [%d, %d)", p.From, p.To, p.Totals, r.From, r.To+1)
 	}
+	streamsPlan := store.StreamsPlan(r.From, r.To)
 	filters := map[string]Filter{"": {}, "vendors": {Vendors: []string{"Microsoft", "Slack"}}}
 	for _, group := range []string{"", GroupVendor, GroupCategory} {
 		for fname, filter := range filters {
@@ -50,10 +51,10 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !hasNotice(totals, totalsNotice) {
+			if !hasNotice(totals, store.TotalsNotice) {
 				t.Errorf("%s: serverNames over a week does not say it read the totals", name)
 			}
-			streams, err := serverNames(ctx, db, q, 0, 0, false, nil)
+			streams, err := serverNames(ctx, db, q, streamsPlan)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,10 +71,10 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !hasNotice(totals, totalsNotice) {
+				if !hasNotice(totals, store.TotalsNotice) {
 					t.Errorf("%s: shadowIT over a week does not say it read the totals", name)
 				}
-				streams, err = shadowIT(ctx, db, q, m.Location, 0, 0, false)
+				streams, err = shadowIT(ctx, db, q, m.Location, streamsPlan)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -87,10 +88,10 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !hasNotice(totals, totalsNotice) {
+			if !hasNotice(totals, store.TotalsNotice) {
 				t.Errorf("%s: geo over a week does not say it read the totals", name)
 			}
-			streams, err = geoFrame(ctx, db, gq, 0, 0, false)
+			streams, err = geoOf(ctx, db, gq, streamsPlan)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,11 +105,11 @@ func TestTotalsAnswerAsTheStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hasNotice(f, totalsNotice) {
+	if hasNotice(f, store.TotalsNotice) {
 		t.Error("geo per department read the totals per server, which have no clients")
 	}
 	// A day less a nanosecond is read stream by stream.
-	if _, _, ok := (Range{From: r.From, To: r.From + int64(24*time.Hour) - 2}).totalsHours(); ok {
+	if store.PlanRange(r.From, r.From+int64(24*time.Hour)-2).Totals {
 		t.Error("a range under a day reads the totals")
 	}
 }
@@ -202,7 +203,7 @@ func startedHours(t *testing.T, f *data.Frame, db *sql.DB, q TableQuery) string 
 	return b.String()
 }
 
-// clientTotals gives, stretch by stretch, the hourly totals' sums per
+// ClientTotals gives, stretch by stretch, the hourly totals' sums per
 // client and name, from the monthly totals for the months of Tokyo (the
 // zone they are cut in) a stretch holds whole or holds all the data of,
 // and the daily ones for whole UTC days where those allow: here stretches cut at Tokyo's times, one of three working hours,
@@ -257,19 +258,20 @@ func TestClientTotalsSumAsTheHourlyOnes(t *testing.T) {
 		if len(stretches) != len(c.cuts)-1 || len(want) < 200 {
 			t.Fatalf("sums per stretch %v: the comparison needs some in each", stretches)
 		}
-		tokyo, err := monthlyIn(context.Background(), db, m.Location)
-		if err != nil || tokyo == nil {
-			t.Fatalf("the monthly totals are not Tokyo's (%v)", err)
+		plan := store.HoursPlan(c.cuts[0], c.cuts[len(c.cuts)-1])
+		tokyo, err := plan.InZone(context.Background(), db, m.Location)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, months := range []*monthlyTotals{nil, tokyo} {
-			source := clientTotals(months, c.cuts...)
+		for _, months := range []*store.Plan{&plan, &tokyo} {
+			source := months.ClientTotals(c.cuts...)
 			got := sharedtest.Rows(t, db, sums(source))
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("sums from %s (-hourly +clientTotals):\n%s", source, diff)
 			}
 			monthly, daily := strings.Count(source, "client_usage_monthly"), strings.Count(source, "client_usage_daily")
 			wantMonthly, wantDaily := c.monthly, c.daily
-			if months == nil {
+			if months == &plan {
 				wantMonthly, wantDaily = 0, c.onlyDaily
 			}
 			if monthly != wantMonthly || daily != wantDaily {
