@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,64 +15,6 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
-	"github.com/saaslens/saaslens/pkg/timecut"
-)
-
-// Query is a panel query's JSON (the QueryEditor's model).
-type Query struct {
-	QueryType string `json:"queryType"`
-	// usage
-	Metric string `json:"metric"`
-	TopN   int    `json:"topN"`
-	// latency: tls, serverRtt, clientRtt or resets; percentiles (50, 95)
-	Measure     string    `json:"measure"`
-	Percentiles []float64 `json:"percentiles"`
-	// View is time (default) or dayOfMonth: every month's streams by their
-	// calendar day (in timeZone), for month-end slowdowns.
-	View string `json:"view"`
-	// usage, serverNames, streams
-	Services   []string `json:"services"`
-	Clients    []string `json:"clients"`
-	Devices    []string `json:"devices"` // MAC where seen, else address
-	Vendors    []string `json:"vendors"`
-	Products   []string `json:"products"`
-	Categories []string `json:"categories"`
-	Kinds      []string `json:"kinds"` // saas, infra, unknown
-	// As the inventory names them.
-	Users       []string `json:"users"`
-	Departments []string `json:"departments"`
-	// usage, latency, serverNames, monthOverMonth: service (default),
-	// vendor, product, category, device, user, department; devices: the
-	// first four
-	GroupBy string `json:"groupBy"`
-	// serverNames, streams
-	Limit int `json:"limit"`
-	// licences: days without use that make a contract a cancellation
-	// candidate, and days ahead in which a renewal is due (0: defaults)
-	IdleDays    int `json:"idleDays"`
-	RenewalDays int `json:"renewalDays"`
-	// sql
-	RawSQL string `json:"rawSql"`
-	Format string `json:"format"`
-	// variable: services, vendors, products, categories, clients,
-	// devices, users, departments or unclassified
-	Variable string `json:"variable"`
-}
-
-// Query types.
-const (
-	TypeUsage        = "usage"
-	TypeServerNames  = "serverNames"
-	TypeStreams      = "streams"
-	TypeSQL          = "sql"
-	TypeLatency      = "latency"
-	TypeLicences     = "licences"
-	TypeShadowIT     = "shadowIT"
-	TypeUnclassified = "unclassified"
-	TypeMonths       = "monthOverMonth"
-	TypeDevices      = "devices"
-	TypeGeo          = "geo"
-	TypeVariable     = "variable"
 )
 
 // queryTimeout bounds one panel query; Grafana's own data proxy gives up
@@ -108,12 +51,18 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 			resp = backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("internal error: %v", p))
 		}
 	}()
-	var q Query
-	if err := json.Unmarshal(dq.JSON, &q); err != nil {
+	var head struct {
+		QueryType string `json:"queryType"`
+	}
+	if err := json.Unmarshal(dq.JSON, &head); err != nil {
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, "query JSON: "+err.Error())
 	}
 	if dq.QueryType != "" {
-		q.QueryType = dq.QueryType
+		head.QueryType = dq.QueryType
+	}
+	qt, err := queryTypeNamed(head.QueryType)
+	if err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
 	}
 	db, err := d.readDB()
 	if err != nil {
@@ -121,58 +70,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	}
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	r := query.RangeOf(dq.TimeRange.From, dq.TimeRange.To)
-	filter := query.Filter{Services: q.Services, Clients: q.Clients, Devices: q.Devices, Vendors: q.Vendors, Products: q.Products, Categories: q.Categories, Kinds: q.Kinds,
-		Users: q.Users, Departments: q.Departments}
-	limit := q.Limit
-	if limit > maxTableRows {
-		limit = maxTableRows
-	}
-	var frame *data.Frame
-	switch q.QueryType {
-	case TypeUsage, "":
-		frame, err = query.Usage(ctx, db.SQL(), query.UsageQuery{Metric: q.Metric, Range: r, TopN: q.TopN, Filter: filter, GroupBy: q.GroupBy,
-			Step: timecut.Step(r.From, r.To, dq.Interval, dq.MaxDataPoints)})
-	case TypeLatency:
-		lq := query.LatencyQuery{Measure: q.Measure, Percentiles: q.Percentiles, Range: r,
-			Filter: filter, GroupBy: q.GroupBy, TopN: q.TopN, Step: timecut.Step(r.From, r.To, dq.Interval, dq.MaxDataPoints)}
-		switch q.View {
-		case "", "time":
-		case "dayOfMonth":
-			lq.DayOfMonth = d.cfg.Location
-		default:
-			err = fmt.Errorf("latency: view %q: want time or dayOfMonth", q.View)
-		}
-		if err == nil {
-			frame, err = query.Latency(ctx, db.SQL(), lq)
-		}
-	case TypeLicences:
-		frame, err = query.Licences(ctx, db.SQL(), query.LicencesQuery{Range: r, IdleDays: q.IdleDays, RenewalDays: q.RenewalDays}, d.cfg.Location)
-		if err == nil {
-			d.noteContractsProblem(frame)
-		}
-	case TypeMonths:
-		frame, err = query.MonthOverMonth(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
-	case TypeDevices:
-		frame, err = query.Devices(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
-	case TypeGeo:
-		frame, err = query.Geo(ctx, db.SQL(), query.GeoQuery{TableQuery: query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit},
-			Locator: d.cfg.Geo, Home: d.cfg.Home})
-	case TypeShadowIT:
-		frame, err = query.ShadowIT(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
-	case TypeUnclassified:
-		frame, err = query.Unclassified(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit}, d.cfg.Location)
-	case TypeServerNames:
-		frame, err = query.ServerNames(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, GroupBy: q.GroupBy, Limit: limit}, d.cfg.Location)
-	case TypeStreams:
-		frame, err = query.Streams(ctx, db.SQL(), query.TableQuery{Range: r, Filter: filter, Limit: limit})
-	case TypeSQL:
-		frame, err = query.RunSQL(ctx, db.SQL(), query.SQLQuery{Text: q.RawSQL, Format: q.Format, Range: r, Interval: dq.Interval})
-	case TypeVariable:
-		frame, err = variable(ctx, db.SQL(), q.Variable, r)
-	default:
-		err = fmt.Errorf("unknown query type %q: want usage, latency, licences, shadowIT, unclassified, monthOverMonth, devices, geo, serverNames, streams, sql or variable", q.QueryType)
-	}
+	frame, err := qt.answer(ctx, d, db.SQL(), dq.JSON, dq)
 	if err != nil {
 		status := backend.StatusBadRequest
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
@@ -192,7 +90,7 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 	}
 	l, ok := query.Lists[what]
 	if !ok {
-		return nil, fmt.Errorf("variable %q: want services, vendors, products, categories, clients, devices, users, departments or unclassified", what)
+		return nil, fmt.Errorf("variable %q: want %s", what, strings.Join(query.ListNames(), ", "))
 	}
 	list, err := l.Load(ctx, db, r)
 	if err != nil {

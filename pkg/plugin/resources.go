@@ -17,11 +17,13 @@ import (
 	"github.com/saaslens/saaslens/pkg/query"
 )
 
-// CallResource serves the editors' pickers and the status page:
+// CallResource serves the editors' pickers, what they need to know of the
+// backend, and the status page:
 //
-//	GET  services, clients, devices  [?from=&to= Unix ms]  [{text, value}]
-//	GET  status                      what ingest has done and is doing
-//	POST ingest                      run ingest now (202; queued behind a run going on)
+//	GET  <list> [?from=&to= Unix ms]  [{text, value}], a list of query.Lists
+//	GET  meta                         query types, groupings, filters, macros, tables, settings (Meta)
+//	GET  status                       what ingest has done and is doing
+//	POST ingest                       run ingest now (202; queued behind a run going on)
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	return d.resources.CallResource(ctx, req, sender)
 }
@@ -51,6 +53,9 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 	for name, l := range query.Lists {
 		mux.HandleFunc("GET /"+name, list(l))
 	}
+	mux.HandleFunc("GET /meta", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, d.meta(r.Context()))
+	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.status(r.Context()))
 	})

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -20,34 +20,56 @@ import (
 )
 
 // Settings are the datasource's jsonData. The JSON names are the interface
-// the ConfigEditor, provisioning files and users' API calls rely on.
+// the ConfigEditor, provisioning files and users' API calls rely on; each
+// field's want tag says how it must be written, for the message when it is
+// not, and the meta resource lists them.
 type Settings struct {
-	CaptureDirs    []string `json:"captureDirs"`
-	DatabasePath   string   `json:"databasePath"`
-	IngestInterval string   `json:"ingestInterval"`
-	StorePackets   *bool    `json:"storePackets"`
-	RetentionDays  int      `json:"retentionDays"`
-	Settle         string   `json:"settle"`
-	ContractsFile  string   `json:"contractsFile"`
+	CaptureDirs    []string `json:"captureDirs" want:"a list of directories, like [\"/var/captures\"]"`
+	DatabasePath   string   `json:"databasePath" want:"a file path, like \"/var/lib/grafana/saaslens.db\""`
+	IngestInterval string   `json:"ingestInterval" want:"a duration in quotes, like \"1m\" (\"0\" turns scheduled ingest off)"`
+	StorePackets   *bool    `json:"storePackets" want:"true or false"`
+	RetentionDays  int      `json:"retentionDays" want:"a whole number of days (0 keeps everything)"`
+	Settle         string   `json:"settle" want:"a duration in quotes, like \"10s\""`
+	ContractsFile  string   `json:"contractsFile" want:"a file path, like \"/etc/saaslens/contracts.yaml\""`
 	// CatalogFile is the user's own catalog, in the built-in catalog's
 	// format; its entries come before the built-in ones.
-	CatalogFile string `json:"catalogFile"`
+	CatalogFile string `json:"catalogFile" want:"a file path, like \"/etc/saaslens/catalog.yaml\""`
 	// InventoryFile is a CSV naming devices, their users and departments.
-	InventoryFile string `json:"inventoryFile"`
+	InventoryFile string `json:"inventoryFile" want:"a file path, like \"/etc/saaslens/inventory.csv\""`
 	// ClassifierPlugins are the only plugin binaries that run, each with
 	// the SHA-256 it must match.
-	ClassifierPlugins []classifierhost.Config `json:"classifierPlugins"`
+	ClassifierPlugins []classifierhost.Config `json:"classifierPlugins" want:"a list of {\"path\": \"/usr/local/lib/saaslens/classifier\", \"sha256\": \"<hex>\"}"`
 	// TimeZone cuts months and days for the licence and shadow IT
 	// questions (IANA name, default UTC): an office in Tokyo closes its
 	// month at midnight JST.
-	TimeZone string `json:"timeZone"`
+	TimeZone string `json:"timeZone" want:"an IANA time zone in quotes, like \"Asia/Tokyo\""`
 	// HomeCountry (ISO 3166-1 alpha-2) is where the office is: the geo
 	// question flags servers elsewhere.
-	HomeCountry string `json:"homeCountry"`
+	HomeCountry string `json:"homeCountry" want:"a two-letter country code in quotes, like \"JP\""`
 	// GeoDatabase is a MaxMind-format country database used instead of
 	// the embedded table.
-	GeoDatabase string `json:"geoDatabase"`
+	GeoDatabase string `json:"geoDatabase" want:"a file path, like \"/usr/share/GeoIP/GeoLite2-Country.mmdb\""`
 }
+
+// settingField is one setting: its JSON name, how it must be written, and
+// where it goes.
+type settingField struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	at   int
+}
+
+// settingFields are Settings' fields, in order.
+var settingFields = func() []settingField {
+	t := reflect.TypeFor[Settings]()
+	out := make([]settingField, t.NumField())
+	for i := range out {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		out[i] = settingField{Name: name, Want: f.Tag.Get("want"), at: i}
+	}
+	return out
+}()
 
 // SettingError names the setting at fault, for the health check.
 type SettingError struct {
@@ -56,24 +78,6 @@ type SettingError struct {
 }
 
 func (e *SettingError) Error() string { return e.Setting + ": " + e.Problem }
-
-// settingTypes is how each setting must be written, for the message when
-// it is not.
-var settingTypes = map[string]string{
-	"captureDirs":       `a list of directories, like ["/var/captures"]`,
-	"databasePath":      `a file path, like "/var/lib/grafana/saaslens.db"`,
-	"ingestInterval":    `a duration in quotes, like "1m" ("0" turns scheduled ingest off)`,
-	"storePackets":      `true or false`,
-	"retentionDays":     `a whole number of days (0 keeps everything)`,
-	"settle":            `a duration in quotes, like "10s"`,
-	"contractsFile":     `a file path, like "/etc/saaslens/contracts.yaml"`,
-	"catalogFile":       `a file path, like "/etc/saaslens/catalog.yaml"`,
-	"inventoryFile":     `a file path, like "/etc/saaslens/inventory.csv"`,
-	"classifierPlugins": `a list of {"path": "/usr/local/lib/saaslens/classifier", "sha256": "<hex>"}`,
-	"timeZone":          `an IANA time zone in quotes, like "Asia/Tokyo"`,
-	"homeCountry":       `a two-letter country code in quotes, like "JP"`,
-	"geoDatabase":       `a file path, like "/usr/share/GeoIP/GeoLite2-Country.mmdb"`,
-}
 
 // config is what a datasource's settings come to.
 type config struct {
@@ -99,47 +103,14 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			return c, &SettingError{"jsonData", "not a JSON object: " + err.Error()}
 		}
 	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		want, known := settingTypes[k]
-		if !known {
-			continue // settings of later versions, or Grafana's own
+	// Other keys are settings of later versions, or Grafana's own.
+	for _, f := range settingFields {
+		v, ok := raw[f.Name]
+		if !ok {
+			continue
 		}
-		var err error
-		switch k {
-		case "captureDirs":
-			err = json.Unmarshal(raw[k], &c.CaptureDirs)
-		case "databasePath":
-			err = json.Unmarshal(raw[k], &c.DatabasePath)
-		case "ingestInterval":
-			err = json.Unmarshal(raw[k], &c.IngestInterval)
-		case "storePackets":
-			err = json.Unmarshal(raw[k], &c.StorePackets)
-		case "retentionDays":
-			err = json.Unmarshal(raw[k], &c.RetentionDays)
-		case "settle":
-			err = json.Unmarshal(raw[k], &c.Settle)
-		case "contractsFile":
-			err = json.Unmarshal(raw[k], &c.ContractsFile)
-		case "catalogFile":
-			err = json.Unmarshal(raw[k], &c.CatalogFile)
-		case "inventoryFile":
-			err = json.Unmarshal(raw[k], &c.InventoryFile)
-		case "classifierPlugins":
-			err = json.Unmarshal(raw[k], &c.ClassifierPlugins)
-		case "timeZone":
-			err = json.Unmarshal(raw[k], &c.TimeZone)
-		case "homeCountry":
-			err = json.Unmarshal(raw[k], &c.HomeCountry)
-		case "geoDatabase":
-			err = json.Unmarshal(raw[k], &c.GeoDatabase)
-		}
-		if err != nil {
-			return c, &SettingError{k, fmt.Sprintf("%s is not %s", raw[k], want)}
+		if err := json.Unmarshal(v, reflect.ValueOf(&c.Settings).Elem().Field(f.at).Addr().Interface()); err != nil {
+			return c, &SettingError{f.Name, fmt.Sprintf("%s is not %s", v, f.Want)}
 		}
 	}
 

@@ -21,6 +21,26 @@ const (
 	GroupDepartment = "department"
 )
 
+// Grouping is one grouping as an editor offers it; ByDevice ones read the
+// inventory (a devices row is already a device, and takes none of them).
+type Grouping struct {
+	Value       string `json:"value"`
+	Label       string `json:"label"`
+	Description string `json:"description,omitempty"`
+	ByDevice    bool   `json:"byDevice,omitempty"`
+}
+
+// Groupings are the groupings, in the order editors offer them.
+var Groupings = []Grouping{
+	{GroupService, "Server name", "", false},
+	{GroupVendor, "Vendor", "", false},
+	{GroupProduct, "Product", "", false},
+	{GroupCategory, "Category", "", false},
+	{GroupDevice, "Device", "The inventory or DHCP name, else MAC or address", true},
+	{GroupUser, "User", "As the inventory file names them", true},
+	{GroupDepartment, "Department", "As the inventory file names them", true},
+}
+
 // NoUser and NoDepartment stand for devices the inventory does not name.
 const (
 	NoUser       = "(no user)"
@@ -85,7 +105,11 @@ func groupExpr(g, t string) (string, error) {
 	case GroupDepartment:
 		return `coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `')`, nil
 	}
-	return "", fmt.Errorf("group by %q: want service, vendor, product, category, device, user or department", g)
+	values := make([]string, len(Groupings))
+	for i, gr := range Groupings {
+		values[i] = gr.Value
+	}
+	return "", fmt.Errorf("group by %q: want %s", g, strings.Join(values, ", "))
 }
 
 // productOf names the product of the row aliased t, joined to services as

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/saaslens/saaslens/pkg/store"
@@ -105,6 +107,11 @@ var Lists = map[string]List{
 			return Choice{Text: host + " (" + mac + ")", Value: mac}
 		},
 	},
+}
+
+// ListNames are the lists' names, sorted.
+func ListNames() []string {
+	return slices.Sorted(maps.Keys(Lists))
 }
 
 // Load runs the list over r.

@@ -38,34 +38,40 @@ func clampTime(t time.Time) int64 {
 }
 
 // Macros are what a raw SQL query may use. Each expands over a fixed range
-// and interval, so the same text always gives the same SQL.
-//
-//	$__timeFilter(col)            (col >= <from ns> AND col <= <to ns>)
-//	$__unixEpochNanosFilter(col)  the same (every time column is in ns)
-//	$__timeFrom, $__timeTo        the range's ends in ns
-//	$__timeGroup(col, interval)   col floored to the interval, in ns;
-//	                              alias it AS time to make it the time field
-//	$__interval_s, $__interval_ms the panel's interval in seconds, ms
-//	$__activeFilter(alias)        the streams (aliased alias) with traffic
-//	                              in the range, started in it or before
-//
-// A condition expands in parentheses, so NOT $__timeFilter(first) negates
-// all of it.
-//
-// interval may be a duration (30s, 5m, 1h, 1d, 1w) or $__interval.
-var macros = map[string]func(args []string, r Range, interval time.Duration) (string, error){
-	"timeFilter":           timeFilter,
-	"unixEpochNanosFilter": timeFilter,
-	"timeFrom":             func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeFrom", args, r.From) },
-	"timeTo":               func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeTo", args, r.To) },
-	"timeGroup":            timeGroup,
-	"activeFilter":         activeFilter,
-	"interval_s": func(args []string, _ Range, i time.Duration) (string, error) {
+// and interval, so the same text always gives the same SQL. A condition
+// expands in parentheses, so NOT $__timeFilter(first) negates all of it.
+// An interval may be a duration (30s, 5m, 1h, 1d, 1w) or $__interval.
+var Macros = []Macro{
+	{"timeFilter", "$__timeFilter(col)", "(col >= from AND col <= to), the range's ends in ns", timeFilter},
+	{"unixEpochNanosFilter", "$__unixEpochNanosFilter(col)", "the same as $__timeFilter: every time column is in ns", timeFilter},
+	{"timeFrom", "$__timeFrom", "the range's start in ns", func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeFrom", args, r.From) }},
+	{"timeTo", "$__timeTo", "the range's end in ns", func(args []string, r Range, _ time.Duration) (string, error) { return noArgs("timeTo", args, r.To) }},
+	{"timeGroup", "$__timeGroup(col, interval)", "col floored to the interval, in ns; alias it AS time to make it the time field", timeGroup},
+	{"interval_s", "$__interval_s", "the panel's interval in seconds", func(args []string, _ Range, i time.Duration) (string, error) {
 		return noArgs("interval_s", args, int64(i/time.Second))
-	},
-	"interval_ms": func(args []string, _ Range, i time.Duration) (string, error) {
+	}},
+	{"interval_ms", "$__interval_ms", "the panel's interval in milliseconds", func(args []string, _ Range, i time.Duration) (string, error) {
 		return noArgs("interval_ms", args, int64(i/time.Millisecond))
-	},
+	}},
+	{"activeFilter", "$__activeFilter(alias)", "the streams (aliased alias) with traffic in the range, started in it or before", activeFilter},
+}
+
+// Macro is one macro: its name after $__, how it is written, what it
+// gives, and its expansion.
+type Macro struct {
+	Name   string `json:"name"`
+	Syntax string `json:"syntax"`
+	Doc    string `json:"doc"`
+	expand func(args []string, r Range, interval time.Duration) (string, error)
+}
+
+func macroNamed(name string) (Macro, bool) {
+	for _, m := range Macros {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Macro{}, false
 }
 
 func noArgs(name string, args []string, v int64) (string, error) {
@@ -155,7 +161,7 @@ func Expand(text string, r Range, interval time.Duration) (string, error) {
 			n++
 		}
 		name := rest[:n]
-		fn, ok := macros[name]
+		m, ok := macroNamed(name)
 		if !ok {
 			if name == "interval" {
 				// Grafana replaces $__interval in the frontend; a query
@@ -164,7 +170,11 @@ func Expand(text string, r Range, interval time.Duration) (string, error) {
 				text = rest[n:]
 				continue
 			}
-			return "", fmt.Errorf("unknown macro $__%s (known: $__timeFilter, $__unixEpochNanosFilter, $__timeFrom, $__timeTo, $__timeGroup, $__interval_s, $__interval_ms)", name)
+			known := make([]string, len(Macros))
+			for i, m := range Macros {
+				known[i] = "$__" + m.Name
+			}
+			return "", fmt.Errorf("unknown macro $__%s (known: %s)", name, strings.Join(known, ", "))
 		}
 		rest = rest[n:]
 		var args []string
@@ -175,7 +185,7 @@ func Expand(text string, r Range, interval time.Duration) (string, error) {
 			}
 			args, rest = list, rest[end+1:]
 		}
-		v, err := fn(args, r, interval)
+		v, err := m.expand(args, r, interval)
 		if err != nil {
 			return "", err
 		}

@@ -55,7 +55,7 @@ func TestExpandErrors(t *testing.T) {
 		{`$__timeGroup(first, 2000000h)`, `$__timeGroup: interval "2000000h": at most 47482d`},
 		{`$__timeFrom(x)`, `$__timeFrom takes no arguments, got 1`},
 		{`$__timeFilter(first`, `$__timeFilter: no closing parenthesis`},
-		{`$__timeFliter(first)`, `unknown macro $__timeFliter (known: $__timeFilter, $__unixEpochNanosFilter, $__timeFrom, $__timeTo, $__timeGroup, $__interval_s, $__interval_ms)`},
+		{`$__timeFliter(first)`, `unknown macro $__timeFliter (known: $__timeFilter, $__unixEpochNanosFilter, $__timeFrom, $__timeTo, $__timeGroup, $__interval_s, $__interval_ms, $__activeFilter)`},
 	} {
 		got, err := Expand(c.in, hour, 30*time.Second)
 		if err == nil || err.Error() != c.want {

@@ -329,6 +329,21 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 	if code := callResource(t, h, pc, http.MethodGet, fmt.Sprintf("clients?from=%d&to=%d", first/1e6, last/1e6+1), &clients); code != http.StatusOK || len(clients) == 0 {
 		t.Errorf("clients resource: %d, %d entries", code, len(clients))
 	}
+	// What the editors learn of the backend: its query types, and the
+	// tables of this database for raw SQL.
+	var meta plugin.Meta
+	if code := callResource(t, h, pc, http.MethodGet, "meta", &meta); code != http.StatusOK {
+		t.Errorf("meta resource: %d", code)
+	}
+	streamsColumns := ""
+	for _, tb := range meta.Tables {
+		if tb.Name == "streams" {
+			streamsColumns = strings.Join(tb.Columns, ",")
+		}
+	}
+	if len(meta.QueryTypes) != 12 || len(meta.Filters) != 9 || len(meta.Macros) != 8 || !strings.Contains(streamsColumns, ",server_name,") || meta.TablesProblem != "" {
+		t.Errorf("meta: %d query types, %d filters, %d macros, streams columns %q, %s", len(meta.QueryTypes), len(meta.Filters), len(meta.Macros), streamsColumns, meta.TablesProblem)
+	}
 	var bad map[string]string
 	if code := callResource(t, h, pc, http.MethodGet, "clients?from=x&to=1", &bad); code != http.StatusBadRequest || !strings.Contains(bad["error"], "Unix milliseconds") {
 		t.Errorf("bad range: %d %v", code, bad)

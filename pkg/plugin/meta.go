@@ -1,0 +1,96 @@
+package plugin
+
+import (
+	"context"
+	"reflect"
+	"strings"
+
+	"github.com/saaslens/saaslens/pkg/query"
+	"github.com/saaslens/saaslens/pkg/store"
+)
+
+// Meta is what the editors need to know of the backend, from the lists the
+// backend itself answers by: query types and their options, groupings,
+// filters, template variables, raw SQL's macros and tables, and settings.
+// The frontend keeps no lists of its own.
+type Meta struct {
+	QueryTypes []queryType       `json:"queryTypes"`
+	Groupings  []query.Grouping  `json:"groupings"`
+	Filters    []filterMeta      `json:"filters"`
+	Variables  []string          `json:"variables"`
+	Macros     []query.Macro     `json:"macros"`
+	Settings   []settingField    `json:"settings"`
+	Tables     []store.Table     `json:"tables"`
+	Enums      map[string][]enum `json:"enums"`
+	// TablesProblem is why Tables is empty: no database yet.
+	TablesProblem string `json:"tablesProblem,omitempty"`
+}
+
+// filterMeta is one filter: its option's name, its label, and the list
+// (a picker resource and variable) its values come from, or its values.
+type filterMeta struct {
+	Name   string `json:"name"`
+	Label  string `json:"label"`
+	List   string `json:"list,omitempty"`
+	Values []enum `json:"values,omitempty"`
+}
+
+// enum is one value an option takes, as an editor shows it.
+type enum struct {
+	Value       string `json:"value"`
+	Label       string `json:"label"`
+	Description string `json:"description,omitempty"`
+}
+
+// enums are the options whose values are fixed.
+var enums = map[string][]enum{
+	"metric": {
+		{query.MetricBytes, "Bytes", ""}, {query.MetricStreams, "Streams", ""}, {query.MetricClients, "Clients", ""},
+		{query.MetricDevices, "Active devices", "Distinct devices: a client MAC where seen, else its address"},
+	},
+	"measure": {
+		{"tls", "TLS handshake", "ClientHello to ServerHello"},
+		{"serverRtt", "Server RTT", "SYN to SYN/ACK: the network beyond the capture point"},
+		{"clientRtt", "Client RTT", "SYN/ACK to ACK: the client side"},
+		{"resets", "Resets", "Share of streams ending in a reset"},
+		{"retransmits", "Retransmits", "Share of TCP streams with a retransmitted segment"},
+	},
+	"view": {{"time", "Over time", ""}, {"dayOfMonth", "Day of month", "Every month's streams together by calendar day, so month-end slowdowns show"}},
+	"format": {{"table", "Table", ""}, {"time_series", "Time series", ""}},
+	"kinds": {
+		{"saas", "SaaS", "Services people use"},
+		{"infra", "Infrastructure", "CDNs, certificate checks, updates, telemetry, ads"},
+		{query.Unknown, "Unknown", "Names no catalog entry or contract knows"},
+	},
+}
+
+// filters are filterOptions' fields, each with the list of the same name
+// or, for kinds, its values.
+var filters = func() []filterMeta {
+	t := reflect.TypeFor[filterOptions]()
+	out := make([]filterMeta, t.NumField())
+	for i := range out {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f := filterMeta{Name: name, Label: strings.ToUpper(name[:1]) + name[1:]}
+		if _, ok := query.Lists[name]; ok {
+			f.List = name
+		} else {
+			f.Values = enums[name]
+		}
+		out[i] = f
+	}
+	return out
+}()
+
+func (d *Datasource) meta(ctx context.Context) Meta {
+	m := Meta{QueryTypes: queryTypes, Groupings: query.Groupings, Filters: filters, Variables: query.ListNames(),
+		Macros: query.Macros, Settings: settingFields, Enums: enums, Tables: []store.Table{}}
+	db, err := d.readDB()
+	if err == nil {
+		m.Tables, err = store.Tables(ctx, db.SQL())
+	}
+	if err != nil {
+		m.TablesProblem = err.Error()
+	}
+	return m
+}
