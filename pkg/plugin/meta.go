@@ -55,7 +55,7 @@ var enums = map[string][]enum{
 		{"resets", "Resets", "Share of streams ending in a reset"},
 		{"retransmits", "Retransmits", "Share of TCP streams with a retransmitted segment"},
 	},
-	"view": {{"time", "Over time", ""}, {"dayOfMonth", "Day of month", "Every month's streams together by calendar day, so month-end slowdowns show"}},
+	"view":   {{"time", "Over time", ""}, {"dayOfMonth", "Day of month", "Every month's streams together by calendar day, so month-end slowdowns show"}},
 	"format": {{"table", "Table", ""}, {"time_series", "Time series", ""}},
 	"kinds": {
 		{"saas", "SaaS", "Services people use"},
