@@ -1,7 +1,13 @@
 import { ScopedVars } from '@grafana/data';
 import { TemplateSrv } from '@grafana/runtime';
 
-import { expandList, sqlQuote } from './datasource';
+import { DataSource, expandList, sqlQuote } from './datasource';
+import { SaasQuery } from './types';
+
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  getTemplateSrv: () => srv,
+}));
 
 // A template service holding $service = [slack.com, it's.example] and
 // $all at All.
@@ -35,5 +41,28 @@ describe('sqlQuote', () => {
   it('quotes each value as a string literal', () => {
     expect(sqlQuote(['slack.com', "it's.example"])).toBe("'slack.com','it''s.example'");
     expect(sqlQuote("o'clock")).toBe("'o''clock'");
+  });
+});
+
+describe('applyTemplateVariables', () => {
+  it('expands variables in every list of strings, whichever filter it is', () => {
+    const query: SaasQuery = {
+      refId: 'A',
+      queryType: 'geo',
+      categories: ['$service'],
+      kinds: ['saas'],
+      departments: ['$all'],
+      percentiles: [50, 95],
+    };
+    const got = DataSource.prototype.applyTemplateVariables.call({} as DataSource, query, {});
+    expect(got).toEqual({
+      refId: 'A',
+      queryType: 'geo',
+      categories: ['slack.com', "it's.example"],
+      kinds: ['saas'],
+      departments: ['*'],
+      percentiles: [50, 95],
+      rawSql: undefined,
+    });
   });
 });

@@ -11,7 +11,7 @@ import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/run
 import { Observable } from 'rxjs';
 
 import { VariableQueryEditor } from './components/VariableQueryEditor';
-import { ALL, Choice, DEFAULT_QUERY, SaasOptions, SaasQuery, VariableQuery } from './types';
+import { ALL, Choice, DEFAULT_QUERY, Meta, SaasOptions, SaasQuery, VariableQuery } from './types';
 
 export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
   constructor(instanceSettings: DataSourceInstanceSettings<SaasOptions>) {
@@ -25,18 +25,16 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
 
   applyTemplateVariables(query: SaasQuery, scopedVars: ScopedVars): SaasQuery {
     const srv = getTemplateSrv();
-    return {
-      ...query,
-      services: expandList(query.services, srv, scopedVars),
-      clients: expandList(query.clients, srv, scopedVars),
-      devices: expandList(query.devices, srv, scopedVars),
-      vendors: expandList(query.vendors, srv, scopedVars),
-      products: expandList(query.products, srv, scopedVars),
-      categories: expandList(query.categories, srv, scopedVars),
-      users: expandList(query.users, srv, scopedVars),
-      departments: expandList(query.departments, srv, scopedVars),
-      rawSql: query.rawSql === undefined ? undefined : srv.replace(query.rawSql, scopedVars, sqlQuote),
-    };
+    // Every list of strings is a filter (services, vendors, kinds, ...):
+    // whichever the backend adds, its variables expand.
+    const out: Record<string, unknown> = { ...query };
+    for (const [key, value] of Object.entries(query)) {
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+        out[key] = expandList(value, srv, scopedVars);
+      }
+    }
+    out.rawSql = query.rawSql === undefined ? undefined : srv.replace(query.rawSql, scopedVars, sqlQuote);
+    return out as unknown as SaasQuery;
   }
 
   filterQuery(query: SaasQuery): boolean {
@@ -46,32 +44,20 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
     return query.queryType !== 'sql' || (query.rawSql ?? '').trim() !== '';
   }
 
-  getServices(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('services', rangeParams(range));
+  /** A list the backend offers (services, clients, vendors, ...; meta names them) over a range. */
+  getList(name: string, range?: TimeRange): Promise<Choice[]> {
+    return this.getResource(name, rangeParams(range));
   }
 
-  getClients(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('clients', rangeParams(range));
-  }
+  private metaRequest?: Promise<Meta>;
 
-  getDevices(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('devices', rangeParams(range));
-  }
-
-  getVendors(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('vendors', rangeParams(range));
-  }
-
-  getProducts(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('products', rangeParams(range));
-  }
-
-  getUsers(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('users', rangeParams(range));
-  }
-
-  getDepartments(range?: TimeRange): Promise<Choice[]> {
-    return this.getResource('departments', rangeParams(range));
+  /** What the editors know of the backend, asked once per datasource. */
+  getMeta(): Promise<Meta> {
+    if (!this.metaRequest) {
+      this.metaRequest = this.getResource<Meta>('meta');
+      this.metaRequest.catch(() => (this.metaRequest = undefined));
+    }
+    return this.metaRequest;
   }
 
   ingestNow(): Promise<{ message: string }> {

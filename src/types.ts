@@ -1,43 +1,19 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType =
-  | 'usage'
-  | 'latency'
-  | 'licences'
-  | 'shadowIT'
-  | 'unclassified'
-  | 'monthOverMonth'
-  | 'devices'
-  | 'geo'
-  | 'serverNames'
-  | 'streams'
-  | 'sql'
-  | 'variable';
-export type Measure = 'tls' | 'serverRtt' | 'clientRtt' | 'resets' | 'retransmits';
-export type Metric = 'streams' | 'bytes' | 'clients' | 'devices';
-export type VariableKind =
-  | 'services'
-  | 'vendors'
-  | 'products'
-  | 'categories'
-  | 'clients'
-  | 'devices'
-  | 'users'
-  | 'departments'
-  | 'unclassified';
-export type GroupBy = 'service' | 'vendor' | 'product' | 'category' | 'device' | 'user' | 'department';
+/** A query type's name, as the backend's meta resource lists them (usage, latency, sql, ...). */
+export type QueryType = string;
 export type Kind = 'saas' | 'infra' | 'unknown';
 
 /** A panel query; the backend's plugin.Query reads the same JSON. */
 export interface SaasQuery extends DataQuery {
   queryType?: QueryType;
-  metric?: Metric;
+  metric?: string;
   topN?: number;
-  measure?: Measure;
+  measure?: string;
   percentiles?: number[];
   view?: 'time' | 'dayOfMonth';
-  groupBy?: GroupBy;
+  groupBy?: string;
   services?: string[];
   clients?: string[];
   /** device ids: the client MAC where seen, else the address */
@@ -56,7 +32,7 @@ export interface SaasQuery extends DataQuery {
   renewalDays?: number;
   rawSql?: string;
   format?: 'table' | 'time_series';
-  variable?: VariableKind;
+  variable?: string;
 }
 
 export const DEFAULT_QUERY: Partial<SaasQuery> = {
@@ -96,8 +72,42 @@ export interface Choice {
 
 export interface VariableQuery {
   refId: string;
-  variable: VariableKind;
+  variable: string;
 }
 
 /** What the services or clients filters hold when a variable is at "All". */
 export const ALL = '*';
+
+/** A value an option takes, as the backend's meta resource lists it. */
+export interface Enum {
+  value: string;
+  label: string;
+  description?: string;
+}
+
+/** What the editors know of the backend: its GET meta resource (plugin.Meta). */
+export interface Meta {
+  queryTypes: Array<{
+    name: string;
+    label: string;
+    description: string;
+    frame: 'timeseries' | 'table';
+    /** The options (SaasQuery fields) the type reads. */
+    options: string[];
+    /** The groupings its groupBy takes, when not all. */
+    groupings?: string[];
+    /** Not offered to panels: the variable editor's. */
+    internal?: boolean;
+  }>;
+  groupings: Array<Enum & { byDevice?: boolean }>;
+  /** The filters: each a list of the same name to pick from, or its values. */
+  filters: Array<{ name: string; label: string; list?: string; values?: Enum[] }>;
+  variables: Array<{ name: string; label: string; description: string }>;
+  macros: Array<{ name: string; syntax: string; doc: string }>;
+  settings: Array<{ name: string; want: string }>;
+  tables: Array<{ name: string; view?: boolean; columns: string[] }>;
+  tablesProblem?: string;
+  enums: Record<string, Enum[]>;
+  /** The options' values when a query leaves them out. */
+  defaults: Record<string, unknown>;
+}

@@ -17,11 +17,13 @@ type Meta struct {
 	QueryTypes []queryType       `json:"queryTypes"`
 	Groupings  []query.Grouping  `json:"groupings"`
 	Filters    []filterMeta      `json:"filters"`
-	Variables  []string          `json:"variables"`
+	Variables  []variableMeta    `json:"variables"`
 	Macros     []query.Macro     `json:"macros"`
 	Settings   []settingField    `json:"settings"`
 	Tables     []store.Table     `json:"tables"`
 	Enums      map[string][]enum `json:"enums"`
+	// Defaults are the options' values when a query leaves them out.
+	Defaults map[string]any `json:"defaults"`
 	// TablesProblem is why Tables is empty: no database yet.
 	TablesProblem string `json:"tablesProblem,omitempty"`
 }
@@ -33,6 +35,13 @@ type filterMeta struct {
 	Label  string `json:"label"`
 	List   string `json:"list,omitempty"`
 	Values []enum `json:"values,omitempty"`
+}
+
+// variableMeta is a list a template variable may take its values from.
+type variableMeta struct {
+	Name        string `json:"name"`
+	Label       string `json:"label"`
+	Description string `json:"description"`
 }
 
 // enum is one value an option takes, as an editor shows it.
@@ -64,6 +73,13 @@ var enums = map[string][]enum{
 	},
 }
 
+// defaults are the options' values when a query leaves them out.
+var defaults = map[string]any{
+	"queryType": "usage", "metric": query.MetricStreams, "topN": query.DefaultTopN, "groupBy": query.GroupService,
+	"limit": query.DefaultTableRows, "idleDays": query.DefaultIdleDays, "renewalDays": query.DefaultRenewalDays,
+	"measure": query.DefaultMeasure, "percentiles": query.DefaultPercentiles, "view": "time", "format": "table", "variable": "services",
+}
+
 // filters are filterOptions' fields, each with the list of the same name
 // or, for kinds, its values.
 var filters = func() []filterMeta {
@@ -72,7 +88,7 @@ var filters = func() []filterMeta {
 	for i := range out {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		f := filterMeta{Name: name, Label: strings.ToUpper(name[:1]) + name[1:]}
-		if _, ok := query.Lists[name]; ok {
+		if _, ok := query.ListNamed(name); ok {
 			f.List = name
 		} else {
 			f.Values = enums[name]
@@ -83,8 +99,8 @@ var filters = func() []filterMeta {
 }()
 
 func (d *Datasource) meta(ctx context.Context) Meta {
-	m := Meta{QueryTypes: queryTypes, Groupings: query.Groupings, Filters: filters, Variables: query.ListNames(),
-		Macros: query.Macros, Settings: settingFields, Enums: enums, Tables: []store.Table{}}
+	m := Meta{QueryTypes: queryTypes, Groupings: query.Groupings, Filters: filters, Variables: variables(),
+		Macros: query.Macros, Settings: settingFields, Enums: enums, Defaults: defaults, Tables: []store.Table{}}
 	db, err := d.readDB()
 	if err == nil {
 		m.Tables, err = store.Tables(ctx, db.SQL())
@@ -93,4 +109,12 @@ func (d *Datasource) meta(ctx context.Context) Meta {
 		m.TablesProblem = err.Error()
 	}
 	return m
+}
+
+func variables() []variableMeta {
+	out := make([]variableMeta, len(query.Lists))
+	for i, l := range query.Lists {
+		out[i] = variableMeta{l.Name, l.Label, l.Description}
+	}
+	return out
 }

@@ -88,7 +88,7 @@ func variable(ctx context.Context, db *sql.DB, what string, r query.Range) (*dat
 	if what == "" {
 		what = "services"
 	}
-	l, ok := query.Lists[what]
+	l, ok := query.ListNamed(what)
 	if !ok {
 		return nil, fmt.Errorf("variable %q: want %s", what, strings.Join(query.ListNames(), ", "))
 	}

@@ -26,8 +26,12 @@ type queryType struct {
 	// Frame is what it returns: "timeseries" (wide, a time field and a
 	// field per series) or "table".
 	Frame string `json:"frame"`
-	// Options are the JSON names of the options it reads.
-	Options []string `json:"options"`
+	// Options are the JSON names of the options it reads; Groupings the
+	// groupings its groupBy takes, when not all.
+	Options   []string `json:"options"`
+	Groupings []string `json:"groupings,omitempty"`
+	// Internal types are not offered to panels: the variable editor's.
+	Internal bool `json:"internal,omitempty"`
 	answer  func(ctx context.Context, d *Datasource, db *sql.DB, raw json.RawMessage, dq backend.DataQuery) (*data.Frame, error)
 }
 
@@ -42,6 +46,23 @@ func kind[O any](name, label, description, frame string, run func(context.Contex
 			}
 			return run(ctx, d, db, o, dq)
 		}}
+}
+
+// internal keeps the type from the panel editor.
+func (t queryType) internal() queryType {
+	t.Internal = true
+	return t
+}
+
+// groupedBy narrows the type's groupings to those keep keeps: a devices
+// row is already a device, so it groups by what, not by who.
+func (t queryType) groupedBy(keep func(query.Grouping) bool) queryType {
+	for _, g := range query.Groupings {
+		if keep(g) {
+			t.Groupings = append(t.Groupings, g.Value)
+		}
+	}
+	return t
 }
 
 // jsonNames lists a struct's JSON field names, those of embedded structs
@@ -171,7 +192,7 @@ var queryTypes = []queryType{
 	kind("devices", "Devices", "Which devices use each service: first and last use, days active", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o tableOptions, dq backend.DataQuery) (*data.Frame, error) {
 			return query.Devices(ctx, db, o.table(dq), d.cfg.Location)
-		}),
+		}).groupedBy(func(g query.Grouping) bool { return !g.ByDevice }),
 	kind("geo", "Servers abroad", "Streams and bytes per service and server country; outside the home country flagged", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o tableOptions, dq backend.DataQuery) (*data.Frame, error) {
 			return query.Geo(ctx, db, query.GeoQuery{TableQuery: o.table(dq), Locator: d.cfg.Geo, Home: d.cfg.Home})
@@ -191,7 +212,7 @@ var queryTypes = []queryType{
 	kind("variable", "Variable", "A template variable's values", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o variableOptions, dq backend.DataQuery) (*data.Frame, error) {
 			return variable(ctx, db, o.Variable, rangeOf(dq))
-		}),
+		}).internal(),
 }
 
 func answerLatency(ctx context.Context, d *Datasource, db *sql.DB, o latencyOptions, dq backend.DataQuery) (*data.Frame, error) {

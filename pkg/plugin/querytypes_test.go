@@ -1,10 +1,16 @@
 package plugin
 
 import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // Each query type's options are its options struct's JSON names, which is
@@ -75,5 +81,40 @@ func TestFiltersHaveTheirLists(t *testing.T) {
 	if diff := cmp.Diff([]string{"captureDirs", "databasePath", "ingestInterval", "storePackets", "retentionDays", "settle", "contractsFile",
 		"catalogFile", "inventoryFile", "classifierPlugins", "timeZone", "homeCountry", "geoDatabase"}, settings); diff != "" {
 		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+}
+
+var updateMeta = flag.Bool("update", false, "rewrite src/testdata/meta.json, the meta the frontend's tests read")
+
+// The frontend's tests read the meta resource as the backend answers it,
+// over a new database: src/testdata/meta.json is rewritten from it (-update)
+// and fails to match when the backend's lists change without it.
+func TestMetaFixtureIsTheBackends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	d := &Datasource{cfg: config{Database: path}}
+	defer d.closeReader()
+	got, err := json.MarshalIndent(d.meta(context.Background()), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	fixture := filepath.Join("..", "..", "src", "testdata", "meta.json")
+	if *updateMeta {
+		if err := os.WriteFile(fixture, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s is not the meta the backend answers (go test ./pkg/plugin -run TestMetaFixture -update):\n%s", fixture, diff)
 	}
 }

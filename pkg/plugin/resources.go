@@ -50,8 +50,8 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 			writeJSON(w, http.StatusOK, out)
 		}
 	}
-	for name, l := range query.Lists {
-		mux.HandleFunc("GET /"+name, list(l))
+	for _, l := range query.Lists {
+		mux.HandleFunc("GET /"+l.Name, list(l))
 	}
 	mux.HandleFunc("GET /meta", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.meta(r.Context()))

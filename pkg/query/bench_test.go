@@ -218,11 +218,11 @@ func BenchmarkPanels(b *testing.B) {
 			return err
 		}},
 		{"variable/services", func() error {
-			_, err := Lists["services"].Load(ctx, db, benchMonth)
+			_, err := mustList(b, "services").Load(ctx, db, benchMonth)
 			return err
 		}},
 		{"variable/clients", func() error {
-			_, err := Lists["clients"].Load(ctx, db, benchMonth)
+			_, err := mustList(b, "clients").Load(ctx, db, benchMonth)
 			return err
 		}},
 	})

@@ -221,7 +221,7 @@ func TestUsersAndDepartmentsLists(t *testing.T) {
 		{"users", []string{"(no user)", "Alice Tanaka", "Bob Sato", "Carol Suzuki", "Dave Takahashi", "Erin Watanabe", "Frank Ito"}},
 		{"departments", []string{"(no department)", "Engineering", "Facilities", "Finance", "Sales"}},
 	} {
-		choices, err := Lists[c.list].Load(context.Background(), db, Range{})
+		choices, err := mustList(t, c.list).Load(context.Background(), db, Range{})
 		if err != nil {
 			t.Fatal(err)
 		}

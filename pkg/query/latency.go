@@ -22,6 +22,12 @@ var latencyColumns = map[string]string{
 	"clientRtt": "client_rtt_ns",    // SYN/ACK to ACK: the client's side
 }
 
+// DefaultPercentiles and DefaultMeasure are a latency query's unless it
+// asks for others.
+var DefaultPercentiles = []float64{50, 95}
+
+const DefaultMeasure = "tls"
+
 // LatencyQuery asks for percentiles of a latency measure per group per
 // step, or the share of streams that ended in a reset.
 type LatencyQuery struct {
@@ -64,6 +70,9 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 
 // latency answers q as plan reads.
 func latency(ctx context.Context, db *sql.DB, q LatencyQuery, plan store.Plan) (*data.Frame, error) {
+	if q.Measure == "" {
+		q.Measure = DefaultMeasure
+	}
 	column, resets, retransmits := latencyColumns[q.Measure], q.Measure == "resets", q.Measure == "retransmits"
 	share := resets || retransmits
 	if column == "" && !share {
@@ -71,7 +80,7 @@ func latency(ctx context.Context, db *sql.DB, q LatencyQuery, plan store.Plan) (
 	}
 	pcts := q.Percentiles
 	if len(pcts) == 0 {
-		pcts = []float64{50, 95}
+		pcts = DefaultPercentiles
 	}
 	if len(pcts) > MaxPercentiles {
 		return nil, fmt.Errorf("latency: %d percentiles: at most %d", len(pcts), MaxPercentiles)

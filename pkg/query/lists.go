@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/saaslens/saaslens/pkg/store"
@@ -21,6 +19,9 @@ type Choice struct {
 // List is what a picker or a template variable offers: services, clients
 // or devices seen in a range (every one when the range is zero).
 type List struct {
+	// Name is the list's resource and variable name; Label and
+	// Description say what it lists, for a variable's editor.
+	Name, Label, Description string
 	// SQL takes the range's start (floored to the hour) and end; Query
 	// puts the totals per client over the range where it names
 	// clientTotalsInRange.
@@ -35,34 +36,40 @@ const clientTotalsInRange = "client_totals_in_range"
 // devicesSeen is the clients with use in a range, as u.
 const devicesSeen = `(SELECT DISTINCT client, client_mac FROM ` + clientTotalsInRange + ` WHERE hour >= ? AND hour <= ?) u`
 
-// Lists by name, as the resources and variable queries name them.
-var Lists = map[string]List{
+// Lists are the lists, in the order a variable's editor offers them; the
+// resources and variable queries name them by Name.
+var Lists = []List{
 	// Services most used first, from the hourly rollup, which outlives
 	// retention.
-	"services": {
+	{
+		Name: "services", Label: "Services", Description: "Server names seen, most used first",
 		SQL:    `SELECT ` + serviceOf("u") + `, sum(u.streams) FROM usage_hourly u WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Vendors most used first; an unclassified name stands for itself.
-	"vendors": {
+	{
+		Name: "vendors", Label: "Vendors", Description: "SaaS vendors, by the catalog and your contracts",
 		SQL: `SELECT coalesce(nullif(sv.vendor, ''), ` + serviceOf("u") + `), sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
 	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Products most used first, named as grouping by product names them.
-	"products": {
+	{
+		Name: "products", Label: "Products", Description: "Products of those vendors (\"Microsoft Teams\")",
 		SQL: `SELECT ` + productOf("u") + `, sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
 	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Categories seen, most used first.
-	"categories": {
+	{
+		Name: "categories", Label: "Categories", Description: "Service categories (chat, storage, ...)",
 		SQL: `SELECT coalesce(nullif(sv.category, ''), '` + Unknown + `'), sum(u.streams) FROM usage_hourly u LEFT JOIN services sv ON sv.server_name = u.server_name
 	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
 	// Client addresses with the DHCP name of their device when known.
-	"clients": {
+	{
+		Name: "clients", Label: "Clients", Description: "Client addresses, with their DHCP host names",
 		SQL: `SELECT u.client, coalesce(max(nullif(d.hostname, '')), '') FROM ` + clientTotalsInRange + ` u LEFT JOIN devices d ON d.mac = u.client_mac
 	WHERE u.hour >= ? AND u.hour <= ? GROUP BY 1 ORDER BY sum(u.streams) DESC, 1 LIMIT 5000`,
 		choice: func(client, host string) Choice {
@@ -76,17 +83,31 @@ var Lists = map[string]List{
 	// inventory names them (NoUser, NoDepartment for devices it lacks).
 	// The devices seen first, then the inventory joined to those: joined
 	// to every hourly row it took three times as long.
-	"users": {
+	{
+		Name: "users", Label: "Users", Description: "Users of the devices seen, as the inventory file names them",
 		SQL:    `SELECT DISTINCT coalesce(nullif(` + inventoryOf("user") + `, ''), '` + NoUser + `'), '' FROM ` + devicesSeen + inventoryJoin("u") + ` ORDER BY 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
-	"departments": {
+	{
+		Name: "departments", Label: "Departments", Description: "Departments of the devices seen, as the inventory file names them",
 		SQL:    `SELECT DISTINCT coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `'), '' FROM ` + devicesSeen + inventoryJoin("u") + ` ORDER BY 1 LIMIT 5000`,
 		choice: func(name, _ string) Choice { return Choice{Text: name, Value: name} },
 	},
+	// Devices (MACs), named by DHCP.
+	{
+		Name: "devices", Label: "Devices", Description: "MAC addresses, named by DHCP",
+		SQL: `SELECT mac, hostname FROM devices WHERE last >= ? AND first <= ? ORDER BY hostname = '', hostname, mac LIMIT 5000`,
+		choice: func(mac, host string) Choice {
+			if host == "" {
+				return Choice{Text: mac, Value: mac}
+			}
+			return Choice{Text: host + " (" + mac + ")", Value: mac}
+		},
+	},
 	// The registrable domains of the names no source classifies, the most
 	// devices first: what to name next in a catalog or contracts file.
-	"unclassified": {
+	{
+		Name: "unclassified", Label: "Unclassified", Description: "Domains of the names no catalog knows, the most devices first",
 		SQL: `SELECT sv.domain, CAST(count(DISTINCT ` + deviceOf("u") + `) AS TEXT) FROM ` + clientTotalsInRange + ` u JOIN services sv ON sv.server_name = u.server_name
 	WHERE u.hour >= ? AND u.hour <= ? AND sv.source = '' AND sv.domain != '' GROUP BY 1 ORDER BY count(DISTINCT ` + deviceOf("u") + `) DESC, sum(u.bytes_up + u.bytes_down) DESC, 1 LIMIT 5000`,
 		choice: func(domain, devices string) Choice {
@@ -97,21 +118,25 @@ var Lists = map[string]List{
 			return Choice{Text: domain + " (" + devices + " " + unit + ")", Value: domain}
 		},
 	},
-	// Devices (MACs), named by DHCP.
-	"devices": {
-		SQL: `SELECT mac, hostname FROM devices WHERE last >= ? AND first <= ? ORDER BY hostname = '', hostname, mac LIMIT 5000`,
-		choice: func(mac, host string) Choice {
-			if host == "" {
-				return Choice{Text: mac, Value: mac}
-			}
-			return Choice{Text: host + " (" + mac + ")", Value: mac}
-		},
-	},
 }
 
-// ListNames are the lists' names, sorted.
+// ListNames are the lists' names, in order.
 func ListNames() []string {
-	return slices.Sorted(maps.Keys(Lists))
+	names := make([]string, len(Lists))
+	for i, l := range Lists {
+		names[i] = l.Name
+	}
+	return names
+}
+
+// ListNamed finds a list by name.
+func ListNamed(name string) (List, bool) {
+	for _, l := range Lists {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return List{}, false
 }
 
 // Load runs the list over r.

@@ -473,7 +473,7 @@ func TestStreamsTable(t *testing.T) {
 func TestChoices(t *testing.T) {
 	db := sampleDB(t)
 	streams := rawStreams(t, db)
-	services, err := Lists["services"].Load(context.Background(), db, Range{})
+	services, err := mustList(t, "services").Load(context.Background(), db, Range{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +488,7 @@ func TestChoices(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("services (-want +got):\n%s", diff)
 	}
-	clients, err := Lists["clients"].Load(context.Background(), db, span(streams))
+	clients, err := mustList(t, "clients").Load(context.Background(), db, span(streams))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +510,7 @@ func TestChoices(t *testing.T) {
 	if named == 0 {
 		t.Errorf("no client carries its DHCP name (lan.pcap.gz has DHCP)")
 	}
-	devices, err := Lists["devices"].Load(context.Background(), db, Range{})
+	devices, err := mustList(t, "devices").Load(context.Background(), db, Range{})
 	if err != nil || len(devices) == 0 {
 		t.Fatalf("devices: %v, %v", devices, err)
 	}
@@ -542,4 +542,14 @@ func TestServerNamesByVendor(t *testing.T) {
 	if _, err := os.Stat(sharedtest.Dir()); err == nil && want["Google"] == 0 {
 		t.Error("the shared captures' Google traffic is not classified as Google")
 	}
+}
+
+// mustList is the list named name.
+func mustList(tb testing.TB, name string) List {
+	tb.Helper()
+	l, ok := ListNamed(name)
+	if !ok {
+		tb.Fatalf("no list %q", name)
+	}
+	return l
 }

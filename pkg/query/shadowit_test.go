@@ -180,7 +180,7 @@ func TestUnclassifiedVariable(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(DISTINCT ` + deviceOf("s") + `) FROM streams s WHERE server_name IN ('chatgpt.com', 'us02web.zoom.us')`).Scan(&devices); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Lists["unclassified"].Load(context.Background(), db, Range{})
+	got, err := mustList(t, "unclassified").Load(context.Background(), db, Range{})
 	if err != nil {
 		t.Fatal(err)
 	}

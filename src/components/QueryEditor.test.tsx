@@ -5,6 +5,7 @@ import userEvent from '@testing-library/user-event';
 import { QueryEditor } from './QueryEditor';
 import type { DataSource } from '../datasource';
 import { Choice, SaasQuery } from '../types';
+import meta from '../testdata/meta.json';
 
 jest.mock('@grafana/runtime', () => ({
   ...jest.requireActual('@grafana/runtime'),
@@ -12,15 +13,23 @@ jest.mock('@grafana/runtime', () => ({
 }));
 
 function fakeDatasource(services: Choice[] | Error, clients: Choice[] = [], vendors: Choice[] = [], users: Choice[] = []) {
+  const lists: Record<string, Choice[] | Error> = {
+    services,
+    clients,
+    devices: [{ text: 'grace-laptop (02:00:00:00:01:16)', value: '02:00:00:00:01:16' }],
+    vendors,
+    products: [{ text: 'Microsoft Teams', value: 'Microsoft Teams' }],
+    categories: [{ text: 'chat', value: 'chat' }],
+    users,
+    departments: [{ text: 'Sales', value: 'Sales' }],
+  };
   return {
-    getServices: jest.fn(() => (services instanceof Error ? Promise.reject(services) : Promise.resolve(services))),
-    getClients: jest.fn(() => Promise.resolve(clients)),
-    getDevices: jest.fn(() => Promise.resolve([{ text: 'grace-laptop (02:00:00:00:01:16)', value: '02:00:00:00:01:16' }])),
-    getVendors: jest.fn(() => Promise.resolve(vendors)),
-    getProducts: jest.fn(() => Promise.resolve([{ text: 'Microsoft Teams', value: 'Microsoft Teams' }])),
-    getUsers: jest.fn(() => Promise.resolve(users)),
-    getDepartments: jest.fn(() => Promise.resolve([{ text: 'Sales', value: 'Sales' }])),
-  } as unknown as DataSource;
+    getMeta: jest.fn(() => Promise.resolve(meta)),
+    getList: jest.fn((name: string) => {
+      const l = lists[name];
+      return l instanceof Error ? Promise.reject(l) : Promise.resolve(l ?? []);
+    }),
+  } as unknown as DataSource & { getList: jest.Mock };
 }
 
 function Harness({ initial, ds, seen, runs }: { initial: SaasQuery; ds: DataSource; seen: SaasQuery[]; runs: jest.Mock }) {
@@ -44,7 +53,9 @@ describe('QueryEditor', () => {
     const runs = jest.fn();
     render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={fakeDatasource([])} seen={seen} runs={runs} />);
     const user = userEvent.setup();
-    expect(screen.getByLabelText('Top services')).toHaveValue(10);
+    expect(await screen.findByLabelText('Top services')).toHaveValue(10);
+    // The variable editor's type is not a panel's.
+    expect(screen.queryByRole('radio', { name: 'Variable' })).not.toBeInTheDocument();
     await user.click(screen.getByRole('radio', { name: 'Clients' }));
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'usage', metric: 'clients' });
     await user.click(screen.getByRole('radio', { name: 'Server names' }));
@@ -74,7 +85,7 @@ describe('QueryEditor', () => {
     const seen: SaasQuery[] = [];
     render(<Harness initial={{ refId: 'A', queryType: 'usage' }} ds={ds} seen={seen} runs={jest.fn()} />);
     const user = userEvent.setup();
-    await waitFor(() => expect(ds.getServices).toHaveBeenCalled());
+    await waitFor(() => expect(ds.getList).toHaveBeenCalledWith('services', undefined));
     await user.click(screen.getByLabelText('Services'));
     expect(await screen.findByText('teams.microsoft.com')).toBeInTheDocument();
     expect(screen.getByText('$service')).toBeInTheDocument();
@@ -90,7 +101,7 @@ describe('QueryEditor', () => {
     const seen: SaasQuery[] = [];
     render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={ds} seen={seen} runs={jest.fn()} />);
     const user = userEvent.setup();
-    await user.click(screen.getByRole('radio', { name: 'Vendor' }));
+    await user.click(await screen.findByRole('radio', { name: 'Vendor' }));
     await user.click(screen.getByRole('radio', { name: 'SaaS' }));
     await user.click(screen.getByLabelText('Vendors'));
     await user.click(await screen.findByText('Cybozu'));
@@ -116,7 +127,7 @@ describe('QueryEditor', () => {
     const seen: SaasQuery[] = [];
     render(<Harness initial={{ refId: 'A', queryType: 'usage' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);
     const user = userEvent.setup();
-    await user.click(screen.getByRole('radio', { name: 'Latency' }));
+    await user.click(await screen.findByRole('radio', { name: 'Latency' }));
     await user.click(screen.getByRole('radio', { name: 'Server RTT' }));
     const pct = screen.getByLabelText('Percentiles');
     await user.clear(pct);
@@ -137,7 +148,7 @@ describe('QueryEditor', () => {
     const ds = fakeDatasource([], [], [], [{ text: 'Alice Tanaka', value: 'Alice Tanaka' }]);
     render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={ds} seen={seen} runs={runs} />);
     const user = userEvent.setup();
-    await user.click(screen.getByRole('radio', { name: 'User' }));
+    await user.click(await screen.findByRole('radio', { name: 'User' }));
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'usage', metric: 'bytes', groupBy: 'user' });
     await user.click(screen.getByRole('radio', { name: 'Devices' }));
     expect(seen[seen.length - 1].queryType).toBe('devices');
@@ -147,8 +158,8 @@ describe('QueryEditor', () => {
     await user.click(screen.getByLabelText('Users'));
     await user.click(await screen.findByText('Alice Tanaka'));
     expect(seen[seen.length - 1].users).toEqual(['Alice Tanaka']);
-    expect(ds.getUsers).toHaveBeenCalled();
-    expect(ds.getDepartments).toHaveBeenCalled();
+    expect(ds.getList).toHaveBeenCalledWith('users', undefined);
+    expect(ds.getList).toHaveBeenCalledWith('departments', undefined);
   });
 
   it('asks licences for cancellation candidates and renewals due', async () => {
@@ -156,7 +167,7 @@ describe('QueryEditor', () => {
     const runs = jest.fn();
     render(<Harness initial={{ refId: 'A', queryType: 'licences' }} ds={fakeDatasource([])} seen={seen} runs={runs} />);
     const user = userEvent.setup();
-    const idle = screen.getByLabelText('Idle days');
+    const idle = await screen.findByLabelText('Idle days');
     expect(idle).toHaveValue(30);
     expect(screen.getByLabelText('Renewal days')).toHaveValue(60);
     await user.clear(idle);
@@ -169,7 +180,31 @@ describe('QueryEditor', () => {
   it('asks for latency by day of month', async () => {
     const seen: SaasQuery[] = [];
     render(<Harness initial={{ refId: 'A', queryType: 'latency' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);
-    await userEvent.setup().click(screen.getByRole('radio', { name: 'Day of month' }));
+    await userEvent.setup().click(await screen.findByRole('radio', { name: 'Day of month' }));
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'latency', view: 'dayOfMonth' });
+  });
+
+  it('offers a picker for every filter a type reads, categories included', async () => {
+    const seen: SaasQuery[] = [];
+    render(<Harness initial={{ refId: 'A', queryType: 'geo' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByLabelText('Categories'));
+    await user.click(await screen.findByText('chat'));
+    expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'geo', categories: ['chat'] });
+    // Licences read no filters: none shown.
+    await user.click(screen.getByRole('radio', { name: 'Licences' }));
+    expect(screen.queryByLabelText('Categories')).not.toBeInTheDocument();
+  });
+
+  it('gives the SQL editor the tables and macros the backend has', async () => {
+    render(<Harness initial={{ refId: 'A', queryType: 'sql' }} ds={fakeDatasource([])} seen={[]} runs={jest.fn()} />);
+    expect(await screen.findByText(/client_usage_monthly/)).toBeInTheDocument();
+    expect(screen.getByText(/\$__activeFilter\(alias\)/)).toBeInTheDocument();
+  });
+
+  it('says why it cannot offer anything', async () => {
+    const ds = { getMeta: () => Promise.reject({ data: { message: 'Plugin unavailable' } }) } as unknown as DataSource;
+    render(<Harness initial={{ refId: 'A', queryType: 'usage' }} ds={ds} seen={[]} runs={jest.fn()} />);
+    expect(await screen.findByText('Plugin unavailable')).toBeInTheDocument();
   });
 });
