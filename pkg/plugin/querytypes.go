@@ -32,7 +32,7 @@ type queryType struct {
 	Groupings []string `json:"groupings,omitempty"`
 	// Internal types are not offered to panels: the variable editor's.
 	Internal bool `json:"internal,omitempty"`
-	answer  func(ctx context.Context, d *Datasource, db *sql.DB, raw json.RawMessage, dq backend.DataQuery) (*data.Frame, error)
+	answer   func(ctx context.Context, d *Datasource, db *sql.DB, raw json.RawMessage, dq backend.DataQuery) (*data.Frame, error)
 }
 
 // kind builds a query type whose options are O.
