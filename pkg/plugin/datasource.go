@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,6 +119,17 @@ type remade struct {
 	// gone are the captures the old database held of which no file is
 	// left: their rows cannot come back.
 	gone []string
+}
+
+func (r *remade) String() string {
+	s := fmt.Sprintf("databasePath: %v at %s; it was made anew from the captures on disk", r.cause, r.at.UTC().Format(time.RFC3339))
+	if n := len(r.gone); n > 0 {
+		s += fmt.Sprintf(", but %d captures it held are no longer on disk and their rows are lost (%s)", n, strings.Join(r.gone[:min(n, 5)], ", "))
+		if n > 5 {
+			s += ", …"
+		}
+	}
+	return s
 }
 
 // remake closes the deleted database, notes which of its captures are no

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
@@ -20,7 +19,41 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if d.setupErr != nil {
 		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: d.setupErr.Error()}, nil
 	}
-	var problems, notes []string
+	st := d.status(ctx)
+	problems, notes := d.settingsProblems(), []string(nil)
+	problems = append(problems, ingestProblems(st)...)
+	d.mu.Lock()
+	remade := d.remade
+	d.mu.Unlock()
+	if remade != nil {
+		// A problem until the first run over the new database has ended,
+		// then said beside what is stored.
+		if st.LastRun == nil || st.LastRun.Start.Before(remade.at) {
+			problems = append(problems, remade.String())
+		} else {
+			notes = append(notes, remade.String())
+		}
+	}
+	summary := ""
+	if st.ReadProblem != "" {
+		problems = append(problems, "reading the database: "+st.ReadProblem)
+	} else {
+		summary = storedSummary(st, d.cfg.Database, notes)
+	}
+	if len(problems) > 0 {
+		msg := strings.Join(problems, "; ")
+		if summary != "" {
+			msg += ". Stored so far: " + summary
+		}
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}, nil
+	}
+	return &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: "SaaSLens: " + summary}, nil
+}
+
+// settingsProblems are what is wrong where the settings point: capture
+// directories, the database, the geo database.
+func (d *Datasource) settingsProblems() []string {
+	var problems []string
 	if len(d.cfg.Ingest.Paths) == 0 {
 		problems = append(problems, "captureDirs: no capture directory set; add the directories your captures are written to")
 	}
@@ -30,7 +63,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		}
 	}
 	d.mu.Lock()
-	ingestErr, writer, remade := d.ingestErr, d.writer, d.remade
+	ingestErr, writer := d.ingestErr, d.writer
 	d.mu.Unlock()
 	if ingestErr != nil {
 		problems = append(problems, ingestErr.Error()+" (scheduled ingest is off)")
@@ -45,10 +78,13 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if d.cfg.GeoProblem != nil {
 		problems = append(problems, d.cfg.GeoProblem.Error())
 	}
-	st := d.status(ctx)
-	for _, p := range st.FileProblems {
-		problems = append(problems, p)
-	}
+	return problems
+}
+
+// ingestProblems are what ingest reports: files it could not read, a
+// stalled read, a failed run, failing classifier plugins.
+func ingestProblems(st Status) []string {
+	problems := append([]string(nil), st.FileProblems...)
 	if st.Stalled != "" {
 		problems = append(problems, fmt.Sprintf("ingest has read nothing from %s for %s, and the read could not be abandoned: the kernel holds it (a hung network mount?)", st.StalledFile, st.Stalled))
 	}
@@ -60,54 +96,31 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 			problems = append(problems, "classifierPlugins: "+p.LastError+" (its names fall back to the contracts and the catalog)")
 		}
 	}
-	if remade != nil {
-		problem := fmt.Sprintf("databasePath: %v at %s; it was made anew from the captures on disk", remade.cause, remade.at.UTC().Format(time.RFC3339))
-		if n := len(remade.gone); n > 0 {
-			problem += fmt.Sprintf(", but %d captures it held are no longer on disk and their rows are lost (%s)", n, strings.Join(remade.gone[:min(n, 5)], ", "))
-			if n > 5 {
-				problem += ", …"
-			}
-		}
-		// A problem until the first run over the new database has ended,
-		// then said beside what is stored.
-		if st.LastRun == nil || st.LastRun.Start.Before(remade.at) {
-			problems = append(problems, problem)
-		} else {
-			notes = append(notes, problem)
-		}
+	return problems
+}
+
+// storedSummary says what the database holds, and the notes.
+func storedSummary(st Status, database string, notes []string) string {
+	total := 0
+	for _, n := range st.Captures {
+		total += n
 	}
-	summary := ""
-	if st.ReadProblem != "" {
-		problems = append(problems, "reading the database: "+st.ReadProblem)
-	} else {
-		total := 0
-		for _, n := range st.Captures {
-			total += n
-		}
-		summary = fmt.Sprintf("%d capture files (%d damaged, %d unreadable), %d streams, %d services in %s",
-			total, st.Captures["damaged"], st.Captures["unreadable"], st.Streams, st.Services, d.cfg.Database)
-		if n := st.UnreadCount; n > 0 {
-			summary += fmt.Sprintf("; %d files could not be read and will be tried again, e.g. %s: %s", n, st.Unread[0].Path, st.Unread[0].Error)
-		}
-		if st.Running {
-			summary += "; ingest running"
-		}
-		if len(st.Problems) > 0 {
-			p := st.Problems[0]
-			summary += fmt.Sprintf("; latest problem: %s: %s %s", p.Path, p.Status, p.Error)
-		}
-		for _, n := range notes {
-			summary += "; " + n
-		}
+	summary := fmt.Sprintf("%d capture files (%d damaged, %d unreadable), %d streams, %d services in %s",
+		total, st.Captures["damaged"], st.Captures["unreadable"], st.Streams, st.Services, database)
+	if n := st.UnreadCount; n > 0 {
+		summary += fmt.Sprintf("; %d files could not be read and will be tried again, e.g. %s: %s", n, st.Unread[0].Path, st.Unread[0].Error)
 	}
-	if len(problems) > 0 {
-		msg := strings.Join(problems, "; ")
-		if summary != "" {
-			msg += ". Stored so far: " + summary
-		}
-		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}, nil
+	if st.Running {
+		summary += "; ingest running"
 	}
-	return &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: "SaaSLens: " + summary}, nil
+	if len(st.Problems) > 0 {
+		p := st.Problems[0]
+		summary += fmt.Sprintf("; latest problem: %s: %s %s", p.Path, p.Status, p.Error)
+	}
+	for _, n := range notes {
+		summary += "; " + n
+	}
+	return summary
 }
 
 func readableDir(dir string) error {

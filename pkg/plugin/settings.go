@@ -97,74 +97,13 @@ type config struct {
 // *SettingError naming the first setting at fault.
 func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 	var c config
-	raw := map[string]json.RawMessage{}
-	if len(bytes.TrimSpace(s.JSONData)) > 0 {
-		if err := json.Unmarshal(s.JSONData, &raw); err != nil {
-			return c, &SettingError{"jsonData", "not a JSON object: " + err.Error()}
-		}
-	}
-	// Other keys are settings of later versions, or Grafana's own.
-	for _, f := range settingFields {
-		v, ok := raw[f.Name]
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal(v, reflect.ValueOf(&c.Settings).Elem().Field(f.at).Addr().Interface()); err != nil {
-			return c, &SettingError{f.Name, fmt.Sprintf("%s is not %s", v, f.Want)}
-		}
-	}
-
-	c.Ingest = ingest.DefaultConfig()
-	for i, d := range c.CaptureDirs {
-		d = strings.TrimSpace(d)
-		switch {
-		case d == "":
-			return c, &SettingError{"captureDirs", fmt.Sprintf("entry %d is empty: name a directory or remove the entry", i+1)}
-		case !filepath.IsAbs(d):
-			return c, &SettingError{"captureDirs", fmt.Sprintf("%q is not an absolute path: the plugin runs in the Grafana server's working directory, so write the whole path", d)}
-		}
-		c.Ingest.Paths = append(c.Ingest.Paths, filepath.Clean(d))
+	if err := c.Settings.decode(s.JSONData); err != nil {
+		return c, err
 	}
 	var err error
-	if c.Ingest.Interval, err = duration("ingestInterval", c.IngestInterval, time.Minute); err != nil {
+	if c.Ingest, err = c.Settings.ingestConfig(); err != nil {
 		return c, err
 	}
-	if c.Ingest.Settle, err = duration("settle", c.Settle, c.Ingest.Settle); err != nil {
-		return c, err
-	}
-	if c.StorePackets != nil {
-		c.Ingest.PacketRows = *c.StorePackets
-	}
-	if c.RetentionDays < 0 {
-		return c, &SettingError{"retentionDays", fmt.Sprintf("%d: must be 0 (keep everything) or a number of days", c.RetentionDays)}
-	}
-	c.Ingest.RetainDays = c.RetentionDays
-	// Whether these files can be read is for each run to find: one
-	// missing or broken leaves ingest and queries going, and health
-	// names it.
-	if c.Ingest.Contracts, err = absolutePath("contractsFile", c.ContractsFile); err != nil {
-		return c, err
-	}
-	if c.Ingest.Catalog, err = absolutePath("catalogFile", c.CatalogFile); err != nil {
-		return c, err
-	}
-	if c.Ingest.Inventory, err = absolutePath("inventoryFile", c.InventoryFile); err != nil {
-		return c, err
-	}
-	for _, p := range c.ClassifierPlugins {
-		if err := p.Check(); err != nil {
-			return c, &SettingError{"classifierPlugins", err.Error()}
-		}
-		// Whoever may edit a datasource would otherwise run any program
-		// as the Grafana server's user.
-		if p.SHA256 == "" {
-			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s has no sha256: give the binary's checksum (sha256sum %s), so that only that binary runs", p.Path, p.Path)}
-		}
-		if _, err := os.Stat(p.Path); err != nil {
-			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s cannot be read by the Grafana server: %v", p.Path, err)}
-		}
-	}
-	c.Ingest.Plugins = c.ClassifierPlugins
 	c.Location = time.UTC
 	if tz := strings.TrimSpace(c.TimeZone); tz != "" {
 		loc, err := time.LoadLocation(tz)
@@ -192,7 +131,6 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 			c.Geo = m
 		}
 	}
-
 	c.Database = strings.TrimSpace(c.DatabasePath)
 	switch {
 	case c.Database == "":
@@ -200,6 +138,83 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 	case !filepath.IsAbs(c.Database):
 		return c, &SettingError{"databasePath", fmt.Sprintf("%q is not an absolute path: write the whole path, or leave it empty for the default", c.Database)}
 	}
+	return c, nil
+}
+
+// decode reads jsonData's settings, each by its JSON name; other keys are
+// settings of later versions, or Grafana's own.
+func (st *Settings) decode(jsonData []byte) error {
+	raw := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(jsonData)) > 0 {
+		if err := json.Unmarshal(jsonData, &raw); err != nil {
+			return &SettingError{"jsonData", "not a JSON object: " + err.Error()}
+		}
+	}
+	for _, f := range settingFields {
+		v, ok := raw[f.Name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(v, reflect.ValueOf(st).Elem().Field(f.at).Addr().Interface()); err != nil {
+			return &SettingError{f.Name, fmt.Sprintf("%s is not %s", v, f.Want)}
+		}
+	}
+	return nil
+}
+
+// ingestConfig is what the settings ask of ingest, but its time zone.
+func (st Settings) ingestConfig() (ingest.Config, error) {
+	c := ingest.DefaultConfig()
+	for i, d := range st.CaptureDirs {
+		d = strings.TrimSpace(d)
+		switch {
+		case d == "":
+			return c, &SettingError{"captureDirs", fmt.Sprintf("entry %d is empty: name a directory or remove the entry", i+1)}
+		case !filepath.IsAbs(d):
+			return c, &SettingError{"captureDirs", fmt.Sprintf("%q is not an absolute path: the plugin runs in the Grafana server's working directory, so write the whole path", d)}
+		}
+		c.Paths = append(c.Paths, filepath.Clean(d))
+	}
+	var err error
+	if c.Interval, err = duration("ingestInterval", st.IngestInterval, time.Minute); err != nil {
+		return c, err
+	}
+	if c.Settle, err = duration("settle", st.Settle, c.Settle); err != nil {
+		return c, err
+	}
+	if st.StorePackets != nil {
+		c.PacketRows = *st.StorePackets
+	}
+	if st.RetentionDays < 0 {
+		return c, &SettingError{"retentionDays", fmt.Sprintf("%d: must be 0 (keep everything) or a number of days", st.RetentionDays)}
+	}
+	c.RetainDays = st.RetentionDays
+	// Whether these files can be read is for each run to find: one
+	// missing or broken leaves ingest and queries going, and health
+	// names it.
+	if c.Contracts, err = absolutePath("contractsFile", st.ContractsFile); err != nil {
+		return c, err
+	}
+	if c.Catalog, err = absolutePath("catalogFile", st.CatalogFile); err != nil {
+		return c, err
+	}
+	if c.Inventory, err = absolutePath("inventoryFile", st.InventoryFile); err != nil {
+		return c, err
+	}
+	for _, p := range st.ClassifierPlugins {
+		if err := p.Check(); err != nil {
+			return c, &SettingError{"classifierPlugins", err.Error()}
+		}
+		// Whoever may edit a datasource would otherwise run any program
+		// as the Grafana server's user.
+		if p.SHA256 == "" {
+			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s has no sha256: give the binary's checksum (sha256sum %s), so that only that binary runs", p.Path, p.Path)}
+		}
+		if _, err := os.Stat(p.Path); err != nil {
+			return c, &SettingError{"classifierPlugins", fmt.Sprintf("%s cannot be read by the Grafana server: %v", p.Path, err)}
+		}
+	}
+	c.Plugins = st.ClassifierPlugins
 	return c, nil
 }
 

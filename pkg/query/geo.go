@@ -52,45 +52,65 @@ func geoOf(ctx context.Context, db *sql.DB, q GeoQuery, plan store.Plan) (*data.
 FROM ` + source.From + ` LEFT JOIN services sv ON sv.server_name = s.server_name` + devices + `
 WHERE ` + source.Where + filter + `
 GROUP BY 1, 2`
-	rows, err := db.QueryContext(ctx, text, args...)
+	totals, err := readCountries(ctx, db, text, args, q.Locator)
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
 	}
-	defer rows.Close()
-	type key struct{ group, country string }
-	type sums struct {
-		streams, bytes int64
-		servers        int64
+	frame := geoTable(totals, label, q.Home, q.limit())
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args),
+		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo, Text: "countries from " + q.Locator.Source() + "; '' is a private or unplaced address"}}}
+	if source.Totals {
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: store.TotalsNotice})
 	}
-	totals := map[key]*sums{}
+	return frame, nil
+}
+
+// countryKey is a group's servers in one country.
+type countryKey struct{ group, country string }
+
+// countrySums are what a group's servers in a country carried.
+type countrySums struct{ streams, bytes, servers int64 }
+
+// readCountries places the rows' (group, server, streams, bytes) servers,
+// each address looked up once, and sums them per group and country.
+func readCountries(ctx context.Context, db *sql.DB, text string, args []any, locator geo.Locator) (map[countryKey]*countrySums, error) {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	totals := map[countryKey]*countrySums{}
 	countries := map[string]string{}
 	for rows.Next() {
 		var g, server string
 		var streams, bytes int64
 		if err := rows.Scan(&g, &server, &streams, &bytes); err != nil {
-			return nil, fmt.Errorf("geo: %w", err)
+			return nil, err
 		}
 		country, ok := countries[server]
 		if !ok {
 			if addr, err := netip.ParseAddr(server); err == nil {
-				country = q.Locator.Country(addr)
+				country = locator.Country(addr)
 			}
 			countries[server] = country
 		}
-		k := key{g, country}
+		k := countryKey{g, country}
 		t := totals[k]
 		if t == nil {
-			t = &sums{}
+			t = &countrySums{}
 			totals[k] = t
 		}
 		t.streams += streams
 		t.bytes += bytes
 		t.servers++
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("geo: %w", err)
-	}
-	keys := make([]key, 0, len(totals))
+	return totals, rows.Err()
+}
+
+// geoTable has a row per group and country, most bytes first, up to
+// limit; a country other than home is abroad.
+func geoTable(totals map[countryKey]*countrySums, label, home string, limit int) *data.Frame {
+	keys := make([]countryKey, 0, len(totals))
 	for k := range totals {
 		keys = append(keys, k)
 	}
@@ -104,9 +124,7 @@ GROUP BY 1, 2`
 		}
 		return keys[i].country < keys[j].country
 	})
-	if len(keys) > q.limit() {
-		keys = keys[:q.limit()]
-	}
+	keys = keys[:min(len(keys), limit)]
 	n := len(keys)
 	groups, codes := make([]string, n), make([]string, n)
 	abroad := make([]bool, n)
@@ -114,17 +132,12 @@ GROUP BY 1, 2`
 	for i, k := range keys {
 		t := totals[k]
 		groups[i], codes[i] = k.group, k.country
-		abroad[i] = q.Home != "" && k.country != geo.Unknown && k.country != q.Home
+		abroad[i] = home != "" && k.country != geo.Unknown && k.country != home
 		streams[i], bytes[i], servers[i] = t.streams, t.bytes, t.servers
 	}
 	frame := data.NewFrame("geo", data.NewField(label, nil, groups), data.NewField("country", nil, codes),
 		data.NewField("abroad", nil, abroad), data.NewField("streams", nil, streams), data.NewField("bytes", nil, bytes),
 		data.NewField("servers", nil, servers))
 	setUnits(frame, map[string]string{"bytes": "decbytes", "streams": "short", "servers": "short"})
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args),
-		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo, Text: "countries from " + q.Locator.Source() + "; '' is a private or unplaced address"}}}
-	if source.Totals {
-		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: store.TotalsNotice})
-	}
-	return frame, nil
+	return frame
 }

@@ -70,33 +70,7 @@ func Latency(ctx context.Context, db *sql.DB, q LatencyQuery) (*data.Frame, erro
 
 // latency answers q as plan reads.
 func latency(ctx context.Context, db *sql.DB, q LatencyQuery, plan store.Plan) (*data.Frame, error) {
-	if q.Measure == "" {
-		q.Measure = DefaultMeasure
-	}
-	column, resets, retransmits := latencyColumns[q.Measure], q.Measure == "resets", q.Measure == "retransmits"
-	share := resets || retransmits
-	if column == "" && !share {
-		return nil, fmt.Errorf("latency: measure %q: want tls, serverRtt, clientRtt, resets or retransmits", q.Measure)
-	}
-	pcts := q.Percentiles
-	if len(pcts) == 0 {
-		pcts = DefaultPercentiles
-	}
-	if len(pcts) > MaxPercentiles {
-		return nil, fmt.Errorf("latency: %d percentiles: at most %d", len(pcts), MaxPercentiles)
-	}
-	for i, p := range pcts {
-		if p <= 0 || p > 100 {
-			return nil, fmt.Errorf("latency: percentile %v: want more than 0 and at most 100", p)
-		}
-		if slices.Contains(pcts[:i], p) {
-			return nil, fmt.Errorf("latency: percentile %v asked for twice", p)
-		}
-	}
-	if err := checkTopN(q.TopN); err != nil {
-		return nil, fmt.Errorf("latency: %w", err)
-	}
-	group, err := groupExpr(q.GroupBy, "s")
+	pcts, err := checkLatency(&q)
 	if err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
@@ -104,51 +78,128 @@ func latency(ctx context.Context, db *sql.DB, q LatencyQuery, plan store.Plan) (
 	if fromHistograms && q.DayOfMonth == nil {
 		q.Step = (q.Step + time.Hour - 1) / time.Hour * time.Hour
 	}
-	step := int64(q.Step)
-	var firstBucket, buckets int64
-	if q.DayOfMonth != nil {
-		// One step over the whole range: the day is found per stream.
-		if q.Range.To < q.Range.From {
-			return nil, fmt.Errorf("latency: the range ends before it starts")
-		}
-		firstBucket, step, buckets = q.Range.From, q.Range.To-q.Range.From+1, 31
-	} else if firstBucket, buckets, err = steps(q.Range, q.Step); err != nil {
-		return nil, fmt.Errorf("latency: %w", err)
-	}
-	end := firstBucket + buckets*step
-	bucketOf := func(first int64) int64 { return (first - firstBucket) / step }
-	if q.DayOfMonth != nil {
-		end = q.Range.To + 1
-		bucketOf = func(first int64) int64 { return int64(time.Unix(0, first).In(q.DayOfMonth).Day() - 1) }
-	}
-	filter, args := q.Filter.where("s")
-	var text string
-	if fromHistograms {
-		if q.DayOfMonth != nil {
-			firstBucket, end = plan.From, plan.To
-		}
-		text = `SELECT s.hour, ` + group + ` AS g, s.histogram
-FROM latency_hourly s` + joins("s", q.GroupBy, q.Filter) + `
-WHERE s.measure = ? AND s.hour >= ? AND s.hour < ?` + filter
-		args = append([]any{q.Measure, firstBucket, end}, args...)
-	} else {
-		value := "s." + column
-		where := " AND s." + column + " > 0"
-		switch {
-		case resets:
-			value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
-		case retransmits:
-			value, where = "CASE WHEN s.retransmits_up + s.retransmits_down > 0 THEN 1 ELSE 0 END", " AND s.proto = 6"
-		}
-		text = `SELECT s.first, ` + group + ` AS g, ` + value + `
-FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
-WHERE s.first >= ? AND s.first < ?` + where + filter
-		args = append([]any{firstBucket, end}, args...)
-	}
-	dists, count, err := readDistributions(ctx, db, text, args, fromHistograms, bucketOf)
+	b, err := latencyBucketsOf(q)
 	if err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
+	text, args, err := latencySQL(q, plan, fromHistograms, b)
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	dists, count, err := readDistributions(ctx, db, text, args, fromHistograms, b.of)
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	groups := topGroups(count, q.TopN)
+	series := len(groups)
+	if !isShare(q.Measure) {
+		series *= len(pcts)
+	}
+	if err := checkValues(series, b.n); err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	frame := latencyFrame(q, pcts, groups, dists, b)
+	frame.Meta.ExecutedQueryString = executed(text, args)
+	if fromHistograms {
+		notice := histogramsNotice
+		if q.DayOfMonth != nil {
+			notice += "; the range's first and last hours whole"
+		}
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: notice})
+	}
+	return frame, nil
+}
+
+// isShare tells whether a measure is a share of streams (resets,
+// retransmits) rather than a duration with percentiles.
+func isShare(measure string) bool { return measure == "resets" || measure == "retransmits" }
+
+// checkLatency fills in q's defaults and refuses what it cannot answer; it
+// returns the percentiles asked for.
+func checkLatency(q *LatencyQuery) ([]float64, error) {
+	if q.Measure == "" {
+		q.Measure = DefaultMeasure
+	}
+	if latencyColumns[q.Measure] == "" && !isShare(q.Measure) {
+		return nil, fmt.Errorf("measure %q: want tls, serverRtt, clientRtt, resets or retransmits", q.Measure)
+	}
+	pcts := q.Percentiles
+	if len(pcts) == 0 {
+		pcts = DefaultPercentiles
+	}
+	if len(pcts) > MaxPercentiles {
+		return nil, fmt.Errorf("%d percentiles: at most %d", len(pcts), MaxPercentiles)
+	}
+	for i, p := range pcts {
+		if p <= 0 || p > 100 {
+			return nil, fmt.Errorf("percentile %v: want more than 0 and at most 100", p)
+		}
+		if slices.Contains(pcts[:i], p) {
+			return nil, fmt.Errorf("percentile %v asked for twice", p)
+		}
+	}
+	return pcts, checkTopN(q.TopN)
+}
+
+// latencyBuckets are a latency frame's steps: n of step from first, the
+// rows read up to end, and the bucket a stream's start falls in (with a
+// day-of-month view, its calendar day).
+type latencyBuckets struct {
+	first, step, n, end int64
+	of                  func(first int64) int64
+}
+
+func latencyBucketsOf(q LatencyQuery) (latencyBuckets, error) {
+	if q.DayOfMonth != nil {
+		// One step over the whole range: the day is found per stream.
+		if q.Range.To < q.Range.From {
+			return latencyBuckets{}, fmt.Errorf("the range ends before it starts")
+		}
+		return latencyBuckets{first: q.Range.From, step: q.Range.To - q.Range.From + 1, n: 31, end: q.Range.To + 1,
+			of: func(first int64) int64 { return int64(time.Unix(0, first).In(q.DayOfMonth).Day() - 1) }}, nil
+	}
+	first, n, err := steps(q.Range, q.Step)
+	if err != nil {
+		return latencyBuckets{}, err
+	}
+	step := int64(q.Step)
+	return latencyBuckets{first: first, step: step, n: n, end: first + n*step,
+		of: func(t int64) int64 { return (t - first) / step }}, nil
+}
+
+// latencySQL reads the histograms of the buckets' hours, or the streams'
+// values.
+func latencySQL(q LatencyQuery, plan store.Plan, fromHistograms bool, b latencyBuckets) (string, []any, error) {
+	group, err := groupExpr(q.GroupBy, "s")
+	if err != nil {
+		return "", nil, err
+	}
+	filter, args := q.Filter.where("s")
+	if fromHistograms {
+		from, to := b.first, b.end
+		if q.DayOfMonth != nil {
+			from, to = plan.From, plan.To
+		}
+		return `SELECT s.hour, ` + group + ` AS g, s.histogram
+FROM latency_hourly s` + joins("s", q.GroupBy, q.Filter) + `
+WHERE s.measure = ? AND s.hour >= ? AND s.hour < ?` + filter, append([]any{q.Measure, from, to}, args...), nil
+	}
+	column := latencyColumns[q.Measure]
+	value := "s." + column
+	where := " AND s." + column + " > 0"
+	switch q.Measure {
+	case "resets":
+		value, where = "CASE WHEN s.end_reason = 'rst' THEN 1 ELSE 0 END", " AND s.end_reason != 'open'"
+	case "retransmits":
+		value, where = "CASE WHEN s.retransmits_up + s.retransmits_down > 0 THEN 1 ELSE 0 END", " AND s.proto = 6"
+	}
+	return `SELECT s.first, ` + group + ` AS g, ` + value + `
+FROM streams s` + joins("s", q.GroupBy, q.Filter) + `
+WHERE s.first >= ? AND s.first < ?` + where + filter, append([]any{b.first, b.end}, args...), nil
+}
+
+// topGroups are the top groups by streams measured, then by name.
+func topGroups(count map[string]int64, top int) []string {
 	groups := make([]string, 0, len(count))
 	for g := range count {
 		groups = append(groups, g)
@@ -159,39 +210,38 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 		}
 		return groups[i] < groups[j]
 	})
-	top := q.TopN
 	if top <= 0 {
 		top = DefaultTopN
 	}
-	groups = groups[:min(top, len(groups))]
-	series := len(groups)
-	if !share {
-		series *= len(pcts)
-	}
-	if err := checkValues(series, buckets); err != nil {
-		return nil, fmt.Errorf("latency: %w", err)
-	}
+	return groups[:min(top, len(groups))]
+}
+
+// latencyFrame is the wide frame of the groups' distributions: a time
+// (or day) field, then per group a share, or a field per percentile.
+func latencyFrame(q LatencyQuery, pcts []float64, groups []string, dists map[string]map[int64]*distribution, b latencyBuckets) *data.Frame {
 	frame := data.NewFrame("latency")
+	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
 	if q.DayOfMonth != nil {
-		days := make([]int64, buckets)
+		days := make([]int64, b.n)
 		for i := range days {
 			days[i] = int64(i + 1)
 		}
 		frame.Fields = append(frame.Fields, data.NewField("day", nil, days))
+		frame.Meta.Type, frame.Meta.TypeVersion = "", data.FrameTypeVersion{}
 	} else {
-		times := make([]time.Time, buckets)
+		times := make([]time.Time, b.n)
 		for i := range times {
-			times[i] = time.Unix(0, firstBucket+int64(i)*step).UTC()
+			times[i] = time.Unix(0, b.first+int64(i)*b.step).UTC()
 		}
 		frame.Fields = append(frame.Fields, data.NewField("time", nil, times))
 	}
 	label := groupLabel(q.GroupBy)
 	for _, g := range groups {
-		if share {
-			field := make([]*float64, buckets)
-			for b, d := range dists[g] {
-				if share, ok := d.share(); ok && b >= 0 && b < buckets {
-					field[b] = &share
+		if isShare(q.Measure) {
+			field := make([]*float64, b.n)
+			for i, d := range dists[g] {
+				if share, ok := d.share(); ok && i >= 0 && i < b.n {
+					field[i] = &share
 				}
 			}
 			f := data.NewField(q.Measure, data.Labels{label: g}, field)
@@ -200,11 +250,11 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 			continue
 		}
 		for _, p := range pcts {
-			field := make([]*float64, buckets)
-			for b, d := range dists[g] {
-				if v, ok := d.percentile(p); ok && b >= 0 && b < buckets {
+			field := make([]*float64, b.n)
+			for i, d := range dists[g] {
+				if v, ok := d.percentile(p); ok && i >= 0 && i < b.n {
 					ms := float64(v) / 1e6
-					field[b] = &ms
+					field[i] = &ms
 				}
 			}
 			name := fmt.Sprintf("p%g", p)
@@ -213,19 +263,7 @@ WHERE s.first >= ? AND s.first < ?` + where + filter
 			frame.Fields = append(frame.Fields, f)
 		}
 	}
-	frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1},
-		ExecutedQueryString: executed(text, args)}
-	if q.DayOfMonth != nil {
-		frame.Meta.Type, frame.Meta.TypeVersion = "", data.FrameTypeVersion{}
-	}
-	if fromHistograms {
-		notice := histogramsNotice
-		if q.DayOfMonth != nil {
-			notice += "; the range's first and last hours whole"
-		}
-		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: notice})
-	}
-	return frame, nil
+	return frame
 }
 
 // histogramsNotice says what an answer from latency_hourly is.

@@ -115,13 +115,53 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	if err != nil {
 		return nil, fmt.Errorf("licences: %w", err)
 	}
+	months, err := capturedMonths(ctx, db, r, loc)
+	if err != nil {
+		return nil, fmt.Errorf("licences: %w", err)
+	}
+	cols := licenceColumns{end: time.Unix(0, r.To).In(loc), loc: loc, idleDays: idleDays, renewalDays: renewalDays}
+	var executedText string
+	for _, m := range months {
+		pct, err := coverage(ctx, db, m[0], m[1])
+		if err != nil {
+			return nil, fmt.Errorf("licences: coverage: %w", err)
+		}
+		executedText = licencesSQL(plan, named, m[0], m[1])
+		if err := cols.read(ctx, db, executedText, r.To, time.Unix(0, m[0]).UTC(), pct); err != nil {
+			return nil, fmt.Errorf("licences: %w", err)
+		}
+	}
+	frame := cols.frame()
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executedText + "\n-- per month in " + loc.String() + " (the last shown)",
+		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo,
+			Text: fmt.Sprintf("cancellation candidates: no use in the %d days before the range's end; renewals due within %d days of it", idleDays, renewalDays)}}}
+	return frame, nil
+}
+
+// capturedMonths are the months of loc the captures span within r: a
+// dashboard over years listed hundreds of months no capture covers, all
+// at zero. A gap between captures stays, with its coverage saying so.
+func capturedMonths(ctx context.Context, db *sql.DB, r Range, loc *time.Location) ([][2]int64, error) {
+	var spanFrom, spanTo sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(min(first), ?1), min(max(last), ?2) FROM captures WHERE first <= ?2 AND last >= ?1`,
+		r.From, r.To).Scan(&spanFrom, &spanTo); err != nil {
+		return nil, fmt.Errorf("captures: %w", err)
+	}
+	if !spanFrom.Valid || !spanTo.Valid {
+		return nil, nil
+	}
+	return timecut.Months(spanFrom.Int64, spanTo.Int64, loc), nil
+}
+
+// licencesSQL answers every contract for the month [from, to), taking the
+// range's end twice: devices and users, and the last use.
+func licencesSQL(plan store.Plan, named bool, from, to int64) string {
 	users, userJoin := usersCount("u", "", Filter{}, named)
 	noUse := "NULL"
 	if named {
 		noUse = "0"
 	}
-	text := func(from, to int64) string {
-		return `WITH ` + contractsCTE + `,
+	return `WITH ` + contractsCTE + `,
 	-- Which client used which contracted name in the month first, then
 	-- the contracts: joining services and contracts to each hourly row
 	-- took five times as long on an office's month.
@@ -137,123 +177,113 @@ SELECT c.vendor, c.product, c.seats, c.monthly_cost, c.currency, c.renewal, coal
 	(SELECT coalesce(max(s.last), lastHour.hour + 3599999999999) FROM streams s JOIN services sv ON sv.server_name = s.server_name
 		WHERE s.first >= lastHour.hour AND s.first < lastHour.hour + 3600000000000 AND s.first <= ? AND ` + contractCovers + `)
 FROM cs c LEFT JOIN used ON used.id = c.id LEFT JOIN lastHour ON lastHour.id = c.id ORDER BY c.vendor, c.product`
+}
+
+// licenceColumns are the licences frame's columns, a row per contract and
+// month, and what a row's flags are judged against.
+type licenceColumns struct {
+	end                   time.Time
+	loc                   *time.Location
+	idleDays, renewalDays int64
+
+	month                              []time.Time
+	vendor, product, currency, renewal []string
+	seats, active, unused              []int64
+	activeUsers                        []*int64
+	cost                               []float64
+	utilisation, perDevice, cover      []*float64
+	perUser                            []*float64
+	lastUsed                           []*time.Time
+	daysSinceUse, daysToRenewal        []*int64
+	idle, renewalDue                   []bool
+}
+
+// read adds the month's rows of text, run with the range's end.
+func (c *licenceColumns) read(ctx context.Context, db *sql.DB, text string, end int64, month time.Time, coverage float64) error {
+	rows, err := db.QueryContext(ctx, text, end, end)
+	if err != nil {
+		return err
 	}
-	end := time.Unix(0, r.To).In(loc)
-	var (
-		month                              []time.Time
-		vendor, product, currency, renewal []string
-		seats, active, unused              []int64
-		activeUsers                        []*int64
-		cost                               []float64
-		utilisation, perDevice, cover      []*float64
-		perUser                            []*float64
-		lastUsed                           []*time.Time
-		daysSinceUse, daysToRenewal        []*int64
-		idle, renewalDue                   []bool
-	)
-	// The months the captures span within the range: a dashboard over
-	// years listed hundreds of months no capture covers, all at zero. A
-	// gap between captures stays, with its coverage saying so.
-	var spanFrom, spanTo sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(min(first), ?1), min(max(last), ?2) FROM captures WHERE first <= ?2 AND last >= ?1`,
-		r.From, r.To).Scan(&spanFrom, &spanTo); err != nil {
-		return nil, fmt.Errorf("licences: captures: %w", err)
+	defer rows.Close()
+	for rows.Next() {
+		var v, p, cur, ren string
+		var st, act int64
+		var mc float64
+		var usr, last sql.NullInt64
+		if err := rows.Scan(&v, &p, &st, &mc, &cur, &ren, &act, &usr, &last); err != nil {
+			return err
+		}
+		c.add(month, v, p, cur, ren, st, act, mc, usr, last, coverage)
 	}
-	var months [][2]int64
-	if spanFrom.Valid && spanTo.Valid {
-		months = timecut.Months(spanFrom.Int64, spanTo.Int64, loc)
+	return rows.Err()
+}
+
+// add appends one contract's month, with what follows from it: unused
+// seats, utilisation, costs per device and user, days since use and to
+// renewal, and the flags.
+func (c *licenceColumns) add(month time.Time, vendor, product, currency, renewal string, seats, active int64, cost float64, users, last sql.NullInt64, coverage float64) {
+	c.month = append(c.month, month)
+	c.vendor, c.product, c.currency, c.renewal = append(c.vendor, vendor), append(c.product, product), append(c.currency, currency), append(c.renewal, renewal)
+	c.seats, c.active, c.unused, c.cost = append(c.seats, seats), append(c.active, active), append(c.unused, max(seats-active, 0)), append(c.cost, cost)
+	c.cover = append(c.cover, &coverage)
+	c.utilisation = append(c.utilisation, ratio(100*float64(active), float64(seats), seats > 0))
+	c.perDevice = append(c.perDevice, ratio(cost, float64(active), active > 0 && cost > 0))
+	var au *int64
+	var pu *float64
+	if users.Valid {
+		au = &users.Int64
+		pu = ratio(cost, float64(users.Int64), users.Int64 > 0 && cost > 0)
 	}
-	var executedText string
-	for _, m := range months {
-		pct, err := coverage(ctx, db, m[0], m[1])
-		if err != nil {
-			return nil, fmt.Errorf("licences: coverage: %w", err)
-		}
-		executedText = text(m[0], m[1])
-		rows, err := db.QueryContext(ctx, executedText, r.To, r.To)
-		if err != nil {
-			return nil, fmt.Errorf("licences: %w", err)
-		}
-		for rows.Next() {
-			var v, p, cur, ren string
-			var st, act int64
-			var mc float64
-			var usr, last sql.NullInt64
-			if err := rows.Scan(&v, &p, &st, &mc, &cur, &ren, &act, &usr, &last); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("licences: %w", err)
-			}
-			month = append(month, time.Unix(0, m[0]).UTC())
-			vendor, product, currency, renewal = append(vendor, v), append(product, p), append(currency, cur), append(renewal, ren)
-			seats, active, unused, cost = append(seats, st), append(active, act), append(unused, max(st-act, 0)), append(cost, mc)
-			c := pct
-			cover = append(cover, &c)
-			var u, pd *float64
-			if st > 0 {
-				x := 100 * float64(act) / float64(st)
-				u = &x
-			}
-			if act > 0 && mc > 0 {
-				x := mc / float64(act)
-				pd = &x
-			}
-			utilisation, perDevice = append(utilisation, u), append(perDevice, pd)
-			var au *int64
-			var pu *float64
-			if usr.Valid {
-				au = &usr.Int64
-				if usr.Int64 > 0 && mc > 0 {
-					x := mc / float64(usr.Int64)
-					pu = &x
-				}
-			}
-			activeUsers, perUser = append(activeUsers, au), append(perUser, pu)
-			var lu *time.Time
-			var since *int64
-			if last.Valid {
-				t := time.Unix(0, last.Int64).UTC()
-				d := int64(end.Sub(t) / (24 * time.Hour))
-				lu, since = &t, &d
-			}
-			lastUsed, daysSinceUse = append(lastUsed, lu), append(daysSinceUse, since)
-			idle = append(idle, since == nil || *since >= idleDays)
-			var toRenewal *int64
-			if rt, err := time.ParseInLocation(time.DateOnly, ren, loc); err == nil {
-				d := int64(rt.Sub(end).Hours() / 24)
-				toRenewal = &d
-			}
-			daysToRenewal = append(daysToRenewal, toRenewal)
-			renewalDue = append(renewalDue, toRenewal != nil && *toRenewal >= 0 && *toRenewal <= renewalDays)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("licences: %w", err)
-		}
+	c.activeUsers, c.perUser = append(c.activeUsers, au), append(c.perUser, pu)
+	var lu *time.Time
+	var since *int64
+	if last.Valid {
+		t := time.Unix(0, last.Int64).UTC()
+		d := int64(c.end.Sub(t) / (24 * time.Hour))
+		lu, since = &t, &d
 	}
+	c.lastUsed, c.daysSinceUse = append(c.lastUsed, lu), append(c.daysSinceUse, since)
+	c.idle = append(c.idle, since == nil || *since >= c.idleDays)
+	var toRenewal *int64
+	if rt, err := time.ParseInLocation(time.DateOnly, renewal, c.loc); err == nil {
+		d := int64(rt.Sub(c.end).Hours() / 24)
+		toRenewal = &d
+	}
+	c.daysToRenewal = append(c.daysToRenewal, toRenewal)
+	c.renewalDue = append(c.renewalDue, toRenewal != nil && *toRenewal >= 0 && *toRenewal <= c.renewalDays)
+}
+
+// ratio is a/b when ok, else nil.
+func ratio(a, b float64, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	x := a / b
+	return &x
+}
+
+func (c *licenceColumns) frame() *data.Frame {
 	frame := data.NewFrame("licences",
-		data.NewField("month", nil, month),
-		data.NewField("vendor", nil, vendor),
-		data.NewField("product", nil, product),
-		data.NewField("seats", nil, seats),
-		data.NewField("active_devices", nil, active),
-		data.NewField("active_users", nil, activeUsers),
-		data.NewField("utilisation", nil, utilisation),
-		data.NewField("unused_seats", nil, unused),
-		data.NewField("monthly_cost", nil, cost),
-		data.NewField("currency", nil, currency),
-		data.NewField("cost_per_active_device", nil, perDevice),
-		data.NewField("cost_per_active_user", nil, perUser),
-		data.NewField("last_used", nil, lastUsed),
-		data.NewField("days_since_use", nil, daysSinceUse),
-		data.NewField("cancellation_candidate", nil, idle),
-		data.NewField("renewal", nil, renewal),
-		data.NewField("days_to_renewal", nil, daysToRenewal),
-		data.NewField("renewal_due", nil, renewalDue),
-		data.NewField("capture_coverage", nil, cover),
+		data.NewField("month", nil, c.month),
+		data.NewField("vendor", nil, c.vendor),
+		data.NewField("product", nil, c.product),
+		data.NewField("seats", nil, c.seats),
+		data.NewField("active_devices", nil, c.active),
+		data.NewField("active_users", nil, c.activeUsers),
+		data.NewField("utilisation", nil, c.utilisation),
+		data.NewField("unused_seats", nil, c.unused),
+		data.NewField("monthly_cost", nil, c.cost),
+		data.NewField("currency", nil, c.currency),
+		data.NewField("cost_per_active_device", nil, c.perDevice),
+		data.NewField("cost_per_active_user", nil, c.perUser),
+		data.NewField("last_used", nil, c.lastUsed),
+		data.NewField("days_since_use", nil, c.daysSinceUse),
+		data.NewField("cancellation_candidate", nil, c.idle),
+		data.NewField("renewal", nil, c.renewal),
+		data.NewField("days_to_renewal", nil, c.daysToRenewal),
+		data.NewField("renewal_due", nil, c.renewalDue),
+		data.NewField("capture_coverage", nil, c.cover),
 	)
 	setUnits(frame, map[string]string{"utilisation": "percent", "capture_coverage": "percent", "days_since_use": "d", "days_to_renewal": "d"})
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: executedText + "\n-- per month in " + loc.String() + " (the last shown)",
-		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo,
-			Text: fmt.Sprintf("cancellation candidates: no use in the %d days before the range's end; renewals due within %d days of it", idleDays, renewalDays)}}}
-	return frame, nil
+	return frame
 }

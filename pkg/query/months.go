@@ -28,21 +28,10 @@ func MonthOverMonth(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Loc
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
-	// The latest month the captures reach within the range: a range
-	// running past them (a dashboard's "now" over older captures, an
-	// ingest that stopped) compares the last month with traffic, not an
-	// empty one.
-	var reach sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(last) FROM captures WHERE first <= ? AND last >= ?`, q.Range.To, q.Range.From).Scan(&reach); err != nil {
-		return nil, fmt.Errorf("monthOverMonth: captures: %w", err)
+	last, this, next, err := comparedMonths(ctx, db, q.Range, loc)
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
-	endAt := q.Range.To
-	if reach.Valid && reach.Int64 < endAt {
-		endAt = reach.Int64
-	}
-	end := time.Unix(0, endAt).In(loc)
-	this := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
-	last, next := this.AddDate(0, -1, 0), this.AddDate(0, 1, 0)
 	if q.Filter.Kinds == nil {
 		q.Filter.Kinds = []string{KindSaaS}
 	}
@@ -67,20 +56,64 @@ FROM u` + joins("u", q.GroupBy, q.Filter) + userJoin + `
 WHERE 1` + filter + `
 GROUP BY 1, 2`
 	args = append([]any{this.UnixNano()}, args...)
-	rows, err := db.QueryContext(ctx, text, args...)
+	before, now, err := readMonthCounts(ctx, db, text, args)
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
+	frame := monthsFrame(groupLabel(q.GroupBy), before, now, q.limit(), named)
+	lastCover, err := coverage(ctx, db, last.UnixNano(), this.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	thisCover, err := coverage(ctx, db, this.UnixNano(), next.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("monthOverMonth: %w", err)
+	}
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args)}
+	frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: fmt.Sprintf(
+		"%s against %s (%s); captures cover %.0f%% and %.0f%% of them", this.Format("January 2006"), last.Format("January 2006"), loc, thisCover, lastCover)})
+	setUnits(frame, map[string]string{"bytes_last_month": "decbytes", "bytes_this_month": "decbytes", "bytes_change": "decbytes",
+		"streams_change_pct": "percent", "bytes_change_pct": "percent", "devices_change_pct": "percent", "users_change_pct": "percent"})
+	return frame, nil
+}
+
+// comparedMonths are the month before, the month compared and the one
+// after it: the latest month the captures reach within r. A range
+// running past them (a dashboard's "now" over older captures, an ingest
+// that stopped) compares the last month with traffic, not an empty one.
+func comparedMonths(ctx context.Context, db *sql.DB, r Range, loc *time.Location) (last, this, next time.Time, err error) {
+	var reach sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(last) FROM captures WHERE first <= ? AND last >= ?`, r.To, r.From).Scan(&reach); err != nil {
+		return last, this, next, fmt.Errorf("captures: %w", err)
+	}
+	endAt := r.To
+	if reach.Valid && reach.Int64 < endAt {
+		endAt = reach.Int64
+	}
+	end := time.Unix(0, endAt).In(loc)
+	this = time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, loc)
+	return this.AddDate(0, -1, 0), this, this.AddDate(0, 1, 0), nil
+}
+
+// monthCounts are a group's counts in a month.
+type monthCounts struct{ streams, bytes, devices, users int64 }
+
+// readMonthCounts reads the groups' counts of the month before and of the
+// month compared.
+func readMonthCounts(ctx context.Context, db *sql.DB, text string, args []any) (before, now map[string]monthCounts, err error) {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, nil, err
+	}
 	defer rows.Close()
-	type counts struct{ streams, bytes, devices, users int64 }
-	now, before := map[string]counts{}, map[string]counts{}
+	now, before = map[string]monthCounts{}, map[string]monthCounts{}
 	for rows.Next() {
 		var g string
 		var isThis bool
-		var c counts
+		var c monthCounts
 		var users sql.NullInt64
 		if err := rows.Scan(&g, &isThis, &c.streams, &c.bytes, &c.devices, &users); err != nil {
-			return nil, fmt.Errorf("monthOverMonth: %w", err)
+			return nil, nil, err
 		}
 		c.users = users.Int64
 		if isThis {
@@ -89,9 +122,14 @@ GROUP BY 1, 2`
 			before[g] = c
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("monthOverMonth: %w", err)
-	}
+	return before, now, rows.Err()
+}
+
+// monthsFrame has a row per group, those whose bytes moved most first, up
+// to limit: each count last month, this month, the change and the change
+// in percent (null from nothing); users only when the inventory names
+// them.
+func monthsFrame(name string, before, now map[string]monthCounts, limit int, named bool) *data.Frame {
 	names := map[string]bool{}
 	for g := range now {
 		names[g] = true
@@ -110,11 +148,7 @@ GROUP BY 1, 2`
 		}
 		return order[i] < order[j]
 	})
-	order = order[:min(len(order), q.limit())]
-	name := q.GroupBy
-	if name == "" {
-		name = GroupService
-	}
+	order = order[:min(len(order), limit)]
 	cols := map[string][]int64{}
 	rel := map[string][]*float64{}
 	for _, g := range order {
@@ -126,12 +160,7 @@ GROUP BY 1, 2`
 			cols[m.key+"_last_month"] = append(cols[m.key+"_last_month"], m.va)
 			cols[m.key+"_this_month"] = append(cols[m.key+"_this_month"], m.vb)
 			cols[m.key+"_change"] = append(cols[m.key+"_change"], m.vb-m.va)
-			var r *float64
-			if m.va > 0 {
-				x := 100 * float64(m.vb-m.va) / float64(m.va)
-				r = &x
-			}
-			rel[m.key+"_change_pct"] = append(rel[m.key+"_change_pct"], r)
+			rel[m.key+"_change_pct"] = append(rel[m.key+"_change_pct"], ratio(100*float64(m.vb-m.va), float64(m.va), m.va > 0))
 		}
 	}
 	frame := data.NewFrame("monthOverMonth", data.NewField(name, nil, order))
@@ -153,20 +182,7 @@ GROUP BY 1, 2`
 		}
 		frame.Fields = append(frame.Fields, data.NewField(key+"_change_pct", nil, r))
 	}
-	lastCover, err := coverage(ctx, db, last.UnixNano(), this.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("monthOverMonth: %w", err)
-	}
-	thisCover, err := coverage(ctx, db, this.UnixNano(), next.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("monthOverMonth: %w", err)
-	}
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args)}
-	frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: fmt.Sprintf(
-		"%s against %s (%s); captures cover %.0f%% and %.0f%% of them", this.Format("January 2006"), last.Format("January 2006"), loc, thisCover, lastCover)})
-	setUnits(frame, map[string]string{"bytes_last_month": "decbytes", "bytes_this_month": "decbytes", "bytes_change": "decbytes",
-		"streams_change_pct": "percent", "bytes_change_pct": "percent", "devices_change_pct": "percent", "users_change_pct": "percent"})
-	return frame, nil
+	return frame
 }
 
 func abs(v int64) int64 { return int64(math.Abs(float64(v))) }

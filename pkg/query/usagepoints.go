@@ -54,100 +54,30 @@ func summedUsage(ctx context.Context, db *sql.DB, text string, args []any) ([]us
 // whole range; Other counts each one once per step, whichever other
 // services it used.
 func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, step int64, top int, listed bool) ([]usagePoint, map[string]int64, error) {
-	rows, err := db.QueryContext(ctx, text, args...)
+	u, err := readUses(ctx, db, text, args, step, listed)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	// Names and users as small numbers: a month has a million rows.
-	services, users := map[string]int32{}, map[string]int32{}
-	var serviceNames []string
-	intern := func(m map[string]int32, s string) int32 {
-		id, ok := m[s]
-		if !ok {
-			id = int32(len(m))
-			m[s] = id
-		}
-		return id
-	}
-	type use struct {
-		t             int64
-		service, user int32
-	}
-	seen := map[use]struct{}{}
-	var t, hours int64
-	var service string
-	var user sql.NullString
-	for rows.Next() {
-		if err := rows.Scan(&t, &service, &user, &hours); err != nil {
-			return nil, nil, err
-		}
-		if !user.Valid {
-			continue // an address that is no device (deviceOf)
-		}
-		who := intern(users, user.String)
-		names := []string{service}
-		if listed {
-			names = strings.Split(service, "\n")
-		}
-		for _, name := range names {
-			id := intern(services, name)
-			if int(id) == len(serviceNames) {
-				serviceNames = append(serviceNames, name)
-			}
-			store.EachHour(t, hours, func(hour int64) {
-				seen[use{timecut.Floor(hour, step), id, who}] = struct{}{}
-			})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	type pair struct{ service, user int32 }
-	overall := map[pair]struct{}{}
-	for u := range seen {
-		overall[pair{u.service, u.user}] = struct{}{}
-	}
-	total := make([]int64, len(serviceNames))
-	for p := range overall {
-		total[p.service]++
-	}
-	ranked := make([]int32, len(serviceNames))
-	for i := range ranked {
-		ranked[i] = int32(i)
-	}
-	sort.Slice(ranked, func(i, j int) bool {
-		a, b := ranked[i], ranked[j]
-		if total[a] != total[b] {
-			return total[a] > total[b]
-		}
-		return serviceNames[a] < serviceNames[b]
-	})
-	isTop := make([]bool, len(serviceNames))
-	rank := map[string]int64{}
-	for _, id := range ranked[:min(top, len(ranked))] {
-		isTop[id] = true
-		rank[serviceNames[id]] = total[id]
-	}
+	isTop, rank := u.top(top)
 	type point struct {
 		t       int64
 		service int32 // -1: Other
 	}
 	counts := map[point]int64{}
 	others := map[use]struct{}{}
-	for u := range seen {
-		if isTop[u.service] {
-			counts[point{u.t, u.service}]++
-		} else if _, dup := others[use{u.t, -1, u.user}]; !dup {
-			others[use{u.t, -1, u.user}] = struct{}{}
-			counts[point{u.t, -1}]++
+	for s := range u.seen {
+		if isTop[s.service] {
+			counts[point{s.t, s.service}]++
+		} else if _, dup := others[use{s.t, -1, s.user}]; !dup {
+			others[use{s.t, -1, s.user}] = struct{}{}
+			counts[point{s.t, -1}]++
 		}
 	}
 	points := make([]usagePoint, 0, len(counts))
 	for k, v := range counts {
 		name := Other
 		if k.service >= 0 {
-			name = serviceNames[k.service]
+			name = u.serviceNames[k.service]
 		}
 		points = append(points, usagePoint{k.t, name, v})
 	}
@@ -160,6 +90,96 @@ func distinctUsage(ctx context.Context, db *sql.DB, text string, args []any, ste
 		return points[i].series < points[j].series
 	})
 	return points, rank, nil
+}
+
+// use is a user of a service in the step starting at t: names and users as
+// small numbers, as a month has a million rows.
+type use struct {
+	t             int64
+	service, user int32
+}
+
+// uses are who used what in which step.
+type uses struct {
+	seen         map[use]struct{}
+	serviceNames []string
+}
+
+// readUses reads the rows of (time, service, who, hours) into uses.
+func readUses(ctx context.Context, db *sql.DB, text string, args []any, step int64, listed bool) (uses, error) {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return uses{}, err
+	}
+	defer rows.Close()
+	services, users := map[string]int32{}, map[string]int32{}
+	u := uses{seen: map[use]struct{}{}}
+	intern := func(m map[string]int32, s string) int32 {
+		id, ok := m[s]
+		if !ok {
+			id = int32(len(m))
+			m[s] = id
+		}
+		return id
+	}
+	var t, hours int64
+	var service string
+	var user sql.NullString
+	for rows.Next() {
+		if err := rows.Scan(&t, &service, &user, &hours); err != nil {
+			return uses{}, err
+		}
+		if !user.Valid {
+			continue // an address that is no device (deviceOf)
+		}
+		who := intern(users, user.String)
+		names := []string{service}
+		if listed {
+			names = strings.Split(service, "\n")
+		}
+		for _, name := range names {
+			id := intern(services, name)
+			if int(id) == len(u.serviceNames) {
+				u.serviceNames = append(u.serviceNames, name)
+			}
+			store.EachHour(t, hours, func(hour int64) {
+				u.seen[use{timecut.Floor(hour, step), id, who}] = struct{}{}
+			})
+		}
+	}
+	return u, rows.Err()
+}
+
+// top ranks the services by who used them over the whole range: which are
+// the top n, and their counts by name.
+func (u uses) top(n int) ([]bool, map[string]int64) {
+	type pair struct{ service, user int32 }
+	overall := map[pair]struct{}{}
+	for s := range u.seen {
+		overall[pair{s.service, s.user}] = struct{}{}
+	}
+	total := make([]int64, len(u.serviceNames))
+	for p := range overall {
+		total[p.service]++
+	}
+	ranked := make([]int32, len(u.serviceNames))
+	for i := range ranked {
+		ranked[i] = int32(i)
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		a, b := ranked[i], ranked[j]
+		if total[a] != total[b] {
+			return total[a] > total[b]
+		}
+		return u.serviceNames[a] < u.serviceNames[b]
+	})
+	isTop := make([]bool, len(u.serviceNames))
+	rank := map[string]int64{}
+	for _, id := range ranked[:min(n, len(ranked))] {
+		isTop[id] = true
+		rank[u.serviceNames[id]] = total[id]
+	}
+	return isTop, rank
 }
 
 // steps checks a time series' step over r and returns its first bucket
