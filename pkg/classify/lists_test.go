@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/saaslens/saaslens/pkg/catalogimport"
+	"github.com/saaslens/saaslens/pkg/internal/golden"
 )
 
 // vendorLists reads every vendor list kept in lists/: Microsoft 365's
@@ -219,23 +221,5 @@ func TestCoverageTable(t *testing.T) {
 	for _, l := range []catalogimport.AddressList{google} {
 		fmt.Fprintf(&b, "| [%s](%s) | %s | %d, as %s | %d |\n", l.Title, l.Doc, l.Version, len(l.Ranges), l.Name, len(l.Excluded))
 	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, rest, ok := strings.Cut(string(readme), coverageStart)
-	_, after, ok2 := strings.Cut(rest, coverageEnd)
-	if !ok || !ok2 {
-		t.Fatalf("the README has no coverage table between %q and %q", coverageStart, coverageEnd)
-	}
-	want := b.String()
-	if *update {
-		if err := os.WriteFile("../../README.md", []byte(before+coverageStart+want+coverageEnd+after), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if got, _, _ := strings.Cut(rest, coverageEnd); got != want {
-		t.Errorf("the README's coverage table is out of date (go test ./pkg/classify -run TestCoverageTable -update):\n%s", cmp.Diff(want, got))
-	}
+	golden.Section(t, "../../README.md", coverageStart, coverageEnd, b.String(), *update, "go test ./pkg/classify -run TestCoverageTable -update")
 }

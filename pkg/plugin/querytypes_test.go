@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/saaslens/saaslens/pkg/internal/golden"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -103,18 +104,5 @@ func TestMetaFixtureIsTheBackends(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	fixture := filepath.Join("..", "..", "src", "testdata", "meta.json")
-	if *updateMeta {
-		if err := os.WriteFile(fixture, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s is not the meta the backend answers (go test ./pkg/plugin -run TestMetaFixture -update):\n%s", fixture, diff)
-	}
+	golden.File(t, filepath.Join("..", "..", "src", "testdata", "meta.json"), got, *updateMeta, "go test ./pkg/plugin -run TestMetaFixture -update")
 }
