@@ -14,6 +14,7 @@ import (
 	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/internal/fixture"
+	"github.com/saaslens/saaslens/pkg/internal/monthdb"
 	"github.com/saaslens/saaslens/pkg/inventory"
 	"github.com/saaslens/saaslens/pkg/store"
 )
@@ -62,7 +63,7 @@ func officeMonthDB(b *testing.B, m fixture.Month) *sql.DB {
 // classifies its names.
 func officeMonthContracts(b testing.TB, db *store.DB, m fixture.Month) {
 	ctx := context.Background()
-	contracts, err := classify.ParseContracts("contracts.yaml", []byte(strings.ReplaceAll(monthContracts, "seats: 16", "seats: 400")))
+	contracts, err := classify.ParseContracts("contracts.yaml", []byte(strings.ReplaceAll(monthdb.Contracts, "seats: 16", "seats: 400")))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,19 +16,10 @@ import (
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/internal/fixture"
+	"github.com/saaslens/saaslens/pkg/internal/monthdb"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/store"
 )
-
-const monthContracts = `contracts:
-  - {vendor: Microsoft, product: Microsoft 365 E3, seats: 20, monthly_cost: 720, currency: USD}
-  - {vendor: Cybozu, product: kintone, seats: 16, monthly_cost: 28800, currency: JPY}
-  - {vendor: Salesforce, product: Sales Cloud, seats: 10, monthly_cost: 1650, currency: USD}
-  - {vendor: Slack, seats: 16, monthly_cost: 140, currency: USD}
-  - {vendor: Zoom, seats: 16, monthly_cost: 250, currency: USD}
-  - {vendor: Box, seats: 16, monthly_cost: 240, currency: USD}
-  - {vendor: freee, seats: 5, monthly_cost: 9800, currency: JPY}
-`
 
 // generatedMonth writes three weeks of a 16-device office in Tokyo, from
 // the middle of March (its month end included) into April, as daily
@@ -54,49 +43,7 @@ func generatedMonthCutIn(t *testing.T, zone string) (fixture.Month, *sql.DB) {
 		t.Fatal(err)
 	}
 	m := fixture.Month{Devices: 16, First: time.Date(2026, 3, 16, 0, 0, 0, 0, tokyo), Days: 21, Location: tokyo, Sessions: 10}
-	dir := t.TempDir()
-	captures := filepath.Join(dir, "captures")
-	if err := os.Mkdir(captures, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.WriteMonth(captures); err != nil {
-		t.Fatal(err)
-	}
-	contracts := filepath.Join(dir, "contracts.yaml")
-	inventory := filepath.Join(dir, "inventory.csv")
-	var inv strings.Builder
-	inv.WriteString("mac,device,user,department\n")
-	for _, d := range m.DeviceList() {
-		fmt.Fprintf(&inv, "%02x:%02x:%02x:%02x:%02x:%02x,%s,,%s\n", d.MAC[0], d.MAC[1], d.MAC[2], d.MAC[3], d.MAC[4], d.MAC[5], strings.ToUpper(d.Host), d.Department)
-	}
-	for path, text := range map[string]string{contracts: monthContracts, inventory: inv.String()} {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "month.db")
-	db, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := ingest.DefaultConfig()
-	cfg.Paths, cfg.Contracts, cfg.Inventory, cfg.Settle, cfg.TimeZone = []string{captures}, contracts, inventory, 0, rollup
-	svc, err := ingest.NewService(db, cfg, ingest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := svc.Run(context.Background())
-	svc.Close()
-	db.Close()
-	if err != nil || rep.Count("ok") == 0 || rep.Count("ok") != len(rep.Files) {
-		t.Fatalf("ingest: %v %+v", err, rep)
-	}
-	r, err := store.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return m, r.SQL()
+	return m, monthdb.Open(t, m, rollup)
 }
 
 // TestGeneratedMonth asks the questions of a month whose answers the
