@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/internal/monthdb"
 	"github.com/saaslens/saaslens/pkg/store"
 	"github.com/saaslens/saaslens/pkg/timecut"
 )
@@ -34,7 +34,7 @@ var benchMonth = Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixNa
 func benchDB(b *testing.B) *sql.DB {
 	b.Helper()
 	n := benchStreams()
-	return cachedDB(b, fmt.Sprintf("saaslens-query-bench-v15d-%d.db", n), time.UTC, func(db *store.DB) string {
+	return monthdb.Cached(b, fmt.Sprintf("saaslens-query-bench-v15d-%d.db", n), time.UTC, func(db *store.DB) string {
 		span := benchMonth.To - benchMonth.From
 		_, err := db.SQL().Exec(`
 WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?),
@@ -100,51 +100,6 @@ ANALYZE`)
 		}
 		return fmt.Sprintf("%d streams", n)
 	})
-}
-
-// cachedDB opens the benchmark database named name in the temporary
-// directory, read-only; when it is absent, build fills a new store first
-// (it takes minutes, so once per machine) and says what it built.
-func cachedDB(b *testing.B, name string, zone *time.Location, build func(db *store.DB) string) *sql.DB {
-	b.Helper()
-	path := filepath.Join(os.TempDir(), name)
-	// As the datasource's ingest would, with its timeZone.
-	open := func(path string) *store.DB {
-		db, err := store.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.SetRollupZone(context.Background(), zone); err != nil {
-			b.Fatal(err)
-		}
-		return db
-	}
-	if _, err := os.Stat(path); err != nil {
-		tmp := path + ".building"
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		db := open(tmp)
-		start := time.Now()
-		built := build(db)
-		db.Close()
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-		for _, suffix := range []string{"-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		b.Logf("built %s in %s at %s", built, time.Since(start).Round(time.Second), path)
-	} else {
-		// One cached by an older build takes this one's migrations.
-		open(path).Close()
-	}
-	r, err := store.OpenReader(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { r.Close() })
-	return r.SQL()
 }
 
 // BenchmarkPanels times each query type as the bundled dashboard asks it,

@@ -39,9 +39,9 @@ const contractCovers = `sv.kind = 'saas' AND sv.vendor = c.vendor AND (sv.produc
 const contractsCTE = `cs AS (SELECT rowid AS id, vendor, product, seats, monthly_cost, currency, renewal,
 	(SELECT count(*) FROM contracts c2 WHERE c2.vendor = contracts.vendor) = 1 AS single FROM contracts)`
 
-// coverage is the share (0..100) of [from, to) that captures cover: a
+// Coverage is the share (0..100) of [from, to) that captures cover: a
 // month partly captured says so rather than looking like a drop in use.
-func coverage(ctx context.Context, db *sql.DB, from, to int64) (float64, error) {
+func Coverage(ctx context.Context, db *sql.DB, from, to int64) (float64, error) {
 	rows, err := db.QueryContext(ctx, `SELECT first, last FROM captures WHERE first IS NOT NULL AND first < ? AND last >= ? ORDER BY first`, to, from)
 	if err != nil {
 		return 0, err
@@ -122,7 +122,7 @@ func Licences(ctx context.Context, db *sql.DB, q LicencesQuery, loc *time.Locati
 	cols := licenceColumns{end: time.Unix(0, r.To).In(loc), loc: loc, idleDays: idleDays, renewalDays: renewalDays}
 	var executedText string
 	for _, m := range months {
-		pct, err := coverage(ctx, db, m[0], m[1])
+		pct, err := Coverage(ctx, db, m[0], m[1])
 		if err != nil {
 			return nil, fmt.Errorf("licences: coverage: %w", err)
 		}

@@ -61,11 +61,11 @@ GROUP BY 1, 2`
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
 	frame := monthsFrame(groupLabel(q.GroupBy), before, now, q.limit(), named)
-	lastCover, err := coverage(ctx, db, last.UnixNano(), this.UnixNano())
+	lastCover, err := Coverage(ctx, db, last.UnixNano(), this.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}
-	thisCover, err := coverage(ctx, db, this.UnixNano(), next.UnixNano())
+	thisCover, err := Coverage(ctx, db, this.UnixNano(), next.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("monthOverMonth: %w", err)
 	}

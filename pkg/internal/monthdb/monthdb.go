@@ -11,12 +11,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/saaslens/saaslens/pkg/classify"
+	"github.com/saaslens/saaslens/pkg/flow"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/internal/fixture"
+	"github.com/saaslens/saaslens/pkg/inventory"
 	"github.com/saaslens/saaslens/pkg/store"
 )
 
@@ -89,5 +93,121 @@ func Open(t testing.TB, m fixture.Month, rollup *time.Location) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	return r.SQL()
+}
+
+// Office is March 2026 of a 500-device office in Tokyo. Sessions per
+// device and working day come from SAASLENS_BENCH_MONTH_SESSIONS; the
+// default, 870, makes about 10 million streams.
+func Office() fixture.Month {
+	sessions := 870
+	if v, err := strconv.Atoi(os.Getenv("SAASLENS_BENCH_MONTH_SESSIONS")); err == nil && v > 0 {
+		sessions = v
+	}
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		panic(err) // time/tzdata is linked into the plugin; tests have the system's
+	}
+	return fixture.Month{Devices: 500, First: time.Date(2026, 3, 1, 0, 0, 0, 0, tokyo), Days: 31, Location: tokyo, Sessions: sessions}
+}
+
+// OfficeDB builds (once per machine: it takes minutes) the month
+// straight into a store, with contracts for the licensed services and an
+// inventory naming every device's department, and classifies its names.
+func OfficeDB(b *testing.B, m fixture.Month) *sql.DB {
+	b.Helper()
+	return Cached(b, fmt.Sprintf("saaslens-month-bench-v1-%d-%d.db", m.Devices, m.Sessions), m.Location, func(db *store.DB) string {
+		cfg := flow.DefaultConfig()
+		names, err := classify.CatalogAddressNames()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.NameByAddress = names.Name
+		ctx := context.Background()
+		if err := m.Store(ctx, db, cfg); err != nil {
+			b.Fatal(err)
+		}
+		officeContracts(b, db, m)
+		var streams int64
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM streams`).Scan(&streams); err != nil {
+			b.Fatal(err)
+		}
+		return fmt.Sprintf("%d streams of %d devices", streams, m.Devices)
+	})
+}
+
+// officeContracts saves the office's contracts and inventory, and
+// classifies its names.
+func officeContracts(b testing.TB, db *store.DB, m fixture.Month) {
+	ctx := context.Background()
+	contracts, err := classify.ParseContracts("contracts.yaml", []byte(strings.ReplaceAll(Contracts, "seats: 16", "seats: 400")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := classify.Builtin(classify.Config{Contracts: contracts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var entries []inventory.Entry
+	for _, d := range m.DeviceList() {
+		entries = append(entries, inventory.Entry{Key: fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", d.MAC[0], d.MAC[1], d.MAC[2], d.MAC[3], d.MAC[4], d.MAC[5]),
+			Device: strings.ToUpper(d.Host), Department: d.Department})
+	}
+	if err := db.SaveContracts(ctx, contracts); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.SaveInventory(ctx, entries); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ClassifyNames(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// Cached opens the benchmark database named name in the temporary
+// directory, read-only; when it is absent, build fills a new store first
+// (it takes minutes, so once per machine) and says what it built.
+func Cached(b *testing.B, name string, zone *time.Location, build func(db *store.DB) string) *sql.DB {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), name)
+	// As the datasource's ingest would, with its timeZone.
+	open := func(path string) *store.DB {
+		db, err := store.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.SetRollupZone(context.Background(), zone); err != nil {
+			b.Fatal(err)
+		}
+		return db
+	}
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".building"
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+		db := open(tmp)
+		start := time.Now()
+		built := build(db)
+		db.Close()
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+		for _, suffix := range []string{"-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+		b.Logf("built %s in %s at %s", built, time.Since(start).Round(time.Second), path)
+	} else {
+		// One cached by an older build takes this one's migrations.
+		open(path).Close()
+	}
+	r, err := store.OpenReader(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
 	return r.SQL()
 }
