@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian machine when it
 # is absent: Go (the go.mod toolchain is then fetched through the module
-# proxy), Node.js 20 or newer with npm, and tshark (the reference some tests
-# compare with). Source it: it also sets PATH.
+# proxy), Node.js 20 or newer with npm, tshark (the reference some tests
+# compare with) and Chromium (the browser tests drive Debian's, through
+# playwright-core: none is downloaded). Source it: it also sets PATH.
 set -euo pipefail
 export PATH="/usr/local/go/bin:$HOME/go/bin:$HOME/.saaslens-node/node_modules/node/bin:$PATH"
 
@@ -10,6 +11,7 @@ missing=()
 command -v go >/dev/null 2>&1 || missing+=(golang-go ca-certificates)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

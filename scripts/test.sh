@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, vet, a short run of each fuzz target,
 # the whole Go test suite (which reads ../shared/testdata/pcap when present,
-# and builds and drives the plugin binary as Grafana does), then the
-# frontend's typecheck, lint, tests and build.
+# builds and drives the plugin binary as Grafana does, and prints the
+# monthly report in Chromium), then the frontend's typecheck, lint, tests
+# and build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +32,12 @@ pkg/extract/wiretext FuzzText
 pkg/histogram FuzzDecode
 TARGETS
 
+# Before the Go tests: the report's browser test drives Chromium through
+# playwright-core.
+npm ci --no-audit --no-fund
+
 go test -count=1 ./...
 
-npm ci --no-audit --no-fund
 npm run typecheck
 npm run lint
 npm run test:ci

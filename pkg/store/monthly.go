@@ -251,3 +251,13 @@ func loadZone(name string) (*time.Location, error) {
 	zones.Store(name, loc)
 	return loc, nil
 }
+
+// RollupZone is the zone the monthly totals are cut in (SetRollupZone),
+// the datasource's timeZone.
+func (s *DB) RollupZone(ctx context.Context) (*time.Location, error) {
+	var name string
+	if err := s.sql.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&name); err != nil {
+		return nil, fmt.Errorf("store: rollup zone: %w", err)
+	}
+	return loadZone(name)
+}

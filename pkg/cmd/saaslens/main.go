@@ -16,6 +16,8 @@ commands:
   watch [--db FILE] [flags] DIR...        ingest new files on an interval, as rotations write them
   classify [--json] [--contracts FILE] [--catalog FILE] [NAME...]
                                           the service of each server name (names from standard input when none are given)
+  report [--db FILE] [--month YYYY-MM] [--lang en|ja] [-o FILE]
+                                          a month's SaaS report as one HTML file, for mail and print
 
 run "saaslens <command> -h" for a command's flags
 `
@@ -38,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return watchCommand(args[1:], stdout, stderr)
 	case "classify":
 		return classifyCommand(args[1:], os.Stdin, stdout, stderr)
+	case "report":
+		return reportCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -51,7 +51,12 @@ func Inventory(m fixture.Month) string {
 // returns the database's path.
 func Build(t testing.TB, m fixture.Month, rollup *time.Location) string {
 	t.Helper()
-	dir := t.TempDir()
+	return BuildIn(t, t.TempDir(), m, rollup)
+}
+
+// BuildIn is Build into dir.
+func BuildIn(t testing.TB, dir string, m fixture.Month, rollup *time.Location) string {
+	t.Helper()
 	captures := filepath.Join(dir, "captures")
 	if err := os.Mkdir(captures, 0o755); err != nil {
 		t.Fatal(err)
