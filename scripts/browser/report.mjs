@@ -4,7 +4,7 @@
 // of the first page. Usage: node report.mjs REPORT.html OUTDIR
 // Prints one JSON line: {"requests": [...], "pages": N, "pdf": ..., "screenshot": ...}.
 import { chromium } from 'playwright-core';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
