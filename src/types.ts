@@ -56,6 +56,8 @@ export interface SaasOptions extends DataSourceJsonData {
   timeZone?: string;
   homeCountry?: string;
   geoDatabase?: string;
+  reportDir?: string;
+  reportLanguage?: 'en' | 'ja';
 }
 
 /** A classifier plugin the datasource may run; sha256 must match the binary (the datasource refuses one without). */

@@ -48,6 +48,8 @@ type Datasource struct {
 	// remade says the database was deleted or replaced while in use and
 	// made anew from the captures on disk; set while this instance lives.
 	remade *remade
+	// lastReport is what writing the last due report came to.
+	lastReport *reportState
 
 	readerMu sync.Mutex
 	reader   *store.DB
@@ -107,6 +109,9 @@ func (d *Datasource) watch(ctx context.Context) (replaced bool) {
 		case rep != nil && len(rep.Files) > 0:
 			d.logger.Info("ingested", "files", len(rep.Files), "packets", rep.Packets, "damaged", rep.Count("damaged"),
 				"unreadable", rep.Count("unreadable"), "elapsed", rep.Elapsed)
+		}
+		if err == nil {
+			d.noteReport(d.writeDueReport(ctx))
 		}
 	})
 	return replaced

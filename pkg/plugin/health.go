@@ -88,6 +88,9 @@ func ingestProblems(st Status) []string {
 	if st.Stalled != "" {
 		problems = append(problems, fmt.Sprintf("ingest has read nothing from %s for %s, and the read could not be abandoned: the kernel holds it (a hung network mount?)", st.StalledFile, st.Stalled))
 	}
+	if st.LastReport != nil && st.LastReport.Error != "" {
+		problems = append(problems, st.LastReport.Error)
+	}
 	if st.LastRun != nil && st.LastRun.Error != "" {
 		problems = append(problems, "last ingest failed: "+st.LastRun.Error)
 	}

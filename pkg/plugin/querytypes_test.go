@@ -80,7 +80,7 @@ func TestFiltersHaveTheirLists(t *testing.T) {
 		settings = append(settings, s.Name)
 	}
 	if diff := cmp.Diff([]string{"captureDirs", "databasePath", "ingestInterval", "storePackets", "retentionDays", "settle", "contractsFile",
-		"catalogFile", "inventoryFile", "classifierPlugins", "timeZone", "homeCountry", "geoDatabase"}, settings); diff != "" {
+		"catalogFile", "inventoryFile", "classifierPlugins", "timeZone", "homeCountry", "geoDatabase", "reportDir", "reportLanguage"}, settings); diff != "" {
 		t.Errorf("settings (-want +got):\n%s", diff)
 	}
 }

@@ -22,6 +22,7 @@ import (
 //
 //	GET  <list> [?from=&to= Unix ms]  [{text, value}], a list of query.Lists
 //	GET  meta                         query types, groupings, filters, macros, tables, settings (Meta)
+//	GET  report [?month=YYYY-MM]      a month's report (HTML), as written into reportDir or made now
 //	GET  status                       what ingest has done and is doing
 //	POST ingest                       run ingest now (202; queued behind a run going on)
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
@@ -56,6 +57,7 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 	mux.HandleFunc("GET /meta", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.meta(r.Context()))
 	})
+	mux.HandleFunc("GET /report", d.serveReport)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.status(r.Context()))
 	})
@@ -136,6 +138,9 @@ type Status struct {
 	// could not read, each naming its setting; ingest and queries go on
 	// with the version last read, or without the file.
 	FileProblems []string `json:"fileProblems"`
+	// LastReport is the last month's report written into reportDir, or
+	// why it could not be.
+	LastReport *reportState `json:"lastReport,omitempty"`
 	// ReadProblem is why the counts above could not be read.
 	ReadProblem string `json:"readProblem,omitempty"`
 }
@@ -204,6 +209,9 @@ func (d *Datasource) status(ctx context.Context) Status {
 			st.LastRun = run
 		}
 	}
+	d.mu.Lock()
+	st.LastReport = d.lastReport
+	d.mu.Unlock()
 	if err := d.counts(ctx, &st); err != nil {
 		st.ReadProblem = err.Error()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/saaslens/saaslens/pkg/geo"
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
+	"github.com/saaslens/saaslens/pkg/report"
 )
 
 // Settings are the datasource's jsonData. The JSON names are the interface
@@ -49,6 +50,11 @@ type Settings struct {
 	// GeoDatabase is a MaxMind-format country database used instead of
 	// the embedded table.
 	GeoDatabase string `json:"geoDatabase" want:"a file path, like \"/usr/share/GeoIP/GeoLite2-Country.mmdb\""`
+	// ReportDir is where each month's report is written once the month
+	// closes; ReportLanguage its language (en or ja; by timeZone when
+	// empty).
+	ReportDir      string `json:"reportDir" want:"a directory path, like \"/var/lib/grafana/saaslens-reports\""`
+	ReportLanguage string `json:"reportLanguage" want:"en or ja in quotes"`
 }
 
 // settingField is one setting: its JSON name, how it must be written, and
@@ -130,6 +136,16 @@ func loadConfig(s backend.DataSourceInstanceSettings) (config, error) {
 		} else {
 			c.Geo = m
 		}
+	}
+	if c.ReportDir, err = absolutePath("reportDir", c.ReportDir); err != nil {
+		return c, err
+	}
+	switch c.ReportLanguage {
+	case "":
+		c.ReportLanguage = report.DefaultLang(c.Location)
+	case "en", "ja":
+	default:
+		return c, &SettingError{"reportLanguage", fmt.Sprintf("%q: want en or ja", c.ReportLanguage)}
 	}
 	c.Database = strings.TrimSpace(c.DatabasePath)
 	switch {

@@ -86,6 +86,8 @@ func TestLoadConfigNamesTheBadSetting(t *testing.T) {
 		{`{"inventoryFile": "inventory.csv"}`, `inventoryFile: "inventory.csv" is not an absolute path: write the whole path`},
 		{`{"inventoryFile": 3}`, `inventoryFile: 3 is not a file path, like "/etc/saaslens/inventory.csv"`},
 		{`{"homeCountry": "Japan"}`, `homeCountry: "Japan" is not a country code: write two letters (ISO 3166-1), like JP or DE`},
+		{`{"reportDir": "reports"}`, `reportDir: "reports" is not an absolute path: write the whole path`},
+		{`{"reportLanguage": "fr"}`, `reportLanguage: "fr": want en or ja`},
 		{`{"databasePath": "saaslens.db"}`, `databasePath: "saaslens.db" is not an absolute path: write the whole path, or leave it empty for the default`},
 	} {
 		_, err := loadConfig(settings(c.json))

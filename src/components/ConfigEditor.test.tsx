@@ -5,6 +5,7 @@ import { DataSourceSettings } from '@grafana/data';
 
 import { ConfigEditor } from './ConfigEditor';
 import { SaasOptions } from '../types';
+import meta from '../testdata/meta.json';
 
 function settings(jsonData: SaasOptions): DataSourceSettings<SaasOptions> {
   return { id: 1, uid: 'saaslens', name: 'SaaSLens', type: 'saaslens-pcap-datasource', jsonData } as unknown as DataSourceSettings<SaasOptions>;
@@ -71,6 +72,8 @@ describe('ConfigEditor', () => {
     await user.click(screen.getByLabelText('Store packets'));
     await user.clear(screen.getByLabelText('Retention days'));
     await user.type(screen.getByLabelText('Retention days'), '90');
+    await user.type(screen.getByLabelText('Report directory'), '/srv/reports');
+    await user.click(screen.getByLabelText('English'));
     expect(seen[seen.length - 1]).toEqual({
       captureDirs: ['/srv/a', '/srv/b'],
       ingestInterval: '5m',
@@ -85,7 +88,19 @@ describe('ConfigEditor', () => {
       classifierPlugins: [{ path: '/opt/p1' }, { path: '/opt/p2', sha256: 'abc123' }],
       storePackets: false,
       retentionDays: 90,
+      reportDir: '/srv/reports',
+      reportLanguage: 'en',
     });
+    // Every setting the backend reads (its meta resource) is edited here.
+    expect(Object.keys(seen[seen.length - 1]).sort()).toEqual(meta.settings.map((s) => s.name).sort());
+  });
+
+  it('leaves the report language to the time zone until one is chosen', async () => {
+    const seen: SaasOptions[] = [];
+    render(<Harness initial={{ reportLanguage: 'ja' }} seen={seen} />);
+    expect(screen.getByLabelText('日本語')).toBeChecked();
+    await userEvent.setup().click(screen.getByLabelText('By time zone'));
+    expect(seen[seen.length - 1].reportLanguage).toBeUndefined();
   });
 
   it('keeps what it does not edit', async () => {

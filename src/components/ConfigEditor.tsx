@@ -1,6 +1,6 @@
 import React, { ChangeEvent, useState } from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { Field, FieldSet, Input, Switch, TextArea } from '@grafana/ui';
+import { Field, FieldSet, Input, RadioButtonGroup, Switch, TextArea } from '@grafana/ui';
 
 import { ClassifierPlugin, SaasOptions } from '../types';
 
@@ -20,6 +20,14 @@ function parsePluginLines(text: string): ClassifierPlugin[] {
 }
 
 type Props = DataSourcePluginOptionsEditorProps<SaasOptions>;
+
+type ReportLanguage = NonNullable<SaasOptions['reportLanguage']> | '';
+
+const reportLanguages: Array<{ label: string; value: ReportLanguage }> = [
+  { label: 'By time zone', value: '' },
+  { label: 'English', value: 'en' },
+  { label: '日本語', value: 'ja' },
+];
 
 /** A setting typed as text: a duration, a path, a zone or a country. */
 function TextSetting(props: {
@@ -189,6 +197,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
               const days = parseInt(e.currentTarget.value, 10);
               set({ retentionDays: Number.isNaN(days) ? 0 : days });
             }}
+          />
+        </Field>
+      </FieldSet>
+      <FieldSet label="Monthly report">
+        <TextSetting
+          label="Report directory"
+          description="Each month's report (one HTML file to mail or print: licences, shadow IT, response times, servers abroad) is written here once the captures pass the month's end. Empty writes none; the dashboards' Monthly report link makes one when asked either way."
+          width={60}
+          placeholder="/var/lib/grafana/saaslens/reports"
+          value={jsonData.reportDir}
+          onChange={(v) => set({ reportDir: v })}
+        />
+        <Field label="Report language" description="Japanese for an Asia/Tokyo time zone and English otherwise, unless chosen here.">
+          <RadioButtonGroup<ReportLanguage>
+            aria-label="Report language"
+            options={reportLanguages}
+            value={jsonData.reportLanguage ?? ''}
+            onChange={(v) => set({ reportLanguage: v === '' ? undefined : v })}
           />
         </Field>
       </FieldSet>

@@ -90,6 +90,7 @@ func serve(binary, provisioning, dbPath, contracts, inventory string, captures [
 		return err
 	}
 	ds.JSONData["databasePath"] = abs
+	ds.JSONData["reportDir"] = filepath.Join(filepath.Dir(abs), "reports")
 	for setting, path := range map[string]string{"contractsFile": contracts, "inventoryFile": inventory} {
 		if path == "" {
 			continue

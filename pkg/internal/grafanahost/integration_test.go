@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/saaslens/saaslens/pkg/internal/fixture"
 	"github.com/saaslens/saaslens/pkg/internal/sharedtest"
 	"github.com/saaslens/saaslens/pkg/plugin"
 	"github.com/saaslens/saaslens/pkg/store"
@@ -107,6 +108,7 @@ func provisioned(t *testing.T, change func(map[string]any)) (backend.PluginConte
 	ds.JSONData["captureDirs"] = dirs
 	dbPath := filepath.Join(t.TempDir(), "saaslens.db")
 	ds.JSONData["databasePath"] = dbPath
+	ds.JSONData["reportDir"] = filepath.Join(filepath.Dir(dbPath), "reports")
 	ds.JSONData["settle"] = "0s"
 	ds.JSONData["contractsFile"] = filepath.Join(repoRoot(), "examples", "contracts.yaml")
 	ds.JSONData["inventoryFile"] = filepath.Join(repoRoot(), "examples", "inventory.csv")
@@ -408,6 +410,21 @@ func TestEveryDashboardPanelHasData(t *testing.T) {
 		}
 		if !listed {
 			t.Errorf("%s is not in plugin.json includes", d.File)
+		}
+		// Grafana proxies /api/datasources/uid/<uid>/resources/<path> to
+		// the plugin.
+		resources := "/api/datasources/uid/" + pc.DataSourceInstanceSettings.UID + "/resources/"
+		for _, l := range d.Links {
+			path, ok := strings.CutPrefix(l.URL, resources)
+			if !ok {
+				t.Errorf("%s: link %q goes to %s, not to this datasource's resources", d.Title, l.Title, l.URL)
+				continue
+			}
+			bare, _, _ := strings.Cut(path, "?")
+			resp, err := h.CallResource(context.Background(), &backend.CallResourceRequest{PluginContext: pc, Method: http.MethodGet, Path: bare, URL: path})
+			if err != nil || resp.Status != http.StatusOK {
+				t.Errorf("%s: link %q: %v %+v", d.Title, l.Title, err, resp)
+			}
 		}
 		tr, err := d.Range(goldenNow)
 		if err != nil {
@@ -744,7 +761,7 @@ func TestSettingsChangeHandsTheDatabaseOver(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if diff := cmp.Diff([]string{"captureDirs", "contractsFile", "databasePath", "homeCountry", "ingestInterval", "inventoryFile", "retentionDays", "settle", "storePackets", "timeZone"}, keys); diff != "" {
+	if diff := cmp.Diff([]string{"captureDirs", "contractsFile", "databasePath", "homeCountry", "ingestInterval", "inventoryFile", "reportDir", "retentionDays", "settle", "storePackets", "timeZone"}, keys); diff != "" {
 		t.Errorf("provisioned settings (-want +got):\n%s", diff)
 	}
 }
@@ -899,5 +916,100 @@ func checkGolden(t *testing.T, name string, frames data.Frames) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs from its golden response (-want +got):\n%s", name, diff)
+	}
+}
+
+// Two months of generated captures: once ingest has passed March's end,
+// March's report is in reportDir and the report resource serves it; a
+// month named in the request is made on demand, a malformed one refused.
+func TestMonthlyReportIsWrittenAndServed(t *testing.T) {
+	h := startHost(t)
+	captures := t.TempDir()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fixture.Month{Devices: 4, First: time.Date(2026, 2, 16, 0, 0, 0, 0, tokyo), Days: 48, Location: tokyo, Sessions: 2}
+	if _, err := m.WriteMonth(captures); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	pc, dbPath := provisioned(t, func(j map[string]any) {
+		j["captureDirs"] = []any{captures}
+		j["timeZone"] = "Asia/Tokyo"
+		j["reportLanguage"] = "en"
+	})
+	callResource(t, h, pc, http.MethodGet, "status", nil)
+	st := waitForIngest(t, h, pc, started.Add(-time.Second))
+	written := filepath.Join(filepath.Dir(dbPath), "reports", "saaslens-2026-03.html")
+	if st.LastReport == nil || st.LastReport.Path != written || st.LastReport.Error != "" {
+		t.Fatalf("status after ingest: last report %+v, want %s written", st.LastReport, written)
+	}
+	page, err := os.ReadFile(written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(filepath.Dir(written)); err != nil || len(entries) != 1 {
+		t.Errorf("reportDir holds %v (%v), want March's report alone", entries, err)
+	}
+	get := func(path string) (int, string, []byte) {
+		t.Helper()
+		bare, _, _ := strings.Cut(path, "?")
+		resp, err := h.CallResource(context.Background(), &backend.CallResourceRequest{PluginContext: pc, Method: http.MethodGet, Path: bare, URL: path})
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		var kind string
+		if v := resp.Headers["Content-Type"]; len(v) > 0 {
+			kind = v[0]
+		}
+		return resp.Status, kind, resp.Body
+	}
+	status, kind, body := get("report")
+	if status != http.StatusOK || kind != "text/html; charset=utf-8" || !bytes.Equal(body, page) {
+		t.Errorf("GET report: %d %q, %d bytes; want 200 HTML, the %d bytes written", status, kind, len(body), len(page))
+	}
+	status, _, body = get("report?month=2026-02")
+	if status != http.StatusOK || !bytes.Contains(body, []byte("February 2026")) {
+		t.Errorf("GET report?month=2026-02: %d, February 2026 in the page: %t", status, bytes.Contains(body, []byte("February 2026")))
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(written), "saaslens-2026-02.html")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a report made on demand is written too: %v", err)
+	}
+	status, _, body = get("report?month=March")
+	if want := `{"error":"month \"March\": write it as YYYY-MM, like 2026-03"}`; status != http.StatusBadRequest || strings.TrimSpace(string(body)) != want {
+		t.Errorf("GET report?month=March: %d %s, want 400 %s", status, body, want)
+	}
+	health, err := h.CheckHealth(context.Background(), pc)
+	if err != nil || health.Status != backend.HealthStatusOk {
+		t.Errorf("health: %v %+v", err, health)
+	}
+
+	// A reportDir that cannot be made is the health check's error; ingest
+	// goes on.
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	pc.DataSourceInstanceSettings.Updated = changed
+	var j map[string]any
+	if err := json.Unmarshal(pc.DataSourceInstanceSettings.JSONData, &j); err != nil {
+		t.Fatal(err)
+	}
+	j["reportDir"] = filepath.Join(blocker, "reports")
+	if pc.DataSourceInstanceSettings.JSONData, err = json.Marshal(j); err != nil {
+		t.Fatal(err)
+	}
+	st = waitForIngest(t, h, pc, changed.Add(-time.Second))
+	if st.LastRun.Error != "" || st.LastReport == nil {
+		t.Fatalf("status with reportDir under a file: run %+v, report %+v", st.LastRun, st.LastReport)
+	}
+	wantErr := "reportDir: the report for 2026-03 could not be written: mkdir " + blocker + ": not a directory"
+	if st.LastReport.Error != wantErr {
+		t.Errorf("report error %q, want %q", st.LastReport.Error, wantErr)
+	}
+	if health, err = h.CheckHealth(context.Background(), pc); err != nil || health.Status != backend.HealthStatusError || !strings.Contains(health.Message, wantErr) {
+		t.Errorf("health with reportDir under a file: %v %s %q", err, health.Status, health.Message)
 	}
 }

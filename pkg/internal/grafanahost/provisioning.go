@@ -77,6 +77,10 @@ type Dashboard struct {
 		List []Variable `json:"list"`
 	} `json:"templating"`
 	Panels []Panel `json:"panels"`
+	Links  []struct {
+		Title string `json:"title"`
+		URL   string `json:"url"`
+	} `json:"links"`
 }
 
 // Variable is a template variable.
