@@ -11,7 +11,6 @@ import (
 
 	"github.com/saaslens/saaslens/pkg/query"
 	"github.com/saaslens/saaslens/pkg/report"
-	"github.com/saaslens/saaslens/pkg/store"
 )
 
 // reportOptions are the report's options from the settings, for month.
@@ -68,12 +67,20 @@ func (d *Datasource) serveReport(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-	} else if month, err = d.defaultReportMonth(r.Context(), db); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-		return
-	} else if month.IsZero() {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no report yet: the database holds no captures"})
-		return
+	} else {
+		end, err := db.TrafficEnd(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			return
+		}
+		if end == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no report yet: the database holds no captures"})
+			return
+		}
+		if month, err = report.LatestMonth(r.Context(), db.SQL(), end, d.cfg.Location); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if d.cfg.ReportDir != "" {
@@ -96,26 +103,6 @@ func (d *Datasource) serveReport(w http.ResponseWriter, r *http.Request) {
 	if err := rep.HTML(w); err != nil {
 		d.logger.Warn("report", "error", err)
 	}
-}
-
-// defaultReportMonth is the month a report is shown for when none is
-// asked: the last month the captures have passed, or, when they cover
-// none of it (captures of a few days), the month they end in, as far as
-// it goes. Zero when the database holds no traffic.
-func (d *Datasource) defaultReportMonth(ctx context.Context, db *store.DB) (time.Time, error) {
-	end, err := db.TrafficEnd(ctx)
-	if err != nil || end == 0 {
-		return time.Time{}, err
-	}
-	closed := report.ClosedMonth(end, d.cfg.Location)
-	covered, err := query.Coverage(ctx, db.SQL(), closed.UnixNano(), closed.AddDate(0, 1, 0).UnixNano())
-	if err != nil {
-		return time.Time{}, err
-	}
-	if covered == 0 {
-		return closed.AddDate(0, 1, 0), nil
-	}
-	return closed, nil
 }
 
 // reportState is what the last report written, or trying to, came to.

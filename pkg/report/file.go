@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/saaslens/saaslens/pkg/query"
 )
 
 // ParseMonth reads a month as "2026-03", in loc.
@@ -23,6 +25,22 @@ func ParseMonth(s string, loc *time.Location) (time.Time, error) {
 func ClosedMonth(end int64, loc *time.Location) time.Time {
 	t := time.Unix(0, end).In(loc)
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0)
+}
+
+// LatestMonth is the month a report is made for when none is named: the
+// last month the captures have passed (end is the latest captured packet,
+// in Unix nanoseconds) when they cover some of it, else, for captures of a
+// few days, the month they end in, as far as it goes.
+func LatestMonth(ctx context.Context, db *sql.DB, end int64, loc *time.Location) (time.Time, error) {
+	closed := ClosedMonth(end, loc)
+	covered, err := query.Coverage(ctx, db, closed.UnixNano(), closed.AddDate(0, 1, 0).UnixNano())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("report: %w", err)
+	}
+	if covered == 0 {
+		return closed.AddDate(0, 1, 0), nil
+	}
+	return closed, nil
 }
 
 // FileName is a month's report's file name: saaslens-2026-03.html.

@@ -20,7 +20,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", "saaslens.db", "SQLite database ingest wrote")
-	monthFlag := fs.String("month", "", "the month, as YYYY-MM; the last month the captures have passed when empty")
+	monthFlag := fs.String("month", "", "the month, as YYYY-MM; when empty, the last month the captures have passed (or the one they end in, when they cover none of the one before)")
 	zone := fs.String("time-zone", "", "IANA zone (like Asia/Tokyo) months are cut in; the database's (the datasource's timeZone) when empty")
 	contracts := fs.String("contracts", "", "contracts file to store first, as ingest would (the database's stored contracts otherwise)")
 	inventory := fs.String("inventory", "", "inventory CSV to store first, as ingest would")
@@ -79,7 +79,9 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 		if end == 0 {
 			return fail(errors.New("the database holds no captures yet"))
 		}
-		o.Month = report.ClosedMonth(end, o.Location)
+		if o.Month, err = report.LatestMonth(ctx, db.SQL(), end, o.Location); err != nil {
+			return fail(err)
+		}
 	}
 	path := *out
 	if path == "" {
