@@ -132,7 +132,7 @@ func (r *Report) vendorsView(v *view, w words) {
 				notes: []string{"", w.bytes(c.BytesThis)}})
 		}
 	}
-	v.MoMChart = barChart(w.t("mom"), []string{w.month(r.Previous), w.month(r.Month)}, rows, 0, 0)
+	v.MoMChart = barChart(w.t("mom"), []string{w.month(r.Previous), w.month(r.Month)}, rows, 0, 0, "")
 	v.New, v.Gone = joinOrNone(w, r.New), joinOrNone(w, r.Gone)
 }
 
@@ -161,7 +161,7 @@ func (r *Report) licencesView(v *view, w words) {
 		}
 	}
 	if len(rows) > 0 {
-		v.LicenceChart = barChart(w.t("utilisation"), []string{w.t("utilisation")}, rows, 100, 100)
+		v.LicenceChart = barChart(w.t("utilisation"), []string{w.t("utilisation")}, rows, 100, 100, w.t("all seats"))
 	}
 }
 

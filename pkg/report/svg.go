@@ -27,8 +27,8 @@ type bar struct {
 
 // barChart draws horizontal bars, a row per group, one bar per series,
 // scaled to the largest value (or max, when set); mark draws a vertical
-// line at that value (a seat count at 100%).
-func barChart(title string, series []string, rows []bar, max, mark float64) template.HTML {
+// line at that value (a seat count at 100%), named markLabel.
+func barChart(title string, series []string, rows []bar, max, mark float64, markLabel string) template.HTML {
 	const labelW, barW, rowH, barH, top = 170.0, 360.0, 26.0, 9.0, 30.0
 	scale := max
 	for _, r := range rows {
@@ -49,6 +49,7 @@ func barChart(title string, series []string, rows []bar, max, mark float64) temp
 	if mark > 0 {
 		x := labelW + barW*mark/scale
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="mark"/>`, x, top-4, x, h-6)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="axis" text-anchor="middle">%s</text>`, x, top-8, esc(markLabel))
 	}
 	for i, r := range rows {
 		y := top + rowH*float64(i)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,10 @@ func TestReportCommand(t *testing.T) {
 	// The last month passed (the captures run into April), in English,
 	// to standard output, with contracts stored first.
 	contracts := filepath.Join(dir, "contracts.yaml")
-	if err := os.WriteFile(contracts, []byte("contracts:\n  - {vendor: Slack, seats: 99, monthly_cost: 1, currency: USD}\n"), 0o644); err != nil {
+	if err := os.WriteFile(contracts, []byte(`contracts:
+  - {vendor: Slack, seats: 99, monthly_cost: 1, currency: USD, renewal: 2026-04-20}
+  - {vendor: Dropbox, product: Dropbox Business, seats: 10, monthly_cost: 150, currency: USD}
+`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	stdout.Reset()
@@ -50,6 +54,15 @@ func TestReportCommand(t *testing.T) {
 	licences, _, _ = strings.Cut(licences, "</section>")
 	if !strings.Contains(text, "SaaS report — March 2026") || !strings.Contains(licences, `<td class="n">99</td>`) || strings.Contains(licences, "Cybozu") {
 		t.Errorf("the last month with the contracts given: licences %s", licences)
+	}
+	// Slack renews 20 days after March; Dropbox, never used, could go:
+	// each says so in the row under its own.
+	rows := strings.Split(licences, "<tr")
+	for vendor, flag := range map[string]string{"Slack": "Renews within 60 days", "Dropbox": "Cancellation candidate: no use in the last 30 days"} {
+		i := slices.IndexFunc(rows, func(r string) bool { return strings.Contains(r, "<td>"+vendor+"</td>") })
+		if i < 0 || i+1 == len(rows) || !strings.Contains(rows[i+1], flag) {
+			t.Errorf("%s: no row under its own saying %q in %s", vendor, flag, licences)
+		}
 	}
 	for _, c := range []struct {
 		args []string
