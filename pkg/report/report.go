@@ -145,11 +145,22 @@ func Build(ctx context.Context, db *sql.DB, o Options) (*Report, error) {
 	next := month.AddDate(0, 1, 0)
 	r := &Report{Month: month, Previous: month.AddDate(0, -1, 0), Location: o.Location, Lang: o.Lang, Home: o.Home, Generated: time.Now()}
 	rng := query.Range{From: month.UnixNano(), To: next.UnixNano() - 1}
-	steps := []func(context.Context, *sql.DB, query.Range, Options) error{
-		r.summaryAndDepartments, r.vendorChanges, r.licences, r.shadowIT, r.monthEnd, r.abroad,
+	// Who used what is read once: the summary, the departments and shadow
+	// IT's departments all count it.
+	all, err := uses(ctx, db, rng, o.Location)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	steps := []func() error{
+		func() error { return r.summaryAndDepartments(ctx, db, rng, all) },
+		func() error { return r.vendorChanges(ctx, db, rng, o) },
+		func() error { return r.licences(ctx, db, rng, o) },
+		func() error { return r.shadowIT(ctx, db, rng, o, all) },
+		func() error { return r.monthEnd(ctx, db, rng, o) },
+		func() error { return r.abroad(ctx, db, rng, o) },
 	}
 	for _, step := range steps {
-		if err := step(ctx, db, rng, o); err != nil {
+		if err := step(); err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
 	}
@@ -193,11 +204,7 @@ func uses(ctx context.Context, db *sql.DB, rng query.Range, loc *time.Location) 
 
 // summaryAndDepartments counts the month's SaaS use: vendors, devices,
 // users and bytes, overall and per department.
-func (r *Report) summaryAndDepartments(ctx context.Context, db *sql.DB, rng query.Range, o Options) error {
-	all, err := uses(ctx, db, rng, o.Location)
-	if err != nil {
-		return err
-	}
+func (r *Report) summaryAndDepartments(ctx context.Context, db *sql.DB, rng query.Range, all []use) error {
 	cover, err := query.Coverage(ctx, db, rng.From, rng.To+1)
 	if err != nil {
 		return err
@@ -312,12 +319,8 @@ func (r *Report) licences(ctx context.Context, db *sql.DB, rng query.Range, o Op
 
 // shadowIT is what is used without a contract, with the departments of
 // the devices that use it.
-func (r *Report) shadowIT(ctx context.Context, db *sql.DB, rng query.Range, o Options) error {
+func (r *Report) shadowIT(ctx context.Context, db *sql.DB, rng query.Range, o Options, all []use) error {
 	f, err := query.ShadowIT(ctx, db, query.TableQuery{Range: rng, Limit: 200}, o.Location)
-	if err != nil {
-		return err
-	}
-	all, err := uses(ctx, db, rng, o.Location)
 	if err != nil {
 		return err
 	}
