@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/saaslens/saaslens/pkg/extract/tls"
 	"github.com/saaslens/saaslens/pkg/reassembly"
@@ -20,12 +21,19 @@ type Client struct {
 	// Version is the QUIC version of the client's first Initial packet.
 	Version uint32
 	// Opened counts the Initial packets decrypted.
-	Opened  int
-	keys    *Keys
+	Opened int
+	keys   *Keys
+	// tried are the candidate keys derived for the DCID of an Initial
+	// none of them opened, kept for the next Initial of that DCID.
+	tried   []*Keys
 	largest int64
 	crypto  *reassembly.Prefix
-	scratch []byte
 }
+
+// scratch holds the copy an Initial is decrypted in, from a pool rather
+// than per Client: a connection needs it for a packet or two, and a
+// capture holds thousands of connections.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // NewClient returns a Client waiting for the connection's first Initial.
 func NewClient() *Client { return &Client{largest: -1} }
@@ -73,24 +81,9 @@ func (c *Client) AddDatagram(d []byte) (*tls.ClientHello, error) {
 // openInitial decrypts one Initial packet; pkt is left unchanged, as
 // decryption works on a copy.
 func (c *Client) openInitial(pkt []byte, h Header) error {
-	candidates := []*Keys{c.keys}
-	if c.keys == nil {
-		keys, err := ClientInitialKeys(h.Version, h.DCID)
-		if err != nil {
-			return err
-		}
-		candidates = keys
-	}
-	var payload []byte
-	var pn int64
-	var err error
-	for _, k := range candidates {
-		c.scratch = append(c.scratch[:0], pkt...)
-		if payload, pn, err = k.Open(c.scratch, h, c.largest); err == nil {
-			c.keys = k
-			break
-		}
-	}
+	buf := scratch.Get().(*[]byte)
+	defer scratch.Put(buf)
+	payload, pn, err := c.open(pkt, h, buf)
 	if err != nil {
 		return err
 	}
@@ -107,6 +100,37 @@ func (c *Client) openInitial(pkt []byte, h Header) error {
 			c.crypto.Add(int(off), data)
 		}
 	})
+}
+
+// open decrypts an Initial packet with the connection's keys, or, before
+// any packet opened, with each candidate in turn, derived as needed. It
+// decrypts in a copy of pkt in buf; the payload aliases it.
+func (c *Client) open(pkt []byte, h Header, buf *[]byte) ([]byte, int64, error) {
+	if c.keys != nil {
+		*buf = append((*buf)[:0], pkt...)
+		return c.keys.Open(*buf, h, c.largest)
+	}
+	if len(c.tried) > 0 && (c.tried[0].version != h.Version || !bytes.Equal(c.tried[0].dcid, h.DCID)) {
+		c.tried = c.tried[:0]
+	}
+	var err error
+	for i := range candidates(h.Version) {
+		if i == len(c.tried) {
+			k, err := candidateKeys(h.Version, h.DCID, i)
+			if err != nil {
+				return nil, 0, err
+			}
+			c.tried = append(c.tried, k)
+		}
+		*buf = append((*buf)[:0], pkt...)
+		var payload []byte
+		var pn int64
+		if payload, pn, err = c.tried[i].Open(*buf, h, c.largest); err == nil {
+			c.keys, c.tried = c.tried[i], nil
+			return payload, pn, nil
+		}
+	}
+	return nil, 0, err
 }
 
 // ClientState is a Client in a form encoding/gob can save: the keys are
@@ -141,14 +165,14 @@ func (c *Client) State() *ClientState {
 func RestoreClient(st *ClientState) (*Client, error) {
 	c := &Client{Version: st.Version, Opened: st.Opened, largest: st.Largest}
 	if st.HasKeys {
-		keys, err := ClientInitialKeys(st.KeyInputs.Version, st.KeyInputs.DCID)
+		if n := candidates(st.KeyInputs.Version); st.KeyInputs.Candidate < 0 || st.KeyInputs.Candidate >= n {
+			return nil, fmt.Errorf("quic: saved key candidate %d of %d", st.KeyInputs.Candidate, n)
+		}
+		keys, err := candidateKeys(st.KeyInputs.Version, st.KeyInputs.DCID, st.KeyInputs.Candidate)
 		if err != nil {
 			return nil, fmt.Errorf("quic: deriving saved keys: %w", err)
 		}
-		if st.KeyInputs.Candidate < 0 || st.KeyInputs.Candidate >= len(keys) {
-			return nil, fmt.Errorf("quic: saved key candidate %d of %d", st.KeyInputs.Candidate, len(keys))
-		}
-		c.keys = keys[st.KeyInputs.Candidate]
+		c.keys = keys
 	}
 	if st.Crypto != nil {
 		p, err := reassembly.Restore(st.Crypto)

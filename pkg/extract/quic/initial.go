@@ -46,23 +46,23 @@ var (
 func schedules(v uint32) []keySchedule {
 	switch {
 	case v == Version1, v == 0xff000021, v == 0xff000022, v == 0xfaceb00e, v == 0xfaceb011, v == 0xfaceb012, v == 0xfaceb013:
-		return []keySchedule{scheduleV1}
+		return onlyV1
 	case isV2(v):
-		return []keySchedule{scheduleV2}
+		return onlyV2
 	case v >= 0xff00001d && v <= 0xff000020, v == 0xfaceb002:
-		return []keySchedule{{saltDraft29, "quic "}}
+		return onlyDraft29
 	case v >= 0xff000017 && v <= 0xff00001c:
-		return []keySchedule{{saltDraft23, "quic "}}
+		return onlyDraft23
 	case v == 0xff000016, v == 0xfaceb001:
-		return []keySchedule{{saltDraft22, "quic "}}
+		return onlyDraft22
 	case v == 0x54303530:
-		return []keySchedule{{saltGoogleT50, "quic "}}
+		return onlyGoogleT50
 	case v == 0x54303531:
-		return []keySchedule{{saltGoogleT51, "quic "}}
+		return onlyGoogleT51
 	case v == VersionGoogleQ050:
-		return []keySchedule{{saltGoogleQ50, "quic "}}
+		return onlyGoogleQ50
 	}
-	return []keySchedule{scheduleV1, {saltDraft29, "quic "}, {saltDraft23, "quic "}, scheduleV2, {saltDraft22, "quic "}}
+	return anyVersion
 }
 
 // keySchedule is a salt with the label prefix its version uses.
@@ -74,6 +74,16 @@ type keySchedule struct {
 var (
 	scheduleV1 = keySchedule{saltV1, "quic "}
 	scheduleV2 = keySchedule{saltV2, "quicv2 "}
+	// The lists schedules returns, made once: it is asked at every
+	// Initial.
+	onlyV1, onlyV2 = []keySchedule{scheduleV1}, []keySchedule{scheduleV2}
+	onlyDraft29    = []keySchedule{{saltDraft29, "quic "}}
+	onlyDraft23    = []keySchedule{{saltDraft23, "quic "}}
+	onlyDraft22    = []keySchedule{{saltDraft22, "quic "}}
+	onlyGoogleT50  = []keySchedule{{saltGoogleT50, "quic "}}
+	onlyGoogleT51  = []keySchedule{{saltGoogleT51, "quic "}}
+	onlyGoogleQ50  = []keySchedule{{saltGoogleQ50, "quic "}}
+	anyVersion     = []keySchedule{scheduleV1, onlyDraft29[0], onlyDraft23[0], scheduleV2, onlyDraft22[0]}
 )
 
 func isV2(v uint32) bool { return v == Version2 || v == 0x709a50c4 }
@@ -187,15 +197,30 @@ type Keys struct {
 // one set for a known version, several for an unknown one.
 func ClientInitialKeys(version uint32, dcid []byte) ([]*Keys, error) {
 	var keys []*Keys
-	for i, ks := range schedules(version) {
-		k, err := initialKeys(ks, dcid)
+	for i := range candidates(version) {
+		k, err := candidateKeys(version, dcid, i)
 		if err != nil {
 			return nil, err
 		}
-		k.version, k.dcid, k.candidate = version, bytes.Clone(dcid), i
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// candidates is how many key schedules a version's Initial may use.
+func candidates(version uint32) int { return len(schedules(version)) }
+
+// candidateKeys derives the i-th candidate of ClientInitialKeys alone: a
+// client opens with the first candidate nearly always, and each set of
+// keys costs two AES key schedules and a GCM, so the others are derived
+// only when it fails.
+func candidateKeys(version uint32, dcid []byte, i int) (*Keys, error) {
+	k, err := initialKeys(schedules(version)[i], dcid)
+	if err != nil {
+		return nil, err
+	}
+	k.version, k.dcid, k.candidate = version, bytes.Clone(dcid), i
+	return k, nil
 }
 
 // initialKeys runs HKDF (RFC 5869) over SHA-256 written out: every secret

@@ -63,3 +63,68 @@ func BenchmarkClientInitialKeys(b *testing.B) {
 		}
 	}
 }
+
+// A version no schedule is known for (a reserved one, probing version
+// negotiation) tries the candidates in turn, deriving each only when the
+// one before failed: most such clients protect with version 1's keys, the
+// first, and pay for one set, not five; a client speaking version 2
+// opens with the fourth. Keys derived for a DCID none opened are kept
+// for its next Initial.
+func TestUnknownVersionDerivesCandidatesAsNeeded(t *testing.T) {
+	dcid, _ := hex.DecodeString("8394c8f03e515708")
+	crypto, _ := hex.DecodeString("060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578616d706c652e636f6dff01000100000a00080006001d0017001800100007000504616c706e000500050100000000003300260024001d00209370b2c9caa47fbabaf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b0003020304000d0010000e0403050306030203080408050806002d00020101001c00024001003900320408ffffffffffffffff05048000ffff07048000ffff0801100104800075300901100f088394c8f03e51570806048000ffff")
+	payload := append(crypto, make([]byte, 1162-len(crypto))...)
+	const grease = 0x1a2a3a4a
+	header, _ := hex.DecodeString("c31a2a3a4a088394c8f03e5157080000449e")
+	for _, c := range []struct {
+		protectedAs   uint32
+		wantCandidate int
+	}{{Version1, 0}, {Version2, 3}} {
+		keys, err := ClientInitialKeys(c.protectedAs, dcid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := NewClient()
+		hello, err := client.AddDatagram(keys[0].Seal(header, 2, 4, payload))
+		if err != nil || hello.ServerName != "example.com" {
+			t.Fatalf("protected as %#x: hello %+v, %v", c.protectedAs, hello, err)
+		}
+		if client.keys.candidate != c.wantCandidate || client.keys.version != grease || client.tried != nil {
+			t.Errorf("protected as %#x: opened with candidate %d of version %#x, %d kept; want candidate %d, none kept",
+				c.protectedAs, client.keys.candidate, client.keys.version, len(client.tried), c.wantCandidate)
+		}
+	}
+	v1, err := ClientInitialKeys(Version1, dcid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packet := v1[0].Seal(header, 2, 4, payload)
+	known := v1[0].Seal(append([]byte{0xc3, 0, 0, 0, 1}, header[5:]...), 2, 4, payload)
+	allocs := func(p []byte) float64 {
+		return testing.AllocsPerRun(20, func() {
+			if _, err := NewClient().AddDatagram(bytes.Clone(p)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if unknown, v1 := allocs(packet), allocs(known); unknown > v1 {
+		t.Errorf("an unknown version's Initial protected with version 1's keys: %.0f allocations, version 1's own: %.0f", unknown, v1)
+	}
+	// A DCID none opened keeps its keys for the next Initial.
+	client := NewClient()
+	bad := bytes.Clone(packet)
+	bad[len(bad)-1] ^= 1
+	if _, err := client.AddDatagram(bad); err == nil {
+		t.Fatal("a corrupt Initial opened")
+	}
+	if len(client.tried) != 5 {
+		t.Fatalf("%d candidates kept after a corrupt Initial, want the 5 tried", len(client.tried))
+	}
+	first := client.tried[0]
+	if _, err := client.AddDatagram(bytes.Clone(packet)); err != nil {
+		t.Fatal(err)
+	}
+	if client.keys != first {
+		t.Error("the next Initial of the DCID derived its keys again")
+	}
+}
