@@ -154,6 +154,25 @@ func waitForIngest(t *testing.T, h *Host, pc backend.PluginContext, runsAfter ti
 	}
 }
 
+// waitForReport polls the status resource until the report due after a
+// run has been written, or has failed: it is written once the run is
+// over.
+func waitForReport(t *testing.T, h *Host, pc backend.PluginContext) plugin.Status {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var st plugin.Status
+		callResource(t, h, pc, http.MethodGet, "status", &st)
+		if st.LastReport != nil {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report written within a minute: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func query(t *testing.T, h *Host, pc backend.PluginContext, tr backend.TimeRange, targets ...string) *backend.QueryDataResponse {
 	t.Helper()
 	req := &backend.QueryDataRequest{PluginContext: pc}
@@ -940,7 +959,8 @@ func TestMonthlyReportIsWrittenAndServed(t *testing.T) {
 		j["reportLanguage"] = "en"
 	})
 	callResource(t, h, pc, http.MethodGet, "status", nil)
-	st := waitForIngest(t, h, pc, started.Add(-time.Second))
+	waitForIngest(t, h, pc, started.Add(-time.Second))
+	st := waitForReport(t, h, pc)
 	written := filepath.Join(filepath.Dir(dbPath), "reports", "saaslens-2026-03.html")
 	if st.LastReport == nil || st.LastReport.Path != written || st.LastReport.Error != "" {
 		t.Fatalf("status after ingest: last report %+v, want %s written", st.LastReport, written)
@@ -1001,7 +1021,8 @@ func TestMonthlyReportIsWrittenAndServed(t *testing.T) {
 	if pc.DataSourceInstanceSettings.JSONData, err = json.Marshal(j); err != nil {
 		t.Fatal(err)
 	}
-	st = waitForIngest(t, h, pc, changed.Add(-time.Second))
+	waitForIngest(t, h, pc, changed.Add(-time.Second))
+	st = waitForReport(t, h, pc)
 	if st.LastRun.Error != "" || st.LastReport == nil {
 		t.Fatalf("status with reportDir under a file: run %+v, report %+v", st.LastRun, st.LastReport)
 	}
