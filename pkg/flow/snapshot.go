@@ -2,10 +2,12 @@ package flow
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/saaslens/saaslens/pkg/extract/quic"
@@ -64,6 +66,7 @@ const (
 	ItemStream     ItemKind = 1 // an open stream; key: its first packet time and ID, 8 bytes big-endian each
 	ItemNameByPair ItemKind = 2 // a DNS name by client and address; key: both, 32 bytes
 	ItemNameByAddr ItemKind = 3 // a DNS name by address; key: 16 bytes
+	ItemHalfOpen   ItemKind = 4 // a half-open TCP stream; key as ItemStream's
 )
 
 // StateItem is one open stream or DNS name of a Tracker's saved state.
@@ -86,10 +89,32 @@ type Delta struct {
 	// streams are encoded one at a time as EachChanged goes: a flood
 	// leaves hundreds of thousands of open streams to save at once.
 	streams []*stream
+	// halfOpen are looked up in the Tracker as EachChanged goes, rather
+	// than copied: a flood leaves hundreds of thousands.
+	halfOpen []openKey
+	tracker  *Tracker
+}
+
+// openKey is an open stream's place in the Tracker, with what orders it:
+// streams oldest first, a half-open one when s is nil.
+type openKey struct {
+	first, id int64
+	s         *stream
+	k         key
+}
+
+// sortOpen orders open streams oldest first.
+func sortOpen(list []openKey) {
+	slices.SortFunc(list, func(a, b openKey) int {
+		if c := cmp.Compare(a.first, b.first); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
 }
 
 // Len is the number of changed items.
-func (d *Delta) Len() int { return len(d.names) + len(d.streams) }
+func (d *Delta) Len() int { return len(d.names) + len(d.streams) + len(d.halfOpen) }
 
 // EachChanged calls fn with each changed item in turn, in kind and key
 // order. Call it before the Tracker handles more packets.
@@ -105,6 +130,12 @@ func (d *Delta) EachChanged(fn func(StateItem) error) error {
 	}
 	for _, it := range d.names {
 		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	for _, o := range d.halfOpen {
+		h := d.tracker.halfOpen[o.k]
+		if err := fn(StateItem{Kind: ItemHalfOpen, Key: itemKeyOf(h.first, h.id), Value: halfOpenValue(o.k, &h)}); err != nil {
 			return err
 		}
 	}
@@ -132,17 +163,29 @@ func (t *Tracker) Delta() (*Delta, error) {
 	if err := gob.NewEncoder(&header).Encode(&st); err != nil {
 		return nil, fmt.Errorf("flow: saving tracker state: %w", err)
 	}
-	d := &Delta{Header: header.Bytes(), Deleted: t.deleted}
+	d := &Delta{Header: header.Bytes(), Deleted: t.deleted, tracker: t}
 	t.deleted = nil
 	d.streams = t.changedOpenStreams()
 	sort.Slice(d.streams, func(i, j int) bool { return d.streams[i].ID < d.streams[j].ID })
 	for _, s := range d.streams {
-		key := streamItemKey(s)
+		key := itemKeyOf(s.First, s.ID)
 		if s.itemKey != nil && !bytes.Equal(key, s.itemKey) { // an earlier packet came late
 			d.Deleted = append(d.Deleted, StateItem{Kind: ItemStream, Key: s.itemKey})
 		}
 		s.changed, s.Carried, s.itemKey = false, true, key
 	}
+	for k, h := range t.halfOpen {
+		if !h.changed {
+			continue
+		}
+		if h.carried && h.savedFirst != h.first {
+			d.Deleted = append(d.Deleted, StateItem{Kind: ItemHalfOpen, Key: itemKeyOf(h.savedFirst, h.id)})
+		}
+		h.changed, h.carried, h.savedFirst = false, true, h.first
+		t.halfOpen[k] = h
+		d.halfOpen = append(d.halfOpen, openKey{first: h.first, id: h.id, k: k})
+	}
+	sortOpen(d.halfOpen)
 	for k := range t.changedPairs {
 		if e, ok := t.dnsByPair[k]; ok {
 			e.persisted = true
@@ -175,12 +218,13 @@ func sortItems(items []StateItem) {
 	})
 }
 
-// streamItemKey leads with the start time, so that a store's items are
-// in time order: a flood adds at one end of the table and evicts at the
-// other, instead of touching pages all over it.
-func streamItemKey(s *stream) []byte {
-	k := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(s.First)^1<<63)
-	return binary.BigEndian.AppendUint64(k, uint64(s.ID))
+// itemKeyOf is a stream's item key, from its first packet time and ID. It
+// leads with the time, so that a store's items are in time order: a
+// flood adds at one end of the table and evicts at the other, instead of
+// touching pages all over it.
+func itemKeyOf(first, id int64) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(first)^1<<63)
+	return binary.BigEndian.AppendUint64(k, uint64(id))
 }
 
 func pairItemKey(k dnsKey) []byte { return append(bytes.Clone(k.client[:]), k.addr[:]...) }
@@ -281,7 +325,7 @@ func (t *Tracker) Restore(header []byte, items []StateItem) error {
 			return err
 		}
 	}
-	t.streams, t.now, t.nextSweep, t.packetsSinceSwp = fresh.streams, fresh.now, fresh.nextSweep, fresh.packetsSinceSwp
+	t.streams, t.halfOpen, t.now, t.nextSweep, t.packetsSinceSwp = fresh.streams, fresh.halfOpen, fresh.now, fresh.nextSweep, fresh.packetsSinceSwp
 	t.sightings, t.dnsByPair, t.dnsByAddr = fresh.sightings, fresh.dnsByPair, fresh.dnsByAddr
 	t.changedPairs, t.changedAddrs, t.deleted = fresh.changedPairs, fresh.changedAddrs, nil
 	return nil
@@ -300,6 +344,16 @@ func (t *Tracker) restoreItem(it StateItem) error {
 		}
 		s.Carried, s.itemKey = true, bytes.Clone(it.Key)
 		t.streams[s.key()] = s
+	case ItemHalfOpen:
+		k, h, err := readHalfOpen(it.Value)
+		if err != nil {
+			return err
+		}
+		h.carried, h.savedFirst = true, h.first
+		if !bytes.Equal(it.Key, itemKeyOf(h.first, h.id)) {
+			return fmt.Errorf("flow: saved half-open stream %d under another key", h.id)
+		}
+		t.halfOpen[k] = h
 	case ItemNameByPair, ItemNameByAddr:
 		if len(it.Value) < 8 || it.Kind == ItemNameByPair && len(it.Key) != 32 || it.Kind == ItemNameByAddr && len(it.Key) != 16 {
 			return fmt.Errorf("flow: saved DNS name of kind %d with a %d-byte key and %d-byte value", it.Kind, len(it.Key), len(it.Value))
@@ -320,8 +374,26 @@ func (t *Tracker) restoreItem(it StateItem) error {
 // last Delta, oldest first: what a store updates as "in progress" at the
 // end of a file. Streams that saw nothing are as the store has them.
 func (t *Tracker) OpenChanged(fn func(*Stream)) {
-	for _, s := range t.changedOpenStreams() {
-		fn(&s.Stream)
+	var list []openKey
+	for _, s := range t.streams {
+		if s.changed {
+			list = append(list, openKey{first: s.First, id: s.ID, s: s})
+		}
+	}
+	for k, h := range t.halfOpen {
+		if h.changed {
+			list = append(list, openKey{first: h.first, id: h.id, k: k})
+		}
+	}
+	sortOpen(list)
+	for _, o := range list {
+		if o.s != nil {
+			fn(&o.s.Stream)
+			continue
+		}
+		h := t.halfOpen[o.k]
+		h.fill(o.k, &t.record)
+		fn(&t.record)
 	}
 }
 
@@ -344,6 +416,10 @@ func (t *Tracker) changedOpenStreams() []*stream {
 func (t *Tracker) OpenStreams(fn func(*Stream)) {
 	for _, s := range t.streams {
 		fn(&s.Stream)
+	}
+	for k, h := range t.halfOpen {
+		h.fill(k, &t.record)
+		fn(&t.record)
 	}
 }
 

@@ -132,7 +132,9 @@ func TestRestoreRefusesGarbage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range []flow.StateItem{{Kind: flow.ItemStream, Key: make([]byte, 8), Value: []byte("{")},
-		{Kind: flow.ItemNameByAddr, Key: make([]byte, 3), Value: make([]byte, 9)}, {Kind: 9}} {
+		{Kind: flow.ItemNameByAddr, Key: make([]byte, 3), Value: make([]byte, 9)}, {Kind: 9},
+		{Kind: flow.ItemHalfOpen, Key: make([]byte, 16), Value: make([]byte, 40)},
+		{Kind: flow.ItemHalfOpen, Key: make([]byte, 16), Value: append(make([]byte, 104), 5, 'a')}} {
 		if err := tr.Restore(d.Header, []flow.StateItem{bad}); err == nil {
 			t.Errorf("item %+v restored without error", bad)
 		}

@@ -127,10 +127,11 @@ type Tracker struct {
 	sink       Sink
 	packetSink PacketSink
 	streams    map[key]*stream
+	halfOpen   map[key]halfOpen
 
 	now, nextSweep  int64
 	packetsSinceSwp int
-	expired         []*stream
+	expired         []ending
 
 	sightings map[sightingKey]*Sighting
 	dnsByPair map[dnsKey]dnsName
@@ -148,6 +149,8 @@ type Tracker struct {
 	dnsRec DNSResponse
 	dhcp   DHCP
 	packet Packet
+	// record is a half-open stream's record, as handed to the sink.
+	record Stream
 }
 
 // NewTracker returns a Tracker delivering records to sink.
@@ -156,6 +159,7 @@ func NewTracker(cfg Config, sink Sink) *Tracker {
 		cfg:       cfg,
 		sink:      sink,
 		streams:   make(map[key]*stream),
+		halfOpen:  make(map[key]halfOpen),
 		sightings: make(map[sightingKey]*Sighting),
 		dnsByPair: make(map[dnsKey]dnsName),
 		dnsByAddr: make(map[[16]byte]dnsName),
@@ -168,7 +172,7 @@ func NewTracker(cfg Config, sink Sink) *Tracker {
 }
 
 // Active is the number of streams held in memory.
-func (t *Tracker) Active() int { return len(t.streams) }
+func (t *Tracker) Active() int { return len(t.streams) + len(t.halfOpen) }
 
 // Handle is a capture.Handler: it accounts one TCP or UDP packet.
 func (t *Tracker) Handle(f *capture.Frame) {
@@ -178,7 +182,7 @@ func (t *Tracker) Handle(f *capture.Frame) {
 	t.packetsSinceSwp++
 	// A sweep visits every stream; waiting for packets to number an eighth
 	// of them keeps its cost per packet bounded.
-	if t.now >= t.nextSweep && t.packetsSinceSwp*8 >= len(t.streams) {
+	if t.now >= t.nextSweep && t.packetsSinceSwp*8 >= t.Active() {
 		t.sweep()
 	}
 
@@ -191,12 +195,25 @@ func (t *Tracker) Handle(f *capture.Frame) {
 		k.addrA, k.portA, k.addrB, k.portB = dst, f.DstPort, src, f.SrcPort
 	}
 	s := t.streams[k]
+	if s == nil {
+		if h, ok := t.halfOpen[k]; ok {
+			if bareSYN(f) && srcIsA == h.clientIsA {
+				t.synAgain(k, h, f)
+				return
+			}
+			s = t.promote(k, h)
+		}
+	}
 	if s != nil && f.Proto == layers.IPProtocolTCP && f.TCPFlags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN && s.isClosed() {
 		t.end(s, k, EndReuse)
 		s = nil
 	}
-	if s == nil && t.cfg.MaxStreams > 0 && len(t.streams) >= t.cfg.MaxStreams {
+	if s == nil && t.cfg.MaxStreams > 0 && t.Active() >= t.cfg.MaxStreams {
 		t.evict()
+	}
+	if s == nil && bareSYN(f) {
+		t.openHalf(k, f, srcIsA)
+		return
 	}
 	if s == nil {
 		s = t.open(k, f, srcIsA)
@@ -239,30 +256,38 @@ func (t *Tracker) open(k key, f *capture.Frame, srcIsA bool) *stream {
 	}
 	s.First = f.Time
 	s.MirrorSource = f.Tunnel.Source()
-	s.ID = streamID(&s.Stream)
-	if name, ok := t.lookupName(s.Client, s.Server); ok {
-		s.ServerName, s.NameSource = name, SourceDNS
-	} else if t.cfg.NameByAddress != nil {
-		if name, ok := t.cfg.NameByAddress(s.Server); ok {
-			s.ServerName, s.NameSource = name, SourceRange
-		}
-	}
+	s.ID = streamIDOf(s.Client, s.Server, s.ClientPort, s.ServerPort, s.Proto, s.First)
+	s.ServerName, s.NameSource = t.nameOf(s.Client, s.Server)
 	t.streams[k] = s
 	return s
 }
 
-// streamID hashes the oriented 5-tuple and start time into 63 bits, so it
-// fits SQLite's signed INTEGER.
-func streamID(s *Stream) int64 {
+// nameOf is the server's name as a new stream starts: from the client's
+// DNS lookup, else from the address alone.
+func (t *Tracker) nameOf(client, server netip.Addr) (string, NameSource) {
+	if name, ok := t.lookupName(client, server); ok {
+		return name, SourceDNS
+	}
+	if t.cfg.NameByAddress != nil {
+		if name, ok := t.cfg.NameByAddress(server); ok {
+			return name, SourceRange
+		}
+	}
+	return "", SourceNone
+}
+
+// streamIDOf hashes the oriented 5-tuple and start time into 63 bits, so
+// it fits SQLite's signed INTEGER.
+func streamIDOf(client, server netip.Addr, clientPort, serverPort uint16, proto layers.IPProtocol, first int64) int64 {
 	h := fnv.New64a()
 	var b [16 + 16 + 2 + 2 + 1 + 8]byte
-	c, sv := s.Client.As16(), s.Server.As16()
+	c, sv := client.As16(), server.As16()
 	copy(b[0:], c[:])
 	copy(b[16:], sv[:])
-	binary.BigEndian.PutUint16(b[32:], s.ClientPort)
-	binary.BigEndian.PutUint16(b[34:], s.ServerPort)
-	b[36] = uint8(s.Proto)
-	binary.BigEndian.PutUint64(b[37:], uint64(s.First))
+	binary.BigEndian.PutUint16(b[32:], clientPort)
+	binary.BigEndian.PutUint16(b[34:], serverPort)
+	b[36] = uint8(proto)
+	binary.BigEndian.PutUint64(b[37:], uint64(first))
 	h.Write(b[:])
 	return int64(h.Sum64() &^ (1 << 63))
 }
@@ -378,6 +403,11 @@ func (t *Tracker) sight(f *capture.Frame, s *stream) {
 	if !s.HasClientMAC {
 		s.ClientMAC, s.HasClientMAC = f.SrcMAC, true
 	}
+	t.sightFrame(f)
+}
+
+// sightFrame notes that the frame's MAC sent from its address.
+func (t *Tracker) sightFrame(f *capture.Frame) {
 	if !isLocal(f.Src) {
 		return
 	}
@@ -421,14 +451,61 @@ func (t *Tracker) sweep() {
 			if s.End == EndOpen {
 				s.End = reason
 			}
-			t.expired = append(t.expired, s)
+			t.expired = append(t.expired, endingStream(s))
 		}
 	}
-	t.emitSorted(t.expired)
-	for _, s := range t.expired {
-		t.remove(s, s.key())
+	for k, h := range t.halfOpen {
+		if t.now-h.last >= int64(t.cfg.TCPIdle) {
+			t.expired = append(t.expired, endingHalf(k, &h, EndIdle))
+		}
 	}
+	t.endAll(t.expired)
 	t.expireNames()
+}
+
+// ending is a stream about to be handed to the sink and taken out of
+// the table, ending as end when it is half-open.
+type ending struct {
+	openKey
+	end EndReason
+}
+
+func endingStream(s *stream) ending { return ending{openKey: openKey{first: s.First, id: s.ID, s: s}} }
+
+func endingHalf(k key, h *halfOpen, end EndReason) ending {
+	return ending{openKey: openKey{first: h.first, id: h.id, k: k}, end: end}
+}
+
+// endAll hands the streams to the sink in start order, so that output
+// does not depend on map iteration order, and takes them out.
+func (t *Tracker) endAll(list []ending) {
+	slices.SortFunc(list, func(a, b ending) int {
+		if c := cmp.Compare(a.first, b.first); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	for _, e := range list {
+		if e.s != nil {
+			t.sink.Stream(&e.s.Stream)
+			t.remove(e.s, e.s.key())
+			continue
+		}
+		h := t.halfOpen[e.k]
+		h.fill(e.k, &t.record)
+		t.record.End = e.end
+		t.sink.Stream(&t.record)
+		t.removeHalf(e.k, &h)
+	}
+}
+
+// removeHalf takes an ended half-open stream out of the table, noting its
+// end for the next Delta when an earlier one carried it.
+func (t *Tracker) removeHalf(k key, h *halfOpen) {
+	delete(t.halfOpen, k)
+	if h.carried {
+		t.deleted = append(t.deleted, StateItem{Kind: ItemHalfOpen, Key: itemKeyOf(h.savedFirst, h.id)})
+	}
 }
 
 // evict ends the least useful eighth of the open streams: half-open ones
@@ -439,11 +516,14 @@ func (t *Tracker) evict() {
 	type candidate struct {
 		answered bool
 		last, id int64
-		s        *stream
+		s        *stream // nil for a half-open one
 	}
-	list := make([]candidate, 0, len(t.streams))
+	list := make([]candidate, 0, t.Active())
 	for _, s := range t.streams {
 		list = append(list, candidate{answered: s.Packets[ToClient] > 0, last: s.Last, id: s.ID, s: s})
+	}
+	for _, h := range t.halfOpen {
+		list = append(list, candidate{last: h.last, id: h.id})
 	}
 	slices.SortFunc(list, func(a, b candidate) int {
 		if a.answered != b.answered {
@@ -457,17 +537,28 @@ func (t *Tracker) evict() {
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	victims := make([]*stream, max(1, len(list)/8))
-	for i := range victims {
-		victims[i] = list[i].s
-		if victims[i].End == EndOpen {
-			victims[i].End = EndEvicted
+	n := max(1, len(list)/8)
+	victims := make([]ending, 0, n)
+	halfOpen := map[int64]bool{}
+	for _, c := range list[:n] {
+		switch {
+		case c.s == nil:
+			halfOpen[c.id] = true
+		default:
+			if c.s.End == EndOpen {
+				c.s.End = EndEvicted
+			}
+			victims = append(victims, endingStream(c.s))
 		}
 	}
-	t.emitSorted(victims)
-	for _, s := range victims {
-		t.remove(s, s.key())
+	if len(halfOpen) > 0 {
+		for k, h := range t.halfOpen {
+			if halfOpen[h.id] {
+				victims = append(victims, endingHalf(k, &h, EndEvicted))
+			}
+		}
 	}
+	t.endAll(victims)
 	t.evicted += uint64(len(victims))
 }
 
@@ -504,15 +595,6 @@ func (s *stream) key() key {
 		k.addrA, k.portA, k.addrB, k.portB = sv, s.ServerPort, c, s.ClientPort
 	}
 	return k
-}
-
-// emitSorted hands streams to the sink in start order, so that output does
-// not depend on map iteration order.
-func (t *Tracker) emitSorted(list []*stream) {
-	sortByStart(list)
-	for _, s := range list {
-		t.sink.Stream(&s.Stream)
-	}
 }
 
 func (t *Tracker) end(s *stream, k key, reason EndReason) {
@@ -555,11 +637,11 @@ func (t *Tracker) Checkpoint() {
 func (t *Tracker) Flush() {
 	t.expired = t.expired[:0]
 	for _, s := range t.streams {
-		t.expired = append(t.expired, s)
+		t.expired = append(t.expired, endingStream(s))
 	}
-	t.emitSorted(t.expired)
-	for _, s := range t.expired {
-		t.remove(s, s.key())
+	for k, h := range t.halfOpen {
+		t.expired = append(t.expired, endingHalf(k, &h, EndOpen))
 	}
+	t.endAll(t.expired)
 	t.Checkpoint()
 }
