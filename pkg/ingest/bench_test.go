@@ -27,6 +27,13 @@ func BenchmarkIngestRealistic(b *testing.B) {
 	benchmarkIngest(b, fixture.RealisticCapture(b))
 }
 
+// BenchmarkIngestFlood measures a million SYNs, each from its own
+// address, streams only: a stream per packet, none completing a
+// handshake.
+func BenchmarkIngestFlood(b *testing.B) {
+	benchmarkIngest(b, fixture.FloodCapture(b))
+}
+
 func benchmarkIngest(b *testing.B, path string) {
 	info, err := os.Stat(path)
 	if err != nil {
