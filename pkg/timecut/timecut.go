@@ -58,8 +58,9 @@ func (c *Calendar) Place(hour int64) (month, day int64) {
 		return c.month, c.day
 	}
 	y, m, d := time.Unix(0, hour).In(c.Loc).Date()
-	c.from = time.Date(y, m, d, 0, 0, 0, 0, c.Loc).UnixNano()
-	c.to = time.Date(y, m, d+1, 0, 0, 0, 0, c.Loc).UnixNano()
+	// The day's hours, not its midnights: where a clock is set forward at
+	// midnight, time.Date gives an instant of the day before for it.
+	c.from, c.to = firstHourOf(y, m, d, c.Loc), firstHourOf(y, m, d+1, c.Loc)
 	c.month, c.day = time.Date(y, m, 1, 0, 0, 0, 0, c.Loc).UnixNano(), int64(d)
 	return c.month, c.day
 }
@@ -69,6 +70,38 @@ func (c *Calendar) Place(hour int64) (month, day int64) {
 func (c *Calendar) NextMonth(month int64) int64 {
 	y, m, _ := time.Unix(0, month).In(c.Loc).Date()
 	return time.Date(y, m+1, 1, 0, 0, 0, 0, c.Loc).UnixNano()
+}
+
+// DayHours returns the UTC hours, [first, next), that Place puts on the
+// local day of hour (of the hour t falls in, for any t): from the first hour starting at or after that day's
+// midnight in loc to the first at or after the next midnight (the same
+// as the midnights in a zone a whole number of hours off UTC; in
+// Asia/Kolkata, 18:30 UTC, the hour from 18:00 belongs to the day before).
+func DayHours(hour int64, loc *time.Location) (first, next int64) {
+	y, m, d := time.Unix(0, HourOf(hour)).In(loc).Date()
+	return firstHourOf(y, m, d, loc), firstHourOf(y, m, d+1, loc)
+}
+
+// firstHourOf is the first UTC hour whose start falls on the local date
+// (normalised as time.Date does).
+func firstHourOf(y int, m time.Month, d int, loc *time.Location) int64 {
+	// Noon exists on every date: normalise the date there.
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, loc).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	before := func(h int64) bool {
+		hy, hm, hd := time.Unix(0, h).In(loc).Date()
+		return hy < y || hy == y && (hm < m || hm == m && hd < d)
+	}
+	// Where midnight does not exist (a clock set forward at 00:00),
+	// time.Date may give the hour before it: step to the day itself.
+	h := -Floor(-day.UnixNano(), Hour)
+	for before(h) {
+		h += Hour
+	}
+	for !before(h - Hour) {
+		h -= Hour
+	}
+	return h
 }
 
 // WholeHourOffsets tells whether loc is a whole number of hours off UTC

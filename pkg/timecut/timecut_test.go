@@ -41,6 +41,35 @@ func TestCalendarPlacesHoursAsTheZonesClock(t *testing.T) {
 	}
 }
 
+// A day's hours are those Place puts on it, across daylight saving changes
+// and half an hour off UTC: each day of a year starts where the one before
+// ends, and its first and last hours, and none around them, are its.
+func TestDayHoursAreTheHoursPlacedOnTheDay(t *testing.T) {
+	for _, name := range []string{"UTC", "Asia/Tokyo", "Europe/Berlin", "America/Santiago", "Asia/Kolkata"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Calendar{Loc: loc}
+		at := func(hour int64) [2]int64 { m, d := c.Place(hour); return [2]int64{m, d} }
+		first, next := DayHours(time.Date(2026, 1, 1, 12, 0, 0, 0, loc).UnixNano(), loc)
+		for range 366 {
+			if next <= first || first%Hour != 0 || next%Hour != 0 {
+				t.Fatalf("%s: a day of hours [%s, %s)", name, time.Unix(0, first).UTC(), time.Unix(0, next).UTC())
+			}
+			day := at(first)
+			if at(next-Hour) != day || at(first-Hour) == day || at(next) == day {
+				t.Fatalf("%s: the hours [%s, %s) are not one day's", name, time.Unix(0, first).UTC(), time.Unix(0, next).UTC())
+			}
+			// Any instant of the day gives it.
+			if f, n := DayHours(next-1, loc); f != first || n != next {
+				t.Fatalf("%s: the day's last instant gives [%d, %d), want [%d, %d)", name, f, n, first, next)
+			}
+			first, next = DayHours(next, loc)
+		}
+	}
+}
+
 // Floor rounds down, also before 1970: -1 is in the hour before the epoch.
 func TestFloor(t *testing.T) {
 	for _, c := range []struct{ in, step, want int64 }{{0, Hour, 0}, {Hour - 1, Hour, 0}, {Hour, Hour, Hour}, {-1, Hour, -Hour},
