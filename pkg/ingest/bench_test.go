@@ -55,9 +55,15 @@ func benchmarkIngest(b *testing.B, path string) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				rep, err := New(db, Options{PacketRows: rows}).Run(context.Background(), []string{path})
+				in := New(db, Options{PacketRows: rows})
+				rep, err := in.Run(context.Background(), []string{path})
 				if err != nil || rep.Count("ok") != 1 {
 					b.Fatalf("%v %+v", err, rep)
+				}
+				// What building the daily and monthly totals costs is
+				// ingest's too.
+				if err := in.CloseDays(context.Background(), true); err != nil {
+					b.Fatal(err)
 				}
 				b.StopTimer()
 				packets += rep.Packets

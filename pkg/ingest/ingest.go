@@ -173,6 +173,22 @@ func New(db *store.DB, opts Options) *Ingester {
 	return &Ingester{db: db, opts: opts, log: log, dec: capture.NewDecoder(), series: map[string]*series{}}
 }
 
+// CloseDays builds the daily and monthly totals of the days ingest is
+// done with (store.DB.CloseDays): those the latest packet stored has
+// passed by the settle time, a file of them being unlikely to come; with
+// all, every day stored, the last one as far as it goes (a run asked for
+// now, the command line).
+func (in *Ingester) CloseDays(ctx context.Context, all bool) error {
+	if all {
+		return in.db.CloseAllDays(ctx)
+	}
+	end, err := in.db.TrafficEnd(ctx)
+	if err != nil || end == 0 {
+		return err
+	}
+	return in.db.CloseDays(ctx, end-int64(in.opts.Settle))
+}
+
 type discardLogger struct{}
 
 func (discardLogger) Info(string, ...any) {}

@@ -365,11 +365,17 @@ func (s *Service) RunNow() {
 	}
 }
 
-// Run ingests the configured paths once, then applies retention. A file's
-// damage is in the report; an error means the run could not go on (the
-// database failed or was deleted: store.ErrReplaced, ctx ended, or
-// another process holds the lock: ErrBusy).
-func (s *Service) Run(ctx context.Context) (*Report, error) {
+// Run ingests the configured paths once, closes every day stored
+// (Ingester.CloseDays), then applies retention. A file's damage is in the
+// report; an error means the run could not go on (the database failed or
+// was deleted: store.ErrReplaced, ctx ended, or another process holds the
+// lock: ErrBusy).
+func (s *Service) Run(ctx context.Context) (*Report, error) { return s.run(ctx, true) }
+
+// run is Run, closing every day stored (closeAll) or those the latest
+// packet has passed by the settle time: scheduled runs leave the day
+// under way to the hourly totals.
+func (s *Service) run(ctx context.Context, closeAll bool) (*Report, error) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	// Rows written into a deleted database are lost with it; the owner
@@ -397,6 +403,9 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 	}
 	if err == nil && len(s.cfg.Paths) > 0 {
 		rep, err = s.in.Run(ctx, s.cfg.Paths)
+	}
+	if err == nil {
+		err = s.in.CloseDays(ctx, closeAll)
 	}
 	var retained int64
 	if err == nil {
@@ -463,24 +472,27 @@ func (s *Service) retain(ctx context.Context) (int64, error) {
 // datasource whose settings change starts its new instance before the old
 // one is disposed.
 func (s *Service) Watch(ctx context.Context, done func(*Report, error)) {
-	var tick <-chan time.Time
+	var tick, start <-chan time.Time
 	if s.cfg.Interval > 0 {
 		t := time.NewTicker(s.cfg.Interval)
 		defer t.Stop()
-		tick = t.C
-		s.RunNow()
+		tick, start = t.C, time.After(0)
 	}
 	var retry <-chan time.Time
 	for {
+		closeAll := false
 		select {
 		case <-ctx.Done():
 			return
+		case <-start:
+			start = nil
 		case <-tick:
 		case <-s.now:
+			closeAll = true
 		case <-retry:
 		}
 		retry = nil
-		rep, err := s.Run(ctx)
+		rep, err := s.run(ctx, closeAll)
 		if ctx.Err() != nil {
 			return
 		}

@@ -48,7 +48,8 @@ func Devices(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location) 
 	}
 	totals, months := store.DayTotals(from, to), ""
 	if monthsFrom, monthsTo, ok := plan.MonthsWithin(from, to); ok {
-		totals = `(SELECT * FROM ` + store.DayTotals(from, monthsFrom) + ` UNION ALL SELECT * FROM ` + store.DayTotals(monthsTo, to) + `)`
+		totals = `(SELECT * FROM ` + store.DayTotals(from, monthsFrom) + ` UNION ALL SELECT * FROM ` + store.UnclosedHours(monthsFrom, monthsTo) +
+			` UNION ALL SELECT * FROM ` + store.DayTotals(monthsTo, to) + `)`
 		months = "\n\tUNION ALL " + store.MonthlyRows(monthsFrom, monthsTo)
 	}
 	// Each client's sums per name and local day first, then the services,

@@ -105,82 +105,56 @@ func (w *FileWriter) recountMonth(k monthKey) error {
 	return err
 }
 
-// buildMonthlyTotals fills client_usage_monthly, empty, from
-// client_usage_hourly with the months and days of loc.
-func buildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location) error {
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO `+monthlyColumns+` VALUES (?`+strings.Repeat(`, ?`, 16)+`) `+addTotals+monthlyMerge)
-	if err != nil {
+// buildMonthlyTotals adds to client_usage_monthly what the hourly totals
+// per client of [from, to) hold, with the months and days of loc: the
+// table holds none of those hours yet. One statement per month of loc,
+// summed by SQLite: a month's days are a CASE over its days' hours (a
+// bit each: the DISTINCT sum of powers of two is their OR). Summing the
+// rows in Go and upserting each key took three times as long.
+func buildMonthlyTotals(ctx context.Context, tx *sql.Tx, loc *time.Location, from, to int64) error {
+	var first, last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(hour), max(hour) FROM client_usage_hourly WHERE hour >= ? AND hour < ?`, from, to).
+		Scan(&first, &last); err != nil {
 		return err
 	}
-	defer upsert.Close()
-	// The hourly rows in their key's order, so hours in time order.
-	rows, err := tx.QueryContext(ctx, `SELECT hour, client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down,
-		duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count FROM client_usage_hourly ORDER BY hour`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cal := timecut.Calendar{Loc: loc}
-	totals := map[monthKey]*usageDelta{}
-	flush := func() error {
-		for k, d := range totals {
-			if _, err := upsert.ExecContext(ctx, append(append(k.columns(), d.streams, d.packetsUp, d.packetsDown, d.bytesUp, d.bytesDown,
-				d.duration, d.rttSum, d.rttCount, d.handshakeSum, d.handshakeCount), monthlyExtra(d)...)...); err != nil {
-				return err
-			}
-		}
-		clear(totals)
+	if !first.Valid {
 		return nil
 	}
-	for rows.Next() {
-		var hour int64
-		var k monthKey
-		var row usageSums
-		if err := rows.Scan(&hour, &k.client, &k.clientMAC, &k.serverName, &row.streams, &row.packetsUp, &row.packetsDown,
-			&row.bytesUp, &row.bytesDown, &row.duration, &row.rttSum, &row.rttCount, &row.handshakeSum, &row.handshakeCount); err != nil {
-			return err
-		}
-		month, day := cal.Place(hour)
-		k.month = month
-		d := totals[k]
-		if d == nil {
-			// Bounded like the writer's sums; flushing adds to the rows.
-			if len(totals) >= maxUsageKeys {
-				if err := flush(); err != nil {
-					return err
-				}
+	cal := timecut.Calendar{Loc: loc}
+	for hour := first.Int64; hour <= last.Int64; {
+		month, _ := cal.Place(hour)
+		// The month's days, by the hours Place puts on each.
+		var days strings.Builder
+		days.WriteString("CASE")
+		start, end := timecut.DayHours(hour, loc)
+		for {
+			_, day := cal.Place(start)
+			fmt.Fprintf(&days, " WHEN hour < %d THEN %d", end, int64(1)<<(day-1))
+			if m, _ := cal.Place(end); m != month {
+				break
 			}
-			d = &usageDelta{firstHour: hour}
-			totals[k] = d
+			start, end = timecut.DayHours(end, loc)
 		}
-		d.usageSums.plus(row)
-		d.added |= 1 << (day - 1)
-		d.lastHour = hour
+		days.WriteString(" END")
+		// hour is the month's first with data, or its first: within [from, to).
+		hi := min(end, to)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+monthlyColumns+`
+			SELECT ?, client, client_mac, server_name, sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down),
+				sum(duration_ns), sum(rtt_sum_ns), sum(rtt_count), sum(handshake_sum_ns), sum(handshake_count),
+				sum(DISTINCT `+days.String()+`), min(hour), max(hour)
+			FROM client_usage_hourly WHERE hour >= ? AND hour < ? GROUP BY client, client_mac, server_name `+addTotals+monthlyMerge,
+			month, hour, hi); err != nil {
+			return fmt.Errorf("the month from %s: %w", time.Unix(0, month).In(loc).Format(time.DateOnly), err)
+		}
+		hour = end
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return flush()
+	return nil
 }
 
-// plus adds o's sums.
-func (s *usageSums) plus(o usageSums) {
-	s.streams += o.streams
-	s.packetsUp += o.packetsUp
-	s.packetsDown += o.packetsDown
-	s.bytesUp += o.bytesUp
-	s.bytesDown += o.bytesDown
-	s.duration += o.duration
-	s.rttSum += o.rttSum
-	s.rttCount += o.rttCount
-	s.handshakeSum += o.handshakeSum
-	s.handshakeCount += o.handshakeCount
-}
-
-// SetRollupZone cuts client_usage_monthly's months and days in loc from
-// now on, rebuilding the table from the hourly totals per client when
-// it was cut in another zone (a few seconds for a month of an office);
-// it tells whether it did. loc must be named (time.LoadLocation), not
+// SetRollupZone cuts client_usage_monthly's months and days, and closes
+// days (CloseDays), in loc from now on, rebuilding the daily and monthly
+// totals from the hourly ones when they were cut in another zone (a few
+// seconds for a month of an office); it tells whether it did. loc must be named (time.LoadLocation), not
 // time.Local: another process reads the name.
 func (s *DB) SetRollupZone(ctx context.Context, loc *time.Location) (rebuilt bool, err error) {
 	if loc.String() == "Local" {
@@ -205,7 +179,7 @@ func (s *DB) SetRollupZone(ctx context.Context, loc *time.Location) (rebuilt boo
 	if _, err := tx.ExecContext(ctx, `UPDATE rollup_zone SET zone = ?`, loc.String()); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
 	}
-	if err := refill(ctx, tx, "client_usage_monthly", buildMonthlyTotalsInZone); err != nil {
+	if err := recloseInZone(ctx, tx, loc); err != nil {
 		return false, fmt.Errorf("store: rollup zone %s: %w", loc, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -222,18 +196,19 @@ func (s *DB) RebuildMonthlyTotals(ctx context.Context) error {
 	return s.rebuild(ctx, "client_usage_monthly", buildMonthlyTotalsInZone)
 }
 
-// buildMonthlyTotalsInZone is buildMonthlyTotals in the zone rollup_zone
-// names.
+// buildMonthlyTotalsInZone is buildMonthlyTotals of the closed days, in
+// the zone rollup_zone names.
 func buildMonthlyTotalsInZone(ctx context.Context, tx *sql.Tx) error {
 	var zone string
-	if err := tx.QueryRowContext(ctx, `SELECT zone FROM rollup_zone`).Scan(&zone); err != nil {
+	var closed int64
+	if err := tx.QueryRowContext(ctx, `SELECT zone, closed FROM rollup_zone`).Scan(&zone, &closed); err != nil {
 		return fmt.Errorf("rollup zone: %w", err)
 	}
 	loc, err := loadZone(zone)
 	if err != nil {
 		return err
 	}
-	return buildMonthlyTotals(ctx, tx, loc)
+	return buildMonthlyTotals(ctx, tx, loc, math.MinInt64, closed)
 }
 
 // zones holds the zones rollup_zone named, loaded once each.

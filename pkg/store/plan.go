@@ -209,6 +209,14 @@ func clientTotals(months *monthlyTotals, cuts ...int64) string {
 			parts = append(parts, fmt.Sprintf("SELECT hour, %s, 1 AS hours FROM client_usage_hourly WHERE hour >= %d AND hour < %d", columns, from, to))
 		}
 	}
+	// The hours from from on that no daily or monthly row holds: those
+	// after the closed days (DB.CloseDays).
+	unclosed := func(from, to int64) {
+		if from < to {
+			parts = append(parts, fmt.Sprintf("SELECT hour, %s, 1 AS hours FROM client_usage_hourly WHERE hour >= max(%d, %s) AND hour < %d",
+				columns, from, closedSQL, to))
+		}
+	}
 	days := func(from, to int64) {
 		firstDay, lastDay := timecut.Floor(from, timecut.Day), timecut.Floor(to, timecut.Day)
 		if firstDay < from {
@@ -220,7 +228,9 @@ func clientTotals(months *monthlyTotals, cuts ...int64) string {
 		}
 		hours(from, firstDay)
 		parts = append(parts, fmt.Sprintf("SELECT day AS hour, %s, hours FROM client_usage_daily WHERE day >= %d AND day < %d", columns, firstDay, lastDay))
-		hours(lastDay, to)
+		// The days not closed, then the hours after the last day.
+		parts = append(parts, fmt.Sprintf("SELECT hour, %s, 1 AS hours FROM client_usage_hourly WHERE hour >= max(%d, min(%s, %d)) AND hour < %d",
+			columns, firstDay, closedSQL, lastDay, to))
 	}
 	for i := 0; i+1 < len(cuts); i++ {
 		from, to := cuts[i], cuts[i+1]
@@ -231,12 +241,30 @@ func clientTotals(months *monthlyTotals, cuts ...int64) string {
 		}
 		days(from, first)
 		parts = append(parts, fmt.Sprintf("SELECT month AS hour, %s, NULL AS hours FROM client_usage_monthly WHERE month >= %d AND month < %d", columns, first, last))
+		unclosed(first, last)
 		days(last, to)
 	}
 	if len(parts) == 0 {
 		return "(SELECT hour, " + columns + ", 1 AS hours FROM client_usage_hourly WHERE 0)"
 	}
 	return "(" + strings.Join(parts, "\n\tUNION ALL ") + ")"
+}
+
+// UnclosedHours is a FROM source (to be aliased) of the hourly totals per
+// client of [from, to) that the daily and monthly totals do not hold yet
+// (DB.CloseDays), with ClientTotals' columns: what a question reading
+// MonthlyRows over [from, to) adds for the days since the last close.
+func UnclosedHours(from, to int64) string {
+	return fmt.Sprintf("(SELECT hour, client, client_mac, server_name, streams, packets_up, packets_down, bytes_up, bytes_down, 1 AS hours "+
+		"FROM client_usage_hourly WHERE hour >= max(%d, %s) AND hour < %d)", from, closedSQL, to)
+}
+
+// DailyRows is a FROM source (to be aliased) with client_usage_daily's
+// columns for the UTC days in [from, to): its rows for the closed days
+// (DB.CloseDays), and the others summed from the hourly totals per client.
+func DailyRows(from, to int64) string {
+	return fmt.Sprintf("(SELECT * FROM client_usage_daily WHERE day >= %d AND day < %d UNION ALL SELECT * FROM %s)",
+		from, to, daysOfHours(from, to, "hour >= "+closedSQL))
 }
 
 // MonthsWithin returns the months the monthly totals answer for within

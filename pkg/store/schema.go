@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"math"
 	"time"
 )
 
@@ -629,6 +630,23 @@ CREATE TABLE client_usage_monthly (
 ALTER TABLE services ADD COLUMN domain TEXT NOT NULL DEFAULT '';
 CREATE INDEX services_unclassified ON services(domain) WHERE source = '';
 `,
+	// 19: the daily and monthly totals are built from the hourly ones when
+	// a day closes (DB.CloseDays), not upserted by every file: a directory
+	// rotating every minute rewrote the same rows 1,440 times a day.
+	// rollup_zone.closed is where they end; readers take the hours after it
+	// from the hourly totals. They hold every hour so far: closed is the
+	// midnight after the last one (closeAfterTotals). usage_daily, for
+	// SQL of its own, sums the open days' hours itself.
+	`
+ALTER TABLE rollup_zone ADD COLUMN closed INTEGER NOT NULL DEFAULT -9223372036854775808;
+DROP VIEW usage_daily;
+CREATE VIEW usage_daily AS SELECT day, client, client_mac, server_name, proto, server_port, streams, packets_up, packets_down,
+	bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count FROM client_usage_daily
+UNION ALL SELECT hour - ((hour % 86400000000000) + 86400000000000) % 86400000000000, client, client_mac, server_name, proto, server_port,
+	sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns),
+	sum(rtt_sum_ns), sum(rtt_count), sum(handshake_sum_ns), sum(handshake_count)
+FROM client_usage_hourly WHERE hour >= (SELECT closed FROM rollup_zone) GROUP BY 1, 2, 3, 4, 5, 6;
+`,
 }
 
 // builds fill what a migration created, in the migration's transaction,
@@ -639,6 +657,7 @@ var builds = map[int]func(context.Context, *sql.Tx) error{
 	16: buildDailyTotals,
 	17: buildMonthlyTotalsAndStatistics,
 	18: buildServiceDomains,
+	19: closeAfterTotals,
 }
 
 // buildMonthlyTotalsAndStatistics builds client_usage_monthly in UTC and
@@ -647,7 +666,7 @@ var builds = map[int]func(context.Context, *sql.Tx) error{
 // plans for the daily rows of a month (bytes per department: 0.36 s, 0.24 s
 // with them).
 func buildMonthlyTotalsAndStatistics(ctx context.Context, tx *sql.Tx) error {
-	if err := buildMonthlyTotals(ctx, tx, time.UTC); err != nil {
+	if err := buildMonthlyTotals(ctx, tx, time.UTC, math.MinInt64, math.MaxInt64); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `ANALYZE client_usage_daily; ANALYZE client_usage_monthly`)

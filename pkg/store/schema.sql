@@ -196,7 +196,7 @@ CREATE TABLE latency_hourly (
 
 CREATE TABLE rollup_zone (
 	zone TEXT NOT NULL  -- IANA name of the zone client_usage_monthly's months and days are cut in
-);
+, closed INTEGER NOT NULL DEFAULT -9223372036854775808);
 
 CREATE TABLE server_usage_hourly (
 	hour             INTEGER NOT NULL,  -- UTC hour of the streams' first packet
@@ -307,7 +307,11 @@ SELECT p.stream_id, p.time,
 FROM stream_packets p;
 
 CREATE VIEW usage_daily AS SELECT day, client, client_mac, server_name, proto, server_port, streams, packets_up, packets_down,
-	bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count FROM client_usage_daily;
+	bytes_up, bytes_down, duration_ns, rtt_sum_ns, rtt_count, handshake_sum_ns, handshake_count FROM client_usage_daily
+UNION ALL SELECT hour - ((hour % 86400000000000) + 86400000000000) % 86400000000000, client, client_mac, server_name, proto, server_port,
+	sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns),
+	sum(rtt_sum_ns), sum(rtt_count), sum(handshake_sum_ns), sum(handshake_count)
+FROM client_usage_hourly WHERE hour >= (SELECT closed FROM rollup_zone) GROUP BY 1, 2, 3, 4, 5, 6;
 
 CREATE INDEX captures_first ON captures(first);
 

@@ -266,7 +266,12 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				steps = append(steps, `INSERT INTO client_usage_daily VALUES (0, '10.0.0.2', '', 'b.example', 6, 443, 2, 6, 4, 600, 400, 3000000000, 0, 0, 5000, 1, 5),
 					(0, '10.0.0.9', 'aa:bb:cc:dd:ee:ff', 'c.example', 17, 443, 5, 10, 10, 1000, 1000, 5000000000, 0, 0, 0, 0, 1)`)
 			}
-			if from >= 7 {
+			switch {
+			case from >= 18:
+				// As classifying fills them since.
+				steps = append(steps, `INSERT INTO services (server_name, vendor, product, category, kind, source, domain) VALUES
+					('b.example', 'Example', 'Example', 'web', 'saas', 'catalog', ''), ('x.unknown.example.co.jp', '', '', '', '', '', 'example.co.jp')`)
+			case from >= 7:
 				// Names classified before migration 18: a known one and
 				// one no source knows.
 				steps = append(steps, `INSERT INTO services (server_name, vendor, product, category, kind, source) VALUES
@@ -302,6 +307,10 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			got = rowsOf(t, db.SQL(), `SELECT day, client, streams, bytes_down, handshake_count FROM usage_daily ORDER BY client`)
 			if want := "[0 10.0.0.2 2 400 1]\n[0 10.0.0.9 5 1000 0]\n"; got != want {
 				t.Errorf("usage_daily view after migrating:\n%s\nwant\n%s", got, want)
+			}
+			// The daily totals hold every hour: their days are closed.
+			if got := rowsOf(t, db.SQL(), `SELECT closed, (SELECT count(*) FROM client_usage_daily) FROM rollup_zone`); got != "[86400000000000 2]\n" {
+				t.Errorf("days closed until, and daily rows, after migrating: %s", got)
 			}
 			if from >= 7 {
 				got = rowsOf(t, db.SQL(), `SELECT server_name, source, domain FROM services ORDER BY 1`)
@@ -433,7 +442,17 @@ func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	closeAll := func() {
+		t.Helper()
+		if err := db.CloseAllDays(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	write("/a.pcap", stream(1, 14, ""), stream(2, 15, ""))
+	// The days so far close, to the end of the 31st in Tokyo (the last
+	// stream's day there): what follows for them comes late, and goes on
+	// the daily and monthly rows itself.
+	closeAll()
 	named := stream(2, 15, "app.example")
 	named.Carried = true
 	write("/b.pcap", named)
@@ -443,6 +462,10 @@ func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 	write("/c.pcap", stream(3, 25, ""))
 	write("/d.pcap", stream(4, 5-28*24, ""))
 	write("/e.pcap", stream(5, 20, ""))
+	if closed, err := db.DaysClosed(context.Background()); err != nil || closed != hour(24+15) {
+		t.Fatalf("days closed until %d (%v), want the end of the 31st in Tokyo, %d", closed, err, hour(24+15))
+	}
+	closeAll()
 	got := rowsOf(t, db.SQL(), fmt.Sprintf(`SELECT server_name, streams, hours FROM client_usage_daily WHERE day = %d ORDER BY server_name`, day))
 	if want := fmt.Sprintf("[ 2 %d]\n[app.example 1 %d]\n", 1<<14|1<<20, 1<<15); got != want {
 		t.Errorf("daily totals:\n%s\nwant\n%s", got, want)
@@ -455,11 +478,17 @@ func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 	// Built again from the hourly totals, in UTC and back in Tokyo, the
 	// months are as the files left them.
 	// The same zone again rebuilds nothing.
+	// A zone change moves the mark back to the start of the new zone's
+	// day it falls in; the run that follows closes the days again.
 	for i, zone := range []*time.Location{time.UTC, tokyo, tokyo} {
 		rebuilt, err := db.SetRollupZone(context.Background(), zone)
 		if err != nil || rebuilt != (i < 2) {
 			t.Fatalf("setting the zone to %s: rebuilt %v, %v", zone, rebuilt, err)
 		}
+		if closed, err := db.DaysClosed(context.Background()); i == 0 && (err != nil || closed != hour(24)) {
+			t.Errorf("days closed until %d (%v) in UTC, want the start of the 31st there, %d", closed, err, hour(24))
+		}
+		closeAll()
 		if i == 0 {
 			utc := rowsOf(t, db.SQL(), `SELECT month, server_name, streams, days FROM client_usage_monthly ORDER BY server_name`)
 			if want := fmt.Sprintf("[%d  4 %d]\n[%d app.example 1 %d]\n", day-29*24*int64(time.Hour), 1<<1|1<<29|1<<30, day-29*24*int64(time.Hour), 1<<29); utc != want {
@@ -478,5 +507,47 @@ func TestDailyHoursFollowAStreamNamedLater(t *testing.T) {
 	}
 	if _, err := db.SetRollupZone(context.Background(), time.Local); err == nil {
 		t.Error("the machine's local zone was taken as the rollup zone")
+	}
+}
+
+// A MAC's address is kept in stretches: a sighting within an hour of the
+// latest stretch's end extends it, a later one starts another; the
+// device's row spans them all and counts every packet.
+func TestDeviceAddressStretches(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	minute := int64(time.Minute)
+	mac := [6]byte{2, 0, 0, 0, 0, 1}
+	x, y := netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("10.0.0.6")
+	files := [][]flow.Sighting{
+		{{MAC: mac, IP: x, First: t0, Last: t0 + 10*minute, Packets: 3}, {MAC: mac, IP: y, First: t0 + minute, Last: t0 + minute, Packets: 1}},
+		{{MAC: mac, IP: x, First: t0 + 50*minute, Last: t0 + 60*minute, Packets: 2}},   // within the hour: extends
+		{{MAC: mac, IP: x, First: t0 + 190*minute, Last: t0 + 200*minute, Packets: 5}}, // after it: a new stretch
+		{{MAC: mac, IP: x, First: t0 + 150*minute, Last: t0 + 155*minute, Packets: 1}}, // late, near the newest: extends it
+	}
+	for i, sightings := range files {
+		w, err := db.BeginFile(context.Background(), CaptureFile{Path: fmt.Sprintf("/%d.pcap", i), Series: "/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range sightings {
+			w.Sighting(&sightings[j])
+		}
+		if err := w.Commit(CaptureResult{ContentHash: fmt.Sprint(i), Summary: &capture.Summary{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rowsOf(t, db.SQL(), `SELECT ip, first, last, packets FROM device_addresses ORDER BY ip, first`)
+	want := fmt.Sprintf("[10.0.0.5 %d %d 5]\n[10.0.0.5 %d %d 6]\n[10.0.0.6 %d %d 1]\n",
+		t0, t0+60*minute, t0+150*minute, t0+200*minute, t0+minute, t0+minute)
+	if got != want {
+		t.Errorf("device_addresses:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := rowsOf(t, db.SQL(), `SELECT mac, first, last, packets FROM devices`), fmt.Sprintf("[02:00:00:00:00:01 %d %d 12]\n", t0, t0+200*minute); got != want {
+		t.Errorf("devices: %s, want %s", got, want)
 	}
 }

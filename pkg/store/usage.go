@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -115,12 +116,17 @@ type totals struct {
 	monthly  map[monthKey]*usageDelta
 	latency  latencyTotals
 	calendar timecut.Calendar // the rollup zone's, for monthly
+	// closed is where the daily and monthly totals end (rollup_zone):
+	// they hold the hours before it, built when their day closed
+	// (DB.CloseDays); only a stream of an earlier hour, in a late file,
+	// adds to them here.
+	closed int64
 }
 
-func newTotals(loc *time.Location) *totals {
+func newTotals(loc *time.Location, closed int64) *totals {
 	return &totals{usage: make(map[usageKey]*usageDelta), hourly: make(map[hourKey]*usageDelta),
 		servers: make(map[serverKey]*usageDelta), daily: make(map[usageKey]*usageDelta),
-		monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, calendar: timecut.Calendar{Loc: loc}}
+		monthly: make(map[monthKey]*usageDelta), latency: latencyTotals{}, calendar: timecut.Calendar{Loc: loc}, closed: closed}
 }
 
 // due tells whether what is summed should go to the tables (in the same
@@ -142,15 +148,18 @@ func (t *totals) account(u *usage, sign int64) {
 	if u == nil {
 		return
 	}
-	day := u.key
-	day.hour = timecut.Floor(u.key.hour, int64(24*time.Hour))
 	addTo(t.usage, u.key, u, sign, 0)
 	addTo(t.hourly, hourKey{hour: u.key.hour, serverName: u.key.serverName, proto: u.key.proto, serverPort: u.key.serverPort}, u, sign, 0)
 	addTo(t.servers, serverKey{hour: u.key.hour, serverName: u.key.serverName, server: u.server}, u, sign, 0)
+	t.latency.account(u, sign)
+	if u.key.hour >= t.closed {
+		return
+	}
+	day := u.key
+	day.hour = timecut.Floor(u.key.hour, int64(24*time.Hour))
 	addTo(t.daily, day, u, sign, 1<<((u.key.hour-day.hour)/int64(time.Hour)))
 	month, dayOfMonth := t.calendar.Place(u.key.hour)
 	addTo(t.monthly, monthKey{month: month, client: u.key.client, clientMAC: u.key.clientMAC, serverName: u.key.serverName}, u, sign, 1<<(dayOfMonth-1))
-	t.latency.account(u, sign)
 }
 
 // merge adds o's changes to t's.
@@ -373,25 +382,52 @@ func flushTotals[K comparable](w *FileWriter, sums map[K]*usageDelta, totals *ro
 	return recount, nil
 }
 
-// buildDailyTotals fills client_usage_daily from client_usage_hourly: a
-// day's sums and, in hours, a bit for each of the day's hours with a row.
+// buildDailyTotals fills client_usage_daily from client_usage_hourly, as
+// migration 16 did: every day's.
 func buildDailyTotals(ctx context.Context, tx *sql.Tx) error {
-	const day, hour = int64(24 * time.Hour), int64(time.Hour)
-	// The remainder taken twice keeps the days of hours before 1970 right.
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO client_usage_daily
-SELECT hour - ((hour %% %[1]d) + %[1]d) %% %[1]d, client, client_mac, server_name, proto, server_port,
-	sum(streams), sum(packets_up), sum(packets_down), sum(bytes_up), sum(bytes_down), sum(duration_ns),
-	sum(rtt_sum_ns), sum(rtt_count), sum(handshake_sum_ns), sum(handshake_count),
-	sum(1 << (((hour %% %[1]d) + %[1]d) %% %[1]d / %[2]d))
-FROM client_usage_hourly GROUP BY 1, 2, 3, 4, 5, 6`, day, hour))
+	return buildDays(ctx, tx, math.MinInt64, math.MaxInt64)
+}
+
+// buildDays adds to client_usage_daily what the hours [from, to) hold,
+// which it must not hold yet: a day's sums and, in hours, a bit for each
+// of the day's hours with a row. A UTC day a local one cuts is added to
+// in two goes.
+func buildDays(ctx context.Context, tx *sql.Tx, from, to int64) error {
+	// WHERE true: an upsert's SELECT needs one, or SQLite reads ON as a join's.
+	_, err := tx.ExecContext(ctx, `INSERT INTO client_usage_daily SELECT * FROM `+daysOfHours(from, to, "")+` d WHERE true `+
+		addTotals+`, hours=hours|excluded.hours`)
 	return err
 }
 
+// daysOfHours is a FROM source of client_usage_daily's columns summed
+// from the hourly totals per client of [from, to) and a further
+// condition on their hour (SQL, "" for none).
+func daysOfHours(from, to int64, cond string) string {
+	const day, hour = int64(24 * time.Hour), int64(time.Hour)
+	if cond != "" {
+		cond = " AND " + cond
+	}
+	// The remainder taken twice keeps the days of hours before 1970 right.
+	return fmt.Sprintf(`(SELECT hour - ((hour %% %[1]d) + %[1]d) %% %[1]d AS day, client, client_mac, server_name, proto, server_port,
+	sum(streams) AS streams, sum(packets_up) AS packets_up, sum(packets_down) AS packets_down, sum(bytes_up) AS bytes_up,
+	sum(bytes_down) AS bytes_down, sum(duration_ns) AS duration_ns, sum(rtt_sum_ns) AS rtt_sum_ns, sum(rtt_count) AS rtt_count,
+	sum(handshake_sum_ns) AS handshake_sum_ns, sum(handshake_count) AS handshake_count,
+	sum(1 << (((hour %% %[1]d) + %[1]d) %% %[1]d / %[2]d)) AS hours
+FROM client_usage_hourly WHERE hour >= %[3]d AND hour < %[4]d%[5]s GROUP BY 1, 2, 3, 4, 5, 6)`, day, hour, from, to, cond)
+}
+
 // RebuildDailyTotals builds client_usage_daily anew from the hourly
-// totals per client, for a database whose totals were written by SQL
-// rather than by a FileWriter (an import, a benchmark's generated month).
+// totals per client, for the days closed (DB.CloseDays), for a database
+// whose totals were written by SQL rather than by a FileWriter (an
+// import, a benchmark's generated month).
 func (s *DB) RebuildDailyTotals(ctx context.Context) error {
-	return s.rebuild(ctx, "client_usage_daily", buildDailyTotals)
+	return s.rebuild(ctx, "client_usage_daily", func(ctx context.Context, tx *sql.Tx) error {
+		closed, err := closedUntil(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return buildDays(ctx, tx, math.MinInt64, closed)
+	})
 }
 
 // rebuild empties table and fills it again with build, in a transaction

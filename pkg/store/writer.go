@@ -134,6 +134,8 @@ type FileWriter struct {
 	st       *statements
 	names    addrNames
 	calendar timecut.Calendar // the rollup zone's, for monthly
+	// daysClosed is where the daily and monthly totals end (totals.closed).
+	daysClosed int64
 	// takeBacks holds what streams stored before take back from the
 	// totals, and what streams this file's observation does not keep
 	// (seenAgain) added: written with the next totals handed over, which
@@ -168,7 +170,7 @@ type writerConn struct {
 
 type statements struct {
 	streamPrev, derivedRows, dhcp                        *sql.Stmt
-	device, deviceName, addrLast, addrExtend, addrInsert *sql.Stmt
+	device, deviceName, addrExtend, addrInsert           *sql.Stmt
 	usageDrop, itemPut, itemDelete, hourDrop, serverDrop *sql.Stmt
 	dailyDrop, dailyHours                                *sql.Stmt
 	monthlyDrop, monthDays, monthRecount, rollupZone     *sql.Stmt
@@ -209,7 +211,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 	}
 	var zone string
 	if err == nil {
-		err = wc.st.rollupZone.QueryRowContext(ctx).Scan(&zone)
+		err = wc.st.rollupZone.QueryRowContext(ctx).Scan(&zone, &w.daysClosed)
 	}
 	if err == nil {
 		w.calendar.Loc, err = loadZone(zone)
@@ -218,7 +220,7 @@ func (s *DB) BeginFile(ctx context.Context, f CaptureFile) (*FileWriter, error) 
 		w.rollback()
 		return nil, fmt.Errorf("store: begin %s: %w", f.Path, err)
 	}
-	w.pending, w.takeBacks = newTotals(w.calendar.Loc), newTotals(w.calendar.Loc)
+	w.pending, w.takeBacks = newTotals(w.calendar.Loc, w.daysClosed), newTotals(w.calendar.Loc, w.daysClosed)
 	for i := range wc.batches {
 		if wc.batches[i] == nil {
 			wc.batches[i] = &batch{packets: make([]flow.Packet, 0, batchPackets)}
@@ -286,7 +288,7 @@ func streamEnd(s *flow.Stream, progress bool) string {
 // streams, once it knows what every stream they hold takes back.
 func (w *FileWriter) handOver() {
 	w.cur.totals = w.pending
-	w.pending = newTotals(w.pending.calendar.Loc)
+	w.pending = newTotals(w.pending.calendar.Loc, w.pending.closed)
 	w.flushBatch()
 }
 
@@ -518,8 +520,8 @@ func (w *writerConn) prepare(ctx context.Context) error {
 			hostname=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.hostname != '' THEN excluded.hostname ELSE hostname END,
 			vendor_class=CASE WHEN excluded.hostname_time >= hostname_time AND excluded.vendor_class != '' THEN excluded.vendor_class ELSE vendor_class END,
 			hostname_time=max(hostname_time, excluded.hostname_time)`},
-		{&w.st.addrLast, `SELECT rowid, last FROM device_addresses WHERE mac = ? AND ip = ? ORDER BY last DESC LIMIT 1`},
-		{&w.st.addrExtend, `UPDATE device_addresses SET first=min(first, ?), last=max(last, ?), packets=packets+? WHERE rowid = ?`},
+		{&w.st.addrExtend, fmt.Sprintf(`UPDATE device_addresses SET first=min(first, ?3), last=max(last, ?4), packets=packets+?5
+			WHERE rowid = (SELECT rowid FROM device_addresses WHERE mac = ?1 AND ip = ?2 ORDER BY last DESC LIMIT 1) AND ?3 <= last + %d`, addressGap)},
 		{&w.st.addrInsert, `INSERT INTO device_addresses(mac, ip, first, last, packets) VALUES (?,?,?,?,?)`},
 		// A row whose streams all moved to another key (a stream named
 		// only by a later file) is left with zeros.
@@ -533,7 +535,7 @@ func (w *writerConn) prepare(ctx context.Context) error {
 		{&w.st.monthlyDrop, `DELETE FROM client_usage_monthly WHERE month=? AND client=? AND client_mac=? AND server_name=? AND streams=0`},
 		{&w.st.monthDays, monthDaysQuery},
 		{&w.st.monthRecount, `UPDATE client_usage_monthly SET days=?, first_hour=?, last_hour=? WHERE month=? AND client=? AND client_mac=? AND server_name=?`},
-		{&w.st.rollupZone, `SELECT zone FROM rollup_zone`},
+		{&w.st.rollupZone, `SELECT zone, closed FROM rollup_zone`},
 		{&w.st.itemPut, `INSERT INTO ingest_items(series, kind, key, value) VALUES (?,?,?,?)
 			ON CONFLICT DO UPDATE SET value=excluded.value`},
 		{&w.st.itemDelete, `DELETE FROM ingest_items WHERE series=? AND kind=? AND key=?`},
@@ -669,10 +671,8 @@ func (w *FileWriter) writeBatch(b *batch) error {
 			return fmt.Errorf("dhcp: %w", err)
 		}
 	}
-	for i := range b.sightings {
-		if err := w.writeSighting(&b.sightings[i]); err != nil {
-			return fmt.Errorf("device: %w", err)
-		}
+	if err := w.writeSightings(b.sightings); err != nil {
+		return fmt.Errorf("device: %w", err)
 	}
 	// Streams last: a stream seen again settles which observation's rows
 	// stay (seenAgain), so its hello and DNS rows must be written first.
@@ -688,7 +688,7 @@ func (w *FileWriter) writeBatch(b *batch) error {
 	// row with fewer streams than none, or count its emptied hours again
 	// for nothing.
 	b.totals.merge(w.takeBacks)
-	w.takeBacks = newTotals(w.calendar.Loc)
+	w.takeBacks = newTotals(w.calendar.Loc, w.daysClosed)
 	if err := w.flushUsage(b.totals); err != nil {
 		return fmt.Errorf("totals: %w", err)
 	}
@@ -933,19 +933,48 @@ func (w *FileWriter) writeDHCP(d *flow.DHCP) error {
 // counts as a new stretch in device_addresses.
 const addressGap = int64(time.Hour)
 
-func (w *FileWriter) writeSighting(s *flow.Sighting) error {
+// writeSightings records which MAC sent from which address: each MAC's
+// devices row once for the batch, then each address's latest stretch
+// extended, or a new one when there is none within addressGap. A flood of
+// spoofed sources is a sighting per packet of one MAC.
+func (w *FileWriter) writeSightings(list []flow.Sighting) error {
+	type seen struct {
+		first, last, packets int64
+	}
+	macs := map[[6]byte]*seen{}
+	var order [][6]byte
+	for i := range list {
+		s := &list[i]
+		m := macs[s.MAC]
+		if m == nil {
+			m = &seen{first: s.First, last: s.Last}
+			macs[s.MAC] = m
+			order = append(order, s.MAC)
+		}
+		m.first, m.last, m.packets = min(m.first, s.First), max(m.last, s.Last), m.packets+int64(s.Packets)
+		if err := w.writeAddress(s); err != nil {
+			return err
+		}
+	}
+	for _, mac := range order {
+		m := macs[mac]
+		if _, err := w.st.device.ExecContext(w.ctx, macString(mac), m.first, m.last, m.packets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *FileWriter) writeAddress(s *flow.Sighting) error {
 	mac, ip := macString(s.MAC), w.names.of(s.IP)
-	if _, err := w.st.device.ExecContext(w.ctx, mac, s.First, s.Last, int64(s.Packets)); err != nil {
+	res, err := w.st.addrExtend.ExecContext(w.ctx, mac, ip, s.First, s.Last, int64(s.Packets))
+	if err != nil {
 		return err
 	}
-	var rowid, last int64
-	err := w.st.addrLast.QueryRowContext(w.ctx, mac, ip).Scan(&rowid, &last)
-	switch {
-	case err == sql.ErrNoRows || err == nil && s.First > last+addressGap:
-		_, err = w.st.addrInsert.ExecContext(w.ctx, mac, ip, s.First, s.Last, int64(s.Packets))
-	case err == nil:
-		_, err = w.st.addrExtend.ExecContext(w.ctx, s.First, s.Last, int64(s.Packets), rowid)
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
 	}
+	_, err = w.st.addrInsert.ExecContext(w.ctx, mac, ip, s.First, s.Last, int64(s.Packets))
 	return err
 }
 

@@ -132,6 +132,10 @@ func OfficeDB(b *testing.B, m fixture.Month) *sql.DB {
 		if err := m.Store(ctx, db, cfg); err != nil {
 			b.Fatal(err)
 		}
+		// As the run that ingested the month would.
+		if err := db.CloseAllDays(ctx); err != nil {
+			b.Fatal(err)
+		}
 		officeContracts(b, db, m)
 		var streams int64
 		if err := db.SQL().QueryRow(`SELECT count(*) FROM streams`).Scan(&streams); err != nil {
