@@ -59,8 +59,8 @@ func TestMonthOverMonth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// and per day.
-	if err := db.RebuildDailyTotals(context.Background()); err != nil {
+	// and per day and month, every day closed as a run leaves them.
+	if err := db.CloseAllDays(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	tokyo, err := time.LoadLocation("Asia/Tokyo")

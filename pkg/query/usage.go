@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -185,6 +186,13 @@ func usageSource(q UsageQuery, m usageMetric, firstBucket, end int64) (usageRows
 			FROM ` + table + ` u` + join + ` WHERE u.` + at + ` >= ? AND u.` + at + ` < ?` + filter
 	}
 	r := usageRows{args: append([]any{step, step, firstBucket, end}, args...)}
+	// perDay is query, grouping per client's day the source its %s
+	// names, over the closed days' rows and then the others'
+	// (store.DailyParts).
+	perDay := func(query string) string {
+		closed, open := store.DailyParts(firstBucket, end)
+		return strings.Replace(query, "%s", closed, 1) + "\nUNION ALL " + strings.Replace(query, "%s", open, 1)
+	}
 	switch store.Series(q.Step, perClient, m.who != "") {
 	case store.ServiceHours:
 		r.sql = rowsOf("usage_hourly", "hour", "u.streams")
@@ -196,8 +204,9 @@ func usageSource(q UsageQuery, m usageMetric, firstBucket, end int64) (usageRows
 			// then the inventory joined to those, an eighth as many rows
 			// on an office's month.
 			r.sql = `SELECT (u.day / ?) * ? AS t, ` + group + ` AS service, u.client, ` + deviceOf("u") + ` AS device, u.bytes, u.streams, 1 AS hours
-			FROM (SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM ` + store.DailyRows(firstBucket, end) + `
-				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3) u` + join + ` WHERE 1` + filter
+			FROM (` + perDay(`SELECT day, client, client_mac, sum(bytes_up + bytes_down) AS bytes, sum(streams) AS streams FROM %s
+				WHERE day >= ? AND day < ? GROUP BY 1, 2, 3`) + `) u` + join + ` WHERE 1` + filter
+			r.args = append([]any{step, step, firstBucket, end, firstBucket, end}, args...)
 			// An aggregate: computed twice, a month per department took
 			// 0.15 s in the sqlite3 shell, 0.11 s once. (Row sources lose
 			// their indexes to it: a day of one service, 5 ms against 18 ms.)
@@ -206,9 +215,11 @@ func usageSource(q UsageQuery, m usageMetric, firstBucket, end int64) (usageRows
 			// Who used what in a day: a row per client's day with the
 			// services it used, a thirteenth of the daily rows on an
 			// office's month, in the table's key order (no sort); the
-			// count splits the lists.
-			r.sql = `SELECT (u.day / ?) * ? AS t, group_concat(` + group + `, char(10)) AS service, u.client, ` + deviceOf("u") + ` AS device, 1 AS hours
-			FROM ` + store.DailyRows(firstBucket, end) + ` u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter + ` GROUP BY u.day, u.client, u.client_mac`
+			// count splits the lists (and counts a client's day that is
+			// in both parts once).
+			r.sql = perDay(`SELECT (u.day / ?) * ? AS t, group_concat(` + group + `, char(10)) AS service, u.client, ` + deviceOf("u") + ` AS device, 1 AS hours
+			FROM %s u` + join + ` WHERE u.day >= ? AND u.day < ?` + filter + ` GROUP BY u.day, u.client, u.client_mac`)
+			r.args = append(r.args, r.args...)
 			r.listed = true
 		default:
 			r.sql = rowsOf(store.DailyRows(firstBucket, end), "day", "u.streams")

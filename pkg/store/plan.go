@@ -263,8 +263,18 @@ func UnclosedHours(from, to int64) string {
 // columns for the UTC days in [from, to): its rows for the closed days
 // (DB.CloseDays), and the others summed from the hourly totals per client.
 func DailyRows(from, to int64) string {
-	return fmt.Sprintf("(SELECT * FROM client_usage_daily WHERE day >= %d AND day < %d UNION ALL SELECT * FROM %s)",
-		from, to, daysOfHours(from, to, "hour >= "+closedSQL))
+	closed, open := DailyParts(from, to)
+	return fmt.Sprintf("(SELECT * FROM %s WHERE day >= %d AND day < %d UNION ALL SELECT * FROM %s)", closed, from, to, open)
+}
+
+// DailyParts are the two FROM sources DailyRows joins, whose rows hold
+// different hours of the same days: client_usage_daily itself, and the
+// hours of [from, to) after the closed days summed per day. A question
+// that groups per client's day reads each on its own and adds what they
+// give: SQLite groups the table in its key order, but a UNION ALL only
+// after sorting it (a month of a random mix, 2.25 s against 0.33 s).
+func DailyParts(from, to int64) (closed, open string) {
+	return "client_usage_daily", daysOfHours(from, to, "hour >= "+closedSQL)
 }
 
 // MonthsWithin returns the months the monthly totals answer for within
