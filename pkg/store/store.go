@@ -80,12 +80,13 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_txlock", "immediate")
 	}
-	// 32 MiB of pages per connection, which take 64 MiB: modernc's
+	// 16 MiB of pages per connection, which take 32 MiB: modernc's
 	// allocator gives each 4 KiB page with its header an 8 KiB slot.
-	// Twice this cost an ingest with packet rows 130 MB more RSS, and
-	// saved it 0-4% of its time, within this machine's noise; only a
-	// flood of a million streams over 10 files took 8% less time with it.
-	q.Add("_pragma", "cache_size(-32768)")
+	// Twice this cost an ingest of the real-traffic bench capture with
+	// packet rows 65 MB more RSS (310 MB against 245) and a flood's
+	// ingest 80 MB, for no time saved beyond this machine's noise: the
+	// operating system's cache holds the file's pages anyway.
+	q.Add("_pragma", "cache_size(-16384)")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
