@@ -3,7 +3,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '*.config.js', 'jest-setup.js'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-output/', '**/*.config.js', 'jest-setup.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.{ts,tsx}'],

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, vet, a short run of each fuzz target,
 # the whole Go test suite (which reads ../shared/testdata/pcap when present,
-# builds and drives the plugin binary as Grafana does, and prints the
-# monthly report in Chromium), then the frontend's typecheck, lint, tests
-# and build.
+# builds and drives the plugin binary as Grafana does, drives the built
+# editors and prints the monthly report in Chromium), then the frontend's
+# typecheck, lint and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,13 +32,15 @@ pkg/extract/wiretext FuzzText
 pkg/histogram FuzzDecode
 TARGETS
 
-# Before the Go tests: the report's browser test drives Chromium through
-# playwright-core.
+# Before the Go tests: the browser tests drive Chromium through
+# playwright-core, and the editors' test loads the built dist/module.js
+# into a host page built from the same npm packages.
 npm ci --no-audit --no-fund
+npm run build
+npm run build:host
 
-go test -count=1 ./...
+SAASLENS_BROWSER_REQUIRED=1 go test -count=1 ./...
 
 npm run typecheck
 npm run lint
 npm run test:ci
-npm run build

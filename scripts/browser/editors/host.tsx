@@ -1,0 +1,328 @@
+// The browser test's host page: it plays the part of Grafana's frontend
+// for one datasource plugin. It registers the shared libraries (from this
+// project's node_modules, the versions package.json pins) with SystemJS
+// under the names the plugin's AMD module asks for, as Grafana's plugin
+// loader does, loads the built dist/module.js through SystemJS, and renders
+// the plugin's editors with Grafana's theme. Every call the editors make
+// goes to the page's own server: the Go test's bridge to the real backend.
+//
+// What the editors emit is kept in window.harness for the test to read.
+import React, { useEffect, useMemo, useState } from 'react';
+import * as ReactNS from 'react';
+import * as ReactDOMNS from 'react-dom';
+import { createRoot } from 'react-dom/client';
+import * as grafanaData from '@grafana/data';
+import * as grafanaRuntime from '@grafana/runtime';
+import * as grafanaSchema from '@grafana/schema';
+import * as grafanaUI from '@grafana/ui';
+import * as rxjs from 'rxjs';
+import * as rxjsOperators from 'rxjs/operators';
+import * as emotionCss from '@emotion/css';
+import * as emotionReact from '@emotion/react';
+import { from, lastValueFrom, Observable } from 'rxjs';
+
+declare global {
+  interface Window {
+    System: {
+      set(id: string, module: object): void;
+      addImportMap(map: { imports: Record<string, string> }): void;
+      import(id: string): Promise<Record<string, unknown>>;
+    };
+    harness: Harness;
+  }
+}
+
+/** What the test reads: each editor's emissions, in order, and each run of a query. */
+interface Harness {
+  ready: boolean;
+  error?: string;
+  config: unknown[];
+  queries: unknown[];
+  variables: unknown[];
+  runs: Array<{ query: unknown; skipped?: boolean; error?: string; frames: Array<{ name?: string; fields: string[]; rows: number }> }>;
+  variableValues: Array<{ query: unknown; error?: string; values: string[] }>;
+}
+
+/** What the Go test serves at /harness/settings.json: the datasource as Grafana would hand it over. */
+interface Settings {
+  uid: string;
+  pluginId: string;
+  pluginPath: string;
+  jsonData: Record<string, unknown>;
+  from: number;
+  to: number;
+}
+
+window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [] };
+
+const shared: Record<string, object> = {
+  react: ReactNS,
+  'react-dom': ReactDOMNS,
+  '@grafana/data': grafanaData,
+  '@grafana/runtime': grafanaRuntime,
+  '@grafana/schema': grafanaSchema,
+  '@grafana/ui': grafanaUI,
+  rxjs: rxjs,
+  'rxjs/operators': rxjsOperators,
+  '@emotion/css': emotionCss,
+  '@emotion/react': emotionReact,
+};
+
+// Grafana exposes each shared library as a "package:" URL so that SystemJS
+// treats it as already loaded, and maps the bare name a plugin asks for to it.
+function registerShared() {
+  const imports: Record<string, string> = {};
+  for (const [name, module] of Object.entries(shared)) {
+    window.System.set(`package:${name}`, module);
+    imports[name] = `package:${name}`;
+  }
+  window.System.addImportMap({ imports });
+}
+
+interface FetchOptions {
+  url: string;
+  method?: string;
+  params?: Record<string, unknown>;
+  data?: unknown;
+  headers?: Record<string, string>;
+}
+
+async function call(options: FetchOptions) {
+  const url = new URL(options.url, window.location.origin);
+  for (const [k, v] of Object.entries(options.params ?? {})) {
+    if (v !== undefined) {
+      url.searchParams.set(k, String(v));
+    }
+  }
+  const method = options.method ?? 'GET';
+  const res = await fetch(url, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(options.headers ?? {}) },
+    body: method === 'GET' ? undefined : JSON.stringify(options.data ?? {}),
+  });
+  const text = await res.text();
+  let data: unknown = text;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // a plain-text answer, kept as it is
+  }
+  const response = { data, status: res.status, statusText: res.statusText, ok: res.ok, headers: res.headers, url: url.href, config: options };
+  if (!res.ok) {
+    throw response;
+  }
+  return response;
+}
+
+// Grafana's BackendSrv: the plugin's DataSourceWithBackend reaches the
+// server only through fetch (queries, resources, health).
+const backendSrv = {
+  fetch: (options: FetchOptions) => from(call(options)) as Observable<Awaited<ReturnType<typeof call>>>,
+  datasourceRequest: (options: FetchOptions) => call(options),
+  request: (options: FetchOptions) => call(options).then((r) => r.data),
+  get: (url: string, params?: Record<string, unknown>) => call({ url, params }).then((r) => r.data),
+  delete: (url: string) => call({ url, method: 'DELETE' }).then((r) => r.data),
+  post: (url: string, data?: unknown) => call({ url, method: 'POST', data }).then((r) => r.data),
+  patch: (url: string, data?: unknown) => call({ url, method: 'PATCH', data }).then((r) => r.data),
+  put: (url: string, data?: unknown) => call({ url, method: 'PUT', data }).then((r) => r.data),
+  resolveCancelerIfExists: () => {},
+};
+
+// A dashboard without variables: names pass through as typed.
+const templateSrv = {
+  getVariables: () => [],
+  replace: (target?: string) => target ?? '',
+  containsTemplate: () => false,
+  updateTimeRange: () => {},
+};
+
+function describe(err: unknown): string {
+  const e = err as { data?: { message?: string; error?: string }; message?: string };
+  return String(e?.data?.error ?? e?.data?.message ?? e?.message ?? JSON.stringify(err));
+}
+
+async function main() {
+  registerShared();
+  const settings: Settings = await (await fetch('/harness/settings.json')).json();
+  const meta = await (await fetch(`${settings.pluginPath}/plugin.json`)).json();
+  const instanceSettings = {
+    id: 1,
+    uid: settings.uid,
+    type: settings.pluginId,
+    name: 'SaaSLens',
+    meta,
+    jsonData: settings.jsonData,
+    access: 'proxy',
+    readOnly: false,
+    rawRef: { uid: settings.uid, type: settings.pluginId },
+  } as unknown as grafanaData.DataSourceInstanceSettings;
+
+  grafanaRuntime.setBackendSrv(backendSrv as unknown as grafanaRuntime.BackendSrv);
+  grafanaRuntime.setTemplateSrv(templateSrv as unknown as grafanaRuntime.TemplateSrv);
+
+  const module = await window.System.import(`${settings.pluginPath}/module.js`);
+  const plugin = (module.plugin ?? (module.default as { plugin?: unknown })?.plugin) as grafanaData.DataSourcePlugin<grafanaData.DataSourceApi>;
+  if (!plugin?.DataSourceClass) {
+    throw new Error(`module.js exports no datasource plugin (exports: ${Object.keys(module).join(', ')})`);
+  }
+  const datasource = new plugin.DataSourceClass(instanceSettings);
+  grafanaRuntime.setDataSourceSrv({
+    getInstanceSettings: () => instanceSettings,
+    get: async () => datasource,
+    getList: () => [instanceSettings],
+    reload: async () => {},
+    registerRuntimeDataSource: () => {},
+  } as unknown as grafanaRuntime.DataSourceSrv);
+
+  const range = grafanaData.makeTimeRange(grafanaData.dateTime(settings.from), grafanaData.dateTime(settings.to));
+  const root = createRoot(document.getElementById('root')!);
+  root.render(
+    <grafanaData.ThemeContext.Provider value={grafanaData.createTheme({ colors: { mode: 'dark' } })}>
+      <grafanaUI.GlobalStyles />
+      <Editors plugin={plugin} datasource={datasource} settings={settings} instanceSettings={instanceSettings} range={range} />
+    </grafanaData.ThemeContext.Provider>
+  );
+}
+
+type AnyQuery = grafanaData.DataQuery & Record<string, unknown>;
+
+function Editors(props: {
+  plugin: grafanaData.DataSourcePlugin<grafanaData.DataSourceApi>;
+  datasource: grafanaData.DataSourceApi;
+  settings: Settings;
+  instanceSettings: grafanaData.DataSourceInstanceSettings;
+  range: grafanaData.TimeRange;
+}) {
+  const { plugin, datasource, settings, instanceSettings, range } = props;
+  const ConfigEditor = plugin.components.ConfigEditor!;
+  const QueryEditor = plugin.components.QueryEditor!;
+  const VariableEditor = (datasource.variables as { editor?: React.ComponentType<Record<string, unknown>> } | undefined)?.editor;
+
+  const [options, setOptions] = useState(
+    () =>
+      ({
+        ...instanceSettings,
+        orgId: 1,
+        typeName: 'SaaSLens',
+        typeLogoUrl: '',
+        url: '',
+        user: '',
+        database: '',
+        basicAuth: false,
+        basicAuthUser: '',
+        isDefault: true,
+        withCredentials: false,
+        secureJsonFields: {},
+        version: 1,
+      }) as unknown as grafanaData.DataSourceSettings
+  );
+  const [query, setQuery] = useState<AnyQuery>(() => ({ refId: 'A', ...(datasource.getDefaultQuery?.(grafanaData.CoreApp.PanelEditor) ?? {}) }));
+  const [variable, setVariable] = useState<AnyQuery>({ refId: 'variable' });
+  const queryRef = React.useRef(query);
+  queryRef.current = query;
+
+  useEffect(() => {
+    window.harness.ready = true;
+  }, []);
+
+  const run = useMemo(
+    () => () => {
+      const q = queryRef.current;
+      // Grafana's query runner leaves out what filterQuery refuses (an
+      // SQL query with no SQL yet) and runs nothing when none is left.
+      if (datasource.filterQuery && !datasource.filterQuery(q)) {
+        window.harness.runs.push({ query: q, skipped: true, frames: [] });
+        return;
+      }
+      const request = {
+        targets: [q],
+        range,
+        rangeRaw: range.raw,
+        interval: '1m',
+        intervalMs: 60_000,
+        maxDataPoints: 1000,
+        scopedVars: {},
+        timezone: 'utc',
+        app: grafanaData.CoreApp.PanelEditor,
+        requestId: `run${window.harness.runs.length}`,
+        startTime: Date.now(),
+      } as unknown as grafanaData.DataQueryRequest;
+      lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>).then(
+        (rsp) =>
+          window.harness.runs.push({
+            query: q,
+            error: rsp.error ? describe(rsp.error) : undefined,
+            frames: (rsp.data as grafanaData.DataFrame[]).map((f) => ({ name: f.name, fields: f.fields.map((x) => x.name), rows: f.length })),
+          }),
+        (err) => window.harness.runs.push({ query: q, error: describe(err), frames: [] })
+      );
+    },
+    [datasource, range]
+  );
+
+  const runVariable = (q: AnyQuery) => {
+    const support = datasource.variables as unknown as { query(r: unknown): Observable<grafanaData.DataQueryResponse> };
+    const request = { targets: [q], range, scopedVars: {}, app: grafanaData.CoreApp.Dashboard, requestId: 'variable' };
+    lastValueFrom(support.query(request)).then(
+      (rsp) =>
+        window.harness.variableValues.push({
+          query: q,
+          error: rsp.error ? describe(rsp.error) : undefined,
+          values: (rsp.data as grafanaData.DataFrame[]).flatMap((f) => (f.fields[0]?.values ?? []).map(String)),
+        }),
+      (err) => window.harness.variableValues.push({ query: q, error: describe(err), values: [] })
+    );
+  };
+
+  return (
+    <div style={{ padding: 16, display: 'flex', flexDirection: 'column', gap: 24 }}>
+      <section id="config" style={{ maxWidth: 900 }}>
+        <h2>Settings</h2>
+        <ConfigEditor
+          options={options}
+          onOptionsChange={(o: grafanaData.DataSourceSettings) => {
+            window.harness.config.push(o.jsonData);
+            setOptions(o);
+          }}
+        />
+      </section>
+      <section id="query">
+        <h2>Query</h2>
+        <QueryEditor
+          datasource={datasource}
+          query={query}
+          range={range}
+          app={grafanaData.CoreApp.PanelEditor}
+          onChange={(q: grafanaData.DataQuery) => {
+            window.harness.queries.push(q);
+            queryRef.current = q as AnyQuery;
+            setQuery(q as AnyQuery);
+          }}
+          onRunQuery={run}
+        />
+      </section>
+      {VariableEditor && (
+        <section id="variable" style={{ maxWidth: 900 }}>
+          <h2>Variable</h2>
+          <VariableEditor
+            datasource={datasource}
+            query={variable}
+            onChange={(q: AnyQuery) => {
+              window.harness.variables.push(q);
+              setVariable(q);
+              runVariable(q);
+            }}
+            onRunQuery={() => {}}
+          />
+        </section>
+      )}
+      <p id="settings-uid" hidden>
+        {settings.uid}
+      </p>
+    </div>
+  );
+}
+
+main().catch((err) => {
+  window.harness.error = describe(err) + (err instanceof Error && err.stack ? `\n${err.stack}` : '');
+});
