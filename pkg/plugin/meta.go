@@ -14,14 +14,16 @@ import (
 // filters, template variables, raw SQL's macros and tables, and settings.
 // The frontend keeps no lists of its own.
 type Meta struct {
-	QueryTypes []queryType       `json:"queryTypes"`
-	Groupings  []query.Grouping  `json:"groupings"`
-	Filters    []filterMeta      `json:"filters"`
-	Variables  []variableMeta    `json:"variables"`
-	Macros     []query.Macro     `json:"macros"`
-	Settings   []settingField    `json:"settings"`
-	Tables     []store.Table     `json:"tables"`
-	Enums      map[string][]enum `json:"enums"`
+	// QueryVersion is the query model the backend reads up to.
+	QueryVersion int               `json:"queryVersion"`
+	QueryTypes   []queryType       `json:"queryTypes"`
+	Groupings    []query.Grouping  `json:"groupings"`
+	Filters      []filterMeta      `json:"filters"`
+	Variables    []variableMeta    `json:"variables"`
+	Macros       []query.Macro     `json:"macros"`
+	Settings     []settingField    `json:"settings"`
+	Tables       []store.Table     `json:"tables"`
+	Enums        map[string][]enum `json:"enums"`
 	// Defaults are the options' values when a query leaves them out.
 	Defaults map[string]any `json:"defaults"`
 	// TablesProblem is why Tables is empty: no database yet.
@@ -83,23 +85,21 @@ var defaults = map[string]any{
 // filters are filterOptions' fields, each with the list of the same name
 // or, for kinds, its values.
 var filters = func() []filterMeta {
-	t := reflect.TypeFor[filterOptions]()
-	out := make([]filterMeta, t.NumField())
-	for i := range out {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	var out []filterMeta
+	for _, name := range jsonNames(reflect.TypeFor[filterOptions]()) {
 		f := filterMeta{Name: name, Label: strings.ToUpper(name[:1]) + name[1:]}
 		if _, ok := query.ListNamed(name); ok {
 			f.List = name
 		} else {
 			f.Values = enums[name]
 		}
-		out[i] = f
+		out = append(out, f)
 	}
 	return out
 }()
 
 func (d *Datasource) meta(ctx context.Context) Meta {
-	m := Meta{QueryTypes: queryTypes, Groupings: query.Groupings, Filters: filters, Variables: variables(),
+	m := Meta{QueryVersion: QueryVersion, QueryTypes: queryTypes, Groupings: query.Groupings, Filters: filters, Variables: variables(),
 		Macros: query.Macros, Settings: settingFields, Enums: enums, Defaults: defaults, Tables: []store.Table{}}
 	db, err := d.readDB()
 	if err == nil {

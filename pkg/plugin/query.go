@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,10 @@ import (
 	"github.com/saaslens/saaslens/pkg/ingest"
 	"github.com/saaslens/saaslens/pkg/query"
 )
+
+// QueryVersion is the query model's version the frontend writes (its
+// QUERY_VERSION); the backend reads every version up to it.
+const QueryVersion = 2
 
 // queryTimeout bounds one panel query; Grafana's own data proxy gives up
 // after 30 s.
@@ -52,10 +57,19 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 		}
 	}()
 	var head struct {
-		QueryType string `json:"queryType"`
+		QueryType    string        `json:"queryType"`
+		Version      int           `json:"version"`
+		AdhocFilters []adhocFilter `json:"adhocFilters"`
 	}
 	if err := json.Unmarshal(dq.JSON, &head); err != nil {
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, "query JSON: "+err.Error())
+	}
+	if head.Version > QueryVersion {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
+			fmt.Sprintf("the query was saved by a newer SaaSLens (query version %d; this one reads up to %d): update the plugin", head.Version, QueryVersion))
+	}
+	if _, err := conditions(head.AdhocFilters); err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
 	}
 	if dq.QueryType != "" {
 		head.QueryType = dq.QueryType
@@ -80,6 +94,12 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 		return backend.ErrDataResponseWithSource(status, backend.ErrorSourceDownstream, err.Error())
 	}
 	frame.RefID = dq.RefID
+	if len(head.AdhocFilters) > 0 && !slices.Contains(qt.Options, "services") {
+		// A contract's seats, raw SQL and a variable's list are not
+		// narrowed: the panel says so rather than seem filtered.
+		frame.AppendNotices(data.Notice{Severity: data.NoticeSeverityWarning,
+			Text: fmt.Sprintf("The dashboard's ad hoc filters do not narrow %s queries.", qt.Label)})
+	}
 	return backend.DataResponse{Frames: data.Frames{frame}}
 }
 

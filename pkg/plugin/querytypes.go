@@ -75,7 +75,7 @@ func jsonNames(t reflect.Type) []string {
 			out = append(out, jsonNames(f.Type)...)
 			continue
 		}
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" && f.Tag.Get("meta") != "-" {
 			out = append(out, name)
 		}
 	}
@@ -98,11 +98,14 @@ type filterOptions struct {
 	// As the inventory names them.
 	Users       []string `json:"users"`
 	Departments []string `json:"departments"`
+	// The dashboard's, not an option a panel sets: query has checked them.
+	AdhocFilters []adhocFilter `json:"adhocFilters" meta:"-"`
 }
 
 func (f filterOptions) filter() query.Filter {
+	conds, _ := conditions(f.AdhocFilters)
 	return query.Filter{Services: f.Services, Clients: f.Clients, Devices: f.Devices, Vendors: f.Vendors, Products: f.Products,
-		Categories: f.Categories, Kinds: f.Kinds, Users: f.Users, Departments: f.Departments}
+		Categories: f.Categories, Kinds: f.Kinds, Users: f.Users, Departments: f.Departments, Conditions: conds}
 }
 
 // tableOptions are a table query's: what a row is, how many rows, filters.

@@ -21,6 +21,8 @@ import (
 // backend, and the status page:
 //
 //	GET  <list> [?from=&to= Unix ms]  [{text, value}], a list of query.Lists
+//	GET  tagKeys                      [{text}], the keys a dashboard's ad hoc filters take
+//	GET  tagValues?key= [&from=&to=]  [{text, value}], a key's values
 //	GET  meta                         query types, groupings, filters, macros, tables, settings (Meta)
 //	GET  report [?month=YYYY-MM]      a month's report (HTML), as written into reportDir or made now
 //	GET  status                       what ingest has done and is doing
@@ -31,29 +33,11 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 
 func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
-	list := func(l query.List) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			rng, err := rangeParams(r)
-			if err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-				return
-			}
-			db, err := d.readDB()
-			if err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-				return
-			}
-			out, err := l.Load(r.Context(), db.SQL(), rng)
-			if err != nil {
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-				return
-			}
-			writeJSON(w, http.StatusOK, out)
-		}
-	}
 	for _, l := range query.Lists {
-		mux.HandleFunc("GET /"+l.Name, list(l))
+		mux.HandleFunc("GET /"+l.Name, func(w http.ResponseWriter, r *http.Request) { d.serveList(w, r, l) })
 	}
+	mux.HandleFunc("GET /tagKeys", tagKeys)
+	mux.HandleFunc("GET /tagValues", d.tagValues)
 	mux.HandleFunc("GET /meta", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.meta(r.Context()))
 	})
@@ -71,6 +55,26 @@ func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 		writeJSON(w, http.StatusAccepted, map[string]string{"message": "ingest queued"})
 	})
 	return httpadapter.New(mux)
+}
+
+// serveList answers with a list over the request's range.
+func (d *Datasource) serveList(w http.ResponseWriter, r *http.Request, l query.List) {
+	rng, err := rangeParams(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	db, err := d.readDB()
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	out, err := l.Load(r.Context(), db.SQL(), rng)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (d *Datasource) notIngesting() error {

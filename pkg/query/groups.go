@@ -134,6 +134,76 @@ type Filter struct {
 	// NoDepartment for devices it does not).
 	Users       []string
 	Departments []string
+	// Conditions narrow further, each on its own (a dashboard's ad hoc
+	// filters): every one must hold, with the lists above.
+	Conditions []Condition
+}
+
+// A Condition keeps the rows whose value of one filter (its list's name:
+// services, vendors, ...) is one of Values, or, when Exclude, none of them.
+type Condition struct {
+	Filter  string
+	Values  []string
+	Exclude bool
+}
+
+// FilterNames are the filters a Condition may name, as Filter's lists and
+// the query JSON name them.
+var FilterNames = []string{"services", "clients", "devices", "vendors", "products", "categories", "kinds", "users", "departments"}
+
+// filterColumn is the SQL value a filter compares, over the table aliased
+// t joined to services as sv and the inventory, and how a filter value
+// becomes an argument.
+func filterColumn(filter, t string) (column string, arg func(string) string) {
+	same := func(s string) string { return s }
+	switch filter {
+	case "services":
+		return t + ".server_name", func(s string) string {
+			if s == Unnamed {
+				return ""
+			}
+			return s
+		}
+	case "clients":
+		return t + ".client", same
+	case "devices":
+		return deviceOf(t), same
+	case "vendors":
+		return `coalesce(nullif(sv.vendor, ''), ` + serviceOf(t) + `)`, same
+	case "products":
+		return productOf(t), same
+	case "categories":
+		return `coalesce(nullif(sv.category, ''), '` + Unknown + `')`, same
+	case "kinds":
+		return `coalesce(nullif(sv.kind, ''), '` + Unknown + `')`, same
+	case "users":
+		return `coalesce(nullif(` + inventoryOf("user") + `, ''), '` + NoUser + `')`, same
+	case "departments":
+		return `coalesce(nullif(` + inventoryOf("department") + `, ''), '` + NoDepartment + `')`, same
+	}
+	panic("query: no filter " + filter)
+}
+
+// lists pairs each filter name with its list, conditions left out.
+func (f Filter) lists() [][]string {
+	return [][]string{f.Services, f.Clients, f.Devices, f.Vendors, f.Products, f.Categories, f.Kinds, f.Users, f.Departments}
+}
+
+// narrows tells whether the filter, lists or conditions, reads any of the
+// named filters.
+func (f Filter) narrows(names ...string) bool {
+	lists := f.lists()
+	for i, name := range FilterNames {
+		if slices.Contains(names, name) && len(narrowing(lists[i])) > 0 {
+			return true
+		}
+	}
+	for _, c := range f.Conditions {
+		if slices.Contains(names, c.Filter) {
+			return true
+		}
+	}
+	return false
 }
 
 // All in a filter list means no narrowing.
@@ -146,28 +216,25 @@ func narrowing(list []string) []string {
 	return list
 }
 
-// narrowingClients is the client filter, unless it is All.
-func (f Filter) narrowingClients() []string { return narrowing(f.Clients) }
-
 // perClient tells whether grouping by group or filtering by f needs the
 // client of each stream: totals without a client column cannot answer.
 func (f Filter) perClient(group string) bool {
-	return len(f.narrowingClients()) > 0 || len(narrowing(f.Devices)) > 0 || needsInventory(group) || f.needsInventory()
+	return f.narrows("clients", "devices") || needsInventory(group) || f.needsInventory()
 }
 
 // perService tells whether the filter reads each row's server name.
 func (f Filter) perService() bool {
-	return len(narrowing(f.Services)) > 0 || f.needsServices()
+	return f.narrows("services") || f.needsServices()
 }
 
 // needsInventory tells whether the filter reads the inventory.
 func (f Filter) needsInventory() bool {
-	return len(narrowing(f.Users))+len(narrowing(f.Departments)) > 0
+	return f.narrows("users", "departments")
 }
 
 // needsServices tells whether the filter reads the services table.
 func (f Filter) needsServices() bool {
-	return len(narrowing(f.Vendors))+len(narrowing(f.Products))+len(narrowing(f.Categories))+len(narrowing(f.Kinds)) > 0
+	return f.narrows("vendors", "products", "categories", "kinds")
 }
 
 // where returns the filter's SQL conditions (each starting with AND) over
@@ -175,31 +242,30 @@ func (f Filter) needsServices() bool {
 func (f Filter) where(t string) (string, []any) {
 	var sb strings.Builder
 	var args []any
-	add := func(column string, values []string, value func(string) string) {
-		values = narrowing(values)
-		if len(values) == 0 {
-			return
-		}
-		sb.WriteString(" AND " + column + " IN (" + placeholders(len(values)) + ")")
+	add := func(filter string, values []string, not string) {
+		column, arg := filterColumn(filter, t)
+		sb.WriteString(" AND " + column + not + " IN (" + placeholders(len(values)) + ")")
 		for _, v := range values {
-			args = append(args, value(v))
+			args = append(args, arg(v))
 		}
 	}
-	same := func(s string) string { return s }
-	add(t+".server_name", f.Services, func(s string) string {
-		if s == Unnamed {
-			return ""
+	for i, list := range f.lists() {
+		if values := narrowing(list); len(values) > 0 {
+			add(FilterNames[i], values, "")
 		}
-		return s
-	})
-	add(t+".client", f.Clients, same)
-	add(deviceOf(t), f.Devices, same)
-	add(`coalesce(nullif(sv.vendor, ''), `+serviceOf(t)+`)`, f.Vendors, same)
-	add(productOf(t), f.Products, same)
-	add(`coalesce(nullif(sv.category, ''), '`+Unknown+`')`, f.Categories, same)
-	add(`coalesce(nullif(sv.kind, ''), '`+Unknown+`')`, f.Kinds, same)
-	add(`coalesce(nullif(`+inventoryOf("user")+`, ''), '`+NoUser+`')`, f.Users, same)
-	add(`coalesce(nullif(`+inventoryOf("department")+`, ''), '`+NoDepartment+`')`, f.Departments, same)
+	}
+	for _, c := range f.Conditions {
+		switch {
+		case slices.Contains(c.Values, All) || len(c.Values) == 0 && c.Exclude:
+			// A variable at All narrows nothing; excluding nothing neither.
+		case len(c.Values) == 0:
+			sb.WriteString(" AND 0")
+		case c.Exclude:
+			add(c.Filter, c.Values, " NOT")
+		default:
+			add(c.Filter, c.Values, "")
+		}
+	}
 	return sb.String(), args
 }
 

@@ -49,7 +49,7 @@ func shadowIT(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Location,
 	CASE WHEN sv.source = '' THEN (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain)
 		ELSE (SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.vendor = sv.vendor AND v2.kind = 'saas') END AS first_seen,
 	sv.source = '' AS unclassified
-FROM ` + u.From + ` CROSS JOIN services sv ON sv.server_name = s.server_name
+FROM ` + u.From + ` CROSS JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", "", q.Filter) + `
 WHERE (sv.kind = 'saas' AND sv.vendor NOT IN (SELECT vendor FROM contracts) OR sv.source = '' AND sv.domain != '') AND ` + u.Where + filter + `
 GROUP BY 1, sv.source = '' ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
 	args := append(filterArgs, q.limit())
@@ -103,7 +103,7 @@ func Unclassified(ctx context.Context, db *sql.DB, q TableQuery, loc *time.Locat
 	count(DISTINCT ` + deviceOf("s") + `) AS devices, ` + u.Streams + ` AS streams, sum(s.bytes_up + s.bytes_down) AS bytes,
 	(SELECT min(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain) AS first_seen,
 	(SELECT max(u.hour) FROM usage_hourly u JOIN services v2 ON v2.server_name = u.server_name WHERE v2.source = '' AND v2.domain = sv.domain) AS last_seen
-FROM ` + u.From + ` CROSS JOIN services sv ON sv.server_name = s.server_name
+FROM ` + u.From + ` CROSS JOIN services sv ON sv.server_name = s.server_name` + devicesJoin("s", "", q.Filter) + `
 WHERE sv.source = '' AND sv.domain != '' AND ` + u.Where + filter + `
 GROUP BY 1 ORDER BY devices DESC, bytes DESC, 1 LIMIT ?`
 	args := append(filterArgs, q.limit())

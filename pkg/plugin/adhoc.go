@@ -1,0 +1,94 @@
+package plugin
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/saaslens/saaslens/pkg/query"
+)
+
+// adhocFilter is one of a dashboard's ad hoc filters, as the frontend's
+// applyTemplateVariables puts it into every query it sends: the backend
+// applies them, so a panel and an alert rule over its query agree.
+type adhocFilter struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Value    string   `json:"value"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// adhocKeys are the keys a dashboard's ad hoc filter may narrow by, each
+// the filter (and list) it stands for.
+var adhocKeys = []struct{ Key, Filter string }{
+	{"vendor", "vendors"}, {"product", "products"}, {"category", "categories"}, {"service", "services"},
+	{"device", "devices"}, {"user", "users"}, {"department", "departments"}, {"client", "clients"}, {"kind", "kinds"},
+}
+
+// adhocOperators are the operators the filters take: Grafana's equality
+// and its multi-value "one of"; matching by regular expression or order
+// means nothing to these names.
+var adhocOperators = map[string]bool{"=": false, "!=": true, "=|": false, "!=|": true}
+
+// conditions turns ad hoc filters into the query's conditions, refusing a
+// key or operator it cannot apply rather than showing unfiltered data.
+func conditions(filters []adhocFilter) ([]query.Condition, error) {
+	var out []query.Condition
+	for _, f := range filters {
+		filter := ""
+		for _, k := range adhocKeys {
+			if k.Key == f.Key {
+				filter = k.Filter
+			}
+		}
+		if filter == "" {
+			keys := make([]string, len(adhocKeys))
+			for i, k := range adhocKeys {
+				keys[i] = k.Key
+			}
+			return nil, fmt.Errorf("ad hoc filter %q: unknown key (want %s)", f.Key, strings.Join(keys, ", "))
+		}
+		exclude, ok := adhocOperators[f.Operator]
+		if !ok {
+			return nil, fmt.Errorf("ad hoc filter %s %s %q: the operator is not supported (want =, !=, =| or !=|)", f.Key, f.Operator, f.Value)
+		}
+		values := []string{f.Value}
+		if strings.HasSuffix(f.Operator, "|") {
+			values = f.Values
+		}
+		out = append(out, query.Condition{Filter: filter, Values: values, Exclude: exclude})
+	}
+	return out, nil
+}
+
+// tagKeys answers getTagKeys: the keys, as Grafana's ad hoc filter lists them.
+func tagKeys(w http.ResponseWriter, _ *http.Request) {
+	out := make([]map[string]string, len(adhocKeys))
+	for i, k := range adhocKeys {
+		out[i] = map[string]string{"text": k.Key}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// tagValues answers getTagValues: the values of a key over the range, from
+// the list of the filter it stands for (kinds from its fixed values).
+func (d *Datasource) tagValues(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("key")
+	for _, k := range adhocKeys {
+		if k.Key != key {
+			continue
+		}
+		if l, ok := query.ListNamed(k.Filter); ok {
+			d.serveList(w, r, l)
+			return
+		}
+		var out []query.Choice
+		for _, e := range enums[k.Filter] {
+			out = append(out, query.Choice{Text: e.Value, Value: e.Value})
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	_, err := conditions([]adhocFilter{{Key: key, Operator: "="}})
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+}
