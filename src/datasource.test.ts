@@ -46,23 +46,47 @@ describe('sqlQuote', () => {
 
 describe('applyTemplateVariables', () => {
   it('expands variables in every list of strings, whichever filter it is', () => {
-    const query: SaasQuery = {
+    // Saved by the first model: latency's percentiles on a geo query.
+    const query = {
       refId: 'A',
       queryType: 'geo',
       categories: ['$service'],
       kinds: ['saas'],
       departments: ['$all'],
       percentiles: [50, 95],
-    };
+    } as SaasQuery;
     const got = DataSource.prototype.applyTemplateVariables.call({} as DataSource, query, {});
     expect(got).toEqual({
       refId: 'A',
       queryType: 'geo',
+      version: 2,
       categories: ['slack.com', "it's.example"],
       kinds: ['saas'],
       departments: ['*'],
-      percentiles: [50, 95],
-      rawSql: undefined,
     });
+  });
+
+  it("hands the dashboard's ad hoc filters to the backend, variables expanded", () => {
+    const query: SaasQuery = { refId: 'A', queryType: 'usage', version: 2, metric: 'bytes' };
+    const got = DataSource.prototype.applyTemplateVariables.call({} as DataSource, query, {}, [
+      { key: 'department', operator: '=', value: 'Sales' },
+      { key: 'service', operator: '=|', value: '', values: ['$service'] },
+    ]);
+    expect(got).toEqual({
+      refId: 'A',
+      queryType: 'usage',
+      version: 2,
+      metric: 'bytes',
+      adhocFilters: [
+        { key: 'department', operator: '=', value: 'Sales' },
+        { key: 'service', operator: '=|', value: '', values: ['slack.com', "it's.example"] },
+      ],
+    });
+  });
+
+  it('expands SQL variables as quoted literals', () => {
+    const query: SaasQuery = { refId: 'A', queryType: 'sql', version: 2, rawSql: '$service' };
+    const got = DataSource.prototype.applyTemplateVariables.call({} as DataSource, query, {});
+    expect(got).toEqual({ refId: 'A', queryType: 'sql', version: 2, rawSql: "'slack.com','it''s.example'" });
   });
 });

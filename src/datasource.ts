@@ -1,9 +1,13 @@
 import {
+  AdHocVariableFilter,
   CoreApp,
   CustomVariableSupport,
   DataQueryRequest,
   DataQueryResponse,
+  DataSourceGetTagKeysOptions,
+  DataSourceGetTagValuesOptions,
   DataSourceInstanceSettings,
+  MetricFindValue,
   ScopedVars,
   TimeRange,
 } from '@grafana/data';
@@ -11,6 +15,7 @@ import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/run
 import { Observable } from 'rxjs';
 
 import { VariableQueryEditor } from './components/VariableQueryEditor';
+import { migrateQuery } from './queries';
 import { ALL, Choice, DEFAULT_QUERY, Meta, SaasOptions, SaasQuery, VariableQuery } from './types';
 
 export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
@@ -23,18 +28,44 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
     return DEFAULT_QUERY;
   }
 
-  applyTemplateVariables(query: SaasQuery, scopedVars: ScopedVars): SaasQuery {
+  /**
+   * Expands variables and hands the dashboard's ad hoc filters to the
+   * backend inside the query, which applies them: what a panel shows,
+   * an alert rule over the same query sees.
+   */
+  applyTemplateVariables(saved: SaasQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): SaasQuery {
     const srv = getTemplateSrv();
+    const query = migrateQuery(saved);
     // Every list of strings is a filter (services, vendors, kinds, ...):
     // whichever the backend adds, its variables expand.
     const out: Record<string, unknown> = { ...query };
+    if (filters?.length) {
+      out.adhocFilters = filters.map((f) => ({
+        key: f.key,
+        operator: f.operator,
+        value: srv.replace(f.value, scopedVars),
+        ...(f.values ? { values: expandList(f.values, srv, scopedVars) } : {}),
+      }));
+    }
     for (const [key, value] of Object.entries(query)) {
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
         out[key] = expandList(value, srv, scopedVars);
       }
     }
-    out.rawSql = query.rawSql === undefined ? undefined : srv.replace(query.rawSql, scopedVars, sqlQuote);
+    if (query.queryType === 'sql' && query.rawSql !== undefined) {
+      out.rawSql = srv.replace(query.rawSql, scopedVars, sqlQuote);
+    }
     return out as unknown as SaasQuery;
+  }
+
+  /** The keys a dashboard's ad hoc filter may narrow by, as the backend names them. */
+  getTagKeys(_options?: DataSourceGetTagKeysOptions<SaasQuery>): Promise<MetricFindValue[]> {
+    return this.getResource('tagKeys');
+  }
+
+  /** The values a key takes over the dashboard's range. */
+  getTagValues(options: DataSourceGetTagValuesOptions<SaasQuery>): Promise<MetricFindValue[]> {
+    return this.getResource('tagValues', { key: options.key, ...rangeParams(options.timeRange) });
   }
 
   filterQuery(query: SaasQuery): boolean {

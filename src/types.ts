@@ -1,19 +1,16 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-/** A query type's name, as the backend's meta resource lists them (usage, latency, sql, ...). */
-export type QueryType = string;
 export type Kind = 'saas' | 'infra' | 'unknown';
 
-/** A panel query; the backend's plugin.Query reads the same JSON. */
-export interface SaasQuery extends DataQuery {
-  queryType?: QueryType;
-  metric?: string;
-  topN?: number;
-  measure?: string;
-  percentiles?: number[];
-  view?: 'time' | 'dayOfMonth';
-  groupBy?: string;
+/**
+ * The version of the query model the editors write. Saved queries without
+ * one are the first model's; migrateQuery brings them up to this.
+ */
+export const QUERY_VERSION = 2;
+
+/** The filter lists a query type may read; the backend's filterOptions. */
+export interface Filters {
   services?: string[];
   clients?: string[];
   /** device ids: the client MAC where seen, else the address */
@@ -25,20 +22,97 @@ export interface SaasQuery extends DataQuery {
   kinds?: Kind[];
   users?: string[];
   departments?: string[];
-  limit?: number;
-  /** licences: days without use that make a contract a cancellation candidate (30) */
+}
+
+/** An ad hoc filter of the dashboard, as Grafana hands it to applyTemplateVariables. */
+export interface AdhocFilter {
+  key: string;
+  operator: string;
+  value: string;
+  values?: string[];
+}
+
+/** What every query carries, whatever its type. */
+interface Common extends DataQuery {
+  version?: number;
+  /** The dashboard's ad hoc filters, put in by applyTemplateVariables: the backend applies them. */
+  adhocFilters?: AdhocFilter[];
+}
+
+export interface UsageQuery extends Common, Filters {
+  queryType: 'usage';
+  metric?: string;
+  topN?: number;
+  groupBy?: string;
+}
+
+export interface LatencyQuery extends Common, Filters {
+  queryType: 'latency';
+  measure?: string;
+  percentiles?: number[];
+  view?: 'time' | 'dayOfMonth';
+  groupBy?: string;
+  topN?: number;
+}
+
+export interface LicencesQuery extends Common {
+  queryType: 'licences';
+  /** days without use that make a contract a cancellation candidate (30) */
   idleDays?: number;
-  /** licences: days ahead in which a renewal is due (60) */
+  /** days ahead in which a renewal is due (60) */
   renewalDays?: number;
+}
+
+/** A table whose rows are fixed: shadow IT, unclassified names, streams. */
+export interface ListQuery<T extends string> extends Common, Filters {
+  queryType: T;
+  limit?: number;
+}
+
+/** A table with a row per group: month over month, devices, servers abroad, server names. */
+export interface GroupedQuery<T extends string> extends Common, Filters {
+  queryType: T;
+  groupBy?: string;
+  limit?: number;
+}
+
+export interface SqlQuery extends Common {
+  queryType: 'sql';
   rawSql?: string;
   format?: 'table' | 'time_series';
+}
+
+/** A template variable's list, as SaasVariableSupport asks the backend for it. */
+export interface VariableListQuery extends Common {
+  queryType: 'variable';
   variable?: string;
 }
 
-export const DEFAULT_QUERY: Partial<SaasQuery> = {
+/** A panel query, one shape per query type; the backend reads the same JSON, a struct per type. */
+export type SaasQuery =
+  | UsageQuery
+  | LatencyQuery
+  | LicencesQuery
+  | ListQuery<'shadowIT'>
+  | ListQuery<'unclassified'>
+  | ListQuery<'streams'>
+  | GroupedQuery<'monthOverMonth'>
+  | GroupedQuery<'devices'>
+  | GroupedQuery<'geo'>
+  | GroupedQuery<'serverNames'>
+  | SqlQuery
+  | VariableListQuery;
+
+export type QueryType = SaasQuery['queryType'];
+
+/** The query of one type. */
+export type QueryOf<T extends QueryType> = Extract<SaasQuery, { queryType: T }>;
+
+export const DEFAULT_QUERY: Partial<UsageQuery> = {
   queryType: 'usage',
   metric: 'bytes',
   topN: 10,
+  version: QUERY_VERSION,
 };
 
 /** The datasource's jsonData; the names are the interface (backend, provisioning, API). */
@@ -89,6 +163,8 @@ export interface Enum {
 
 /** What the editors know of the backend: its GET meta resource (plugin.Meta). */
 export interface Meta {
+  /** The query model the backend reads up to: QUERY_VERSION. */
+  queryVersion: number;
   queryTypes: Array<{
     name: string;
     label: string;

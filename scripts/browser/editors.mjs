@@ -122,17 +122,31 @@ try {
   await shoot(page, '#query', 'query-usage-filtered');
   result.steps.push({ step: 'filter', offered, emitted: (await harness(page)).queries.at(-1), run: pickRun });
 
-  // SQL typed and committed.
+  // SQL in Grafana's CodeEditor (Monaco): completion offers the tables,
+  // then the SQL typed is committed when the editor loses focus.
   const sqlType = meta.queryTypes.find((t) => t.name === 'sql');
   await radio(query, sqlType.label).click();
+  const monaco = query.locator('.monaco-editor').first();
+  await monaco.waitFor({ timeout: 30000 });
+  await monaco.locator('.view-lines').click();
+  await page.keyboard.type('SELECT * FROM stre');
+  await page.keyboard.press('Control+Space');
+  const suggestion = page.locator('.suggest-widget .monaco-list-row');
+  await suggestion.first().waitFor();
+  const completions = await suggestion.allTextContents();
+  await shoot(page, '#query', 'query-sql-completion');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
   const sql = 'SELECT server_name, count(*) AS streams FROM streams WHERE $__timeFilter(first) GROUP BY server_name ORDER BY streams DESC LIMIT 5';
-  const editor = query.getByRole('textbox', { name: 'SQL', exact: true });
-  await editor.fill(sql);
+  // Typed as a user types it; Monaco closes brackets and types over them.
+  await page.keyboard.type(sql);
+  await page.keyboard.press('Escape');
   const sqlRuns = (await harness(page)).runs.length;
-  await editor.blur();
+  await page.locator('#query h2').click();
   const sqlRun = await waitFor(page, 'the SQL query to run', (h) => (h.runs.length > sqlRuns ? h.runs.at(-1) : undefined));
   await shoot(page, '#query', 'query-sql-typed');
-  result.steps.push({ step: 'sql', emitted: (await harness(page)).queries.at(-1), run: sqlRun });
+  result.steps.push({ step: 'sql', completions, emitted: (await harness(page)).queries.at(-1), run: sqlRun });
 
   // Each list a template variable can take.
   const variable = page.locator('#variable');

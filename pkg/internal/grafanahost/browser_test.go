@@ -49,8 +49,10 @@ type editorsResult struct {
 		JSONData map[string]any `json:"jsonData"`
 		Emitted  map[string]any `json:"emitted"`
 		Offered  []string       `json:"offered"`
-		Run      editorRun      `json:"run"`
-		Values   struct {
+		// Completions are what Monaco's suggest widget listed.
+		Completions []string  `json:"completions"`
+		Run         editorRun `json:"run"`
+		Values      struct {
 			Error  string   `json:"error"`
 			Values []string `json:"values"`
 		} `json:"values"`
@@ -141,9 +143,10 @@ func TestEditorsInABrowser(t *testing.T) {
 		t.Fatalf("editors.mjs: %v: %s\nconsole errors: %q\nfailed requests: %q", runErr, got.Failure, got.Console, got.FailedRequests)
 	}
 	for _, f := range got.FailedRequests {
-		// Grafana's server has the Inter font its theme asks for; this one
-		// does not, and the browser falls back to another.
-		if !strings.Contains(f, "/public/fonts/") {
+		// Grafana's server has the Inter font its theme asks for and the
+		// spinner icon, which @grafana/ui's package does not carry: the
+		// browser falls back to another font, and the spinner is blank.
+		if !strings.Contains(f, "/public/fonts/") && !strings.Contains(f, "/icons/unicons/spinner.svg") {
 			t.Errorf("request failed: %s", f)
 		}
 	}
@@ -196,6 +199,9 @@ func TestEditorsInABrowser(t *testing.T) {
 			if raw, _ := s.Emitted["rawSql"].(string); s.Emitted["queryType"] != "sql" || !strings.HasPrefix(raw, "SELECT server_name, count(*) AS streams FROM streams WHERE $__timeFilter(first)") {
 				t.Errorf("typing SQL emitted %v", s.Emitted)
 			}
+			if !slices.ContainsFunc(s.Completions, func(c string) bool { return strings.HasPrefix(c, "streams") }) {
+				t.Errorf("completing \"stre\" offered %q, want the streams table", s.Completions)
+			}
 			checkRunAsBackend(t, h, pc, tr, "sql", s.Run)
 			if len(s.Run.Frames) != 1 || s.Run.Frames[0].Rows != 5 {
 				t.Errorf("the typed SQL gave %+v, want one frame of 5 rows", s.Run.Frames)
@@ -240,7 +246,7 @@ func TestEditorsInABrowser(t *testing.T) {
 	if !sawFilter || !sawSQL {
 		t.Errorf("the filter step ran: %v, the SQL step: %v", sawFilter, sawSQL)
 	}
-	for _, name := range []string{"config-editor", "query-usage", "query-sql-typed", "variable-editor"} {
+	for _, name := range []string{"config-editor", "query-usage", "query-sql-completion", "query-sql-typed", "variable-editor"} {
 		if st, err := os.Stat(filepath.Join(out, name+".png")); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s.png: %v", name, err)
 		}

@@ -22,7 +22,8 @@ module.exports = (env = {}) => ({
   module: {
     rules: [
       { test: /\.m?js$/, resolve: { fullySpecified: false } },
-      { test: /\.css$/, type: 'asset/source' },
+      // Monaco's widgets come with their CSS, which Grafana's page injects.
+      { test: /\.css$/, use: ['style-loader', 'css-loader'] },
       {
         test: /\.tsx?$/,
         exclude: /node_modules/,

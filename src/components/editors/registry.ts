@@ -1,0 +1,35 @@
+import { ComponentType } from 'react';
+
+import { QueryType } from '../../types';
+import { TypeEditorProps } from './controls';
+import { LatencyEditor } from './LatencyEditor';
+import { LicencesEditor } from './LicencesEditor';
+import { SqlEditor } from './SqlEditor';
+import {
+  DevicesEditor,
+  GeoEditor,
+  MonthOverMonthEditor,
+  ServerNamesEditor,
+  ShadowITEditor,
+  StreamsEditor,
+  UnclassifiedEditor,
+} from './TableEditors';
+import { UsageEditor } from './UsageEditor';
+
+/** The types a panel offers: variable is the variable editor's. */
+export type PanelQueryType = Exclude<QueryType, 'variable'>;
+
+/** The editor of each query type a panel offers. */
+export const editors: { [T in PanelQueryType]: ComponentType<TypeEditorProps<T>> } = {
+  usage: UsageEditor,
+  latency: LatencyEditor,
+  licences: LicencesEditor,
+  shadowIT: ShadowITEditor,
+  unclassified: UnclassifiedEditor,
+  monthOverMonth: MonthOverMonthEditor,
+  devices: DevicesEditor,
+  geo: GeoEditor,
+  serverNames: ServerNamesEditor,
+  streams: StreamsEditor,
+  sql: SqlEditor,
+};
