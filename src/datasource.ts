@@ -14,6 +14,7 @@ import {
 import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { Observable } from 'rxjs';
 
+import { AnnotationQueryEditor, DEFAULT_ANNOTATION } from './components/AnnotationQueryEditor';
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 import { migrateQuery } from './queries';
 import { ALL, Choice, DEFAULT_QUERY, Meta, SaasOptions, SaasQuery, VariableQuery } from './types';
@@ -22,6 +23,12 @@ export class DataSource extends DataSourceWithBackend<SaasQuery, SaasOptions> {
   constructor(instanceSettings: DataSourceInstanceSettings<SaasOptions>) {
     super(instanceSettings);
     this.variables = new SaasVariableSupport(this);
+    // Annotations run as queries of the annotations type; Grafana maps
+    // the frame's time, timeEnd, title, text and tags fields to events.
+    this.annotations = {
+      QueryEditor: AnnotationQueryEditor,
+      prepareAnnotation: (annotation) => ({ ...annotation, target: annotation.target ?? DEFAULT_ANNOTATION }),
+    };
   }
 
   getDefaultQuery(_: CoreApp): Partial<SaasQuery> {

@@ -22,6 +22,7 @@ export const queryOptions: { [T in QueryType]: ReadonlyArray<Exclude<keyof Query
   streams: ['limit', ...filters],
   sql: ['rawSql', 'format'],
   variable: ['variable'],
+  annotations: ['events', 'gapMinutes'],
 };
 
 /** What a query keeps whatever its type: Grafana's own fields and the model's. */

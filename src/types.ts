@@ -88,6 +88,14 @@ export interface VariableListQuery extends Common {
   variable?: string;
 }
 
+/** A dashboard annotation's query: which events to mark. */
+export interface AnnotationsQuery extends Common {
+  queryType: 'annotations';
+  events?: 'newVendors' | 'coverageGaps' | 'captureProblems';
+  /** coverage gaps: the shortest stretch without packets marked (10) */
+  gapMinutes?: number;
+}
+
 /** A panel query, one shape per query type; the backend reads the same JSON, a struct per type. */
 export type SaasQuery =
   | UsageQuery
@@ -101,7 +109,8 @@ export type SaasQuery =
   | GroupedQuery<'geo'>
   | GroupedQuery<'serverNames'>
   | SqlQuery
-  | VariableListQuery;
+  | VariableListQuery
+  | AnnotationsQuery;
 
 export type QueryType = SaasQuery['queryType'];
 

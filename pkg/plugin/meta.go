@@ -68,6 +68,11 @@ var enums = map[string][]enum{
 	},
 	"view":   {{"time", "Over time", ""}, {"dayOfMonth", "Day of month", "Every month's streams together by calendar day, so month-end slowdowns show"}},
 	"format": {{"table", "Table", ""}, {"time_series", "Time series", ""}},
+	"events": {
+		{query.EventNewVendors, "New SaaS vendors", "A vendor's first use; shadow IT when no contract covers it"},
+		{query.EventCoverageGaps, "Coverage gaps", "Stretches between a capture directory's files with no packets"},
+		{query.EventCaptureProblems, "Capture problems", "Files read only up to damage, or not at all"},
+	},
 	"kinds": {
 		{"saas", "SaaS", "Services people use"},
 		{"infra", "Infrastructure", "CDNs, certificate checks, updates, telemetry, ads"},
@@ -80,6 +85,7 @@ var defaults = map[string]any{
 	"queryType": "usage", "metric": query.MetricStreams, "topN": query.DefaultTopN, "groupBy": query.GroupService,
 	"limit": query.DefaultTableRows, "idleDays": query.DefaultIdleDays, "renewalDays": query.DefaultRenewalDays,
 	"measure": query.DefaultMeasure, "percentiles": query.DefaultPercentiles, "view": "time", "format": "table", "variable": "services",
+	"events": query.EventNewVendors, "gapMinutes": query.DefaultGapMinutes,
 }
 
 // filters are filterOptions' fields, each with the list of the same name

@@ -30,7 +30,8 @@ type queryType struct {
 	// groupings its groupBy takes, when not all.
 	Options   []string `json:"options"`
 	Groupings []string `json:"groupings,omitempty"`
-	// Internal types are not offered to panels: the variable editor's.
+	// Internal types are not offered to panels: the variable and
+	// annotation editors'.
 	Internal bool `json:"internal,omitempty"`
 	answer   func(ctx context.Context, d *Datasource, db *sql.DB, raw json.RawMessage, dq backend.DataQuery) (*data.Frame, error)
 }
@@ -155,6 +156,13 @@ type sqlOptions struct {
 	Format string `json:"format"`
 }
 
+// annotationsOptions are an annotation query's: which events, and for
+// coverage gaps the shortest one marked.
+type annotationsOptions struct {
+	Events     string `json:"events"`
+	GapMinutes int    `json:"gapMinutes"`
+}
+
 type variableOptions struct {
 	Variable string `json:"variable"`
 }
@@ -215,6 +223,10 @@ var queryTypes = []queryType{
 	kind("variable", "Variable", "A template variable's values", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o variableOptions, dq backend.DataQuery) (*data.Frame, error) {
 			return variable(ctx, db, o.Variable, rangeOf(dq))
+		}).internal(),
+	kind("annotations", "Annotations", "Events marked on a dashboard's time series: new SaaS vendors, gaps in capture coverage, damaged or unreadable capture files", "table",
+		func(ctx context.Context, d *Datasource, db *sql.DB, o annotationsOptions, dq backend.DataQuery) (*data.Frame, error) {
+			return query.Annotations(ctx, db, query.AnnotationsQuery{Range: rangeOf(dq), Events: o.Events, GapMinutes: o.GapMinutes})
 		}).internal(),
 }
 

@@ -33,6 +33,7 @@ func TestQueryTypesDeclareTheirOptions(t *testing.T) {
 		"streams":        with("limit"),
 		"sql":            {"rawSql", "format"},
 		"variable":       {"variable"},
+		"annotations":    {"events", "gapMinutes"},
 	}
 	got := map[string][]string{}
 	var names []string

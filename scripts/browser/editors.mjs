@@ -157,6 +157,16 @@ try {
     result.steps.push({ step: 'variable', name: v.name, emitted: (await harness(page)).variables.at(-1), values });
   }
   await shoot(page, '#variable', 'variable-editor');
+
+  // A dashboard annotation: each kind of event, run as Grafana runs it.
+  const annotation = page.locator('#annotation');
+  for (const e of defaultLast(meta.enums.events.map((x) => ({ name: x.value, label: x.label })), meta.defaults.events)) {
+    const n = (await harness(page)).annotationRuns.length;
+    await radio(annotation, e.label).click();
+    const run = await waitFor(page, `the ${e.name} annotations`, (h) => (h.annotationRuns.length > n ? h.annotationRuns.at(-1) : undefined));
+    result.steps.push({ step: 'annotation', name: e.name, emitted: (await harness(page)).annotations.at(-1), run });
+  }
+  await shoot(page, '#annotation', 'annotation-editor');
 } catch (err) {
   result.failure = String(err?.stack ?? err);
 } finally {

@@ -156,7 +156,7 @@ func TestEditorsInABrowser(t *testing.T) {
 	tr := backend.TimeRange{From: from, To: to}
 	var typesRun []string
 	var sawFilter, sawSQL bool
-	var variablesListed []string
+	var variablesListed, annotationsRun []string
 	for _, s := range got.Steps {
 		switch s.Step {
 		case "config":
@@ -206,6 +206,12 @@ func TestEditorsInABrowser(t *testing.T) {
 			if len(s.Run.Frames) != 1 || s.Run.Frames[0].Rows != 5 {
 				t.Errorf("the typed SQL gave %+v, want one frame of 5 rows", s.Run.Frames)
 			}
+		case "annotation":
+			annotationsRun = append(annotationsRun, s.Name)
+			if s.Emitted["queryType"] != "annotations" || s.Emitted["events"] != s.Name {
+				t.Errorf("picking %s annotations emitted %v", s.Name, s.Emitted)
+			}
+			checkRunAsBackend(t, h, pc, tr, "annotation "+s.Name, s.Run)
 		case "variable":
 			variablesListed = append(variablesListed, s.Name)
 			if s.Emitted["variable"] != s.Name {
@@ -243,10 +249,14 @@ func TestEditorsInABrowser(t *testing.T) {
 	if diff := cmp.Diff(wantVariables, variablesListed); diff != "" {
 		t.Errorf("variable lists picked in the browser (-meta +picked):\n%s", diff)
 	}
+	slices.Sort(annotationsRun)
+	if diff := cmp.Diff([]string{"captureProblems", "coverageGaps", "newVendors"}, annotationsRun); diff != "" {
+		t.Errorf("annotation events picked in the browser (-want +picked):\n%s", diff)
+	}
 	if !sawFilter || !sawSQL {
 		t.Errorf("the filter step ran: %v, the SQL step: %v", sawFilter, sawSQL)
 	}
-	for _, name := range []string{"config-editor", "query-usage", "query-sql-completion", "query-sql-typed", "variable-editor"} {
+	for _, name := range []string{"config-editor", "query-usage", "query-sql-completion", "query-sql-typed", "variable-editor", "annotation-editor"} {
 		if st, err := os.Stat(filepath.Join(out, name+".png")); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s.png: %v", name, err)
 		}

@@ -76,8 +76,11 @@ type Dashboard struct {
 	Templating struct {
 		List []Variable `json:"list"`
 	} `json:"templating"`
-	Panels []Panel `json:"panels"`
-	Links  []struct {
+	Panels      []Panel `json:"panels"`
+	Annotations struct {
+		List []Annotation `json:"list"`
+	} `json:"annotations"`
+	Links []struct {
 		Title string `json:"title"`
 		URL   string `json:"url"`
 	} `json:"links"`
@@ -94,6 +97,19 @@ type Variable struct {
 	Current    struct {
 		Value any `json:"value"`
 	} `json:"current"`
+}
+
+// Annotation is one of a dashboard's annotation queries; Grafana's own
+// (builtIn) has no target.
+type Annotation struct {
+	Name       string `json:"name"`
+	BuiltIn    int    `json:"builtIn"`
+	Enable     bool   `json:"enable"`
+	Datasource struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	} `json:"datasource"`
+	Target json.RawMessage `json:"target"`
 }
 
 // Panel is a dashboard panel and its queries.

@@ -41,6 +41,8 @@ interface Harness {
   variables: unknown[];
   runs: Array<{ query: unknown; skipped?: boolean; error?: string; frames: Array<{ name?: string; fields: string[]; rows: number }> }>;
   variableValues: Array<{ query: unknown; error?: string; values: string[] }>;
+  annotations: unknown[];
+  annotationRuns: Harness['runs'];
 }
 
 /** What the Go test serves at /harness/settings.json: the datasource as Grafana would hand it over. */
@@ -53,7 +55,7 @@ interface Settings {
   to: number;
 }
 
-window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [] };
+window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [], annotations: [], annotationRuns: [] };
 
 const shared: Record<string, object> = {
   react: ReactNS,
@@ -185,6 +187,7 @@ async function main() {
 }
 
 type AnyQuery = grafanaData.DataQuery & Record<string, unknown>;
+type AnnotationQuery = AnyQuery;
 
 function Editors(props: {
   plugin: grafanaData.DataSourcePlugin<grafanaData.DataSourceApi>;
@@ -224,6 +227,37 @@ function Editors(props: {
   useEffect(() => {
     window.harness.ready = true;
   }, []);
+
+  const annotationSupport = datasource.annotations;
+  const AnnotationEditor = annotationSupport?.QueryEditor as React.ComponentType<Record<string, unknown>> | undefined;
+  const [annotation, setAnnotation] = useState<AnnotationQuery | undefined>(
+    () => annotationSupport?.prepareAnnotation?.({ name: 'harness', enable: true, iconColor: 'red' } as grafanaData.AnnotationQuery)?.target as AnnotationQuery
+  );
+
+  const runOnce = (q: AnyQuery, into: Harness['runs']) => {
+    const request = {
+      targets: [q],
+      range,
+      rangeRaw: range.raw,
+      interval: '1m',
+      intervalMs: 60_000,
+      maxDataPoints: 1000,
+      scopedVars: {},
+      timezone: 'utc',
+      app: grafanaData.CoreApp.Dashboard,
+      requestId: `annotation${into.length}`,
+      startTime: Date.now(),
+    } as unknown as grafanaData.DataQueryRequest;
+    lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>).then(
+      (rsp) =>
+        into.push({
+          query: q,
+          error: rsp.error ? describe(rsp.error) : undefined,
+          frames: (rsp.data as grafanaData.DataFrame[]).map((f) => ({ name: f.name, fields: f.fields.map((x) => x.name), rows: f.length })),
+        }),
+      (err) => into.push({ query: q, error: describe(err), frames: [] })
+    );
+  };
 
   const run = useMemo(
     () => () => {
@@ -311,6 +345,21 @@ function Editors(props: {
               window.harness.variables.push(q);
               setVariable(q);
               runVariable(q);
+            }}
+            onRunQuery={() => {}}
+          />
+        </section>
+      )}
+      {AnnotationEditor && annotation && (
+        <section id="annotation" style={{ maxWidth: 900 }}>
+          <h2>Annotation</h2>
+          <AnnotationEditor
+            datasource={datasource}
+            query={annotation}
+            onChange={(q: AnnotationQuery) => {
+              window.harness.annotations.push(q);
+              setAnnotation(q);
+              runOnce(q, window.harness.annotationRuns);
             }}
             onRunQuery={() => {}}
           />

@@ -54,6 +54,7 @@ const counts = {
     width: 8,
   },
   renewalDays: { label: 'Renewal within', aria: 'Renewal days', tooltip: "Days after the range's end in which a renewal is marked due", width: 8 },
+  gapMinutes: { label: 'Gaps from', aria: 'Gap minutes', tooltip: 'The shortest stretch without packets marked, in minutes', width: 8 },
 };
 
 export function Count(props: { name: keyof typeof counts; meta: Meta; value?: number; onCommit: (v?: number) => void }) {
@@ -66,7 +67,7 @@ export function Count(props: { name: keyof typeof counts; meta: Meta; value?: nu
 }
 
 /** The options shown as a choice of the values meta.enums lists. */
-const choiceLabels = { metric: 'Metric', measure: 'Measure', view: 'View', format: 'Format' };
+const choiceLabels = { metric: 'Metric', measure: 'Measure', view: 'View', format: 'Format', events: 'Events' };
 
 export function Choose<V extends string>(props: { name: keyof typeof choiceLabels; meta: Meta; value?: V; onChange: (v: V) => void }) {
   const { name, meta } = props;

@@ -16,8 +16,8 @@ import {
 } from './TableEditors';
 import { UsageEditor } from './UsageEditor';
 
-/** The types a panel offers: variable is the variable editor's. */
-export type PanelQueryType = Exclude<QueryType, 'variable'>;
+/** The types a panel offers: variable and annotations are their own editors'. */
+export type PanelQueryType = Exclude<QueryType, 'variable' | 'annotations'>;
 
 /** The editor of each query type a panel offers. */
 export const editors: { [T in PanelQueryType]: ComponentType<TypeEditorProps<T>> } = {
