@@ -21,6 +21,7 @@ export const queryOptions: { [T in QueryType]: ReadonlyArray<Exclude<keyof Query
   serverNames: ['groupBy', 'limit', ...filters],
   streams: ['limit', ...filters],
   sql: ['rawSql', 'format'],
+  alert: ['signal', ...filters],
   variable: ['variable'],
   annotations: ['events', 'gapMinutes'],
 };

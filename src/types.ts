@@ -88,6 +88,12 @@ export interface VariableListQuery extends Common {
   variable?: string;
 }
 
+/** A number per label set for an alert rule's threshold. */
+export interface AlertQuery extends Common, Filters {
+  queryType: 'alert';
+  signal?: 'newVendorsWithoutContract' | 'licenceUtilisation' | 'handshakeP95' | 'captureAge';
+}
+
 /** A dashboard annotation's query: which events to mark. */
 export interface AnnotationsQuery extends Common {
   queryType: 'annotations';
@@ -109,6 +115,7 @@ export type SaasQuery =
   | GroupedQuery<'geo'>
   | GroupedQuery<'serverNames'>
   | SqlQuery
+  | AlertQuery
   | VariableListQuery
   | AnnotationsQuery;
 

@@ -68,6 +68,12 @@ var enums = map[string][]enum{
 	},
 	"view":   {{"time", "Over time", ""}, {"dayOfMonth", "Day of month", "Every month's streams together by calendar day, so month-end slowdowns show"}},
 	"format": {{"table", "Table", ""}, {"time_series", "Time series", ""}},
+	"signal": {
+		{query.SignalNewVendors, "New vendors without a contract", "Devices per SaaS vendor first used this month that no contract covers"},
+		{query.SignalLicenceUtilisation, "Licence utilisation", "Active devices against seats per contract this month, in percent"},
+		{query.SignalHandshakeP95, "Handshake p95", "95th percentile TLS handshake per vendor over the range, in ms"},
+		{query.SignalCaptureAge, "Capture age", "Minutes since each capture directory's newest packet: capture or ingest stalled"},
+	},
 	"events": {
 		{query.EventNewVendors, "New SaaS vendors", "A vendor's first use; shadow IT when no contract covers it"},
 		{query.EventCoverageGaps, "Coverage gaps", "Stretches between a capture directory's files with no packets"},
@@ -85,7 +91,7 @@ var defaults = map[string]any{
 	"queryType": "usage", "metric": query.MetricStreams, "topN": query.DefaultTopN, "groupBy": query.GroupService,
 	"limit": query.DefaultTableRows, "idleDays": query.DefaultIdleDays, "renewalDays": query.DefaultRenewalDays,
 	"measure": query.DefaultMeasure, "percentiles": query.DefaultPercentiles, "view": "time", "format": "table", "variable": "services",
-	"events": query.EventNewVendors, "gapMinutes": query.DefaultGapMinutes,
+	"events": query.EventNewVendors, "signal": query.SignalNewVendors, "gapMinutes": query.DefaultGapMinutes,
 }
 
 // filters are filterOptions' fields, each with the list of the same name

@@ -156,6 +156,13 @@ type sqlOptions struct {
 	Format string `json:"format"`
 }
 
+// alertOptions are an alert signal's: which, and the filters that narrow
+// the vendors it reads.
+type alertOptions struct {
+	Signal string `json:"signal"`
+	filterOptions
+}
+
 // annotationsOptions are an annotation query's: which events, and for
 // coverage gaps the shortest one marked.
 type annotationsOptions struct {
@@ -219,6 +226,10 @@ var queryTypes = []queryType{
 	kind("sql", "SQL", "Your own SQL over the SaaSLens tables", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o sqlOptions, dq backend.DataQuery) (*data.Frame, error) {
 			return query.RunSQL(ctx, db, query.SQLQuery{Text: o.RawSQL, Format: o.Format, Range: rangeOf(dq), Interval: dq.Interval})
+		}),
+	kind("alert", "Alert signal", "A number per label set for alert rules: new vendors without a contract, licence utilisation, handshake p95, capture age", "table",
+		func(ctx context.Context, d *Datasource, db *sql.DB, o alertOptions, dq backend.DataQuery) (*data.Frame, error) {
+			return query.Signal(ctx, db, query.SignalQuery{Signal: o.Signal, Range: rangeOf(dq), Filter: o.filter()}, d.cfg.Location)
 		}),
 	kind("variable", "Variable", "A template variable's values", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o variableOptions, dq backend.DataQuery) (*data.Frame, error) {

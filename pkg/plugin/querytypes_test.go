@@ -32,6 +32,7 @@ func TestQueryTypesDeclareTheirOptions(t *testing.T) {
 		"serverNames":    with("groupBy", "limit"),
 		"streams":        with("limit"),
 		"sql":            {"rawSql", "format"},
+		"alert":          with("signal"),
 		"variable":       {"variable"},
 		"annotations":    {"events", "gapMinutes"},
 	}

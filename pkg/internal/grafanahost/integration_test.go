@@ -362,7 +362,7 @@ func TestPluginAsGrafanaRunsIt(t *testing.T) {
 			streamsColumns = strings.Join(tb.Columns, ",")
 		}
 	}
-	if len(meta.QueryTypes) != 13 || len(meta.Filters) != 9 || len(meta.Macros) != 8 || !strings.Contains(streamsColumns, ",server_name,") || meta.TablesProblem != "" {
+	if len(meta.QueryTypes) != 14 || len(meta.Filters) != 9 || len(meta.Macros) != 8 || !strings.Contains(streamsColumns, ",server_name,") || meta.TablesProblem != "" {
 		t.Errorf("meta: %d query types, %d filters, %d macros, streams columns %q, %s", len(meta.QueryTypes), len(meta.Filters), len(meta.Macros), streamsColumns, meta.TablesProblem)
 	}
 	var bad map[string]string

@@ -67,7 +67,7 @@ export function Count(props: { name: keyof typeof counts; meta: Meta; value?: nu
 }
 
 /** The options shown as a choice of the values meta.enums lists. */
-const choiceLabels = { metric: 'Metric', measure: 'Measure', view: 'View', format: 'Format', events: 'Events' };
+const choiceLabels = { metric: 'Metric', measure: 'Measure', view: 'View', format: 'Format', events: 'Events', signal: 'Signal' };
 
 export function Choose<V extends string>(props: { name: keyof typeof choiceLabels; meta: Meta; value?: V; onChange: (v: V) => void }) {
   const { name, meta } = props;

@@ -1,6 +1,7 @@
 import { ComponentType } from 'react';
 
 import { QueryType } from '../../types';
+import { AlertEditor } from './AlertEditor';
 import { TypeEditorProps } from './controls';
 import { LatencyEditor } from './LatencyEditor';
 import { LicencesEditor } from './LicencesEditor';
@@ -32,4 +33,5 @@ export const editors: { [T in PanelQueryType]: ComponentType<TypeEditorProps<T>>
   serverNames: ServerNamesEditor,
   streams: StreamsEditor,
   sql: SqlEditor,
+  alert: AlertEditor,
 };
