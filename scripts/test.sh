@@ -3,7 +3,8 @@
 # the whole Go test suite (which reads ../shared/testdata/pcap when present,
 # builds and drives the plugin binary as Grafana does, drives the built
 # editors and prints the monthly report in Chromium), then the frontend's
-# typecheck, lint and tests.
+# typecheck, lint, tests and API compatibility with the Grafana versions
+# it admits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,3 +45,6 @@ SAASLENS_BROWSER_REQUIRED=1 go test -count=1 ./...
 npm run typecheck
 npm run lint
 npm run test:ci
+# The plugin's use of @grafana/data, ui and runtime against the oldest
+# Grafana plugin.json's grafanaDependency admits and the newest published.
+npm run compat
