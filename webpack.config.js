@@ -67,7 +67,18 @@ module.exports = (env) => ({
               .replace(/%VERSION%/g, pkg.version)
               .replace(/%TODAY%/g, new Date().toISOString().substring(0, 10)),
         },
-        { from: 'README.md', to: '.' },
+        // Grafana's catalog shows the README from the plugin's directory:
+        // its images are there under img/, the docs are the repository's.
+        {
+          from: 'README.md',
+          to: '.',
+          transform: (content) =>
+            content
+              .toString()
+              .replace(/\]\(src\/img\//g, '](img/')
+              .replace(/\]\((docs\/[^)]+|CHANGELOG\.md)\)/g, `](${pkg.homepage}/blob/main/$1)`),
+        },
+        { from: 'CHANGELOG.md', to: '.' },
         { from: 'src/img', to: 'img' },
         { from: 'provisioning/dashboards/*.json', to: 'dashboards/[name][ext]' },
       ],

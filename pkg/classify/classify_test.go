@@ -305,7 +305,7 @@ func BenchmarkAddressNames(b *testing.B) {
 	}
 }
 
-// The example the README points to stays valid.
+// The example the docs point to stays valid.
 func TestExampleContracts(t *testing.T) {
 	contracts, err := LoadContracts("../../examples/contracts.yaml")
 	if err != nil {

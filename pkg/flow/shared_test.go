@@ -8,7 +8,7 @@ import (
 )
 
 // extraNames are names we find that tshark 4.0 does not, each checked by
-// hand; the README's agreement table lists them.
+// hand; docs/capture-reading.md's agreement table lists them.
 var extraNames = map[string]map[string]string{
 	"1kxun.pcap": {"http:[FF02::C]:1900": "SSDP M-SEARCH to the IPv6 multicast group; tshark dissects SSDP only to 239.255.255.250"},
 }

@@ -160,7 +160,7 @@ func recode(t *testing.T, pcap []byte) map[string][]byte {
 // The same traffic in several files counts once: whatever order the
 // variants of a capture arrive in, the database ends as the original
 // alone makes it, in every table that counts traffic (devices excepted:
-// see the README), and usage_daily equals the sums over streams.
+// see docs/reliability.md), and usage_daily equals the sums over streams.
 func TestTrafficSeenAgainCountsOnce(t *testing.T) {
 	synthetic, err := fixture.Rotation(3000, 1)
 	if err != nil {

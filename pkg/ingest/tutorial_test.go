@@ -186,15 +186,15 @@ func tsharkAccesses(path string) (map[string]access, error) {
 	return out, nil
 }
 
-// The README shows users the very queries the tshark comparison runs.
-func TestREADMEShowsTheTestedJoins(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// docs/database.md shows users the very queries the tshark comparison runs.
+func TestDocsShowTheTestedJoins(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "database.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{tutorialJoin, streamJoin} {
 		if !strings.Contains(string(readme), strings.TrimSpace(q)+";") {
-			t.Errorf("README lacks the query, verbatim:\n%s", q)
+			t.Errorf("docs/database.md lacks the query, verbatim:\n%s", q)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func TestErrorsNameFileLineAndColumn(t *testing.T) {
 	}
 }
 
-// The example the README points to stays valid.
+// The example the docs point to stays valid.
 func TestExampleInventory(t *testing.T) {
 	entries, err := Load("../../examples/inventory.csv")
 	if err != nil {

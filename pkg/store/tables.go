@@ -7,7 +7,7 @@ import (
 )
 
 // Table is a table or view of the database as a reader sees it: what the
-// SQL editor offers and the README lists.
+// SQL editor offers and docs/database.md lists.
 type Table struct {
 	Name    string   `json:"name"`
 	View    bool     `json:"view,omitempty"`

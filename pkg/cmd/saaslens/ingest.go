@@ -41,9 +41,9 @@ func newIngestFlags(name string, stderr io.Writer, watch bool) (*flag.FlagSet, *
 		db:         fs.String("db", "saaslens.db", "SQLite database to create or update"),
 		noPackets:  fs.Bool("no-packets", false, "leave out the per-packet rows of the packets table (streams keep every count)"),
 		settle:     fs.Duration("settle", 10*time.Second, "how long a file must go unmodified before it is read"),
-		contracts:  fs.String("contracts", "", "contracts file: the company's SaaS contracts and its tenants' server names (see README)"),
-		catalog:    fs.String("catalog", "", "your own catalog file, in the built-in catalog's format: its entries come before the built-in ones (see README)"),
-		inventory:  fs.String("inventory", "", "device inventory CSV (mac or address, device, user, department) naming devices, users and departments (see README)"),
+		contracts:  fs.String("contracts", "", "contracts file: the company's SaaS contracts and its tenants' server names (see docs/classifying.md)"),
+		catalog:    fs.String("catalog", "", "your own catalog file, in the built-in catalog's format: its entries come before the built-in ones (see docs/classifying.md)"),
+		inventory:  fs.String("inventory", "", "device inventory CSV (mac or address, device, user, department) naming devices, users and departments (see docs/inventory.md)"),
 		retainDays: fs.Int("retain-days", 0, "after ingesting, delete details more than this many days older than the latest packet (daily totals stay); 0 keeps everything"),
 		timeZone:   fs.String("time-zone", "", "IANA zone (like Asia/Tokyo) the monthly totals cut months and days in, as the datasource's timeZone; empty keeps the database's"),
 	}

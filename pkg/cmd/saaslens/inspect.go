@@ -225,7 +225,7 @@ func firstValid(addrs ...netip.Addr) string {
 	return ""
 }
 
-// jsonPrinter writes the records documented in the README, one per line.
+// jsonPrinter writes the records documented in docs/cli.md, one per line.
 type jsonPrinter struct {
 	enc        *json.Encoder
 	classifier *classify.Classifier

@@ -1,7 +1,7 @@
 // Package golden compares what a test makes with a file kept in the
 // repository, and rewrites the file instead when the test runs with
 // -update: a whole file, or the section of one between two marker lines
-// (a table of the README that a test keeps).
+// (a table of the docs that a test keeps).
 package golden
 
 import (

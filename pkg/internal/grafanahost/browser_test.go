@@ -96,10 +96,14 @@ func TestEditorsInABrowser(t *testing.T) {
 	}
 	db.Close()
 	uid := pc.DataSourceInstanceSettings.UID
-	var jsonData map[string]any
-	if err := json.Unmarshal(pc.DataSourceInstanceSettings.JSONData, &jsonData); err != nil {
+	// The settings page shows the provisioned settings as a user's Grafana
+	// would (paths as the container sees them); the backend runs on this
+	// machine's. The frontend reads no path.
+	sources, err := ProvisionedDatasources(filepath.Join(root, "provisioning", "datasources"))
+	if err != nil {
 		t.Fatal(err)
 	}
+	jsonData := sources[0].JSONData
 	from, to := time.Unix(0, first).Truncate(time.Hour), time.Unix(0, last).Truncate(time.Hour).Add(time.Hour)
 	pluginPath := "/public/plugins/" + plugin.ID
 	settings, err := json.Marshal(map[string]any{"uid": uid, "pluginId": plugin.ID, "pluginPath": pluginPath,
