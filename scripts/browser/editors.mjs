@@ -56,6 +56,12 @@ function radio(scope, label) {
   return scope.getByRole('radio', { name: label, exact: true });
 }
 
+// A query type is picked from its menu, as a user picks it.
+async function pickType(page, scope, label) {
+  await scope.getByRole('combobox', { name: 'Query type', exact: true }).click();
+  await page.getByRole('option', { name: new RegExp(`^${label}`) }).click();
+}
+
 async function shoot(page, selector, name) {
   const path = join(outDir, `${name}.png`);
   await page.locator(selector).screenshot({ path });
@@ -96,10 +102,10 @@ try {
   // Every query type a panel offers: picking it emits the type and runs it.
   const query = page.locator('#query');
   await waitFor(page, 'the query editor', () => true);
-  await radio(query, meta.queryTypes.find((t) => !t.internal).label).waitFor();
+  await query.getByRole('combobox', { name: 'Query type', exact: true }).waitFor();
   for (const type of defaultLast(meta.queryTypes.filter((t) => !t.internal), meta.defaults.queryType)) {
     const runs = (await harness(page)).runs.length;
-    await radio(query, type.label).click();
+    await pickType(page, query, type.label);
     const run = await waitFor(page, `the ${type.name} query to run`, (h) => (h.runs.length > runs ? h.runs.at(-1) : undefined));
     const h = await harness(page);
     await shoot(page, '#query', `query-${type.name}`);
@@ -108,7 +114,9 @@ try {
 
   // A service picked from the list the backend offers.
   const usage = meta.queryTypes.find((t) => t.name === 'usage');
-  await radio(query, usage.label).click();
+  const before = (await harness(page)).runs.length;
+  await pickType(page, query, usage.label);
+  await waitFor(page, 'the usage query to run', (h) => (h.runs.length > before ? true : undefined));
   const services = meta.filters.find((f) => f.name === 'services');
   const picker = query.getByLabel(services.label, { exact: true });
   await picker.click();
@@ -125,7 +133,7 @@ try {
   // SQL in Grafana's CodeEditor (Monaco): completion offers the tables,
   // then the SQL typed is committed when the editor loses focus.
   const sqlType = meta.queryTypes.find((t) => t.name === 'sql');
-  await radio(query, sqlType.label).click();
+  await pickType(page, query, sqlType.label);
   const monaco = query.locator('.monaco-editor').first();
   await monaco.waitFor({ timeout: 30000 });
   await monaco.locator('.view-lines').click();

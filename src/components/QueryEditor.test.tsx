@@ -6,6 +6,12 @@ import { QueryEditor } from './QueryEditor';
 import type { DataSource } from '../datasource';
 import { Choice, Filters, SaasQuery } from '../types';
 
+/** Picks a query type as a user does: opens the type menu and clicks the type. */
+async function pickType(user: ReturnType<typeof userEvent.setup>, label: string) {
+  await user.click(await screen.findByRole('combobox', { name: 'Query type' }));
+  await user.click(await screen.findByRole('option', { name: new RegExp(`^${label}`) }));
+}
+
 const last = (seen: SaasQuery[]) => seen[seen.length - 1] as SaasQuery & Filters;
 import meta from '../testdata/meta.json';
 
@@ -82,17 +88,21 @@ describe('QueryEditor', () => {
     render(<Harness initial={{ refId: 'A', queryType: 'usage', metric: 'bytes' }} ds={fakeDatasource([])} seen={seen} runs={runs} />);
     const user = userEvent.setup();
     expect(await screen.findByLabelText('Top services')).toHaveValue(10);
-    // The variable editor's type is not a panel's.
-    expect(screen.queryByRole('radio', { name: 'Variable' })).not.toBeInTheDocument();
+    // The variable and annotation editors' types are not a panel's.
+    await user.click(screen.getByRole('combobox', { name: 'Query type' }));
+    const offered = screen.getAllByRole('option').map((o) => o.textContent);
+    expect(offered).toHaveLength(12);
+    expect(offered.filter((o) => /^(Variable|Annotations)/.test(o ?? ''))).toEqual([]);
+    await user.keyboard('{Escape}');
     // A query saved by the first model is brought to this one when opened, without running.
     expect(seen[0]).toEqual({ refId: 'A', queryType: 'usage', metric: 'bytes', version: 2 });
     await user.click(screen.getByRole('radio', { name: 'Clients' }));
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'usage', metric: 'clients', version: 2 });
-    await user.click(screen.getByRole('radio', { name: 'Server names' }));
+    await pickType(user, 'Server names');
     expect(seen[seen.length - 1].queryType).toBe('serverNames');
     expect(screen.queryByLabelText('Top services')).not.toBeInTheDocument();
     expect(screen.getByLabelText('Row limit')).toHaveValue(1000);
-    await user.click(screen.getByRole('radio', { name: 'SQL' }));
+    await pickType(user, 'SQL');
     const sql = screen.getByRole('textbox', { name: 'SQL' });
     await user.type(sql, 'SELECT count(*) FROM streams WHERE $__timeFilter(first)');
     await user.tab();
@@ -159,7 +169,7 @@ describe('QueryEditor', () => {
     const seen: SaasQuery[] = [];
     render(<Harness initial={{ refId: 'A', queryType: 'usage' }} ds={fakeDatasource([])} seen={seen} runs={jest.fn()} />);
     const user = userEvent.setup();
-    await user.click(await screen.findByRole('radio', { name: 'Latency' }));
+    await pickType(user, 'Latency');
     await user.click(screen.getByRole('radio', { name: 'Server RTT' }));
     const pct = screen.getByLabelText('Percentiles');
     await user.clear(pct);
@@ -182,7 +192,7 @@ describe('QueryEditor', () => {
     const user = userEvent.setup();
     await user.click(await screen.findByRole('radio', { name: 'User' }));
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'usage', version: 2, metric: 'bytes', groupBy: 'user' });
-    await user.click(screen.getByRole('radio', { name: 'Devices' }));
+    await pickType(user, 'Devices');
     // A devices row is a device: grouping by user does not follow, metric neither.
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'devices', version: 2 });
     // A devices row is a device already: no grouping by who.
@@ -225,7 +235,7 @@ describe('QueryEditor', () => {
     await user.click(await screen.findByText('chat'));
     expect(seen[seen.length - 1]).toEqual({ refId: 'A', queryType: 'geo', version: 2, categories: ['chat'] });
     // Licences read no filters: none shown.
-    await user.click(screen.getByRole('radio', { name: 'Licences' }));
+    await pickType(user, 'Licences');
     expect(screen.queryByLabelText('Categories')).not.toBeInTheDocument();
   });
 

@@ -1,6 +1,6 @@
 import React, { ComponentType, useEffect, useMemo } from 'react';
 import { QueryEditorProps } from '@grafana/data';
-import { Alert, InlineField, InlineFieldRow, RadioButtonGroup } from '@grafana/ui';
+import { Alert, InlineField, InlineFieldRow, Select } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import { migrateQuery, switchType } from '../queries';
@@ -54,11 +54,13 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, datasource, ra
   return (
     <>
       <InlineFieldRow>
-        <InlineField label="Query" labelWidth={12}>
-          <RadioButtonGroup<string>
+        <InlineField label="Query type" labelWidth={12}>
+          <Select<string>
+            aria-label="Query type"
+            width={32}
             options={meta.queryTypes.filter((t) => !t.internal).map((t) => ({ label: t.label, value: t.name, description: t.description }))}
             value={type}
-            onChange={(v) => change(asType(query, v as QueryType, meta))}
+            onChange={(v) => change(asType(query, v.value as QueryType, meta))}
           />
         </InlineField>
       </InlineFieldRow>
