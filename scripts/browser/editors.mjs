@@ -166,6 +166,16 @@ try {
   }
   await shoot(page, '#variable', 'variable-editor');
 
+  // A dashboard's ad hoc filter: its keys and a key's values as Grafana
+  // asks for them, then a panel's query run with "department = <one>".
+  const tagKeys = await page.evaluate(() => window.harnessApi.tagKeys());
+  const tagValues = await page.evaluate(() => window.harnessApi.tagValues('department'));
+  const department = tagValues.find((v) => !v.text.startsWith('(')) ?? tagValues[0];
+  const filters = [{ key: 'department', operator: '=', value: department.value ?? department.text }];
+  await page.evaluate((f) => window.harnessApi.runWithFilters({ refId: 'A', queryType: 'usage', groupBy: 'user', version: 2 }, f), filters);
+  const adhocRun = await waitFor(page, 'the ad hoc filtered query', (h) => h.adhocRuns.at(-1));
+  result.steps.push({ step: 'adhoc', tagKeys, tagValues, filters, run: adhocRun });
+
   // A dashboard annotation: each kind of event, run as Grafana runs it.
   const annotation = page.locator('#annotation');
   for (const e of defaultLast(meta.enums.events.map((x) => ({ name: x.value, label: x.label })), meta.defaults.events)) {

@@ -50,9 +50,14 @@ type editorsResult struct {
 		Emitted  map[string]any `json:"emitted"`
 		Offered  []string       `json:"offered"`
 		// Completions are what Monaco's suggest widget listed.
-		Completions []string  `json:"completions"`
-		Run         editorRun `json:"run"`
-		Values      struct {
+		Completions []string `json:"completions"`
+		// TagKeys and TagValues are what getTagKeys and getTagValues
+		// gave, Filters the ad hoc filters a query then ran with.
+		TagKeys   []map[string]string `json:"tagKeys"`
+		TagValues []map[string]string `json:"tagValues"`
+		Filters   []map[string]string `json:"filters"`
+		Run       editorRun           `json:"run"`
+		Values    struct {
 			Error  string   `json:"error"`
 			Values []string `json:"values"`
 		} `json:"values"`
@@ -159,7 +164,7 @@ func TestEditorsInABrowser(t *testing.T) {
 	callResource(t, h, pc, http.MethodGet, "meta", &meta)
 	tr := backend.TimeRange{From: from, To: to}
 	var typesRun []string
-	var sawFilter, sawSQL bool
+	var sawFilter, sawSQL, sawAdhoc bool
 	var variablesListed, annotationsRun []string
 	for _, s := range got.Steps {
 		switch s.Step {
@@ -210,6 +215,19 @@ func TestEditorsInABrowser(t *testing.T) {
 			if len(s.Run.Frames) != 1 || s.Run.Frames[0].Rows != 5 {
 				t.Errorf("the typed SQL gave %+v, want one frame of 5 rows", s.Run.Frames)
 			}
+		case "adhoc":
+			sawAdhoc = true
+			var keys, values []map[string]string
+			callResource(t, h, pc, http.MethodGet, "tagKeys", &keys)
+			callResource(t, h, pc, http.MethodGet, fmt.Sprintf("tagValues?key=department&from=%d&to=%d", from.UnixMilli(), to.UnixMilli()), &values)
+			if !cmp.Equal(keys, s.TagKeys) || !cmp.Equal(values, s.TagValues) || len(values) == 0 {
+				t.Errorf("getTagKeys gave %v, getTagValues(department) %v; the backend %v and %v", s.TagKeys, s.TagValues, keys, values)
+			}
+			want := []any{map[string]any{"key": "department", "operator": "=", "value": s.Filters[0]["value"]}}
+			if !slices.ContainsFunc(values, func(v map[string]string) bool { return v["value"] == s.Filters[0]["value"] }) || !cmp.Equal(s.Run.Query["adhocFilters"], want) {
+				t.Errorf("the query ran with adhocFilters %v, want %v", s.Run.Query["adhocFilters"], want)
+			}
+			checkRunAsBackend(t, h, pc, tr, "adhoc", s.Run)
 		case "annotation":
 			annotationsRun = append(annotationsRun, s.Name)
 			if s.Emitted["queryType"] != "annotations" || s.Emitted["events"] != s.Name {
@@ -257,8 +275,8 @@ func TestEditorsInABrowser(t *testing.T) {
 	if diff := cmp.Diff([]string{"captureProblems", "coverageGaps", "newVendors"}, annotationsRun); diff != "" {
 		t.Errorf("annotation events picked in the browser (-want +picked):\n%s", diff)
 	}
-	if !sawFilter || !sawSQL {
-		t.Errorf("the filter step ran: %v, the SQL step: %v", sawFilter, sawSQL)
+	if !sawFilter || !sawSQL || !sawAdhoc {
+		t.Errorf("the filter step ran: %v, the SQL step: %v, the ad hoc step: %v", sawFilter, sawSQL, sawAdhoc)
 	}
 	for _, name := range []string{"config-editor", "query-usage", "query-sql-completion", "query-sql-typed", "variable-editor", "annotation-editor"} {
 		if st, err := os.Stat(filepath.Join(out, name+".png")); err != nil || st.Size() < 1000 {

@@ -29,6 +29,11 @@ declare global {
       import(id: string): Promise<Record<string, unknown>>;
     };
     harness: Harness;
+    harnessApi: {
+      tagKeys(): Promise<unknown>;
+      tagValues(key: string): Promise<unknown>;
+      runWithFilters(q: grafanaData.DataQuery, filters: grafanaData.AdHocVariableFilter[]): void;
+    };
   }
 }
 
@@ -43,6 +48,7 @@ interface Harness {
   variableValues: Array<{ query: unknown; error?: string; values: string[] }>;
   annotations: unknown[];
   annotationRuns: Harness['runs'];
+  adhocRuns: Harness['runs'];
 }
 
 /** What the Go test serves at /harness/settings.json: the datasource as Grafana would hand it over. */
@@ -55,7 +61,7 @@ interface Settings {
   to: number;
 }
 
-window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [], annotations: [], annotationRuns: [] };
+window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [], annotations: [], annotationRuns: [], adhocRuns: [] };
 
 const shared: Record<string, object> = {
   react: ReactNS,
@@ -234,7 +240,10 @@ function Editors(props: {
     () => annotationSupport?.prepareAnnotation?.({ name: 'harness', enable: true, iconColor: 'red' } as grafanaData.AnnotationQuery)?.target as AnnotationQuery
   );
 
-  const runOnce = (q: AnyQuery, into: Harness['runs']) => {
+  // Runs a query as a dashboard does, with its ad hoc filters, and keeps
+  // the query as the datasource sent it (filters put in by
+  // applyTemplateVariables) with what came back.
+  const runOnce = (q: AnyQuery, into: Harness['runs'], filters: grafanaData.AdHocVariableFilter[] = []) => {
     const request = {
       targets: [q],
       range,
@@ -243,20 +252,30 @@ function Editors(props: {
       intervalMs: 60_000,
       maxDataPoints: 1000,
       scopedVars: {},
+      filters,
       timezone: 'utc',
       app: grafanaData.CoreApp.Dashboard,
-      requestId: `annotation${into.length}`,
+      requestId: `dashboard${into.length}`,
       startTime: Date.now(),
     } as unknown as grafanaData.DataQueryRequest;
+    const sent = (datasource as unknown as { applyTemplateVariables(q: AnyQuery, v: object, f: unknown[]): AnyQuery }).applyTemplateVariables(q, {}, filters);
     lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>).then(
       (rsp) =>
         into.push({
-          query: q,
+          query: sent,
           error: rsp.error ? describe(rsp.error) : undefined,
           frames: (rsp.data as grafanaData.DataFrame[]).map((f) => ({ name: f.name, fields: f.fields.map((x) => x.name), rows: f.length })),
         }),
-      (err) => into.push({ query: q, error: describe(err), frames: [] })
+      (err) => into.push({ query: sent, error: describe(err), frames: [] })
     );
+  };
+
+  // What a dashboard's ad hoc filter asks of the datasource, for the test
+  // to call as Grafana does.
+  window.harnessApi = {
+    tagKeys: () => datasource.getTagKeys!({ filters: [] } as never),
+    tagValues: (key: string) => datasource.getTagValues!({ key, filters: [], timeRange: range } as never),
+    runWithFilters: (q: AnyQuery, filters: grafanaData.AdHocVariableFilter[]) => runOnce(q, window.harness.adhocRuns, filters),
   };
 
   const run = useMemo(
