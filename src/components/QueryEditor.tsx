@@ -1,19 +1,23 @@
-import React, { ComponentType, useEffect, useMemo } from 'react';
+import React, { ComponentType } from 'react';
 import { QueryEditorProps } from '@grafana/data';
 import { Alert, InlineField, InlineFieldRow, Select } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { migrateQuery, switchType } from '../queries';
+import { switchType } from '../queries';
 import { Meta, QueryType, SaasOptions, SaasQuery } from '../types';
 import { TypeEditorProps } from './editors/controls';
 import { editors, PanelQueryType } from './editors/registry';
 import { useMeta } from './useMeta';
+import { useMigratedQuery } from './useMigratedQuery';
 
 type Props = QueryEditorProps<DataSource, SaasQuery, SaasOptions>;
 
 function isPanelType(type: string): type is PanelQueryType {
   return Object.prototype.hasOwnProperty.call(editors, type);
 }
+
+/** A panel's query is always given: Grafana makes it from getDefaultQuery. */
+const asSaved = (q?: SaasQuery) => q as SaasQuery;
 
 /** The query as the type picked: a grouping the new type does not take is dropped. */
 function asType(query: SaasQuery, type: QueryType, meta: Meta): SaasQuery {
@@ -31,12 +35,7 @@ function asType(query: SaasQuery, type: QueryType, meta: Meta): SaasQuery {
  */
 export function QueryEditor({ query: saved, onChange, onRunQuery, datasource, range }: Props) {
   const { meta, error } = useMeta(datasource);
-  const query = useMemo(() => migrateQuery(saved), [saved]);
-  useEffect(() => {
-    if (query !== saved) {
-      onChange(query);
-    }
-  }, [query, saved, onChange]);
+  const query = useMigratedQuery(saved, onChange, asSaved);
   if (error) {
     return <Alert title="The datasource's query types could not be read">{error}</Alert>;
   }

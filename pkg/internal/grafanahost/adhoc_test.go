@@ -22,10 +22,7 @@ import (
 // the same query sees the same.
 func TestAdhocFilterNarrowsEveryPanel(t *testing.T) {
 	h := startHost(t)
-	started := time.Now()
-	pc, _ := provisioned(t, nil)
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, _ := ingested(t, h, nil)
 
 	var keys []map[string]string
 	callResource(t, h, pc, http.MethodGet, "tagKeys", &keys)

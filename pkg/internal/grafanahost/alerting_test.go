@@ -3,7 +3,6 @@ package grafanahost
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,10 +60,7 @@ func TestAlertRulesEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startHost(t)
-	started := time.Now()
-	pc, _ := provisioned(t, func(j map[string]any) { j["captureDirs"] = []any{filepath.Join(repoRoot(), "testdata")} })
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, _ := ingested(t, h, onlyTestdata)
 	now := time.Date(2026, 3, 2, 17, 0, 0, 0, time.UTC)
 
 	got := map[string][]string{}

@@ -2,7 +2,6 @@ package grafanahost
 
 import (
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +18,7 @@ import (
 // annotations: time, timeEnd, title, text, tags.
 func TestDashboardAnnotations(t *testing.T) {
 	h := startHost(t)
-	started := time.Now()
-	pc, _ := provisioned(t, func(j map[string]any) { j["captureDirs"] = []any{filepath.Join(repoRoot(), "testdata")} })
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, _ := ingested(t, h, onlyTestdata)
 	dashboards, err := LoadDashboards(filepath.Join(repoRoot(), "provisioning", "dashboards"))
 	if err != nil {
 		t.Fatal(err)

@@ -87,10 +87,7 @@ func TestEditorsInABrowser(t *testing.T) {
 	}
 
 	h := startHost(t)
-	started := time.Now()
-	pc, dbPath := provisioned(t, func(j map[string]any) { j["captureDirs"] = []any{filepath.Join(root, "testdata")} })
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, dbPath := ingested(t, h, onlyTestdata)
 	db, err := store.OpenReader(dbPath)
 	if err != nil {
 		t.Fatal(err)

@@ -137,6 +137,22 @@ func callResource(t *testing.T, h *Host, pc backend.PluginContext, method, path 
 	return resp.Status
 }
 
+// ingested is the provisioned datasource (changed by change) after its
+// first scheduled ingest has finished: asking its status creates the
+// instance, which starts ingesting.
+func ingested(t *testing.T, h *Host, change func(map[string]any)) (backend.PluginContext, string) {
+	t.Helper()
+	started := time.Now()
+	pc, dbPath := provisioned(t, change)
+	callResource(t, h, pc, http.MethodGet, "status", nil)
+	waitForIngest(t, h, pc, started.Add(-time.Second))
+	return pc, dbPath
+}
+
+// onlyTestdata reads the project's own sample captures alone: what they
+// hold is fixed, whether ../shared is there or not.
+func onlyTestdata(j map[string]any) { j["captureDirs"] = []any{filepath.Join(repoRoot(), "testdata")} }
+
 // waitForIngest polls the status resource until a run has finished.
 func waitForIngest(t *testing.T, h *Host, pc backend.PluginContext, runsAfter time.Time) plugin.Status {
 	t.Helper()
@@ -401,10 +417,7 @@ var update = flag.Bool("update", false, "rewrite the golden responses in testdat
 // the diff before committing it).
 func TestEveryDashboardPanelHasData(t *testing.T) {
 	h := startHost(t)
-	started := time.Now()
-	pc, _ := provisioned(t, nil)
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, _ := ingested(t, h, nil)
 	dashboards, err := LoadDashboards(filepath.Join(repoRoot(), "provisioning", "dashboards"))
 	if err != nil {
 		t.Fatal(err)
@@ -693,10 +706,7 @@ func TestDeletedDatabaseIsMadeAnew(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	started := time.Now()
-	pc, dbPath := provisioned(t, func(j map[string]any) { j["captureDirs"] = []any{captures} })
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, dbPath := ingested(t, h, func(j map[string]any) { j["captureDirs"] = []any{captures} })
 	streams := func() int64 {
 		t.Helper()
 		resp := query(t, h, pc, backend.TimeRange{From: time.Unix(0, 0), To: time.Now()}, `{"queryType":"sql","rawSql":"SELECT count(*) AS n FROM streams"}`)
@@ -751,10 +761,7 @@ func TestDeletedDatabaseIsMadeAnew(t *testing.T) {
 // new one waits for the database and then runs.
 func TestSettingsChangeHandsTheDatabaseOver(t *testing.T) {
 	h := startHost(t)
-	started := time.Now()
-	pc, _ := provisioned(t, nil)
-	callResource(t, h, pc, http.MethodGet, "status", nil)
-	waitForIngest(t, h, pc, started.Add(-time.Second))
+	pc, _ := ingested(t, h, nil)
 	changed := time.Now()
 	pc.DataSourceInstanceSettings.Updated = changed
 	var j map[string]any

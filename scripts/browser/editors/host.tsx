@@ -7,7 +7,7 @@
 // goes to the page's own server: the Go test's bridge to the real backend.
 //
 // What the editors emit is kept in window.harness for the test to read.
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useState } from 'react';
 import * as ReactNS from 'react';
 import * as ReactDOMNS from 'react-dom';
 import { createRoot } from 'react-dom/client';
@@ -278,40 +278,16 @@ function Editors(props: {
     runWithFilters: (q: AnyQuery, filters: grafanaData.AdHocVariableFilter[]) => runOnce(q, window.harness.adhocRuns, filters),
   };
 
-  const run = useMemo(
-    () => () => {
-      const q = queryRef.current;
-      // Grafana's query runner leaves out what filterQuery refuses (an
-      // SQL query with no SQL yet) and runs nothing when none is left.
-      if (datasource.filterQuery && !datasource.filterQuery(q)) {
-        window.harness.runs.push({ query: q, skipped: true, frames: [] });
-        return;
-      }
-      const request = {
-        targets: [q],
-        range,
-        rangeRaw: range.raw,
-        interval: '1m',
-        intervalMs: 60_000,
-        maxDataPoints: 1000,
-        scopedVars: {},
-        timezone: 'utc',
-        app: grafanaData.CoreApp.PanelEditor,
-        requestId: `run${window.harness.runs.length}`,
-        startTime: Date.now(),
-      } as unknown as grafanaData.DataQueryRequest;
-      lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>).then(
-        (rsp) =>
-          window.harness.runs.push({
-            query: q,
-            error: rsp.error ? describe(rsp.error) : undefined,
-            frames: (rsp.data as grafanaData.DataFrame[]).map((f) => ({ name: f.name, fields: f.fields.map((x) => x.name), rows: f.length })),
-          }),
-        (err) => window.harness.runs.push({ query: q, error: describe(err), frames: [] })
-      );
-    },
-    [datasource, range]
-  );
+  const run = () => {
+    const q = queryRef.current;
+    // Grafana's query runner leaves out what filterQuery refuses (an SQL
+    // query with no SQL yet) and runs nothing when none is left.
+    if (datasource.filterQuery && !datasource.filterQuery(q)) {
+      window.harness.runs.push({ query: q, skipped: true, frames: [] });
+      return;
+    }
+    runOnce(q, window.harness.runs);
+  };
 
   const runVariable = (q: AnyQuery) => {
     const support = datasource.variables as unknown as { query(r: unknown): Observable<grafanaData.DataQueryResponse> };
