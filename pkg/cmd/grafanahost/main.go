@@ -152,33 +152,75 @@ func serve(binary, provisioning, dbPath, contracts, inventory string, captures [
 				if err != nil {
 					return err
 				}
-				var model struct {
-					QueryType string `json:"queryType"`
-				}
-				if err := json.Unmarshal(q, &model); err != nil {
+				fmt.Fprintf(stdout, "\n--- %s (%s)\n", p.Title, p.Type)
+				if err := answer(ctx, h, pc, q, tr, rows, p.Type, stdout); err != nil {
 					return err
 				}
-				resp, err := h.QueryData(ctx, &backend.QueryDataRequest{PluginContext: pc, Queries: []backend.DataQuery{{
-					RefID: "A", QueryType: model.QueryType, JSON: q, TimeRange: tr, Interval: time.Minute, MaxDataPoints: 200}}})
+			}
+		}
+		for _, a := range d.Annotations.List {
+			if a.BuiltIn == 1 {
+				continue
+			}
+			q, err := grafanahost.Interpolate(a.Target, values)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "\n--- annotations: %s\n", a.Name)
+			if err := answer(ctx, h, pc, q, tr, rows, "table", stdout); err != nil {
+				return err
+			}
+		}
+	}
+	rules, err := grafanahost.LoadAlertRules(filepath.Join(provisioning, "alerting", "saaslens.yaml"))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, g := range rules.Groups {
+		for _, rule := range g.Rules {
+			for _, d := range rule.Data {
+				if d.DatasourceUID == "__expr__" {
+					continue
+				}
+				q, err := json.Marshal(d.Model)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "\n--- %s (%s)\n", p.Title, p.Type)
-				r := resp.Responses["A"]
-				if r.Error != nil {
-					fmt.Fprintf(stdout, "error: %v\n", r.Error)
-					continue
-				}
-				if err := grafanahost.CheckFrames(p.Type, r.Frames); err != nil {
-					fmt.Fprintf(stdout, "%v\n", err)
-				}
-				for _, f := range r.Frames {
-					show(stdout, f, p.Type, rows)
+				tr := backend.TimeRange{From: now.Add(-time.Duration(d.RelativeTimeRange.From) * time.Second), To: now.Add(-time.Duration(d.RelativeTimeRange.To) * time.Second)}
+				fmt.Fprintf(stdout, "\n--- alert rule %q: query %s, evaluated now\n", rule.Title, d.RefID)
+				if err := answer(ctx, h, pc, q, tr, rows, "table", stdout); err != nil {
+					return err
 				}
 			}
 		}
 	}
 	fmt.Fprintln(stdout, "\nWith Docker, `docker compose up` serves the same in Grafana at http://localhost:3000/d/saaslens-overview")
+	return nil
+}
+
+// answer runs one query and shows its frames as a panel of panelType
+// would, or its error.
+func answer(ctx context.Context, h *grafanahost.Host, pc backend.PluginContext, q json.RawMessage, tr backend.TimeRange, rows int, panelType string, stdout io.Writer) error {
+	var model struct {
+		QueryType string `json:"queryType"`
+	}
+	if err := json.Unmarshal(q, &model); err != nil {
+		return err
+	}
+	resp, err := h.QueryData(ctx, &backend.QueryDataRequest{PluginContext: pc, Queries: []backend.DataQuery{{
+		RefID: "A", QueryType: model.QueryType, JSON: q, TimeRange: tr, Interval: time.Minute, MaxDataPoints: 200}}})
+	if err != nil {
+		return err
+	}
+	r := resp.Responses["A"]
+	if r.Error != nil {
+		fmt.Fprintf(stdout, "error: %v\n", r.Error)
+		return nil
+	}
+	for _, f := range r.Frames {
+		show(stdout, f, panelType, rows)
+	}
 	return nil
 }
 

@@ -3,7 +3,6 @@ package grafanahost
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,34 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"gopkg.in/yaml.v3"
 )
-
-// alertRules is the part of Grafana's alert rule provisioning file the
-// test reads.
-type alertRules struct {
-	APIVersion int `yaml:"apiVersion"`
-	Groups     []struct {
-		Name     string `yaml:"name"`
-		Folder   string `yaml:"folder"`
-		Interval string `yaml:"interval"`
-		Rules    []struct {
-			UID       string `yaml:"uid"`
-			Title     string `yaml:"title"`
-			Condition string `yaml:"condition"`
-			Data      []struct {
-				RefID             string `yaml:"refId"`
-				DatasourceUID     string `yaml:"datasourceUid"`
-				RelativeTimeRange struct {
-					From, To int64
-				} `yaml:"relativeTimeRange"`
-				Model map[string]any `yaml:"model"`
-			} `yaml:"data"`
-			NoDataState string            `yaml:"noDataState"`
-			Annotations map[string]string `yaml:"annotations"`
-		} `yaml:"rules"`
-	} `yaml:"groups"`
-}
 
 // Each alert rule of provisioning/alerting, evaluated as Grafana's alerting
 // would at the end of the sample captures' day: its query runs through the
@@ -51,12 +23,8 @@ type alertRules struct {
 // handshakes of the last hour, nor capture age three minutes after the
 // last packet.
 func TestAlertRulesEvaluate(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(), "provisioning", "alerting", "saaslens.yaml"))
+	file, err := LoadAlertRules(filepath.Join(repoRoot(), "provisioning", "alerting", "saaslens.yaml"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var file alertRules
-	if err := yaml.Unmarshal(b, &file); err != nil {
 		t.Fatal(err)
 	}
 	h := startHost(t)

@@ -324,3 +324,42 @@ func CheckFrames(panelType string, frames data.Frames) error {
 	}
 	return nil
 }
+
+// AlertRules is the part of Grafana's alert rule provisioning file that
+// decides what each rule asks and when it fires.
+type AlertRules struct {
+	APIVersion int `yaml:"apiVersion"`
+	Groups     []struct {
+		Name     string `yaml:"name"`
+		Folder   string `yaml:"folder"`
+		Interval string `yaml:"interval"`
+		Rules    []struct {
+			UID       string `yaml:"uid"`
+			Title     string `yaml:"title"`
+			Condition string `yaml:"condition"`
+			Data      []struct {
+				RefID             string `yaml:"refId"`
+				DatasourceUID     string `yaml:"datasourceUid"`
+				RelativeTimeRange struct {
+					From, To int64
+				} `yaml:"relativeTimeRange"`
+				Model map[string]any `yaml:"model"`
+			} `yaml:"data"`
+			NoDataState string            `yaml:"noDataState"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+// LoadAlertRules reads an alert rule provisioning file.
+func LoadAlertRules(path string) (AlertRules, error) {
+	var rules AlertRules
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return rules, err
+	}
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		return rules, fmt.Errorf("%s: %w", path, err)
+	}
+	return rules, nil
+}
