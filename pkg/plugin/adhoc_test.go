@@ -17,6 +17,7 @@ func TestAdhocFiltersBecomeConditions(t *testing.T) {
 		{Key: "vendor", Operator: "!=", Value: "Microsoft"},
 		{Key: "service", Operator: "=|", Values: []string{"slack.com", "zoom.us"}},
 		{Key: "kind", Operator: "!=|", Values: []string{"infra", "unknown"}},
+		{Key: "country", Operator: "!=", Value: "US"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -26,15 +27,24 @@ func TestAdhocFiltersBecomeConditions(t *testing.T) {
 		{Filter: "vendors", Values: []string{"Microsoft"}, Exclude: true},
 		{Filter: "services", Values: []string{"slack.com", "zoom.us"}},
 		{Filter: "kinds", Values: []string{"infra", "unknown"}, Exclude: true},
+		{Filter: "countries", Values: []string{"US"}, Exclude: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// No table holds the country: the filters leave it to resolveCountries.
+	filters := []adhocFilter{{Key: "vendor", Operator: "=", Value: "Slack"}, {Key: "country", Operator: "=", Value: "JP"}}
+	if diff := cmp.Diff([]query.Condition{{Filter: "vendors", Values: []string{"Slack"}}}, filterConditions(filters)); diff != "" {
+		t.Errorf("filter conditions (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]query.Condition{{Filter: "countries", Values: []string{"JP"}}}, countryConditions(filters)); diff != "" {
+		t.Errorf("country conditions (-want +got):\n%s", diff)
 	}
 	for _, c := range []struct {
 		f    adhocFilter
 		want string
 	}{
-		{adhocFilter{Key: "country", Operator: "=", Value: "JP"}, `ad hoc filter "country": unknown key (want vendor, product, category, service, device, user, department, client, kind)`},
+		{adhocFilter{Key: "colour", Operator: "=", Value: "red"}, `ad hoc filter "colour": unknown key (want vendor, product, category, service, device, user, department, client, country, kind)`},
 		{adhocFilter{Key: "vendor", Operator: "=~", Value: "Micro.*"}, `ad hoc filter vendor =~ "Micro.*": the operator is not supported (want =, !=, =| or !=|)`},
 	} {
 		if _, err := conditions([]adhocFilter{c.f}); err == nil || err.Error() != c.want {
@@ -43,7 +53,7 @@ func TestAdhocFiltersBecomeConditions(t *testing.T) {
 	}
 	// Every key stands for a filter the query package applies.
 	for _, k := range adhocKeys {
-		found := false
+		found := k.Filter == countryFilter
 		for _, name := range query.FilterNames {
 			found = found || name == k.Filter
 		}

@@ -84,7 +84,11 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (resp back
 	}
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	frame, err := qt.answer(ctx, d, db.SQL(), dq.JSON, dq)
+	raw, err := resolveCountries(ctx, db.SQL(), d.cfg.Geo, dq.JSON, head.AdhocFilters)
+	if err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+	}
+	frame, err := qt.answer(ctx, d, db.SQL(), raw, dq)
 	if err != nil {
 		status := backend.StatusBadRequest
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {

@@ -104,7 +104,7 @@ type filterOptions struct {
 }
 
 func (f filterOptions) filter() query.Filter {
-	conds, _ := conditions(f.AdhocFilters)
+	conds := filterConditions(f.AdhocFilters)
 	return query.Filter{Services: f.Services, Clients: f.Clients, Devices: f.Devices, Vendors: f.Vendors, Products: f.Products,
 		Categories: f.Categories, Kinds: f.Kinds, Users: f.Users, Departments: f.Departments, Conditions: conds}
 }
@@ -213,7 +213,7 @@ var queryTypes = []queryType{
 		}).groupedBy(func(g query.Grouping) bool { return !g.ByDevice }),
 	kind("geo", "Servers abroad", "Streams and bytes per service and server country; outside the home country flagged", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o tableOptions, dq backend.DataQuery) (*data.Frame, error) {
-			return query.Geo(ctx, db, query.GeoQuery{TableQuery: o.table(dq), Locator: d.cfg.Geo, Home: d.cfg.Home})
+			return query.Geo(ctx, db, query.GeoQuery{TableQuery: o.table(dq), Locator: d.cfg.Geo, Home: d.cfg.Home, Countries: countryConditions(o.AdhocFilters)})
 		}),
 	kind("serverNames", "Server names", "One row per service: accesses, bytes, clients", "table",
 		func(ctx context.Context, d *Datasource, db *sql.DB, o tableOptions, dq backend.DataQuery) (*data.Frame, error) {

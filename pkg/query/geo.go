@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -20,6 +21,9 @@ type GeoQuery struct {
 	// Home is the office's country (ISO 3166-1 alpha-2); traffic to
 	// servers elsewhere is abroad. "" marks nothing abroad.
 	Home string
+	// Countries keep the rows whose country each holds (Filter
+	// "countries"): a dashboard's filter on the server country.
+	Countries []Condition
 }
 
 // Geo returns one row per service (or GroupBy group) and server country:
@@ -55,6 +59,13 @@ GROUP BY 1, 2`
 	totals, err := readCountries(ctx, db, text, args, q.Locator)
 	if err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
+	}
+	for k := range totals {
+		for _, c := range q.Countries {
+			if slices.Contains(c.Values, k.country) == c.Exclude {
+				delete(totals, k)
+			}
+		}
 	}
 	frame := geoTable(totals, label, q.Home, q.limit())
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: executed(text, args),

@@ -30,7 +30,7 @@ func TestAdhocFilterNarrowsEveryPanel(t *testing.T) {
 	for _, k := range keys {
 		gotKeys = append(gotKeys, k["text"])
 	}
-	if diff := cmp.Diff([]string{"vendor", "product", "category", "service", "device", "user", "department", "client", "kind"}, gotKeys); diff != "" {
+	if diff := cmp.Diff([]string{"vendor", "product", "category", "service", "device", "user", "department", "client", "country", "kind"}, gotKeys); diff != "" {
 		t.Errorf("tag keys (-want +got):\n%s", diff)
 	}
 	var departments []struct{ Text, Value string }
@@ -96,6 +96,66 @@ func TestAdhocFilterNarrowsEveryPanel(t *testing.T) {
 	}
 	if narrowed < 10 || noted == 0 {
 		t.Errorf("department = Sales changed %d panels and was noted on %d: the sample captures should show both", narrowed, noted)
+	}
+
+	// A server country keeps what was served from there: geo's rows of
+	// that country, and in every other panel the services reached at
+	// servers there, as geo places them.
+	var countries []struct{ Text, Value string }
+	callResource(t, h, pc, http.MethodGet, "tagValues?key=country", &countries)
+	if len(countries) < 2 {
+		t.Fatalf("tag values of country: %+v", countries)
+	}
+	country := countries[0].Value
+	all := backend.TimeRange{From: goldenNow.AddDate(-30, 0, 0), To: goldenNow}
+	var served []any
+	geoRows := frames(t, "geo by service", query(t, h, pc, all, `{"queryType":"geo","groupBy":"service","limit":50000}`))[0]
+	for i := range geoRows.Rows() {
+		if geoRows.Fields[1].At(i) == country && !slices.Contains(served, geoRows.Fields[0].At(i)) {
+			served = append(served, geoRows.Fields[0].At(i))
+		}
+	}
+	byCountry := []any{map[string]any{"key": "country", "operator": "=", "value": country}}
+	checked := 0
+	for _, d := range dashboards {
+		values := d.CurrentValues(pc.DataSourceInstanceSettings.UID)
+		for _, p := range d.AllPanels() {
+			for _, target := range p.Targets {
+				q, err := Interpolate(target, values)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m map[string]any
+				if err := json.Unmarshal(q, &m); err != nil {
+					t.Fatal(err)
+				}
+				name := fmt.Sprintf("%s: panel %q with country = %s", d.Title, p.Title, country)
+				if !readsFilters[m["queryType"].(string)] {
+					continue
+				}
+				adhoc := frames(t, name, query(t, h, pc, all, with(t, m, "adhocFilters", byCountry)))
+				if m["queryType"] == "geo" {
+					c, _ := adhoc[0].FieldByName("country")
+					for i := range adhoc[0].Rows() {
+						if c.At(i) != country {
+							t.Errorf("%s: a row of %v", name, c.At(i))
+						}
+					}
+					continue
+				}
+				if own, ok := m["services"]; ok && !cmp.Equal(own, []any{"*"}) {
+					t.Fatalf("%s: services %v; the test wants them at All", name, own)
+				}
+				want := frames(t, name, query(t, h, pc, all, with(t, m, "services", served)))
+				if diff := cmp.Diff(frameValues(t, want), frameValues(t, adhoc)); diff != "" {
+					t.Errorf("%s against the services served from there (-services +adhoc):\n%s", name, diff)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 10 || len(served) == 0 {
+		t.Errorf("country = %s: %d panels checked, %d services served from there", country, checked, len(served))
 	}
 
 	// What cannot be applied is refused, not ignored.
