@@ -185,6 +185,16 @@ try {
     result.steps.push({ step: 'annotation', name: e.name, emitted: (await harness(page)).annotations.at(-1), run });
   }
   await shoot(page, '#annotation', 'annotation-editor');
+
+  // The bundled dashboards' time series and tables, drawn with Grafana's
+  // panel components over the sample captures.
+  for (const uid of ['saaslens-overview', 'saaslens-performance', 'saaslens-licences', 'saaslens-devices']) {
+    await page.goto(`${url}?dashboard=${uid}`, { waitUntil: 'load' });
+    await waitFor(page, `the ${uid} dashboard`, (h) => (h.dashboardReady ? true : undefined));
+    await page.waitForTimeout(500); // uPlot draws on the next frame
+    await shoot(page, '#dashboard', `dashboard-${uid}`);
+    result.steps.push({ step: 'dashboard', name: uid, errors: (await harness(page)).dashboardErrors });
+  }
 } catch (err) {
   result.failure = String(err?.stack ?? err);
 } finally {

@@ -56,8 +56,10 @@ type editorsResult struct {
 		TagKeys   []map[string]string `json:"tagKeys"`
 		TagValues []map[string]string `json:"tagValues"`
 		Filters   []map[string]string `json:"filters"`
-		Run       editorRun           `json:"run"`
-		Values    struct {
+		// Errors are a dashboard's panels that failed.
+		Errors []string  `json:"errors"`
+		Run    editorRun `json:"run"`
+		Values struct {
 			Error  string   `json:"error"`
 			Values []string `json:"values"`
 		} `json:"values"`
@@ -123,6 +125,15 @@ func TestEditorsInABrowser(t *testing.T) {
 	mux.HandleFunc("/harness/settings.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(settings)
+	})
+	mux.HandleFunc("/harness/dashboard/{uid}", func(w http.ResponseWriter, r *http.Request) {
+		b, err := dashboardView(strings.TrimSuffix(r.PathValue("uid"), ".json"), uid)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
 	})
 	mux.Handle("/harness/", http.StripPrefix("/harness/", http.FileServer(http.Dir(filepath.Join(root, "test-output", "browser-host")))))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -275,7 +286,13 @@ func TestEditorsInABrowser(t *testing.T) {
 	if !sawFilter || !sawSQL || !sawAdhoc {
 		t.Errorf("the filter step ran: %v, the SQL step: %v, the ad hoc step: %v", sawFilter, sawSQL, sawAdhoc)
 	}
-	for _, name := range []string{"config-editor", "query-usage", "query-sql-completion", "query-sql-typed", "variable-editor", "annotation-editor"} {
+	for _, s := range got.Steps {
+		if s.Step == "dashboard" && len(s.Errors) > 0 {
+			t.Errorf("dashboard %s: panels failed: %q", s.Name, s.Errors)
+		}
+	}
+	for _, name := range []string{"config-editor", "query-usage", "query-sql-completion", "query-sql-typed", "variable-editor", "annotation-editor",
+		"dashboard-saaslens-overview", "dashboard-saaslens-performance", "dashboard-saaslens-licences", "dashboard-saaslens-devices"} {
 		if st, err := os.Stat(filepath.Join(out, name+".png")); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s.png: %v", name, err)
 		}
@@ -283,6 +300,56 @@ func TestEditorsInABrowser(t *testing.T) {
 	if len(got.Console) > 0 {
 		t.Errorf("the page logged errors: %q", got.Console)
 	}
+}
+
+// dashboardRanges are the ranges the dashboard screenshots show of the
+// sample captures: the office's day, and its month for the licences.
+var dashboardRanges = map[string][2]time.Time{
+	"saaslens-overview":    {time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC), time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)},
+	"saaslens-performance": {time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC), time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)},
+	"saaslens-devices":     {time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC), time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)},
+	"saaslens-licences":    {time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 31, 23, 59, 59, 0, time.UTC)},
+}
+
+// dashboardView is a bundled dashboard as the host page draws it: its
+// time series and table panels with their targets, the variables at their
+// current values.
+func dashboardView(dashboardUID, datasourceUID string) ([]byte, error) {
+	dashboards, err := LoadDashboards(filepath.Join(repoRoot(), "provisioning", "dashboards"))
+	if err != nil {
+		return nil, err
+	}
+	rng, ok := dashboardRanges[dashboardUID]
+	for _, d := range dashboards {
+		if d.UID != dashboardUID || !ok {
+			continue
+		}
+		values := d.CurrentValues(datasourceUID)
+		type panel struct {
+			Title       string            `json:"title"`
+			Type        string            `json:"type"`
+			GridPos     any               `json:"gridPos"`
+			FieldConfig json.RawMessage   `json:"fieldConfig,omitempty"`
+			Targets     []json.RawMessage `json:"targets"`
+		}
+		var panels []panel
+		for _, p := range d.AllPanels() {
+			if p.Type != "timeseries" && p.Type != "table" {
+				continue
+			}
+			out := panel{Title: p.Title, Type: p.Type, GridPos: p.GridPos, FieldConfig: p.FieldConfig}
+			for _, target := range p.Targets {
+				q, err := Interpolate(target, values)
+				if err != nil {
+					return nil, err
+				}
+				out.Targets = append(out.Targets, q)
+			}
+			panels = append(panels, out)
+		}
+		return json.Marshal(map[string]any{"title": d.Title, "from": rng[0].UnixMilli(), "to": rng[1].UnixMilli(), "panels": panels})
+	}
+	return nil, fmt.Errorf("no dashboard %q with a range to show", dashboardUID)
 }
 
 // checkRunAsBackend asks the backend the query the editor ran and compares

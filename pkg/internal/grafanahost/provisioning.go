@@ -119,6 +119,13 @@ type Panel struct {
 	Title   string            `json:"title"`
 	Targets []json.RawMessage `json:"targets"`
 	Panels  []Panel           `json:"panels"` // a row's
+	GridPos struct {
+		X int `json:"x"`
+		Y int `json:"y"`
+		W int `json:"w"`
+		H int `json:"h"`
+	} `json:"gridPos"`
+	FieldConfig json.RawMessage `json:"fieldConfig,omitempty"`
 }
 
 // LoadDashboards reads the dashboards (*.json) in dir.

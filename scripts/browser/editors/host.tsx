@@ -49,6 +49,23 @@ interface Harness {
   annotations: unknown[];
   annotationRuns: Harness['runs'];
   adhocRuns: Harness['runs'];
+  /** The dashboard view: set once every panel has its data; the panels that failed. */
+  dashboardReady?: boolean;
+  dashboardErrors: string[];
+}
+
+/** What the Go test serves at /harness/dashboard/UID.json: a bundled dashboard's panels, variables applied. */
+interface DashboardSpec {
+  title: string;
+  from: number;
+  to: number;
+  panels: Array<{
+    title: string;
+    type: string;
+    gridPos: { x: number; y: number; w: number; h: number };
+    fieldConfig?: grafanaData.FieldConfigSource;
+    targets: grafanaData.DataQuery[];
+  }>;
 }
 
 /** What the Go test serves at /harness/settings.json: the datasource as Grafana would hand it over. */
@@ -61,7 +78,7 @@ interface Settings {
   to: number;
 }
 
-window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [], annotations: [], annotationRuns: [], adhocRuns: [] };
+window.harness = { ready: false, config: [], queries: [], variables: [], runs: [], variableValues: [], annotations: [], annotationRuns: [], adhocRuns: [], dashboardErrors: [] };
 
 const shared: Record<string, object> = {
   react: ReactNS,
@@ -184,10 +201,16 @@ async function main() {
 
   const range = grafanaData.makeTimeRange(grafanaData.dateTime(settings.from), grafanaData.dateTime(settings.to));
   const root = createRoot(document.getElementById('root')!);
+  const theme = grafanaData.createTheme({ colors: { mode: 'dark' } });
+  const dashboard = new URLSearchParams(window.location.search).get('dashboard');
   root.render(
-    <grafanaData.ThemeContext.Provider value={grafanaData.createTheme({ colors: { mode: 'dark' } })}>
+    <grafanaData.ThemeContext.Provider value={theme}>
       <grafanaUI.GlobalStyles />
-      <Editors plugin={plugin} datasource={datasource} settings={settings} instanceSettings={instanceSettings} range={range} />
+      {dashboard ? (
+        <DashboardView uid={dashboard} datasource={datasource} theme={theme} />
+      ) : (
+        <Editors plugin={plugin} datasource={datasource} settings={settings} instanceSettings={instanceSettings} range={range} />
+      )}
     </grafanaData.ThemeContext.Provider>
   );
 }
@@ -363,6 +386,119 @@ function Editors(props: {
       <p id="settings-uid" hidden>
         {settings.uid}
       </p>
+    </div>
+  );
+}
+
+// A bundled dashboard's panels, each run through the datasource as a
+// dashboard runs it and drawn with Grafana's own panel components (time
+// series and tables; other visualisations are Grafana's panel plugins,
+// which are not published as packages, and are left out), laid out on
+// Grafana's 24-column grid.
+const GRID = { width: 1400, rowHeight: 30, gap: 8 };
+
+// The defaults Grafana's time series panel plugin gives a field before the
+// dashboard's own settings: a colour per series, lines of one pixel.
+function withPanelDefaults(type: string, config?: grafanaData.FieldConfigSource): grafanaData.FieldConfigSource {
+  const own = config ?? { defaults: {}, overrides: [] };
+  const base: grafanaData.FieldConfig = {
+    color: { mode: grafanaData.FieldColorModeId.PaletteClassic },
+    custom: type === 'timeseries' ? { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, showPoints: 'never', spanNulls: false } : {},
+  };
+  return {
+    ...own,
+    defaults: { ...base, ...own.defaults, custom: { ...base.custom, ...(own.defaults?.custom ?? {}) } },
+    overrides: own.overrides ?? [],
+  };
+}
+
+function DashboardView(props: { uid: string; datasource: grafanaData.DataSourceApi; theme: grafanaData.GrafanaTheme2 }) {
+  const { uid, datasource, theme } = props;
+  const [spec, setSpec] = useState<DashboardSpec>();
+  const [frames, setFrames] = useState<Record<number, grafanaData.DataFrame[]>>({});
+  useEffect(() => {
+    fetch(`/harness/dashboard/${uid}.json`)
+      .then((r) => r.json())
+      .then(async (d: DashboardSpec) => {
+        setSpec(d);
+        const range = grafanaData.makeTimeRange(grafanaData.dateTime(d.from), grafanaData.dateTime(d.to));
+        const got: Record<number, grafanaData.DataFrame[]> = {};
+        await Promise.all(
+          d.panels.map(async (p, i) => {
+            const request = {
+              targets: p.targets,
+              range,
+              rangeRaw: range.raw,
+              interval: '5m',
+              intervalMs: 300_000,
+              maxDataPoints: 500,
+              scopedVars: {},
+              timezone: 'utc',
+              app: grafanaData.CoreApp.Dashboard,
+              requestId: `panel${i}`,
+              startTime: Date.now(),
+            } as unknown as grafanaData.DataQueryRequest;
+            const rsp = await lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>);
+            if (rsp.error) {
+              window.harness.dashboardErrors.push(`${p.title}: ${describe(rsp.error)}`);
+            }
+            // Grafana merges a panel's field defaults through the registry
+            // of field options its core fills at boot; this page has none,
+            // so the defaults go onto each field here.
+            const defaults = withPanelDefaults(p.type, p.fieldConfig).defaults;
+            for (const frame of rsp.data as grafanaData.DataFrame[]) {
+              for (const field of frame.fields) {
+                field.config = { ...defaults, ...field.config, custom: { ...defaults.custom, ...(field.config.custom ?? {}) } };
+              }
+            }
+            got[i] = grafanaData.applyFieldOverrides({
+              data: rsp.data as grafanaData.DataFrame[],
+              fieldConfig: { defaults: {}, overrides: [] },
+              replaceVariables: (v: string) => v,
+              theme,
+              timeZone: 'utc',
+            });
+          })
+        );
+        setFrames(got);
+        window.harness.dashboardReady = true;
+      })
+      .catch((err) => (window.harness.error = describe(err)));
+  }, [uid, datasource, theme]);
+  if (!spec) {
+    return <div>Loading…</div>;
+  }
+  const range = grafanaData.makeTimeRange(grafanaData.dateTime(spec.from), grafanaData.dateTime(spec.to));
+  const col = (GRID.width - GRID.gap * 23) / 24;
+  const height = Math.max(...spec.panels.map((p) => p.gridPos.y + p.gridPos.h)) * (GRID.rowHeight + GRID.gap);
+  return (
+    <div id="dashboard" style={{ position: 'relative', width: GRID.width, height, margin: 8 }}>
+      {spec.panels.map((p, i) => {
+        const width = p.gridPos.w * col + (p.gridPos.w - 1) * GRID.gap;
+        const h = p.gridPos.h * GRID.rowHeight + (p.gridPos.h - 1) * GRID.gap;
+        const data = frames[i];
+        return (
+          <div key={i} style={{ position: 'absolute', left: p.gridPos.x * (col + GRID.gap), top: p.gridPos.y * (GRID.rowHeight + GRID.gap) }}>
+            <grafanaUI.PanelChrome title={p.title} width={width} height={h} loadingState={data ? grafanaData.LoadingState.Done : grafanaData.LoadingState.Loading}>
+              {(innerWidth: number, innerHeight: number) =>
+                !data ? null : p.type === 'timeseries' ? (
+                  <grafanaUI.TimeSeries
+                    frames={data}
+                    structureRev={1}
+                    width={innerWidth}
+                    height={innerHeight}
+                    timeRange={range}
+                    timeZone="utc"
+                    legend={{ displayMode: grafanaUI.LegendDisplayMode.List, placement: 'bottom', showLegend: true, calcs: [] }}
+                  />
+                ) : data.length > 0 ? (
+                  <grafanaUI.Table data={data[0]} width={innerWidth} height={innerHeight} />
+                ) : null
+              }
+            </grafanaUI.PanelChrome>
+          </div>
+        );
+      })}
     </div>
   );
 }

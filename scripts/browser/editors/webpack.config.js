@@ -21,7 +21,9 @@ module.exports = (env = {}) => ({
   },
   module: {
     rules: [
-      { test: /\.m?js$/, resolve: { fullySpecified: false } },
+      // @grafana/ui's ES modules import CommonJS packages' defaults as
+      // Grafana's own build does: with interop, not as strict .mjs.
+      { test: /\.m?js$/, type: 'javascript/auto', resolve: { fullySpecified: false } },
       // Monaco's widgets come with their CSS, which Grafana's page injects.
       { test: /\.css$/, use: ['style-loader', 'css-loader'] },
       {
