@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/netip"
 	"slices"
 	"sort"
 
@@ -26,20 +25,14 @@ func serverPlaces(ctx context.Context, db *sql.DB, locator geo.Locator) (map[str
 	defer rows.Close()
 	places := map[string][]string{}
 	streams := map[string]int64{}
-	located := map[string]string{}
+	place := placer(locator)
 	for rows.Next() {
 		var name, server string
 		var n int64
 		if err := rows.Scan(&name, &server, &n); err != nil {
 			return nil, nil, fmt.Errorf("server countries: %w", err)
 		}
-		country, ok := located[server]
-		if !ok {
-			if addr, err := netip.ParseAddr(server); err == nil {
-				country = locator.Country(addr)
-			}
-			located[server] = country
-		}
+		country := place(server)
 		if country == geo.Unknown {
 			continue
 		}

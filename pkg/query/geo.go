@@ -76,14 +76,30 @@ GROUP BY 1, 2`
 	return frame, nil
 }
 
+// placer places server addresses, as stored, in countries, each address
+// looked up once; an address it cannot parse is Unknown.
+func placer(locator geo.Locator) func(server string) string {
+	seen := map[string]string{}
+	return func(server string) string {
+		country, ok := seen[server]
+		if !ok {
+			if addr, err := netip.ParseAddr(server); err == nil {
+				country = locator.Country(addr)
+			}
+			seen[server] = country
+		}
+		return country
+	}
+}
+
 // countryKey is a group's servers in one country.
 type countryKey struct{ group, country string }
 
 // countrySums are what a group's servers in a country carried.
 type countrySums struct{ streams, bytes, servers int64 }
 
-// readCountries places the rows' (group, server, streams, bytes) servers,
-// each address looked up once, and sums them per group and country.
+// readCountries places the rows' (group, server, streams, bytes) servers
+// and sums them per group and country.
 func readCountries(ctx context.Context, db *sql.DB, text string, args []any, locator geo.Locator) (map[countryKey]*countrySums, error) {
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
@@ -91,21 +107,14 @@ func readCountries(ctx context.Context, db *sql.DB, text string, args []any, loc
 	}
 	defer rows.Close()
 	totals := map[countryKey]*countrySums{}
-	countries := map[string]string{}
+	place := placer(locator)
 	for rows.Next() {
 		var g, server string
 		var streams, bytes int64
 		if err := rows.Scan(&g, &server, &streams, &bytes); err != nil {
 			return nil, err
 		}
-		country, ok := countries[server]
-		if !ok {
-			if addr, err := netip.ParseAddr(server); err == nil {
-				country = locator.Country(addr)
-			}
-			countries[server] = country
-		}
-		k := countryKey{g, country}
+		k := countryKey{g, place(server)}
 		t := totals[k]
 		if t == nil {
 			t = &countrySums{}

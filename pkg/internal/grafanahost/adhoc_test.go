@@ -49,49 +49,34 @@ func TestAdhocFilterNarrowsEveryPanel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sales := []any{map[string]any{"key": "department", "operator": "=", "value": "Sales"}}
-	narrowed, noted := 0, 0
 	for _, d := range dashboards {
 		if !slices.ContainsFunc(d.Templating.List, func(v Variable) bool { return v.Type == "adhoc" }) {
 			t.Errorf("%s: no ad hoc filter variable", d.Title)
 		}
-		tr, err := d.Range(goldenNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		values := d.CurrentValues(pc.DataSourceInstanceSettings.UID)
-		for _, p := range d.AllPanels() {
-			for _, target := range p.Targets {
-				q, err := Interpolate(target, values)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var m map[string]any
-				if err := json.Unmarshal(q, &m); err != nil {
-					t.Fatal(err)
-				}
-				name := fmt.Sprintf("%s: panel %q", d.Title, p.Title)
-				plain := frames(t, name, query(t, h, pc, tr, string(q)))
-				adhoc := frames(t, name+" with department = Sales", query(t, h, pc, tr, with(t, m, "adhocFilters", sales)))
-				if !readsFilters[m["queryType"].(string)] {
-					if len(adhoc) != 1 || adhoc[0].Meta == nil || len(adhoc[0].Meta.Notices) == 0 {
-						t.Errorf("%s: an ad hoc filter it cannot apply leaves no notice", name)
-					} else {
-						noted++
-					}
-					continue
-				}
-				if own, ok := m["departments"]; ok && !cmp.Equal(own, []any{"*"}) {
-					t.Fatalf("%s: departments %v; the test wants them at All", name, own)
-				}
-				want := frames(t, name+" with departments [Sales]", query(t, h, pc, tr, with(t, m, "departments", []any{"Sales"})))
-				if diff := cmp.Diff(frameValues(t, want), frameValues(t, adhoc)); diff != "" {
-					t.Errorf("%s: the ad hoc filter against the panel's own filter (-own +adhoc):\n%s", name, diff)
-				}
-				if !cmp.Equal(frameValues(t, plain), frameValues(t, adhoc)) {
-					narrowed++
-				}
+	}
+	panels := panelQueries(t, dashboards, pc.DataSourceInstanceSettings.UID)
+	sales := []any{map[string]any{"key": "department", "operator": "=", "value": "Sales"}}
+	narrowed, noted := 0, 0
+	for _, p := range panels {
+		plain := frames(t, p.name, query(t, h, pc, p.tr, string(p.raw)))
+		adhoc := frames(t, p.name+" with department = Sales", query(t, h, pc, p.tr, with(t, p.model, "adhocFilters", sales)))
+		if !readsFilters[p.model["queryType"].(string)] {
+			if len(adhoc) != 1 || adhoc[0].Meta == nil || len(adhoc[0].Meta.Notices) == 0 {
+				t.Errorf("%s: an ad hoc filter it cannot apply leaves no notice", p.name)
+			} else {
+				noted++
 			}
+			continue
+		}
+		if own, ok := p.model["departments"]; ok && !cmp.Equal(own, []any{"*"}) {
+			t.Fatalf("%s: departments %v; the test wants them at All", p.name, own)
+		}
+		want := frames(t, p.name+" with departments [Sales]", query(t, h, pc, p.tr, with(t, p.model, "departments", []any{"Sales"})))
+		if diff := cmp.Diff(frameValues(t, want), frameValues(t, adhoc)); diff != "" {
+			t.Errorf("%s: the ad hoc filter against the panel's own filter (-own +adhoc):\n%s", p.name, diff)
+		}
+		if !cmp.Equal(frameValues(t, plain), frameValues(t, adhoc)) {
+			narrowed++
 		}
 	}
 	if narrowed < 10 || noted == 0 {
@@ -117,42 +102,29 @@ func TestAdhocFilterNarrowsEveryPanel(t *testing.T) {
 	}
 	byCountry := []any{map[string]any{"key": "country", "operator": "=", "value": country}}
 	checked := 0
-	for _, d := range dashboards {
-		values := d.CurrentValues(pc.DataSourceInstanceSettings.UID)
-		for _, p := range d.AllPanels() {
-			for _, target := range p.Targets {
-				q, err := Interpolate(target, values)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var m map[string]any
-				if err := json.Unmarshal(q, &m); err != nil {
-					t.Fatal(err)
-				}
-				name := fmt.Sprintf("%s: panel %q with country = %s", d.Title, p.Title, country)
-				if !readsFilters[m["queryType"].(string)] {
-					continue
-				}
-				adhoc := frames(t, name, query(t, h, pc, all, with(t, m, "adhocFilters", byCountry)))
-				if m["queryType"] == "geo" {
-					c, _ := adhoc[0].FieldByName("country")
-					for i := range adhoc[0].Rows() {
-						if c.At(i) != country {
-							t.Errorf("%s: a row of %v", name, c.At(i))
-						}
-					}
-					continue
-				}
-				if own, ok := m["services"]; ok && !cmp.Equal(own, []any{"*"}) {
-					t.Fatalf("%s: services %v; the test wants them at All", name, own)
-				}
-				want := frames(t, name, query(t, h, pc, all, with(t, m, "services", served)))
-				if diff := cmp.Diff(frameValues(t, want), frameValues(t, adhoc)); diff != "" {
-					t.Errorf("%s against the services served from there (-services +adhoc):\n%s", name, diff)
-				}
-				checked++
-			}
+	for _, p := range panels {
+		name := fmt.Sprintf("%s with country = %s", p.name, country)
+		if !readsFilters[p.model["queryType"].(string)] {
+			continue
 		}
+		adhoc := frames(t, name, query(t, h, pc, all, with(t, p.model, "adhocFilters", byCountry)))
+		if p.model["queryType"] == "geo" {
+			c, _ := adhoc[0].FieldByName("country")
+			for i := range adhoc[0].Rows() {
+				if c.At(i) != country {
+					t.Errorf("%s: a row of %v", name, c.At(i))
+				}
+			}
+			continue
+		}
+		if own, ok := p.model["services"]; ok && !cmp.Equal(own, []any{"*"}) {
+			t.Fatalf("%s: services %v; the test wants them at All", name, own)
+		}
+		want := frames(t, name, query(t, h, pc, all, with(t, p.model, "services", served)))
+		if diff := cmp.Diff(frameValues(t, want), frameValues(t, adhoc)); diff != "" {
+			t.Errorf("%s against the services served from there (-services +adhoc):\n%s", name, diff)
+		}
+		checked++
 	}
 	if checked < 10 || len(served) == 0 {
 		t.Errorf("country = %s: %d panels checked, %d services served from there", country, checked, len(served))
@@ -169,6 +141,41 @@ func TestAdhocFilterNarrowsEveryPanel(t *testing.T) {
 			t.Errorf("ad hoc filter %v: %v (status %d), want it refused", bad, r.Error, r.Status)
 		}
 	}
+}
+
+// panelQuery is one query of a bundled dashboard's panel, its variables
+// at their current values, with the dashboard's range.
+type panelQuery struct {
+	name  string
+	raw   json.RawMessage
+	model map[string]any
+	tr    backend.TimeRange
+}
+
+func panelQueries(t *testing.T, dashboards []Dashboard, datasourceUID string) []panelQuery {
+	t.Helper()
+	var out []panelQuery
+	for _, d := range dashboards {
+		tr, err := d.Range(goldenNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := d.CurrentValues(datasourceUID)
+		for _, p := range d.AllPanels() {
+			for _, target := range p.Targets {
+				q, err := Interpolate(target, values)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m map[string]any
+				if err := json.Unmarshal(q, &m); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, panelQuery{name: fmt.Sprintf("%s: panel %q", d.Title, p.Title), raw: q, model: m, tr: tr})
+			}
+		}
+	}
+	return out
 }
 
 func with(t *testing.T, m map[string]any, key string, value any) string {

@@ -216,6 +216,31 @@ async function main() {
 }
 
 type AnyQuery = grafanaData.DataQuery & Record<string, unknown>;
+
+/** A dashboard's request for targets, as Grafana's query runner makes it. */
+function dashboardRequest(
+  targets: grafanaData.DataQuery[],
+  range: grafanaData.TimeRange,
+  intervalMs: number,
+  maxDataPoints: number,
+  requestId: string,
+  filters: grafanaData.AdHocVariableFilter[] = []
+): grafanaData.DataQueryRequest {
+  return {
+    targets,
+    range,
+    rangeRaw: range.raw,
+    interval: `${intervalMs / 60_000}m`,
+    intervalMs,
+    maxDataPoints,
+    scopedVars: {},
+    filters,
+    timezone: 'utc',
+    app: grafanaData.CoreApp.Dashboard,
+    requestId,
+    startTime: Date.now(),
+  } as unknown as grafanaData.DataQueryRequest;
+}
 type AnnotationQuery = AnyQuery;
 
 function Editors(props: {
@@ -267,20 +292,7 @@ function Editors(props: {
   // the query as the datasource sent it (filters put in by
   // applyTemplateVariables) with what came back.
   const runOnce = (q: AnyQuery, into: Harness['runs'], filters: grafanaData.AdHocVariableFilter[] = []) => {
-    const request = {
-      targets: [q],
-      range,
-      rangeRaw: range.raw,
-      interval: '1m',
-      intervalMs: 60_000,
-      maxDataPoints: 1000,
-      scopedVars: {},
-      filters,
-      timezone: 'utc',
-      app: grafanaData.CoreApp.Dashboard,
-      requestId: `dashboard${into.length}`,
-      startTime: Date.now(),
-    } as unknown as grafanaData.DataQueryRequest;
+    const request = dashboardRequest([q], range, 60_000, 1000, `dashboard${into.length}`, filters);
     const sent = (datasource as unknown as { applyTemplateVariables(q: AnyQuery, v: object, f: unknown[]): AnyQuery }).applyTemplateVariables(q, {}, filters);
     lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>).then(
       (rsp) =>
@@ -425,19 +437,7 @@ function DashboardView(props: { uid: string; datasource: grafanaData.DataSourceA
         const got: Record<number, grafanaData.DataFrame[]> = {};
         await Promise.all(
           d.panels.map(async (p, i) => {
-            const request = {
-              targets: p.targets,
-              range,
-              rangeRaw: range.raw,
-              interval: '5m',
-              intervalMs: 300_000,
-              maxDataPoints: 500,
-              scopedVars: {},
-              timezone: 'utc',
-              app: grafanaData.CoreApp.Dashboard,
-              requestId: `panel${i}`,
-              startTime: Date.now(),
-            } as unknown as grafanaData.DataQueryRequest;
+            const request = dashboardRequest(p.targets, range, 300_000, 500, `panel${i}`);
             const rsp = await lastValueFrom(datasource.query(request) as Observable<grafanaData.DataQueryResponse>);
             if (rsp.error) {
               window.harness.dashboardErrors.push(`${p.title}: ${describe(rsp.error)}`);
